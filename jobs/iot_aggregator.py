@@ -1,0 +1,23 @@
+"""Per-state IoT temperature statistics from Kafka, every micro-batch, to the console and Parquet.
+
+    spark-submit \\
+        --jars "$(ls .jars/spark/*.jar | paste -sd, -)" \\
+        --py-files jobs/iotstream.zip \\
+        --driver-java-options "-Dlog4j2.configurationFile=conf/log4j2.properties" \\
+        jobs/iot_aggregator.py localhost:9092 iotmsgs [--output-dir DIR] [--available-now] ...
+
+`./scripts/submit.sh` runs exactly that (and builds jobs/iotstream.zip). `--help` lists the options.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+# Run from a source checkout without --py-files, the library sits next to this file.
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from iotstream.cli import main  # noqa: E402
+
+if __name__ == "__main__":
+    sys.exit(main(default_config=Path(__file__).resolve().parent.parent / "conf" / "job.toml"))

@@ -1,0 +1,125 @@
+"""Command line of the streaming job: arguments + config → checks → the running query."""
+
+from __future__ import annotations
+
+import argparse
+import socket
+import sys
+import tempfile
+from pathlib import Path
+from urllib.parse import urlparse
+
+from iotstream.config import ConfigError, JobConfig, checkpoint_location, load_config
+
+EXAMPLES = """\
+examples:
+  spark-submit --jars <connector jars> --py-files jobs/iotstream.zip \\
+      jobs/iot_aggregator.py localhost:9092 iotmsgs
+  ./scripts/submit.sh localhost:9092 iotmsgs --output-dir /data/iot --trigger-seconds 5
+  ./scripts/submit.sh --available-now          # drain the topic, then exit (backfills)
+  ./scripts/submit.sh --check                  # validate config and broker, then exit
+"""
+CONNECT_TIMEOUT_SECONDS = 5.0
+
+
+def parse_args(argv: list[str] | None, default_config: Path) -> argparse.Namespace:
+    p = argparse.ArgumentParser(
+        prog="iot_aggregator.py",
+        description="Per-state temperature statistics and out-of-band anomalies from a Kafka "
+        "topic of IoT events, every micro-batch, to the console and to Parquet.",
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("brokers", nargs="?", help="Kafka bootstrap servers, host:port[,host:port] "
+                   "(default: [kafka] bootstrap_servers of the config)")
+    p.add_argument("topic", nargs="?", help="topic to read (default: [kafka] topic)")
+    p.add_argument("--config", type=Path, default=default_config,
+                   help=f"job config file (default: {default_config})")
+    p.add_argument("--output-dir", help="where the Parquet tables go (default: ./output)")
+    p.add_argument("--checkpoint-dir", help="streaming checkpoint (default: OUTPUT_DIR/_checkpoint)")
+    p.add_argument("--trigger-seconds", type=float, help="micro-batch interval (default: 3)")
+    p.add_argument("--starting-offsets",
+                   help="earliest | latest | JSON; used only when there is no checkpoint yet")
+    p.add_argument("--max-offsets-per-trigger", type=int, metavar="N",
+                   help="at most N records per micro-batch (0 = no limit)")
+    p.add_argument("--available-now", action="store_true",
+                   help="process everything in the topic now (in micro-batches), then exit")
+    p.add_argument("--check", action="store_true",
+                   help="validate the config, output dir and broker, print the settings, exit")
+    return p.parse_args(argv)
+
+
+def resolve_config(args: argparse.Namespace) -> JobConfig:
+    """The config file's settings overridden by the command line."""
+    return load_config(args.config).with_overrides(
+        bootstrap_servers=args.brokers,
+        topic=args.topic,
+        output_dir=args.output_dir,
+        checkpoint_dir=args.checkpoint_dir,
+        trigger_seconds=args.trigger_seconds,
+        starting_offsets=args.starting_offsets,
+        max_offsets_per_trigger=args.max_offsets_per_trigger,
+        available_now=args.available_now or None,
+    )
+
+
+def check_environment(config: JobConfig) -> None:
+    """Fails fast, with the fix, on what would otherwise fail slowly inside Spark."""
+    for path in (config.output_dir, checkpoint_location(config)):
+        _check_writable(path)
+    _check_reachable(config.bootstrap_servers)
+
+
+def describe(config: JobConfig) -> str:
+    mode = "available-now (drain, then exit)" if config.available_now else (
+        f"every {config.trigger_seconds:g} s")
+    return (
+        f"topic {config.topic} at {config.bootstrap_servers}, {mode}; "
+        f"output {config.output_dir}, checkpoint {checkpoint_location(config)}"
+    )
+
+
+def main(argv: list[str] | None = None, default_config: Path | None = None) -> int:
+    args = parse_args(argv, default_config or Path("conf/job.toml"))
+    try:
+        config = resolve_config(args)
+        check_environment(config)
+    except ConfigError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    if args.check:
+        print(f"ok: {describe(config)}")
+        return 0
+    from iotstream.runner import run  # imports Spark only when the job really runs
+
+    return run(config)
+
+
+def _check_writable(location: str) -> None:
+    url = urlparse(location)
+    if url.scheme not in ("", "file"):
+        return  # hdfs://, s3a://, ...: Spark reports problems there itself
+    path = Path(url.path if url.scheme else location)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=path):
+            pass
+    except OSError as e:
+        raise ConfigError(f"cannot write to {path}: {e.strerror}; choose another "
+                          "--output-dir / --checkpoint-dir or fix its permissions") from None
+
+
+def _check_reachable(bootstrap_servers: str) -> None:
+    problems = []
+    for server in bootstrap_servers.split(","):
+        host, _, port = server.strip().rpartition(":")
+        if not host or not port.isdigit():
+            raise ConfigError(f"bad Kafka address {server!r}: expected host:port")
+        try:
+            with socket.create_connection((host, int(port)), timeout=CONNECT_TIMEOUT_SECONDS):
+                return  # one reachable bootstrap server is enough
+        except OSError as e:
+            problems.append(f"{server} ({e.strerror or e})")
+    raise ConfigError(f"cannot reach Kafka at {', '.join(problems)} — is the broker running? "
+                      "(locally: ./scripts/kafka-start.sh)")
+

@@ -1,0 +1,184 @@
+"""Job configuration: `conf/job.toml` + `conf/states.csv`, overridden by the command line.
+
+Everything tunable lives in one frozen `JobConfig`; the rest of the job reads only that.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+STARTING_OFFSETS_WORDS = ("earliest", "latest")
+
+
+class ConfigError(ValueError):
+    """A configuration problem, worded for the user (what is wrong and how to fix it)."""
+
+
+@dataclass(frozen=True)
+class Bands:
+    """Per-state acceptable temperature bands and the physically possible range, in °F."""
+
+    baselines: Mapping[str, float]
+    tolerance: float
+    tolerance_by_state: Mapping[str, float]
+    physical_min: float
+    physical_max: float
+
+    def band(self, state: str) -> tuple[float, float]:
+        """The (low, high) band of a known state."""
+        tol = self.tolerance_by_state.get(state, self.tolerance)
+        base = self.baselines[state]
+        return base - tol, base + tol
+
+
+@dataclass(frozen=True)
+class JobConfig:
+    """Everything the job needs to run; built by `load_config`, never mutated."""
+
+    bootstrap_servers: str
+    topic: str
+    starting_offsets: str
+    max_offsets_per_trigger: int
+    fail_on_data_loss: bool
+    trigger_seconds: float
+    available_now: bool
+    output_dir: str
+    checkpoint_dir: str
+    shuffle_partitions: int
+    max_anomaly_rows: int
+    bands: Bands
+    source: str = field(default="", compare=False)  # the config file it came from
+
+    def with_overrides(self, **overrides: Any) -> JobConfig:
+        """A copy with the given (non-None) fields replaced, then validated."""
+        given = {k: v for k, v in overrides.items() if v is not None}
+        return _validated(replace(self, **given))
+
+
+def load_config(path: Path) -> JobConfig:
+    """Reads and validates a job config file and the states file it names."""
+    try:
+        with path.open("rb") as f:
+            raw = tomllib.load(f)
+    except FileNotFoundError:
+        raise ConfigError(f"config file {path} not found; pass --config FILE") from None
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(f"config file {path} is not valid TOML: {e}") from None
+    sections = {name: _section(raw, name, path) for name in ("kafka", "stream", "console", "anomalies")}
+    kafka, stream, console, anomalies = (sections[n] for n in ("kafka", "stream", "console", "anomalies"))
+    states_file = path.parent / _get(anomalies, "states_file", str, path)
+    overrides = anomalies.get("tolerance_by_state", {})
+    if not isinstance(overrides, dict):
+        raise ConfigError(f"{path}: [anomalies.tolerance_by_state] must be a table of STATE = number")
+    bands = Bands(
+        baselines=MappingProxyType(load_baselines(states_file)),
+        tolerance=_get(anomalies, "tolerance", float, path),
+        tolerance_by_state=MappingProxyType(
+            {str(k).upper(): _number(v, f"tolerance_by_state.{k}", path) for k, v in overrides.items()}
+        ),
+        physical_min=_get(anomalies, "physical_min", float, path),
+        physical_max=_get(anomalies, "physical_max", float, path),
+    )
+    config = JobConfig(
+        bootstrap_servers=_get(kafka, "bootstrap_servers", str, path),
+        topic=_get(kafka, "topic", str, path),
+        starting_offsets=_get(kafka, "starting_offsets", str, path),
+        max_offsets_per_trigger=_get(kafka, "max_offsets_per_trigger", int, path),
+        fail_on_data_loss=_get(kafka, "fail_on_data_loss", bool, path),
+        trigger_seconds=_get(stream, "trigger_seconds", float, path),
+        available_now=False,
+        output_dir=_get(stream, "output_dir", str, path),
+        checkpoint_dir=_get(stream, "checkpoint_dir", str, path),
+        shuffle_partitions=_get(stream, "shuffle_partitions", int, path),
+        max_anomaly_rows=_get(console, "max_anomaly_rows", int, path),
+        bands=bands,
+        source=str(path),
+    )
+    return _validated(config)
+
+
+def load_baselines(path: Path) -> dict[str, float]:
+    """Reads `state,name,avg_temp_f` rows: state code → average annual temperature (°F)."""
+    try:
+        with path.open(newline="", encoding="utf-8") as f:
+            rows = list(csv.DictReader(f))
+    except FileNotFoundError:
+        raise ConfigError(f"states file {path} not found (set [anomalies] states_file)") from None
+    baselines: dict[str, float] = {}
+    for line, row in enumerate(rows, start=2):
+        try:
+            state, temp = row["state"].strip().upper(), float(row["avg_temp_f"])
+        except (KeyError, TypeError, ValueError, AttributeError):
+            raise ConfigError(f"{path}:{line}: expected columns state,name,avg_temp_f") from None
+        baselines[state] = temp
+    if not baselines:
+        raise ConfigError(f"states file {path} has no rows")
+    return baselines
+
+
+def checkpoint_location(config: JobConfig) -> str:
+    """The checkpoint directory: configured, or `<output_dir>/_checkpoint`."""
+    return config.checkpoint_dir or f"{config.output_dir.rstrip('/')}/_checkpoint"
+
+
+def _validated(c: JobConfig) -> JobConfig:
+    where = f" (config: {c.source})" if c.source else ""
+    problems = []
+    if not c.bootstrap_servers.strip():
+        problems.append("bootstrap servers are empty")
+    if not c.topic.strip():
+        problems.append("topic is empty")
+    if c.starting_offsets not in STARTING_OFFSETS_WORDS and not c.starting_offsets.lstrip().startswith("{"):
+        problems.append(f"starting offsets must be earliest, latest or JSON, not {c.starting_offsets!r}")
+    if not (math.isfinite(c.trigger_seconds) and c.trigger_seconds > 0):
+        problems.append(f"trigger seconds must be > 0, not {c.trigger_seconds}")
+    if c.max_offsets_per_trigger < 0:
+        problems.append("max offsets per trigger must be >= 0 (0 = no limit)")
+    if c.shuffle_partitions < 1:
+        problems.append("shuffle partitions must be >= 1")
+    if c.max_anomaly_rows < 0:
+        problems.append("max anomaly rows must be >= 0")
+    if not c.output_dir.strip():
+        problems.append("output dir is empty")
+    b = c.bands
+    if b.tolerance < 0 or any(t < 0 for t in b.tolerance_by_state.values()):
+        problems.append("tolerances must be >= 0")
+    if b.physical_min >= b.physical_max:
+        problems.append("physical_min must be below physical_max")
+    unknown = sorted(set(b.tolerance_by_state) - set(b.baselines))
+    if unknown:
+        problems.append(f"tolerance_by_state names unknown states: {', '.join(unknown)}")
+    if problems:
+        raise ConfigError("; ".join(problems) + where)
+    return c
+
+
+def _section(raw: dict[str, Any], name: str, path: Path) -> dict[str, Any]:
+    section = raw.get(name)
+    if not isinstance(section, dict):
+        raise ConfigError(f"{path}: missing section [{name}]")
+    return section
+
+
+def _get(section: dict[str, Any], key: str, kind: type, path: Path) -> Any:
+    if key not in section:
+        raise ConfigError(f"{path}: missing setting {key!r}")
+    value = section[key]
+    if kind is float:
+        return _number(value, key, path)
+    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+        raise ConfigError(f"{path}: {key} must be a {kind.__name__}, not {value!r}")
+    return value
+
+
+def _number(value: Any, key: str, path: Path) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ConfigError(f"{path}: {key} must be a number, not {value!r}")
+    return float(value)

@@ -1,0 +1,104 @@
+"""The console block printed for every micro-batch: plain text, aligned tables, no Spark."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+RULE_WIDTH = 78
+
+
+@dataclass(frozen=True)
+class BatchReport:
+    """What one micro-batch produced, already collected to the driver."""
+
+    batch_id: int
+    batch_time: datetime
+    totals: Mapping[str, int]  # consumed, messages, running_messages, rejected, sensors, states, anomalies
+    state_stats: Sequence[Mapping[str, Any]]  # rows of the state_stats table, hottest first
+    anomalies: Sequence[Mapping[str, Any]]  # up to max_anomaly_rows anomaly rows
+
+
+def format_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> list[str]:
+    """Aligned text table: numbers right-aligned, text left-aligned, floats with 2 decimals."""
+    cells = [[_cell(v) for v in row] for row in rows]
+    numeric = [all(isinstance(row[i], (int, float)) for row in rows) for i in range(len(headers))]
+    widths = [max([len(h)] + [len(r[i]) for r in cells]) for i, h in enumerate(headers)]
+
+    def line(values: Sequence[str]) -> str:
+        parts = [v.rjust(w) if num else v.ljust(w) for v, w, num in zip(values, widths, numeric)]
+        return "  ".join(parts).rstrip()
+
+    return [line(headers), line(["-" * w for w in widths])] + [line(r) for r in cells]
+
+
+def side_by_side(left: list[str], right: list[str], gap: int = 6) -> list[str]:
+    """Two blocks of lines printed next to each other."""
+    width = max((len(s) for s in left), default=0) + gap
+    rows = max(len(left), len(right))
+    left = left + [""] * (rows - len(left))
+    right = right + [""] * (rows - len(right))
+    return [(a.ljust(width) + b).rstrip() for a, b in zip(left, right)]
+
+
+def render(report: BatchReport) -> str:
+    """The whole block for one batch, ending with a newline."""
+    t = report.totals
+    when = report.batch_time.strftime("%Y-%m-%d %H:%M:%S UTC")
+    head = f"== Batch {report.batch_id} · {when} "
+    lines = [head + "=" * max(0, RULE_WIDTH - len(head))]
+    lines.append(
+        f"Messages: {t['messages']:,} in batch · {t['running_messages']:,} since start    "
+        f"Sensors: {t['sensors']:,} in batch    States: {t['states']}    "
+        f"Anomalies: {t['anomalies']:,}"
+    )
+    if t.get("rejected"):
+        lines.append(f"Rejected: {t['rejected']:,} of {t['consumed']:,} records could not be used")
+    lines.append("")
+    by_avg = format_table(
+        ["state", "avg °F", "min °F", "max °F", "messages"],
+        [
+            (r["state"], r["avg_temperature"], r["min_temperature"], r["max_temperature"], r["messages"])
+            for r in report.state_stats
+        ],
+    )
+    by_state = format_table(
+        ["state", "sensors"],
+        [(r["state"], r["sensors"]) for r in sorted(report.state_stats, key=lambda r: r["state"])],
+    )
+    lines.append(side_by_side(["Average temperature by state"], ["Distinct sensors by state"])[0])
+    lines += side_by_side(by_avg, by_state)
+    lines.append("")
+    if t["anomalies"]:
+        shown = len(report.anomalies)
+        more = f" (first {shown} of {t['anomalies']:,}; all in Parquet)" if shown < t["anomalies"] else ""
+        lines.append(f"Out-of-band anomalies{more}")
+        lines += format_table(
+            ["guid", "state", "event time", "°F", "band", "reason"],
+            [
+                (
+                    a["guid"],
+                    a["state"],
+                    a["event_time"],
+                    a["temperature"],
+                    f"{a['band_low']:.1f}..{a['band_high']:.1f}",
+                    a["reason"],
+                )
+                for a in report.anomalies
+            ],
+        )
+    else:
+        lines.append("Out-of-band anomalies: none")
+    return "\n".join(lines) + "\n"
+
+
+def _cell(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.2f}"
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%d %H:%M:%S.%f")
+    return "" if value is None else str(value)

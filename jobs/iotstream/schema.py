@@ -1,0 +1,76 @@
+"""The one declared event schema, and the schemas of the Parquet tables (a contract for users' SQL)."""
+
+from __future__ import annotations
+
+from pyspark.sql import types as T
+
+# One JSON object per Kafka record, as iotsimulator.py writes it. eventTime stays a string here so
+# that a malformed time is seen (and reported) instead of silently becoming null.
+EVENT_SCHEMA = T.StructType(
+    [
+        T.StructField("guid", T.StringType()),
+        T.StructField("destination", T.StringType()),
+        T.StructField("state", T.StringType()),
+        T.StructField("eventTime", T.StringType()),
+        T.StructField(
+            "payload",
+            T.StructType(
+                [
+                    T.StructField("format", T.StringType()),
+                    T.StructField(
+                        "data", T.StructType([T.StructField("temperature", T.DoubleType())])
+                    ),
+                ]
+            ),
+        ),
+    ]
+)
+
+# Columns of a parsed, usable event, as the transforms see them.
+EVENT_COLUMNS = ("guid", "destination", "state", "event_time", "temperature")
+
+_BATCH = [
+    T.StructField("batch_id", T.LongType(), False),
+    T.StructField("batch_time", T.TimestampType(), False),
+]
+
+STATE_STATS_SCHEMA = T.StructType(
+    _BATCH
+    + [
+        T.StructField("state", T.StringType()),
+        T.StructField("avg_temperature", T.DoubleType()),
+        T.StructField("min_temperature", T.DoubleType()),
+        T.StructField("max_temperature", T.DoubleType()),
+        T.StructField("messages", T.LongType()),
+        T.StructField("sensors", T.LongType()),
+    ]
+)
+
+BATCH_TOTALS_SCHEMA = T.StructType(
+    _BATCH
+    + [
+        T.StructField(name, T.LongType())
+        for name in ("messages", "running_messages", "sensors", "states", "anomalies")
+    ]
+)
+
+ANOMALIES_SCHEMA = T.StructType(
+    _BATCH
+    + [
+        T.StructField("guid", T.StringType()),
+        T.StructField("state", T.StringType()),
+        T.StructField("event_time", T.TimestampType()),
+        T.StructField("temperature", T.DoubleType()),
+        T.StructField("band_low", T.DoubleType()),
+        T.StructField("band_high", T.DoubleType()),
+        T.StructField("reason", T.StringType()),
+    ]
+)
+
+# Table name → schema. Every table is also partitioned by `date` (the batch's UTC date).
+TABLES = {
+    "state_stats": STATE_STATS_SCHEMA,
+    "batch_totals": BATCH_TOTALS_SCHEMA,
+    "anomalies": ANOMALIES_SCHEMA,
+}
+PARTITION_COLUMN = "date"

@@ -1,0 +1,56 @@
+"""The streaming query: the Kafka source in, `foreachBatch` out."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql.streaming import StreamingQuery
+
+from iotstream.config import JobConfig, checkpoint_location
+from iotstream.parse import KAFKA_COLUMNS
+
+QUERY_NAME = "iot-aggregator"
+
+
+def build_session(config: JobConfig) -> SparkSession:
+    """The job's session; master and resources come from spark-submit."""
+    return (
+        SparkSession.builder.appName(QUERY_NAME)
+        # Batch dates (the Parquet partitions) and printed times are UTC whatever the host's zone.
+        .config("spark.sql.session.timeZone", "UTC")
+        .config("spark.sql.shuffle.partitions", str(config.shuffle_partitions))
+        # Plain microsecond timestamps: read as such by pyarrow, pandas and every engine.
+        .config("spark.sql.parquet.outputTimestampType", "TIMESTAMP_MICROS")
+        .getOrCreate()
+    )
+
+
+def read_kafka(spark: SparkSession, config: JobConfig) -> DataFrame:
+    """The topic as a stream of Kafka records, only the columns the job uses."""
+    reader = (
+        spark.readStream.format("kafka")
+        .option("kafka.bootstrap.servers", config.bootstrap_servers)
+        .option("subscribe", config.topic)
+        .option("startingOffsets", config.starting_offsets)
+        .option("failOnDataLoss", str(config.fail_on_data_loss).lower())
+    )
+    if config.max_offsets_per_trigger:
+        reader = reader.option("maxOffsetsPerTrigger", str(config.max_offsets_per_trigger))
+    return reader.load().select(*KAFKA_COLUMNS)
+
+
+def start(
+    records: DataFrame, handler: Callable[[DataFrame, int], None], config: JobConfig
+) -> StreamingQuery:
+    """Starts the query: every micro-batch goes to `handler`, progress to the checkpoint."""
+    writer = (
+        records.writeStream.queryName(QUERY_NAME)
+        .foreachBatch(handler)
+        .option("checkpointLocation", checkpoint_location(config))
+    )
+    if config.available_now:
+        writer = writer.trigger(availableNow=True)
+    else:
+        writer = writer.trigger(processingTime=f"{config.trigger_seconds:g} seconds")
+    return writer.start()

@@ -1,0 +1,55 @@
+"""The Parquet output as Spark SQL views, and the canned reports of `scripts/query.sh`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import urlparse
+
+from pyspark.sql import DataFrame, SparkSession
+
+from iotstream.schema import TABLES
+from iotstream.sinks import table_path
+
+# Title → SQL, printed by query.sh when it is given no SQL of its own.
+REPORTS = {
+    "Latest batch by state": """
+        SELECT batch_id, state, avg_temperature, min_temperature, max_temperature, messages, sensors
+        FROM state_stats
+        WHERE batch_id = (SELECT max(batch_id) FROM state_stats)
+        ORDER BY avg_temperature DESC""",
+    "All batches by state (message-weighted average)": """
+        SELECT state, sum(avg_temperature * messages) / sum(messages) AS avg_temperature,
+               min(min_temperature) AS min_temperature, max(max_temperature) AS max_temperature,
+               sum(messages) AS messages
+        FROM state_stats GROUP BY state ORDER BY state""",
+    "Anomalies by state": """
+        SELECT state, reason, count(*) AS anomalies,
+               min(event_time) AS first_seen, max(event_time) AS last_seen
+        FROM anomalies GROUP BY state, reason ORDER BY anomalies DESC, state, reason""",
+    "Totals": """
+        SELECT count(*) AS batches, sum(messages) AS messages, sum(anomalies) AS anomalies,
+               min(batch_time) AS first_batch, max(batch_time) AS last_batch
+        FROM batch_totals""",
+}
+
+
+def register_views(spark: SparkSession, output_dir: str) -> list[str]:
+    """Registers every table found under `output_dir` as a temp view; returns their names."""
+    found = []
+    for table in TABLES:
+        path = table_path(output_dir, table)
+        if _exists(path):
+            spark.read.parquet(path).createOrReplaceTempView(table)
+            found.append(table)
+    return found
+
+
+def run_sql(spark: SparkSession, sql: str) -> DataFrame:
+    return spark.sql(sql)
+
+
+def _exists(path: str) -> bool:
+    url = urlparse(path)
+    if url.scheme in ("", "file"):
+        return Path(url.path if url.scheme else path).is_dir()
+    return True  # remote stores: let Spark say whether it is there

@@ -1,0 +1,69 @@
+"""Spark SQL over the job's Parquet output: each table is a view (state_stats, batch_totals,
+anomalies).
+
+    ./scripts/query.sh [--output-dir DIR] ["SELECT ... FROM state_stats ..."]
+
+With no SQL, prints the canned reports of iotstream/views.py.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from iotstream.views import REPORTS, register_views  # noqa: E402
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(
+        prog="query.sh",
+        description="Spark SQL over the Parquet tables (state_stats, batch_totals, anomalies).",
+        epilog='example: ./scripts/query.sh "SELECT state, avg(avg_temperature) FROM state_stats '
+        'GROUP BY state"',
+    )
+    p.add_argument("sql", nargs="?", help="a query; with none, prints the canned reports")
+    p.add_argument("--output-dir", default="output", help="the job's --output-dir (default: output)")
+    p.add_argument("--limit", type=int, default=100, help="rows printed per result (default: 100)")
+    return p.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    if args.limit < 1:
+        print("error: --limit must be >= 1", file=sys.stderr)
+        return 2
+    from pyspark.errors import AnalysisException, ParseException
+    from pyspark.sql import SparkSession
+
+    spark = (
+        SparkSession.builder.appName("iot-query")
+        .config("spark.sql.session.timeZone", "UTC")
+        .config("spark.ui.enabled", "false")
+        .getOrCreate()
+    )
+    try:
+        tables = register_views(spark, args.output_dir)
+        if not tables:
+            print(f"error: no tables in {args.output_dir}; run the job first, or pass "
+                  "--output-dir DIR", file=sys.stderr)
+            return 1
+        queries = {"": args.sql} if args.sql else REPORTS
+        for title, sql in queries.items():
+            if title:
+                print(f"-- {title}")
+            try:
+                spark.sql(sql).show(args.limit, truncate=False)
+            except (AnalysisException, ParseException) as e:
+                first = str(e).strip().splitlines()[0]
+                print(f"error: {first}\n(views: {', '.join(tables)})", file=sys.stderr)
+                return 1
+        return 0
+    finally:
+        spark.stop()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

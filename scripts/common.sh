@@ -1,0 +1,54 @@
+# Shared by the scripts in this folder; sourced, never run.
+#
+# Environment (all optional):
+#   VENV                  Python virtualenv             (default: <repo>/.venv)
+#   JARS_DIR              fetched Java jars             (default: <repo>/.jars)
+#   KAFKA_PORT            local broker's client port    (default: 9092)
+#   KAFKA_CONTROLLER_PORT local broker's KRaft port     (default: KAFKA_PORT + 1)
+#   KAFKA_HOME_DIR        local broker's data and logs  (default: <repo>/.kafka/<KAFKA_PORT>)
+#   JAVA                  java executable               (default: java on PATH)
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+VENV="${VENV:-$ROOT/.venv}"
+JARS_DIR="${JARS_DIR:-$ROOT/.jars}"
+KAFKA_PORT="${KAFKA_PORT:-9092}"
+KAFKA_CONTROLLER_PORT="${KAFKA_CONTROLLER_PORT:-$((KAFKA_PORT + 1))}"
+KAFKA_HOME_DIR="${KAFKA_HOME_DIR:-$ROOT/.kafka/$KAFKA_PORT}"
+JAVA="${JAVA:-java}"
+
+die() {
+    echo "error: $*" >&2
+    exit 1
+}
+
+# Fails with the fix when setup.sh has not run (or a part of it is gone).
+require_setup() {
+    [[ -x "$VENV/bin/python" ]] || die "no Python environment at $VENV — run ./scripts/setup.sh first"
+    [[ -n "$(ls "$JARS_DIR"/kafka/kafka_*.jar 2>/dev/null)" ]] ||
+        die "Kafka jars missing in $JARS_DIR/kafka — run ./scripts/setup.sh first"
+    [[ -n "$(ls "$JARS_DIR"/spark/spark-sql-kafka-*.jar 2>/dev/null)" ]] ||
+        die "Spark Kafka connector jars missing in $JARS_DIR/spark — run ./scripts/setup.sh first"
+}
+
+# Runs one of Kafka's Java tools (main class first) with the fetched jars; replaces this shell.
+# Tools start faster with the client compiler and a small heap: they run for seconds.
+exec_kafka_tool() {
+    require_setup
+    local main_class="$1"
+    shift
+    exec "$JAVA" -Xmx512m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 \
+        -Dlog4j2.configurationFile="$ROOT/conf/kafka/tools-log4j2.properties" \
+        -cp "$JARS_DIR/kafka/*" "$main_class" "$@"
+}
+
+# Prints the comma-separated connector jars that spark-submit needs with --jars.
+spark_connector_jars() {
+    local jars=("$JARS_DIR"/spark/*.jar)
+    local IFS=,
+    echo "${jars[*]}"
+}
+
+# True when something accepts TCP connections on localhost:$1.
+port_open() {
+    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+}

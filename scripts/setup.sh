@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# Installs everything the project needs, idempotently; a fast no-op when nothing changed.
+#   - .venv with the Python packages pinned in pyproject.toml (pyspark, kafka-python, pytest, ...)
+#   - .jars/spark: the official Spark Kafka connector (spark-sql-kafka-0-10) and its dependencies
+#   - .jars/kafka: an Apache Kafka broker (KRaft) and its command-line tools
+# Both jar sets come from Maven Central with mvn, as declared in pom.xml.
+# Java 17+ and Maven are installed with apt-get when missing (needs root).
+#
+# Environment: VENV, JARS_DIR (see scripts/common.sh); PYTHON (default: python3).
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+
+usage() {
+    cat <<USAGE
+usage: ./scripts/setup.sh [-h] [--force]
+
+Installs the Python environment ($VENV) and the Java jars ($JARS_DIR) this project needs.
+Safe to run any number of times; does nothing when already up to date.
+  --force   reinstall even if up to date
+USAGE
+}
+
+force=0
+for arg in "$@"; do
+    case "$arg" in
+    -h | --help) usage; exit 0 ;;
+    --force) force=1 ;;
+    *) usage >&2; echo "error: unknown option: $arg" >&2; exit 1 ;;
+    esac
+done
+
+PYTHON="${PYTHON:-python3}"
+stamp="$VENV/.setup-stamp"
+want="$(cat "$ROOT/pyproject.toml" "$ROOT/pom.xml" | sha256sum | cut -d' ' -f1)"
+if [[ $force == 0 && -f "$stamp" && "$(cat "$stamp")" == "$want" ]] &&
+    ls "$JARS_DIR"/spark/spark-sql-kafka-*.jar "$JARS_DIR"/kafka/kafka_*.jar >/dev/null 2>&1; then
+    echo "setup: up to date ($VENV, $JARS_DIR)"
+    exit 0
+fi
+
+apt_install() {
+    [[ $(id -u) == 0 ]] || die "$* is missing; install it (needs root), then run ./scripts/setup.sh again"
+    echo "setup: installing $* with apt-get"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
+}
+
+# --- system tools ---------------------------------------------------------------------------
+java_major() { "$JAVA" -version 2>&1 | sed -n 's/.*version "\([0-9]*\).*/\1/p' | head -n1; }
+if ! command -v "$JAVA" >/dev/null || [[ "$(java_major)" -lt 17 ]]; then
+    apt_install openjdk-17-jdk-headless
+fi
+command -v mvn >/dev/null || apt_install maven
+"$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 11))' ||
+    die "Python 3.11+ is needed ($PYTHON is $("$PYTHON" --version 2>&1)); set PYTHON=/path/to/python3.11"
+
+# --- versions must agree ----------------------------------------------------------------------
+pyspark_pin="$(sed -n 's/.*"pyspark==\([^"]*\)".*/\1/p' "$ROOT/pyproject.toml")"
+spark_pom="$(sed -n 's:.*<spark.version>\(.*\)</spark.version>.*:\1:p' "$ROOT/pom.xml")"
+[[ "$pyspark_pin" == "$spark_pom" ]] ||
+    die "pyspark pin ($pyspark_pin, pyproject.toml) differs from spark.version ($spark_pom, pom.xml); make them equal"
+
+# --- Python environment -------------------------------------------------------------------------
+[[ -x "$VENV/bin/python" ]] || "$PYTHON" -m venv "$VENV"
+requirements="$("$VENV/bin/python" - "$ROOT/pyproject.toml" <<'PY'
+import sys, tomllib
+with open(sys.argv[1], "rb") as f:
+    project = tomllib.load(f)["project"]
+print("\n".join(project["dependencies"] + project["optional-dependencies"]["test"]))
+PY
+)"
+echo "setup: installing Python packages into $VENV"
+# shellcheck disable=SC2086 # one requirement per word
+"$VENV/bin/pip" install -q --disable-pip-version-check $requirements
+
+# --- Java jars ----------------------------------------------------------------------------------
+fetch_jars() { # profile, destination
+    local tmp="$JARS_DIR/.$2.tmp"
+    rm -rf "$tmp"
+    echo "setup: fetching $1 jars into $JARS_DIR/$2"
+    mvn -B -q -ntp -Dstyle.color=never -f "$ROOT/pom.xml" -P "$1" dependency:copy-dependencies -DoutputDirectory="$tmp" ||
+        die "mvn could not fetch the $1 jars (is Maven Central reachable?)"
+    rm -rf "${JARS_DIR:?}/$2"
+    mv "$tmp" "$JARS_DIR/$2"
+}
+mkdir -p "$JARS_DIR"
+fetch_jars spark-connector spark
+fetch_jars kafka kafka
+
+echo "$want" >"$stamp"
+echo "setup: done (Python packages in $VENV, jars in $JARS_DIR)"
