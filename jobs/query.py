@@ -14,7 +14,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from iotstream.views import REPORTS, register_views  # noqa: E402
+from iotstream.views import REPORTS, find_tables, register_views  # noqa: E402
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -35,6 +35,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.limit < 1:
         print("error: --limit must be >= 1", file=sys.stderr)
         return 2
+    if not find_tables(args.output_dir):  # before any JVM starts
+        print(f"error: no tables in {args.output_dir}; run the job first, or pass "
+              "--output-dir DIR", file=sys.stderr)
+        return 1
     from pyspark.errors import AnalysisException, ParseException
     from pyspark.sql import SparkSession
 
@@ -46,10 +50,6 @@ def main(argv: list[str] | None = None) -> int:
     )
     try:
         tables = register_views(spark, args.output_dir)
-        if not tables:
-            print(f"error: no tables in {args.output_dir}; run the job first, or pass "
-                  "--output-dir DIR", file=sys.stderr)
-            return 1
         queries = {"": args.sql} if args.sql else REPORTS
         for title, sql in queries.items():
             if title:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from urllib.parse import urlparse
 
-from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import SparkSession
 
 from iotstream.schema import TABLES
 from iotstream.sinks import table_path
@@ -33,19 +33,17 @@ REPORTS = {
 }
 
 
+def find_tables(output_dir: str) -> list[str]:
+    """The tables present under `output_dir` (all of them for a remote store)."""
+    return [table for table in TABLES if _exists(table_path(output_dir, table))]
+
+
 def register_views(spark: SparkSession, output_dir: str) -> list[str]:
     """Registers every table found under `output_dir` as a temp view; returns their names."""
-    found = []
-    for table in TABLES:
-        path = table_path(output_dir, table)
-        if _exists(path):
-            spark.read.parquet(path).createOrReplaceTempView(table)
-            found.append(table)
+    found = find_tables(output_dir)
+    for table in found:
+        spark.read.parquet(table_path(output_dir, table)).createOrReplaceTempView(table)
     return found
-
-
-def run_sql(spark: SparkSession, sql: str) -> DataFrame:
-    return spark.sql(sql)
 
 
 def _exists(path: str) -> bool:

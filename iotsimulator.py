@@ -1,0 +1,476 @@
+#!/usr/bin/env python3
+"""Simulate IoT temperature telemetry as JSON lines, to stdout or straight into Kafka.
+
+Each sensor belongs to one US state for life and reports a temperature that wanders
+around the state's average (conf/states.csv) on a bounded, mean-reverting walk.
+Optionally some readings are replaced by labelled anomalies (ground truth for tests).
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import itertools
+import json
+import math
+import os
+import random
+import re
+import signal
+import string
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, NamedTuple, TextIO
+
+DEFAULT_STATES_FILE = Path(__file__).resolve().parent / "conf" / "states.csv"
+STATES_COLUMNS = ("state", "name", "avg_temp_f")
+STATE_CODE_RE = re.compile(r"[A-Z]{2}")
+DEFAULT_SENSORS = 500
+DEFAULT_START_TIME = "2026-01-01T00:00:00Z"
+DEFAULT_EVENT_INTERVAL_S = 0.01
+MICROSECONDS_PER_SECOND = 1_000_000
+ONE_MICROSECOND = timedelta(microseconds=1)
+PAYLOAD_FORMAT = "urn:example:sensor:temp"
+GUID_PREFIX, DESTINATION_PREFIX = "0-ZZZ", "0-AAA"
+ID_DIGITS, GUID_SUFFIX_DIGITS = 8, 2
+
+# Temperature walk, in °F. Each reading: offset = (offset + U(-STEP, +STEP)) * (1 - PULL).
+# Bound: if |o| <= 9 then |o ± 1| <= 10 and |(o ± 1) * 0.9| <= 9; the start offset is
+# within ±5 <= 9, so by induction |offset| <= 9 forever (9 = STEP * (1 - PULL) / PULL).
+START_SPREAD_F = 5.0
+WALK_STEP_F = 1.0
+RECALIBRATION_PULL = 0.1
+WALK_BOUND_F = 9.0
+TEMPERATURE_DECIMALS = 1
+ROUNDING_SLACK_F = 0.05  # rounding to 1 decimal moves a value by at most half a tenth
+# No non-anomalous reading is ever farther than this from its state's baseline.
+NORMAL_MAX_DEVIATION = WALK_BOUND_F + ROUNDING_SLACK_F
+
+# A spike is far outside a ±15 °F band yet physically possible; an impossible reading
+# is beyond any air temperature ever measured on Earth.
+SPIKE_MIN_F, SPIKE_MAX_F = 30.0, 50.0
+IMPOSSIBLE_MIN_F, IMPOSSIBLE_MAX_F = 200.0, 999.0
+ANOMALY_KINDS = ("spike", "impossible")
+LABEL_COLUMNS = ("guid", "eventTime", "kind", "temperature")
+
+OUTPUT_BATCH_LINES = 4096  # join lines before writing: far fewer write calls
+KAFKA_BOOTSTRAP_TIMEOUT_MS = 10_000  # give up well within 15 s when no broker answers
+KAFKA_MAX_BLOCK_MS = 10_000
+KAFKA_REQUEST_TIMEOUT_MS = 10_000
+KAFKA_DELIVERY_TIMEOUT_MS = 30_000  # bounds how long the final flush can wait
+KAFKA_CLOSE_TIMEOUT_S = 10.0
+KAFKA_HINT = "is the broker running? (./scripts/kafka-start.sh)"
+KAFKA_SETUP_HINT = "run ./scripts/setup.sh and use .venv/bin/python ./iotsimulator.py"
+EXIT_OK, EXIT_FAILURE, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+
+class StatesFileError(ValueError):
+    """The states table is missing or malformed; the message is one line."""
+
+
+class KafkaUnavailable(RuntimeError):
+    """Kafka mode cannot start (no broker, no kafka-python); the message is one line."""
+
+
+@dataclass
+class Sensor:
+    """One device: identity, state and baseline are fixed; offset_f is its walk position."""
+
+    guid: str
+    destination: str
+    state: str
+    baseline_f: float
+    offset_f: float
+
+
+class AnomalyLabel(NamedTuple):
+    """Ground truth for one injected anomaly, exactly as emitted."""
+
+    guid: str
+    event_time: str
+    kind: str
+    temperature: float
+
+
+def load_states(path: Path) -> dict[str, float]:
+    """Return {USPS code: average °F} from a state,name,avg_temp_f CSV; raise StatesFileError."""
+    states: dict[str, float] = {}
+    try:
+        with path.open(newline="", encoding="utf-8") as handle:
+            reader = csv.DictReader(handle)
+            missing = [c for c in STATES_COLUMNS if c not in (reader.fieldnames or ())]
+            if missing:
+                raise StatesFileError(f"{path}: missing column(s): {', '.join(missing)}")
+            for line_no, row in enumerate(reader, start=2):
+                code, raw_temp = (row["state"] or "").strip(), row["avg_temp_f"]
+                try:
+                    baseline = float(raw_temp)
+                except (TypeError, ValueError):
+                    baseline = math.nan
+                if not STATE_CODE_RE.fullmatch(code) or code in states or not math.isfinite(baseline):
+                    raise StatesFileError(f"{path}:{line_no}: bad or duplicate row {row}")
+                states[code] = baseline
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise StatesFileError(f"cannot read states file {path}: {exc}") from exc
+    if not states:
+        raise StatesFileError(f"{path}: no states listed")
+    return states
+
+
+def _unique_id(make_id: Callable[[], str], taken: set[str]) -> str:
+    """Call make_id() until it returns a value not in taken; record and return it."""
+    while (new_id := make_id()) in taken:
+        pass
+    taken.add(new_id)
+    return new_id
+
+
+def make_sensors(states: dict[str, float], n: int, rng: random.Random) -> list[Sensor]:
+    """n sensors with unique guids and destinations; once n >= len(states) every state has one."""
+    codes = sorted(states)  # sorted first so the shuffle depends only on the seed
+    rng.shuffle(codes)
+    guids: set[str] = set()
+    destinations: set[str] = set()
+
+    def digits(width: int) -> str:
+        return f"{rng.randrange(10**width):0{width}d}"
+
+    def new_guid() -> str:
+        suffix = digits(GUID_SUFFIX_DIGITS) + rng.choice(string.ascii_uppercase)
+        return f"{GUID_PREFIX}{digits(ID_DIGITS)}-{suffix}"
+
+    sensors = []
+    for i in range(n):
+        # Round-robin over the shuffled states covers them all, then random choices.
+        state = codes[i] if i < len(codes) else rng.choice(codes)
+        guid = _unique_id(new_guid, guids)
+        destination = _unique_id(lambda: DESTINATION_PREFIX + digits(ID_DIGITS), destinations)
+        offset = rng.uniform(-START_SPREAD_F, START_SPREAD_F)
+        sensors.append(Sensor(guid, destination, state, states[state], offset))
+    return sensors
+
+
+def wall_clock() -> Iterator[datetime]:
+    """Yield true UTC now on each request, strictly increasing (a tie is bumped by 1 µs)."""
+    last = datetime.min.replace(tzinfo=UTC)
+    while True:
+        now = datetime.now(UTC)
+        last = now if now > last else last + ONE_MICROSECOND
+        yield last
+
+
+def simulated_clock(start: datetime, interval_s: float) -> Iterator[datetime]:
+    """Yield start, start + interval, ... in exact integer microseconds (no float drift)."""
+    step = timedelta(microseconds=round(interval_s * MICROSECONDS_PER_SECOND))
+    return (start + i * step for i in itertools.count())
+
+
+def format_utc(moment: datetime) -> str:
+    """An aware UTC datetime as ISO-8601 with exactly 6 fractional digits and a trailing Z."""
+    return moment.replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
+
+
+def round_temperature(value: float) -> float:
+    """Round to the emitted precision; never returns -0.0."""
+    return round(value, TEMPERATURE_DECIMALS) + 0.0
+
+
+def advance_walk(sensor: Sensor, rng: random.Random) -> float:
+    """Move the sensor one step on its bounded walk and return the new reading."""
+    step = rng.uniform(-WALK_STEP_F, WALK_STEP_F)
+    sensor.offset_f = (sensor.offset_f + step) * (1.0 - RECALIBRATION_PULL)
+    return round_temperature(sensor.baseline_f + sensor.offset_f)
+
+
+def draw_anomaly(baseline_f: float, rng: random.Random) -> tuple[str, float]:
+    """Return (kind, reading) for an anomaly, 50/50 spike or impossible, random sign."""
+    kind = rng.choice(ANOMALY_KINDS)
+    sign = rng.choice((-1.0, 1.0))
+    if kind == "spike":
+        return kind, round_temperature(baseline_f + sign * rng.uniform(SPIKE_MIN_F, SPIKE_MAX_F))
+    return kind, round_temperature(sign * rng.uniform(IMPOSSIBLE_MIN_F, IMPOSSIBLE_MAX_F))
+
+
+def events(sensors: list[Sensor], rng: random.Random, clock: Iterator[datetime],
+           count: int | None = None, anomaly_rate: float = 0.0,
+           ) -> Iterator[tuple[dict[str, Any], AnomalyLabel | None]]:
+    """Yield count (None: endless) (event, label-or-None) pairs, one random sensor each."""
+    for _ in range(count) if count is not None else itertools.count():
+        sensor = rng.choice(sensors)
+        # Draw only when anomalies are on, so rate-0 output is unaffected by the feature.
+        # An anomaly replaces the reading and leaves the sensor's walk untouched.
+        if anomaly_rate > 0.0 and rng.random() < anomaly_rate:
+            kind, temperature = draw_anomaly(sensor.baseline_f, rng)
+        else:
+            kind, temperature = None, advance_walk(sensor, rng)
+        event_time = format_utc(next(clock))
+        event = {"guid": sensor.guid, "destination": sensor.destination, "state": sensor.state,
+                 "eventTime": event_time,
+                 "payload": {"format": PAYLOAD_FORMAT, "data": {"temperature": temperature}}}
+        yield event, AnomalyLabel(sensor.guid, event_time, kind, temperature) if kind else None
+
+
+def format_event(event: dict[str, Any]) -> str:
+    """The event as one JSON line (no newline), keys in insertion order."""
+    return json.dumps(event)
+
+
+def event_lines(pairs: Iterable[tuple[dict[str, Any], AnomalyLabel | None]],
+                label_writer: Any = None) -> Iterator[str]:
+    """Format each event; its label (if any) goes to the csv label_writer as it is made."""
+    for event, label in pairs:
+        if label is not None and label_writer is not None:
+            label_writer.writerow(label)
+        yield format_event(event)
+
+
+def write_stdout(lines: Iterable[str], out: TextIO) -> int:
+    """Write each line plus newline to out in large batches, flush; return lines written."""
+    lines, written = iter(lines), 0
+    while batch := list(itertools.islice(lines, OUTPUT_BATCH_LINES)):
+        out.write("\n".join(batch) + "\n")
+        written += len(batch)
+    out.flush()
+    return written
+
+
+@dataclass
+class KafkaReport:
+    """Outcome of a produce run; only acknowledged events count as sent."""
+
+    topic: str
+    attempted: int = 0
+    acked: int = 0
+    failed: int = 0
+    elapsed_s: float = 0.0
+    first_error: str | None = None
+
+    def summary(self) -> str:
+        rate = self.acked / self.elapsed_s if self.elapsed_s > 0 else 0.0
+        return (f"sent {self.acked} events to {self.topic} in {self.elapsed_s:.1f} s "
+                f"({rate:.1f} events/s)")
+
+
+def connect_producer(bootstrap_server: str) -> Any:
+    """A connected kafka-python KafkaProducer, or KafkaUnavailable within ~10 s."""
+    try:  # lazy: stdout mode must not need kafka-python
+        from kafka import KafkaProducer
+        from kafka.errors import KafkaError
+    except ImportError as exc:
+        raise KafkaUnavailable(f"Kafka mode needs kafka-python ({exc}) — {KAFKA_SETUP_HINT}") from exc
+    try:
+        return KafkaProducer(bootstrap_servers=bootstrap_server,
+                             bootstrap_timeout_ms=KAFKA_BOOTSTRAP_TIMEOUT_MS,
+                             max_block_ms=KAFKA_MAX_BLOCK_MS,
+                             request_timeout_ms=KAFKA_REQUEST_TIMEOUT_MS,
+                             delivery_timeout_ms=KAFKA_DELIVERY_TIMEOUT_MS)
+    except (KafkaError, ValueError, OSError) as exc:
+        raise KafkaUnavailable(
+            f"cannot reach Kafka at {bootstrap_server}: {exc} — {KAFKA_HINT}") from exc
+
+
+def produce_to_kafka(lines: Iterable[str], producer: Any, topic: str, rate: float,
+                     duration_s: float | None = None, stop: threading.Event | None = None,
+                     ) -> KafkaReport:
+    """Send lines (UTF-8, no key) at rate/s (0: flat out) until they run out, duration_s
+    passes or stop is set; then flush and close the producer and report what was acked.
+
+    Event i is due at start + i / rate on the monotonic clock, so pacing never drifts.
+    """
+    from kafka.errors import KafkaError
+
+    lines, stop = iter(lines), stop or threading.Event()
+    report, lock = KafkaReport(topic), threading.Lock()
+
+    def on_ack(_metadata: Any) -> None:  # runs on the producer's I/O thread
+        with lock:
+            report.acked += 1
+
+    def on_error(exc: BaseException) -> None:
+        with lock:
+            report.failed += 1
+            report.first_error = report.first_error or str(exc)
+
+    start = time.monotonic()
+    deadline = start + duration_s if duration_s is not None else math.inf
+    try:
+        while True:
+            due = start + report.attempted / rate if rate > 0 else time.monotonic()
+            # Check the wall deadline too, in case sending cannot keep up with the schedule.
+            if due >= deadline or time.monotonic() >= deadline:
+                break
+            # Event.wait is an interruptible sleep: a signal ends the run at once.
+            if stop.wait(max(0.0, due - time.monotonic())):
+                break
+            # Pull the next line only now, so no event (or label row) is made and dropped.
+            if (line := next(lines, None)) is None:
+                break
+            future = producer.send(topic, value=line.encode("utf-8"))
+            report.attempted += 1
+            future.add_callback(on_ack)
+            future.add_errback(on_error)
+        producer.flush()
+    except KafkaError as exc:
+        on_error(exc)
+    finally:
+        report.elapsed_s = time.monotonic() - start
+        producer.close(timeout=KAFKA_CLOSE_TIMEOUT_S)
+    return report
+
+
+def _checked(convert: Callable[[str], Any], valid: Callable[[Any], bool], rule: str) -> Any:
+    """An argparse type: convert, then reject values failing valid() as 'must be <rule>'."""
+    def parse(text: str) -> Any:
+        try:
+            value = convert(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"invalid value {text!r}") from None
+        if not valid(value):
+            raise argparse.ArgumentTypeError(f"{text!r}: must be {rule}")
+        return value
+    return parse
+
+
+def parse_utc(text: str) -> datetime:
+    """ISO-8601 instant ('Z' allowed, naive means UTC) as an aware UTC datetime."""
+    moment = datetime.fromisoformat(text)
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+EXAMPLES = """examples:
+  ./iotsimulator.py 10000 > testdata.txt
+  ./iotsimulator.py 100000 --seed 7 --anomaly-rate 0.05 --labels labels.csv > data.txt
+  ./iotsimulator.py 5 --start-time 2026-06-01T12:00:00Z --event-interval 60 --sensors 2
+  .venv/bin/python iotsimulator.py --bootstrap-server localhost:9092 --topic iotmsgs \\
+      --rate 200 --duration 60
+  .venv/bin/python iotsimulator.py --bootstrap-server localhost:9092 --topic iotmsgs \\
+      --rate 0 --count 1000000
+
+With --seed or --start-time, eventTime comes from a simulated clock and the same
+arguments give byte-identical output; otherwise it is the real UTC clock."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The CLI; rules spanning several options are checked by _resolve_count()."""
+    parser = argparse.ArgumentParser(prog="iotsimulator.py", description=__doc__, epilog=EXAMPLES,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    count = _checked(int, lambda v: v >= 0, ">= 0")
+    add = parser.add_argument
+    add("count", nargs="?", type=count, help="number of events (required on stdout)")
+    add("--count", dest="count_option", type=count, metavar="N", help="alias of COUNT")
+    add("--sensors", type=_checked(int, lambda v: v >= 1, ">= 1"), default=DEFAULT_SENSORS,
+        help=f"distinct sensors (default {DEFAULT_SENSORS}); >= 51 covers every state")
+    add("--seed", type=int, help="seed the RNG; implies the simulated clock")
+    add("--start-time", type=_checked(parse_utc, lambda v: True, ""), metavar="ISO",
+        help=f"simulated clock start (default {DEFAULT_START_TIME})")
+    add("--event-interval", type=_checked(float, lambda v: v * MICROSECONDS_PER_SECOND >= 1,
+                                          ">= 1 microsecond"),
+        default=DEFAULT_EVENT_INTERVAL_S, metavar="SECONDS",
+        help=f"simulated seconds between events (default {DEFAULT_EVENT_INTERVAL_S})")
+    add("--anomaly-rate", type=_checked(float, lambda v: 0.0 <= v <= 1.0, "in [0, 1]"),
+        default=0.0, metavar="P", help="probability a reading is an injected anomaly (default 0)")
+    add("--labels", type=Path, metavar="FILE",
+        help="write the injected anomalies as CSV: " + ",".join(LABEL_COLUMNS))
+    add("--states-file", type=Path, default=DEFAULT_STATES_FILE, metavar="FILE",
+        help="state,name,avg_temp_f table (default: conf/states.csv beside this script)")
+    kafka = parser.add_argument_group(
+        "Kafka mode (needs kafka-python, e.g. run with .venv/bin/python)",
+        "Stops after --count events, after --duration, or on SIGINT/SIGTERM (with neither\n"
+        "option it runs until interrupted), then flushes and reports the acknowledged events.")
+    kafka.add_argument("--bootstrap-server", metavar="HOST:PORT", help="produce to this broker")
+    kafka.add_argument("--topic", help="topic to produce to (required in Kafka mode)")
+    kafka.add_argument("--rate", type=_checked(float, lambda v: v >= 0, ">= 0"),
+                       help="events per second, 0 = as fast as possible (required in Kafka mode)")
+    kafka.add_argument("--duration", type=_checked(float, lambda v: v > 0, "> 0"),
+                       metavar="SECONDS", help="stop after this many seconds")
+    return parser
+
+
+def _resolve_count(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int | None:
+    """Enforce the mode-dependent rules (argparse error, exit 2); return the event count."""
+    if None not in (args.count, args.count_option) and args.count != args.count_option:
+        parser.error("COUNT and --count disagree")
+    count = args.count if args.count is not None else args.count_option
+    if args.bootstrap_server:
+        if args.topic is None or args.rate is None:
+            parser.error("--topic and --rate are required with --bootstrap-server")
+        return count
+    kafka_only = {"--topic": args.topic, "--rate": args.rate, "--duration": args.duration}
+    if stray := [flag for flag, value in kafka_only.items() if value is not None]:
+        parser.error(f"{', '.join(stray)} only valid with --bootstrap-server")
+    if count is None:
+        parser.error("COUNT is required when writing to stdout")
+    return count
+
+
+def _run_kafka(lines: Iterator[str], args: argparse.Namespace) -> int:
+    """Connect, produce until a stop condition, report on stderr; return the exit code."""
+    try:
+        producer = connect_producer(args.bootstrap_server)
+    except KafkaUnavailable as exc:
+        print(f"iotsimulator: {exc}", file=sys.stderr)
+        return EXIT_FAILURE
+    except KeyboardInterrupt:  # Ctrl-C while still connecting: nothing was sent
+        return EXIT_INTERRUPTED
+    stop = threading.Event()
+    previous = {sig: signal.signal(sig, lambda _signum, _frame: stop.set())
+                for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        report = produce_to_kafka(lines, producer, args.topic, args.rate, args.duration, stop)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    print(report.summary(), file=sys.stderr)
+    if report.failed:
+        print(f"iotsimulator: {report.failed} events not acknowledged: {report.first_error}",
+              file=sys.stderr)
+        return EXIT_FAILURE
+    return EXIT_OK
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI and return the exit code (argparse itself exits 2 on bad usage)."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    count = _resolve_count(parser, args)
+    try:
+        states = load_states(args.states_file)
+    except StatesFileError as exc:
+        print(f"iotsimulator: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    simulated = args.seed is not None or args.start_time is not None
+    rng = random.Random(args.seed) if args.seed is not None else random.Random()
+    start = args.start_time or parse_utc(DEFAULT_START_TIME)
+    clock = simulated_clock(start, args.event_interval) if simulated else wall_clock()
+    try:
+        labels_file = args.labels.open("w", newline="", encoding="utf-8") if args.labels else None
+    except OSError as exc:
+        print(f"iotsimulator: error: cannot write labels file: {exc}", file=sys.stderr)
+        return EXIT_FAILURE
+    try:
+        label_writer = csv.writer(labels_file, lineterminator="\n") if labels_file else None
+        if label_writer:
+            label_writer.writerow(LABEL_COLUMNS)
+        pairs = events(make_sensors(states, args.sensors, rng), rng, clock, count,
+                       args.anomaly_rate)
+        lines = event_lines(pairs, label_writer)
+        if args.bootstrap_server:
+            return _run_kafka(lines, args)
+        try:
+            write_stdout(lines, sys.stdout)
+        except BrokenPipeError:
+            # The reader went away (e.g. `| head`): stop quietly, and point stdout at
+            # /dev/null so the interpreter's final flush does not complain either.
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
+    finally:
+        if labels_file:
+            labels_file.close()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

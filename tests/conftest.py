@@ -1,0 +1,89 @@
+"""Shared fixtures: one SparkSession for every unit test, one real Kafka broker per test session."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SCRIPTS = ROOT / "scripts"
+sys.path[:0] = [str(ROOT), str(ROOT / "jobs")]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def run_script(name: str, *args: str, env: dict[str, str] | None = None, check: bool = True,
+               input_path: Path | None = None, timeout: float = 900) -> subprocess.CompletedProcess:
+    """Runs scripts/<name> and returns the finished process (text output captured)."""
+    stdin = input_path.open("rb") if input_path else subprocess.DEVNULL
+    try:
+        done = subprocess.run([str(SCRIPTS / name), *args], stdin=stdin, capture_output=True,
+                              text=True, env={**os.environ, **(env or {})}, timeout=timeout)
+    finally:
+        if input_path:
+            stdin.close()
+    if check and done.returncode != 0:
+        raise AssertionError(f"{name} {' '.join(args)} exited {done.returncode}\n"
+                             f"--- stdout\n{done.stdout[-4000:]}\n--- stderr\n{done.stderr[-4000:]}")
+    return done
+
+
+@pytest.fixture(scope="session")
+def spark():
+    """The one SparkSession of the unit tests: starting a JVM is the dearest thing a test does."""
+    from pyspark.sql import SparkSession
+
+    session = (
+        SparkSession.builder.master("local[2]")
+        .appName("iot-tests")
+        .config("spark.sql.shuffle.partitions", "1")
+        .config("spark.sql.session.timeZone", "UTC")
+        .config("spark.ui.enabled", "false")
+        .config("spark.driver.extraJavaOptions",
+                f"-Dlog4j2.configurationFile=file:{ROOT / 'conf' / 'log4j2.properties'}")
+        .getOrCreate()
+    )
+    yield session
+    session.stop()
+
+
+class Broker:
+    """A real Kafka broker started by scripts/kafka-start.sh on a free port."""
+
+    def __init__(self, home: Path) -> None:
+        self.port = free_port()
+        self.env = {
+            "KAFKA_PORT": str(self.port),
+            "KAFKA_CONTROLLER_PORT": str(free_port()),
+            "KAFKA_HOME_DIR": str(home),
+        }
+        self.bootstrap = f"localhost:{self.port}"
+
+    def create_topic(self, topic: str, partitions: int = 1) -> None:
+        run_script("kafka-topics.sh", "--bootstrap-server", self.bootstrap, "--create",
+                   "--topic", topic, "--partitions", str(partitions), env=self.env)
+
+    def produce_file(self, topic: str, path: Path) -> None:
+        """Feeds a file of lines through Kafka's real console producer."""
+        run_script("kafka-console-producer.sh", "--bootstrap-server", self.bootstrap,
+                   "--topic", topic, env=self.env, input_path=path)
+
+
+@pytest.fixture(scope="session")
+def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Broker]:
+    b = Broker(tmp_path_factory.mktemp("kafka"))
+    run_script("kafka-start.sh", env=b.env)
+    try:
+        yield b
+    finally:
+        run_script("kafka-stop.sh", "--purge", env=b.env, check=False)

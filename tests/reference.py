@@ -1,0 +1,74 @@
+"""Independent plain-Python reference: what the job should produce for a set of Kafka records.
+
+Shares no code with the job: it re-reads conf/ files itself and applies the rules as documented.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import tomllib
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def baselines() -> dict[str, float]:
+    with (ROOT / "conf" / "states.csv").open() as f:
+        return {r["state"]: float(r["avg_temp_f"]) for r in csv.DictReader(f)}
+
+
+def band(state: str) -> tuple[float, float]:
+    with (ROOT / "conf" / "job.toml").open("rb") as f:
+        anomalies = tomllib.load(f)["anomalies"]
+    tol = anomalies["tolerance_by_state"].get(state, anomalies["tolerance"])
+    base = baselines()[state]
+    return base - tol, base + tol
+
+
+@dataclass
+class Reading:
+    guid: str
+    state: str
+    event_time: str
+    temperature: float
+
+
+def usable(value: bytes | None, states: set[str]) -> Reading | None:
+    """The reading in a record, or None when the record cannot be used."""
+    try:
+        e = json.loads(value.decode("utf-8"))
+        t = e["payload"]["data"]["temperature"]
+        datetime.fromisoformat(e["eventTime"].replace("Z", "+00:00"))
+    except (AttributeError, ValueError, KeyError, TypeError):
+        return None
+    if not isinstance(e.get("guid"), str) or e.get("state") not in states:
+        return None
+    if isinstance(t, bool) or not isinstance(t, (int, float)) or not math.isfinite(t):
+        return None
+    return Reading(e["guid"], e["state"], e["eventTime"], float(t))
+
+
+@dataclass
+class StateFigures:
+    temperatures: list[float] = field(default_factory=list)
+    sensors: set[str] = field(default_factory=set)
+
+    def add(self, r: Reading) -> None:
+        self.temperatures.append(r.temperature)
+        self.sensors.add(r.guid)
+
+    @property
+    def avg(self) -> float:
+        return math.fsum(self.temperatures) / len(self.temperatures)
+
+
+def by_state(readings: list[Reading]) -> dict[str, StateFigures]:
+    figures: dict[str, StateFigures] = defaultdict(StateFigures)
+    for r in readings:
+        figures[r.state].add(r)
+    return dict(figures)

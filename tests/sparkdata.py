@@ -1,0 +1,49 @@
+"""Builders of small test DataFrames shaped like the Kafka source's records."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+from types import MappingProxyType
+
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import types as T
+
+from iotstream.config import Bands
+
+KAFKA_RECORD_SCHEMA = T.StructType([
+    T.StructField("value", T.BinaryType()),
+    T.StructField("partition", T.IntegerType()),
+    T.StructField("offset", T.LongType()),
+    T.StructField("timestamp", T.TimestampType()),
+])
+PRODUCED_AT = datetime(2026, 1, 1, tzinfo=timezone.utc)
+
+# Two states are enough to exercise every rule; AK has a per-state tolerance.
+BANDS = Bands(
+    baselines=MappingProxyType({"CA": 60.0, "AK": 26.0}),
+    tolerance=15.0,
+    tolerance_by_state=MappingProxyType({"AK": 25.0}),
+    physical_min=-130.0,
+    physical_max=140.0,
+)
+
+
+def event(guid: str, state: str, temperature: object, event_time: str = "2026-01-01T00:00:01.000000Z",
+          ) -> str:
+    """One JSON line in the simulator's format."""
+    return json.dumps({
+        "guid": guid, "destination": "0-AAA00000001", "state": state, "eventTime": event_time,
+        "payload": {"format": "urn:example:sensor:temp", "data": {"temperature": temperature}},
+    })
+
+
+def kafka_records(spark: SparkSession, lines: list[str | bytes | None], partition: int = 0,
+                  first_offset: int = 0) -> DataFrame:
+    """A batch DataFrame like the Kafka source's: one record per line."""
+    rows = [
+        (None if v is None else (v if isinstance(v, bytes) else v.encode()), partition,
+         first_offset + i, PRODUCED_AT)
+        for i, v in enumerate(lines)
+    ]
+    return spark.createDataFrame(rows, KAFKA_RECORD_SCHEMA)

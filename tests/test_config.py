@@ -1,0 +1,72 @@
+"""Job config: defaults from conf/, command-line overrides, and clear errors."""
+
+from __future__ import annotations
+
+import csv
+import shutil
+from pathlib import Path
+
+import pytest
+
+from iotstream.config import ConfigError, checkpoint_location, load_config
+
+ROOT = Path(__file__).resolve().parent.parent
+CONF = ROOT / "conf" / "job.toml"
+
+
+def test_defaults_match_the_documented_ones():
+    c = load_config(CONF)
+    assert (c.bootstrap_servers, c.topic, c.trigger_seconds, c.output_dir) == (
+        "localhost:9092", "iotmsgs", 3.0, "output")
+    assert checkpoint_location(c) == "output/_checkpoint"
+    with (ROOT / "conf" / "states.csv").open() as f:
+        states = {r["state"]: float(r["avg_temp_f"]) for r in csv.DictReader(f)}
+    assert len(states) == 51 and "DC" in states
+    assert dict(c.bands.baselines) == states
+    low, high = c.bands.band("CA")
+    assert (low, high) == (states["CA"] - c.bands.tolerance, states["CA"] + c.bands.tolerance)
+
+
+def test_overrides_replace_only_what_is_given():
+    c = load_config(CONF).with_overrides(topic="other", output_dir="/tmp/x", trigger_seconds=None)
+    assert (c.topic, c.output_dir, c.trigger_seconds) == ("other", "/tmp/x", 3.0)
+    assert checkpoint_location(c) == "/tmp/x/_checkpoint"
+
+
+@pytest.mark.parametrize("override, message", [
+    ({"trigger_seconds": 0.0}, "trigger seconds must be > 0"),
+    ({"starting_offsets": "yesterday"}, "starting offsets must be earliest, latest or JSON"),
+    ({"max_offsets_per_trigger": -1}, "max offsets per trigger must be >= 0"),
+    ({"topic": " "}, "topic is empty"),
+])
+def test_bad_overrides_are_refused(override, message):
+    with pytest.raises(ConfigError, match=message):
+        load_config(CONF).with_overrides(**override)
+
+
+def _conf_copy(tmp_path: Path, old: str, new: str) -> Path:
+    shutil.copy(ROOT / "conf" / "states.csv", tmp_path / "states.csv")
+    text = CONF.read_text()
+    assert old in text
+    path = tmp_path / "job.toml"
+    path.write_text(text.replace(old, new))
+    return path
+
+
+@pytest.mark.parametrize("old, new, message", [
+    ("tolerance = 15.0", "tolerance = 'wide'", "tolerance must be a number"),
+    ("[console]", "[consol]", r"missing section \[console\]"),
+    ("[anomalies.tolerance_by_state]", "[anomalies.tolerance_by_state]\nZZ = 3.0", "tolerance_by_state names unknown states: ZZ"),
+    ("physical_min = -130.0", "physical_min = 500.0", "physical_min must be below physical_max"),
+    ('topic = "iotmsgs"', "topic = ", "not valid TOML"),
+    ("fail_on_data_loss = true", "fail_on_data_loss = 1", "fail_on_data_loss must be a bool"),
+    ('states_file = "states.csv"', 'states_file = "nope.csv"', "states file .* not found"),
+])
+def test_bad_config_files_say_what_is_wrong(tmp_path, old, new, message):
+    with pytest.raises(ConfigError, match=message):
+        load_config(_conf_copy(tmp_path, old, new))
+
+
+def test_missing_config_file_names_the_fix(tmp_path):
+    with pytest.raises(ConfigError, match="not found; pass --config FILE"):
+        load_config(tmp_path / "nope.toml")

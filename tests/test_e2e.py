@@ -1,0 +1,218 @@
+"""End to end on the real components: simulator file → kafka-console-producer.sh → real broker →
+submit.sh (spark-submit, --available-now) → Parquet → query.sh, checked against plain Python.
+
+Two job runs share one checkpoint: the second one is a restart that must continue where the
+first stopped (batch ids, running totals) and process only the new records.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pyarrow.dataset as ds
+import pytest
+import reference
+from conftest import ROOT, run_script
+from kafka import KafkaConsumer, TopicPartition
+
+pytestmark = pytest.mark.e2e
+
+TOPIC = "iotmsgs-e2e"
+PARTITIONS = 3
+SPARK_OPTS = ["--conf", "spark.ui.enabled=false", "--"]
+BAD_LINES = ["this is not json", '{"guid": "x", "state": "ZZ"}',
+             json.dumps({"guid": "0-ZZZ1-00A", "state": "CA",
+                                           "eventTime": "2026-01-01T00:00:00.000000Z",
+                                           "payload": {"data": {}}})]
+
+
+def simulate(path: Path, labels: Path, count: int, seed: int, start: str) -> None:
+    with path.open("w") as out:
+        subprocess.run([sys.executable, str(ROOT / "iotsimulator.py"), str(count), "--seed",
+                        str(seed), "--sensors", "300", "--anomaly-rate", "0.02", "--labels",
+                        str(labels), "--start-time", start], stdout=out, check=True)
+
+
+@dataclass
+class Run:
+    stdout: str
+    stderr: str
+
+
+@dataclass
+class E2E:
+    out: Path
+    runs: list[Run]
+    labels: list[dict[str, str]]
+    records: dict[tuple[int, int], bytes | None]  # (partition, offset) → value, read back from Kafka
+    batch_ends: dict[int, dict[int, int]]  # batch id → partition → end offset (from the checkpoint)
+
+    def table(self, name: str) -> list[dict]:
+        return ds.dataset(self.out / name, format="parquet", partitioning="hive").to_table().to_pylist()
+
+
+def read_topic(bootstrap: str) -> dict[tuple[int, int], bytes | None]:
+    """Every record of the topic, read with kafka-python (independently of Spark)."""
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    parts = [TopicPartition(TOPIC, p) for p in range(PARTITIONS)]
+    consumer.assign(parts)
+    consumer.seek_to_beginning(*parts)
+    ends = consumer.end_offsets(parts)
+    records: dict[tuple[int, int], bytes | None] = {}
+    while any(consumer.position(tp) < ends[tp] for tp in parts):
+        for batch in consumer.poll(timeout_ms=2000).values():
+            for m in batch:
+                records[(m.partition, m.offset)] = m.value
+    consumer.close()
+    return records
+
+
+def checkpoint_batches(checkpoint: Path) -> dict[int, dict[int, int]]:
+    """Batch id → end offset per partition, from Spark's checkpoint offset log."""
+    ends = {}
+    for f in (checkpoint / "offsets").iterdir():
+        if f.name.isdigit():
+            ends[int(f.name)] = {int(p): o for p, o in
+                                 json.loads(f.read_text().splitlines()[-1])[TOPIC].items()}
+    return ends
+
+
+@pytest.fixture(scope="module")
+def e2e(broker, tmp_path_factory) -> E2E:
+    d = tmp_path_factory.mktemp("e2e")
+    out = d / "output"
+    broker.create_topic(TOPIC, PARTITIONS)
+    job = [broker.bootstrap, TOPIC, "--output-dir", str(out), "--available-now"]
+    runs, labels = [], []
+
+    # Run 1: one 10,000-event file, drained in one micro-batch.
+    simulate(d / "data1.txt", d / "labels1.csv", 10_000, seed=7, start="2026-02-01T00:00:00Z")
+    broker.produce_file(TOPIC, d / "data1.txt")
+    done = run_script("submit.sh", *SPARK_OPTS, *job)
+    runs.append(Run(done.stdout, done.stderr))
+
+    # Run 2, a restart: new records (with unusable ones), several micro-batches.
+    simulate(d / "data2.txt", d / "labels2.csv", 6_000, seed=8, start="2026-02-02T00:00:00Z")
+    with (d / "data2.txt").open("a") as f:
+        f.write("\n".join(BAD_LINES) + "\n")
+    broker.produce_file(TOPIC, d / "data2.txt")
+    done = run_script("submit.sh", *SPARK_OPTS, *job, "--max-offsets-per-trigger", "2500")
+    runs.append(Run(done.stdout, done.stderr))
+
+    for name in ("labels1.csv", "labels2.csv"):
+        with (d / name).open() as f:
+            labels += list(csv.DictReader(f))
+    return E2E(out, runs, labels, read_topic(broker.bootstrap),
+               checkpoint_batches(out / "_checkpoint"))
+
+
+def expected_batches(e: E2E) -> dict[int, list[reference.Reading]]:
+    """The usable readings of each batch, split by the offsets the checkpoint recorded."""
+    states = set(reference.baselines())
+    batches: dict[int, list[reference.Reading]] = {}
+    previous = {p: 0 for p in range(PARTITIONS)}
+    for batch_id in sorted(e.batch_ends):
+        ends = e.batch_ends[batch_id]
+        values = [e.records[(p, o)] for p in range(PARTITIONS)
+                  for o in range(previous.get(p, 0), ends.get(p, 0))]
+        batches[batch_id] = [r for v in values if (r := reference.usable(v, states))]
+        previous = ends
+    return batches
+
+
+def test_every_record_reached_kafka_and_was_processed(e2e):
+    assert len(e2e.records) == 10_000 + 6_000 + len(BAD_LINES)
+    last = max(e2e.batch_ends)
+    assert sum(e2e.batch_ends[last].values()) == len(e2e.records)
+
+
+def test_first_run_is_one_batch_and_the_restart_continues(e2e):
+    totals = sorted(e2e.table("batch_totals"), key=lambda t: t["batch_id"])
+    ids = [t["batch_id"] for t in totals]
+    assert ids == list(range(len(ids))) and len(ids) >= 4  # 1 batch, then ≥ 3 of ≤ 2,500
+    assert totals[0]["messages"] == 10_000
+    running = 0
+    for t in totals:
+        running += t["messages"]
+        assert t["running_messages"] == running
+    assert running == 16_000
+    assert "== Batch 0 " in e2e.runs[0].stdout and "== Batch 1 " not in e2e.runs[0].stdout
+    assert "== Batch 0 " not in e2e.runs[1].stdout
+    for batch_id in ids[1:]:
+        assert f"== Batch {batch_id} " in e2e.runs[1].stdout
+    assert "Rejected: 3 of" in e2e.runs[1].stdout
+
+
+def test_state_stats_match_plain_python_batch_by_batch(e2e):
+    expected = expected_batches(e2e)
+    rows = {(r["batch_id"], r["state"]): r for r in e2e.table("state_stats")}
+    want_keys = {(b, s) for b, readings in expected.items() for s in reference.by_state(readings)}
+    assert set(rows) == want_keys
+    for batch_id, readings in expected.items():
+        for state, fig in reference.by_state(readings).items():
+            row = rows[(batch_id, state)]
+            assert row["messages"] == len(fig.temperatures), (batch_id, state)
+            assert row["sensors"] == len(fig.sensors), (batch_id, state)
+            assert row["avg_temperature"] == pytest.approx(fig.avg, abs=1e-9), (batch_id, state)
+            assert row["min_temperature"] == min(fig.temperatures)
+            assert row["max_temperature"] == max(fig.temperatures)
+
+
+def test_batch_totals_match_plain_python(e2e):
+    expected = expected_batches(e2e)
+    anomalies_by_batch: dict[int, int] = {}
+    for a in e2e.table("anomalies"):
+        anomalies_by_batch[a["batch_id"]] = anomalies_by_batch.get(a["batch_id"], 0) + 1
+    for t in e2e.table("batch_totals"):
+        readings = expected[t["batch_id"]]
+        assert t["messages"] == len(readings)
+        assert t["sensors"] == len({r.guid for r in readings})
+        assert t["states"] == len({r.state for r in readings})
+        assert t["anomalies"] == anomalies_by_batch.get(t["batch_id"], 0)
+
+
+def test_anomalies_are_exactly_the_injected_readings(e2e):
+    found = e2e.table("anomalies")
+    keys = [(a["guid"], a["event_time"].strftime("%Y-%m-%dT%H:%M:%S.%fZ")) for a in found]
+    assert len(keys) == len(set(keys))  # none twice
+    labelled = {(lab["guid"], lab["eventTime"]): lab for lab in e2e.labels}
+    assert len(labelled) > 100
+    assert set(keys) == set(labelled)
+    base = reference.baselines()
+    for a, key in zip(found, keys):
+        lab = labelled[key]
+        assert a["temperature"] == float(lab["temperature"])
+        assert (a["band_low"], a["band_high"]) == pytest.approx(reference.band(a["state"]))
+        if lab["kind"] == "impossible":
+            assert a["reason"] == "impossible"
+        else:
+            side = "above_band" if a["temperature"] > base[a["state"]] else "below_band"
+            assert a["reason"] == side
+
+
+def test_console_is_quiet_and_readable(e2e):
+    for run in e2e.runs:
+        assert "Traceback" not in run.stdout + run.stderr
+        assert " INFO " not in run.stderr
+        assert "Average temperature by state" in run.stdout
+        assert "Distinct sensors by state" in run.stdout
+
+
+def test_query_sh_answers_sql_over_the_output(e2e):
+    sql = "SELECT state, SUM(messages) AS n FROM state_stats GROUP BY state ORDER BY state"
+    done = run_script("query.sh", "--output-dir", str(e2e.out), "--limit", "100", sql)
+    got = {}
+    for line in done.stdout.splitlines():
+        cells = [c.strip() for c in line.strip("|").split("|")]
+        if len(cells) == 2 and cells[1].isdigit():
+            got[cells[0]] = int(cells[1])
+    expected: dict[str, int] = {}
+    for readings in expected_batches(e2e).values():
+        for r in readings:
+            expected[r.state] = expected.get(r.state, 0) + 1
+    assert got == expected

@@ -1,0 +1,101 @@
+"""The per-batch handler on batch DataFrames: Parquet tables, running totals, console block."""
+
+from __future__ import annotations
+
+import io
+from dataclasses import replace
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+from pyspark.sql import functions as F
+from sparkdata import BANDS, event, kafka_records
+
+from iotstream.config import load_config
+from iotstream.pipeline import BatchProcessor
+from iotstream.schema import TABLES
+from iotstream.sinks import ParquetSink
+
+ROOT = Path(__file__).resolve().parent.parent
+BATCH_TIME = datetime(2026, 5, 6, 7, 8, 9, tzinfo=timezone.utc)
+
+BATCH_0 = [event("a", "CA", 60.0), event("a", "CA", 70.0), event("b", "AK", 26.0),
+           event("c", "AK", 90.0), "not json"]
+BATCH_1 = [event("a", "CA", 62.0), event("d", "CA", 999.0), event("e", "AK", 20.0)]
+
+
+@pytest.fixture
+def processor_factory(tmp_path):
+    config = replace(load_config(ROOT / "conf" / "job.toml"), bands=BANDS,
+                     output_dir=str(tmp_path / "out"), max_anomaly_rows=1)
+
+    def make() -> tuple[BatchProcessor, io.StringIO]:
+        out = io.StringIO()
+        return BatchProcessor(config, ParquetSink(config.output_dir), out,
+                              clock=lambda: BATCH_TIME), out
+
+    return make, tmp_path / "out"
+
+
+def _read(spark, out: Path, table: str):
+    return spark.read.parquet(str(out / table))
+
+
+def test_two_batches_write_every_table(spark, processor_factory):
+    make, out = processor_factory
+    processor, console = make()
+    processor(kafka_records(spark, BATCH_0), 0)
+    processor(kafka_records(spark, BATCH_1, first_offset=5), 1)
+
+    for table, schema in TABLES.items():
+        df = _read(spark, out, table)
+        assert df.columns == schema.fieldNames() + ["date"], table
+        assert [f.dataType for f in df.schema.fields[: len(schema)]] == [
+            f.dataType for f in schema.fields], table
+
+    totals = [r.asDict() for r in _read(spark, out, "batch_totals").orderBy("batch_id").collect()]
+    assert [(t["batch_id"], t["messages"], t["running_messages"], t["sensors"], t["states"],
+             t["anomalies"]) for t in totals] == [(0, 4, 4, 3, 2, 1), (1, 3, 7, 3, 2, 1)]
+    assert {str(t["date"]) for t in totals} == {"2026-05-06"}
+    assert all(t["batch_time"] == BATCH_TIME.replace(tzinfo=None) for t in totals)
+
+    stats = {(r.batch_id, r.state): (r.avg_temperature, r.min_temperature, r.max_temperature,
+                                     r.messages, r.sensors)
+             for r in _read(spark, out, "state_stats").collect()}
+    assert stats == {
+        (0, "CA"): (65.0, 60.0, 70.0, 2, 1),
+        (0, "AK"): (58.0, 26.0, 90.0, 2, 2),
+        (1, "CA"): ((62.0 + 999.0) / 2, 62.0, 999.0, 2, 2),
+        (1, "AK"): (20.0, 20.0, 20.0, 1, 1),
+    }
+
+    found = sorted((r.batch_id, r.guid, r.temperature, r.reason)
+                   for r in _read(spark, out, "anomalies").collect())
+    assert found == [(0, "c", 90.0, "above_band"), (1, "d", 999.0, "impossible")]
+
+    text = console.getvalue()
+    assert "== Batch 0 · 2026-05-06 07:08:09 UTC" in text
+    assert "Messages: 4 in batch · 4 since start" in text
+    assert "Messages: 3 in batch · 7 since start" in text
+    assert "Rejected: 1 of 5 records could not be used" in text
+
+
+def test_running_total_continues_after_a_restart(spark, processor_factory):
+    make, out = processor_factory
+    first, _ = make()
+    first(kafka_records(spark, BATCH_0), 0)
+    restarted, console = make()  # a new process: nothing in memory, only the Parquet output
+    restarted(kafka_records(spark, BATCH_1), 1)
+    running = dict(_read(spark, out, "batch_totals").select("batch_id", "running_messages").collect())
+    assert running == {0: 4, 1: 7}
+    assert "Messages: 3 in batch · 7 since start" in console.getvalue()
+
+
+def test_console_lists_at_most_the_configured_anomalies(spark, processor_factory):
+    make, out = processor_factory
+    processor, console = make()
+    lines = [event("x", "CA", 500.0), event("y", "CA", -500.0), event("z", "CA", 100.0)]
+    processor(kafka_records(spark, lines), 0)
+    text = console.getvalue()
+    assert "Out-of-band anomalies (first 1 of 3; all in Parquet)" in text
+    assert _read(spark, out, "anomalies").where(F.col("batch_id") == 0).count() == 3

@@ -1,0 +1,340 @@
+"""Tests for iotsimulator.py: output format, determinism, the temperature model,
+anomaly ground truth, clocks and CLI errors. No Spark and no Kafka broker needed."""
+from __future__ import annotations
+
+import csv
+import itertools
+import json
+import math
+import random
+import re
+import subprocess
+import sys
+import threading
+import time
+from collections import defaultdict
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+if str(REPO_ROOT) not in sys.path:  # no conftest.py adds it (yet)
+    sys.path.insert(0, str(REPO_ROOT))
+
+import iotsimulator as sim
+
+SCRIPT = REPO_ROOT / "iotsimulator.py"
+STATES = sim.load_states(sim.DEFAULT_STATES_FILE)
+US_STATES_PLUS_DC = 51
+GUID_RE = re.compile(r"^0-ZZZ\d{8}-\d{2}[A-Z]$")
+DESTINATION_RE = re.compile(r"^0-AAA\d{8}$")
+EVENT_TIME_RE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$")
+RAW_TEMPERATURE_RE = re.compile(r'"temperature": (-?\d+(?:\.\d)?)\}\}\}$')
+TOP_KEYS = ["guid", "destination", "state", "eventTime", "payload"]
+ANOMALY_BAND_F = 15.0  # the aggregator's "far from baseline" threshold
+IMPOSSIBLE_FLOOR_F = 200.0
+BINOMIAL_SIGMAS = 5  # tolerance for random counts: a false failure is ~1 in 3 million
+WALL_CLOCK_SLACK = timedelta(seconds=5)
+
+
+def run_cli(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    """Run the script as a user would; check=True asserts exit 0 and a silent stderr."""
+    result = subprocess.run([sys.executable, str(SCRIPT), *args], check=False,
+                            capture_output=True, text=True, timeout=120)
+    if check:
+        assert result.returncode == 0, result.stderr
+        assert result.stderr == ""
+    return result
+
+
+def parse_lines(stdout: str) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in stdout.splitlines()]
+
+
+def temperature(event: dict[str, Any]) -> float:
+    return event["payload"]["data"]["temperature"]
+
+
+def deviation(event: dict[str, Any]) -> float:
+    return abs(temperature(event) - STATES[event["state"]])
+
+
+def generate(count: int, sensors: int, seed: int, anomaly_rate: float = 0.0):
+    """In-process run with a seed and the simulated clock: (sensor list, list of pairs)."""
+    rng = random.Random(seed)
+    fleet = sim.make_sensors(STATES, sensors, rng)
+    clock = sim.simulated_clock(sim.parse_utc(sim.DEFAULT_START_TIME), 0.01)
+    return fleet, list(sim.events(fleet, rng, clock, count, anomaly_rate))
+
+
+# --- conf/states.csv -------------------------------------------------------------------
+
+def test_states_table_has_51_known_rows() -> None:
+    with sim.DEFAULT_STATES_FILE.open(newline="") as handle:
+        assert handle.readline().strip() == "state,name,avg_temp_f"
+    assert len(STATES) == US_STATES_PLUS_DC and "DC" in STATES
+    assert (STATES["AK"], STATES["FL"], STATES["HI"], STATES["ND"], STATES["CA"]) == (
+        26.6, 70.7, 70.0, 40.4, 59.4)
+    assert all(20.0 < value < 75.0 for value in STATES.values())
+
+
+# --- output format ---------------------------------------------------------------------
+
+def test_every_line_has_the_exact_shape() -> None:
+    stdout = run_cli("3000", "--seed", "11", "--sensors", "80", "--anomaly-rate", "0.1").stdout
+    lines = stdout.splitlines()
+    assert len(lines) == 3000 and stdout.endswith("\n")
+    for line in lines:
+        event = json.loads(line)
+        assert json.dumps(event) == line  # default separators, nothing extra
+        assert list(event) == TOP_KEYS
+        assert list(event["payload"]) == ["format", "data"]
+        assert event["payload"]["format"] == "urn:example:sensor:temp"
+        assert list(event["payload"]["data"]) == ["temperature"]
+        assert GUID_RE.match(event["guid"]) and DESTINATION_RE.match(event["destination"])
+        assert EVENT_TIME_RE.match(event["eventTime"])
+        assert event["state"] in STATES
+        assert isinstance(temperature(event), float)
+        assert RAW_TEMPERATURE_RE.search(line), line  # at most one decimal
+
+
+def test_start_time_offset_is_converted_to_utc_and_interval_applied() -> None:
+    events = parse_lines(run_cli("3", "--start-time", "2026-03-01T12:00:00+02:00",
+                                 "--event-interval", "1.5").stdout)
+    assert [e["eventTime"] for e in events] == [
+        "2026-03-01T10:00:00.000000Z", "2026-03-01T10:00:01.500000Z", "2026-03-01T10:00:03.000000Z"]
+
+
+# --- determinism -----------------------------------------------------------------------
+
+def test_same_seed_gives_byte_identical_output() -> None:
+    args = ("2000", "--seed", "42", "--anomaly-rate", "0.05")
+    first, second = run_cli(*args).stdout, run_cli(*args).stdout
+    assert first == second
+    assert run_cli("2000", "--seed", "43", "--anomaly-rate", "0.05").stdout != first
+
+
+# --- sensors ---------------------------------------------------------------------------
+
+def test_each_guid_keeps_its_state_and_destination() -> None:
+    identity: dict[str, tuple[str, str]] = {}
+    for event in parse_lines(run_cli("20000", "--seed", "5", "--sensors", "300").stdout):
+        seen = identity.setdefault(event["guid"], (event["state"], event["destination"]))
+        assert seen == (event["state"], event["destination"]), event
+    destinations = [dest for _, dest in identity.values()]
+    assert len(set(destinations)) == len(destinations)  # one destination per sensor
+
+
+@pytest.mark.parametrize("sensors", [1, 7, 51, 120])
+def test_distinct_sensors_equals_option(sensors: int) -> None:
+    events = parse_lines(run_cli("20000", "--seed", "9", "--sensors", str(sensors)).stdout)
+    assert len({e["guid"] for e in events}) == sensors
+    if sensors >= US_STATES_PLUS_DC:
+        assert {e["state"] for e in events} == set(STATES)
+
+
+def test_make_sensors_covers_every_state_and_ids_are_unique() -> None:
+    for seed in range(20):
+        fleet = sim.make_sensors(STATES, US_STATES_PLUS_DC, random.Random(seed))
+        assert {s.state for s in fleet} == set(STATES)
+        assert len({s.guid for s in fleet}) == len({s.destination for s in fleet}) == len(fleet)
+        assert all(abs(s.offset_f) <= sim.START_SPREAD_F for s in fleet)
+
+
+# --- temperature model -----------------------------------------------------------------
+
+def test_walk_stays_bounded_and_centred_on_the_baseline() -> None:
+    _, pairs = generate(200_000, sensors=20, seed=3)
+    readings: dict[str, list[float]] = defaultdict(list)
+    for event, label in pairs:
+        assert label is None
+        assert deviation(event) <= sim.NORMAL_MAX_DEVIATION, event
+        readings[event["guid"]].append(temperature(event) - STATES[event["state"]])
+    assert max(max(map(abs, r)) for r in readings.values()) > 3.0  # it does wander
+    for offsets in readings.values():
+        # Stationary sd ~1.2 °F, correlation time ~20 readings, ~10,000 readings per
+        # sensor: the standard error of the mean is ~0.05 °F, so 0.5 is ten of them.
+        assert abs(sum(offsets) / len(offsets)) < 0.5
+
+
+def test_anomalies_leave_the_walk_untouched() -> None:
+    fleet, _ = generate(0, sensors=10, seed=8)
+    before = [s.offset_f for s in fleet]
+    rng = random.Random(1)
+    clock = sim.simulated_clock(sim.parse_utc(sim.DEFAULT_START_TIME), 0.01)
+    labelled = [label for _, label in sim.events(fleet, rng, clock, 500, anomaly_rate=1.0)]
+    assert all(label is not None for label in labelled)
+    assert [s.offset_f for s in fleet] == before
+
+
+def test_labels_are_exactly_the_readings_outside_the_band(tmp_path: Path) -> None:
+    count, rate = 40_000, 0.05
+    labels_path = tmp_path / "labels.csv"
+    stdout = run_cli(str(count), "--seed", "21", "--sensors", "200", "--anomaly-rate", str(rate),
+                     "--labels", str(labels_path)).stdout
+    events = parse_lines(stdout)
+    with labels_path.open(newline="") as handle:
+        reader = csv.DictReader(handle)
+        assert reader.fieldnames == ["guid", "eventTime", "kind", "temperature"]
+        labels = {(row["guid"], row["eventTime"]): row for row in reader}
+    outside = {(e["guid"], e["eventTime"]): e for e in events if deviation(e) > ANOMALY_BAND_F}
+    assert set(labels) == set(outside)
+    for key, row in labels.items():
+        emitted = temperature(outside[key])
+        assert float(row["temperature"]) == emitted
+        if row["kind"] == "impossible":
+            assert abs(emitted) >= IMPOSSIBLE_FLOOR_F
+        else:
+            assert row["kind"] == "spike" and abs(emitted) < IMPOSSIBLE_FLOOR_F
+            assert deviation(outside[key]) <= sim.SPIKE_MAX_F + sim.ROUNDING_SLACK_F
+    sigma = math.sqrt(count * rate * (1 - rate))
+    assert abs(len(labels) - count * rate) < BINOMIAL_SIGMAS * sigma
+    spikes = sum(row["kind"] == "spike" for row in labels.values())
+    assert abs(spikes - len(labels) / 2) < BINOMIAL_SIGMAS * math.sqrt(len(labels) / 4)
+    normal = [e for e in events if (e["guid"], e["eventTime"]) not in labels]
+    assert all(deviation(e) <= sim.NORMAL_MAX_DEVIATION for e in normal)
+
+
+# --- clocks ----------------------------------------------------------------------------
+
+def test_wall_clock_is_strictly_increasing_true_utc() -> None:
+    before = datetime.now(UTC)
+    events = parse_lines(run_cli("5000").stdout)
+    after = datetime.now(UTC)
+    times = [sim.parse_utc(e["eventTime"]) for e in events]
+    assert all(earlier < later for earlier, later in itertools.pairwise(times))
+    assert before - WALL_CLOCK_SLACK <= times[0] and times[-1] <= after + WALL_CLOCK_SLACK
+
+
+def test_wall_clock_breaks_ties() -> None:
+    clock = sim.wall_clock()
+    times = [next(clock) for _ in range(10_000)]
+    assert len(set(times)) == len(times) and times == sorted(times)
+
+
+# --- CLI -------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("args, message", [
+    (["-5"], "must be >= 0"),
+    ([], "COUNT is required"),
+    (["10", "--anomaly-rate", "2"], "must be in [0, 1]"),
+    (["10", "--sensors", "0"], "must be >= 1"),
+    (["10", "--topic", "t"], "only valid with --bootstrap-server"),
+    (["--bootstrap-server", "localhost:9092", "--count", "5"], "--topic and --rate are required"),
+    (["--bootstrap-server", "localhost:9092", "--topic", "t", "--rate", "-1"], "must be >= 0"),
+])
+def test_bad_usage_exits_2_without_traceback(args: list[str], message: str) -> None:
+    result = run_cli(*args, check=False)
+    assert result.returncode == 2 and result.stdout == ""
+    assert message in result.stderr and "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("content", [None, "state,name\nCA,California\n", "state,name,avg_temp_f\n",
+                                     "state,name,avg_temp_f\nCA,California,warm\n"])
+def test_bad_states_file_is_a_one_line_error(tmp_path: Path, content: str | None) -> None:
+    path = tmp_path / "states.csv"
+    if content is not None:
+        path.write_text(content)
+    result = run_cli("10", "--states-file", str(path), check=False)
+    assert result.returncode == 2 and result.stdout == ""
+    assert len(result.stderr.splitlines()) == 1 and "states" in result.stderr
+
+
+def test_help_documents_options_and_examples() -> None:
+    help_text = run_cli("--help").stdout
+    for option in ("--sensors", "--seed", "--start-time", "--event-interval", "--anomaly-rate",
+                   "--labels", "--states-file", "--bootstrap-server", "--topic", "--rate",
+                   "--duration", "--count", "examples:"):
+        assert option in help_text
+
+
+def test_broken_pipe_is_quiet() -> None:
+    with subprocess.Popen([sys.executable, str(SCRIPT), "1000000"], stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE) as proc:
+        assert proc.stdout is not None and proc.stderr is not None
+        assert proc.stdout.readline().startswith(b'{"guid": ')
+        proc.stdout.close()
+        stderr = proc.stderr.read()
+        assert proc.wait(timeout=60) == 0
+    assert stderr == b""
+
+
+def test_ten_thousand_events_run() -> None:
+    started = time.monotonic()
+    lines = run_cli("10000").stdout.splitlines()
+    print(f"10,000 events in {time.monotonic() - started:.2f} s")
+    assert len(lines) == 10_000
+
+
+# --- Kafka producing logic, with a stand-in producer (no broker) ------------------------
+
+# kafka-python 3.0.12 itself uses deprecated importlib.resources calls on import.
+quiet_kafka_import = pytest.mark.filterwarnings("ignore:(read|open)_text is deprecated")
+
+class FakeFuture:
+    def __init__(self, error: Exception | None) -> None:
+        self.error = error
+
+    def add_callback(self, callback: Any) -> None:
+        if self.error is None:
+            callback("metadata")
+
+    def add_errback(self, errback: Any) -> None:
+        if self.error is not None:
+            errback(self.error)
+
+
+class FakeProducer:
+    """Acknowledges every send (or fails every fail_every-th one), recording what it got."""
+
+    def __init__(self, fail_every: int = 0) -> None:
+        self.sent: list[tuple[str, bytes, float]] = []
+        self.fail_every, self.flushed, self.closed = fail_every, False, False
+
+    def send(self, topic: str, value: bytes) -> FakeFuture:
+        self.sent.append((topic, value, time.monotonic()))
+        failing = self.fail_every and len(self.sent) % self.fail_every == 0
+        return FakeFuture(RuntimeError("boom") if failing else None)
+
+    def flush(self) -> None:
+        self.flushed = True
+
+    def close(self, timeout: float) -> None:
+        self.closed = True
+
+
+@quiet_kafka_import
+def test_produce_sends_every_line_at_the_requested_rate() -> None:
+    producer, lines, rate = FakeProducer(), [f"line {i}" for i in range(40)], 200.0
+    report = sim.produce_to_kafka(lines, producer, "iotmsgs", rate)
+    assert [value for _, value, _ in producer.sent] == [line.encode() for line in lines]
+    assert {topic for topic, _, _ in producer.sent} == {"iotmsgs"}
+    assert (report.attempted, report.acked, report.failed) == (40, 40, 0)
+    assert producer.flushed and producer.closed
+    span = producer.sent[-1][2] - producer.sent[0][2]
+    assert span >= (len(lines) - 1) / rate * 0.95  # paced, not flat out
+    assert report.summary().startswith("sent 40 events to iotmsgs in ")
+
+
+@quiet_kafka_import
+def test_produce_stops_at_duration_or_stop_and_counts_failures() -> None:
+    report = sim.produce_to_kafka(iter(lambda: "x", None), FakeProducer(), "t", 100.0,
+                                  duration_s=0.2)
+    assert 18 <= report.attempted <= 20 and report.acked == report.attempted  # 0.2 s x 100/s
+    stop = threading.Event()
+    stop.set()
+    assert sim.produce_to_kafka(["x"] * 5, FakeProducer(), "t", 0.0, stop=stop).attempted == 0
+    failing = sim.produce_to_kafka(["x"] * 10, FakeProducer(fail_every=5), "t", 0.0)
+    assert (failing.acked, failing.failed, failing.first_error) == (8, 2, "boom")
+
+
+def test_unreachable_broker_is_a_one_line_error_exit_1() -> None:
+    started = time.monotonic()
+    result = run_cli("--bootstrap-server", "127.0.0.1:1", "--topic", "t", "--rate", "10",
+                     "--count", "5", check=False)
+    assert time.monotonic() - started < 15
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert result.stderr.startswith("iotsimulator: cannot reach Kafka at 127.0.0.1:1: ")
+    assert "is the broker running? (./scripts/kafka-start.sh)" in result.stderr

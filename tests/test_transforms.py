@@ -1,0 +1,138 @@
+"""Unit tests of the pure DataFrame transforms, on small batch DataFrames (one shared session)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pyspark.sql import functions as F
+from pyspark.sql import types as T
+from pyspark_test import assert_pyspark_df_equal
+from sparkdata import BANDS, event, kafka_records
+
+from iotstream import aggregates, anomalies, parse
+
+
+
+def PARSE(records):
+    """The parse transform under test (Columns can only be built once a session exists)."""
+    return parse.parse_records(BANDS.baselines)(records)
+
+
+def test_parse_reads_every_field_of_a_good_event(spark):
+    line = event("g1", "CA", 61.5, "2026-03-04T05:06:07.123456Z")
+    got = kafka_records(spark, [line], partition=2, first_offset=40).transform(PARSE).collect()
+    assert len(got) == 1
+    row = got[0].asDict()
+    assert row["guid"] == "g1"
+    assert row["destination"] == "0-AAA00000001"
+    assert row["state"] == "CA"
+    assert row["temperature"] == 61.5
+    assert row["kafka_partition"] == 2 and row["kafka_offset"] == 40
+    assert row[parse.REJECT_REASON] is None
+    # The session is UTC, so the collected naive datetime is the UTC wall time.
+    assert row["event_time"] == datetime(2026, 3, 4, 5, 6, 7, 123456)
+
+
+def test_parse_names_why_a_record_cannot_be_used(spark):
+    cases = {
+        "not json at all": "missing_field:guid",
+        '{"state": "CA", "eventTime": "2026-01-01T00:00:00Z"}': "missing_field:guid",
+        event("g", "CA", 60.0).replace('"state": "CA", ', ""): "missing_field:state",
+        event("g", "ZZ", 60.0): "unknown_state",
+        event("g", "CA", 60.0, event_time="yesterday"): "bad_field:eventTime",
+        event("g", "CA", None): "missing_field:temperature",
+        event("g", "CA", "hot"): "missing_field:temperature",
+        event("g", "CA", 60.0).replace("60.0", "NaN"): "bad_value:temperature",
+        event("g", "CA", 60.0).replace("60.0", "Infinity"): "bad_value:temperature",
+        event("g", "CA", 60.0): None,
+    }
+    lines = list(cases)
+    got = (
+        kafka_records(spark, lines)
+        .transform(PARSE)
+        .orderBy("kafka_offset")
+        .select(parse.REJECT_REASON)
+        .collect()
+    )
+    assert [r[0] for r in got] == list(cases.values())
+
+
+def test_usable_keeps_only_accepted_events(spark):
+    lines = [event("a", "CA", 60.0), "garbage", event("b", "ZZ", 1.0), event("c", "AK", 20.0)]
+    got = parse.usable(kafka_records(spark, lines).transform(PARSE))
+    assert sorted(r.guid for r in got.collect()) == ["a", "c"]
+    assert got.columns == ["guid", "destination", "state", "event_time", "temperature"]
+
+
+def _flagged(spark, readings):
+    lines = [event(f"g{i}", s, t) for i, (s, t) in enumerate(readings)]
+    return (
+        kafka_records(spark, lines)
+        .transform(PARSE)
+        .transform(anomalies.flag_anomalies(BANDS))
+        .orderBy("kafka_offset")
+    )
+
+
+def test_bands_use_the_state_baseline_and_per_state_tolerance(spark):
+    got = _flagged(spark, [("CA", 60.0), ("AK", 26.0)]).select("band_low", "band_high").collect()
+    assert [tuple(r) for r in got] == [(45.0, 75.0), (1.0, 51.0)]
+
+
+def test_anomaly_reasons_at_and_beyond_the_band_edges(spark):
+    readings = {
+        ("CA", 75.0): None,          # on the edge: inside
+        ("CA", 45.0): None,
+        ("CA", 75.1): "above_band",
+        ("CA", 44.9): "below_band",
+        ("AK", 0.5): "below_band",   # AK's own tolerance (25): band 1..51
+        ("AK", 50.0): None,          # inside AK's band, would be out with the default 15
+        ("CA", 140.0): "above_band",  # physically possible, out of CA's band
+        ("CA", 140.1): "impossible",  # impossible wins over the band
+        ("AK", -130.5): "impossible",
+    }
+    got = _flagged(spark, list(readings)).select("reason").collect()
+    assert [r.reason for r in got] == list(readings.values())
+
+
+def test_anomalies_table_columns_and_rows(spark):
+    flagged = _flagged(spark, [("CA", 60.0), ("CA", 99.0), ("AK", 999.0)])
+    got = anomalies.anomalies(flagged.where(F.col(parse.REJECT_REASON).isNull()))
+    assert got.columns == ["guid", "state", "event_time", "temperature", "band_low", "band_high",
+                           "reason"]
+    assert sorted((r.guid, r.reason, r.band_low, r.band_high) for r in got.collect()) == [
+        ("g1", "above_band", 45.0, 75.0),
+        ("g2", "impossible", 1.0, 51.0),
+    ]
+
+
+def test_state_stats_hottest_state_first(spark):
+    lines = [
+        event("a", "CA", 60.0), event("a", "CA", 62.0), event("b", "CA", 64.0),
+        event("c", "AK", 20.0), event("d", "AK", 30.0), event("d", "AK", 31.0),
+    ]
+    events = parse.usable(kafka_records(spark, lines).transform(PARSE))
+    expected = spark.createDataFrame(
+        [("CA", 62.0, 60.0, 64.0, 3, 2), ("AK", 27.0, 20.0, 31.0, 3, 2)],
+        T.StructType([
+            T.StructField("state", T.StringType()),
+            T.StructField("avg_temperature", T.DoubleType()),
+            T.StructField("min_temperature", T.DoubleType()),
+            T.StructField("max_temperature", T.DoubleType()),
+            T.StructField("messages", T.LongType(), False),
+            T.StructField("sensors", T.LongType(), False),
+        ]),
+    )
+    assert_pyspark_df_equal(aggregates.state_stats(events), expected, check_column_names=True,
+                            check_columns_in_order=True)
+
+
+def test_batch_summary_counts_only_usable_events(spark):
+    lines = [
+        event("a", "CA", 60.0), event("a", "CA", 200.0), event("b", "AK", 26.0),
+        "not json", event("c", "ZZ", 60.0), None,
+    ]
+    flagged = kafka_records(spark, lines).transform(PARSE).transform(anomalies.flag_anomalies(BANDS))
+    got = aggregates.batch_summary(flagged).collect()[0].asDict()
+    assert got == {"consumed": 6, "messages": 3, "rejected": 3, "sensors": 2, "states": 2,
+                   "anomalies": 1}
