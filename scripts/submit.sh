@@ -66,6 +66,9 @@ with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
         z.write(f, f.relative_to(root))
 PY
 
+# Ctrl-C is for the Python driver alone, which stops the query between two batches; the JVM, started
+# with SIGINT ignored, leaves it alone instead of tearing Spark down mid-batch from a shutdown hook.
+trap '' INT
 exec "$VENV/bin/spark-submit" \
     --master "${SPARK_MASTER:-local[*]}" \
     --jars "$(spark_connector_jars)" \

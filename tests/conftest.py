@@ -6,6 +6,7 @@ import os
 import socket
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,6 +15,9 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPTS = ROOT / "scripts"
 sys.path[:0] = [str(ROOT), str(ROOT / "jobs")]
+# As in the job (iotstream/runner.py): collected timestamps are naive UTC times.
+os.environ["TZ"] = "UTC"
+time.tzset()
 
 
 def free_port() -> int:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from types import MappingProxyType
 
 from pyspark.sql import DataFrame, SparkSession
@@ -17,7 +17,7 @@ KAFKA_RECORD_SCHEMA = T.StructType([
     T.StructField("offset", T.LongType()),
     T.StructField("timestamp", T.TimestampType()),
 ])
-PRODUCED_AT = datetime(2026, 1, 1, tzinfo=timezone.utc)
+PRODUCED_AT = datetime(2026, 1, 1, tzinfo=UTC)
 
 # Two states are enough to exercise every rule; AK has a per-state tolerance.
 BANDS = Bands(

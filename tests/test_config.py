@@ -56,7 +56,8 @@ def _conf_copy(tmp_path: Path, old: str, new: str) -> Path:
 @pytest.mark.parametrize("old, new, message", [
     ("tolerance = 15.0", "tolerance = 'wide'", "tolerance must be a number"),
     ("[console]", "[consol]", r"missing section \[console\]"),
-    ("[anomalies.tolerance_by_state]", "[anomalies.tolerance_by_state]\nZZ = 3.0", "tolerance_by_state names unknown states: ZZ"),
+    ("[anomalies.tolerance_by_state]", "[anomalies.tolerance_by_state]\nZZ = 3.0",
+     "tolerance_by_state names unknown states: ZZ"),
     ("physical_min = -130.0", "physical_min = 500.0", "physical_min must be below physical_max"),
     ('topic = "iotmsgs"', "topic = ", "not valid TOML"),
     ("fail_on_data_loss = true", "fail_on_data_loss = 1", "fail_on_data_loss must be a bool"),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from iotstream.console import BatchReport, format_table, render, side_by_side
 
@@ -25,7 +25,7 @@ def _report(anomalies_total: int, shown: list[dict]) -> BatchReport:
     ]
     totals = {"consumed": 1205, "messages": 1204, "running_messages": 5000, "rejected": 1,
               "sensors": 5, "states": 2, "anomalies": anomalies_total}
-    return BatchReport(7, datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone.utc), totals, stats, shown)
+    return BatchReport(7, datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC), totals, stats, shown)
 
 
 def test_block_shows_header_totals_and_both_state_tables():

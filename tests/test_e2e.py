@@ -16,9 +16,10 @@ from pathlib import Path
 
 import pyarrow.dataset as ds
 import pytest
+from kafka import KafkaConsumer, TopicPartition
+
 import reference
 from conftest import ROOT, run_script
-from kafka import KafkaConsumer, TopicPartition
 
 pytestmark = pytest.mark.e2e
 
@@ -184,7 +185,7 @@ def test_anomalies_are_exactly_the_injected_readings(e2e):
     assert len(labelled) > 100
     assert set(keys) == set(labelled)
     base = reference.baselines()
-    for a, key in zip(found, keys):
+    for a, key in zip(found, keys, strict=True):
         lab = labelled[key]
         assert a["temperature"] == float(lab["temperature"])
         assert (a["band_low"], a["band_high"]) == pytest.approx(reference.band(a["state"]))

@@ -4,20 +4,20 @@ from __future__ import annotations
 
 import io
 from dataclasses import replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from pyspark.sql import functions as F
-from sparkdata import BANDS, event, kafka_records
 
 from iotstream.config import load_config
 from iotstream.pipeline import BatchProcessor
 from iotstream.schema import TABLES
 from iotstream.sinks import ParquetSink
+from sparkdata import BANDS, event, kafka_records
 
 ROOT = Path(__file__).resolve().parent.parent
-BATCH_TIME = datetime(2026, 5, 6, 7, 8, 9, tzinfo=timezone.utc)
+BATCH_TIME = datetime(2026, 5, 6, 7, 8, 9, tzinfo=UTC)
 
 BATCH_0 = [event("a", "CA", 60.0), event("a", "CA", 70.0), event("b", "AK", 26.0),
            event("c", "AK", 90.0), "not json"]

@@ -19,11 +19,9 @@ from typing import Any
 
 import pytest
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-if str(REPO_ROOT) not in sys.path:  # no conftest.py adds it (yet)
-    sys.path.insert(0, str(REPO_ROOT))
+import iotsimulator as sim  # importable: conftest.py puts the repo root on sys.path
 
-import iotsimulator as sim
+REPO_ROOT = Path(__file__).resolve().parent.parent
 
 SCRIPT = REPO_ROOT / "iotsimulator.py"
 STATES = sim.load_states(sim.DEFAULT_STATES_FILE)

@@ -5,12 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 
 from pyspark.sql import functions as F
-from pyspark.sql import types as T
 from pyspark_test import assert_pyspark_df_equal
-from sparkdata import BANDS, event, kafka_records
 
 from iotstream import aggregates, anomalies, parse
-
+from sparkdata import BANDS, event, kafka_records
 
 
 def PARSE(records):
@@ -106,33 +104,43 @@ def test_anomalies_table_columns_and_rows(spark):
     ]
 
 
-def test_state_stats_hottest_state_first(spark):
+def _figures(spark, lines):
+    flagged = kafka_records(spark, lines).transform(PARSE).transform(anomalies.flag_anomalies(BANDS))
+    return aggregates.batch_figures(flagged)
+
+
+def test_batch_figures_per_state_and_for_the_whole_batch(spark):
     lines = [
         event("a", "CA", 60.0), event("a", "CA", 62.0), event("b", "CA", 64.0),
-        event("c", "AK", 20.0), event("d", "AK", 30.0), event("d", "AK", 31.0),
+        event("c", "AK", 20.0), event("d", "AK", 30.0), event("d", "AK", 99.0),
+        "not json", event("e", "ZZ", 60.0), None,
     ]
-    events = parse.usable(kafka_records(spark, lines).transform(PARSE))
     expected = spark.createDataFrame(
-        [("CA", 62.0, 60.0, 64.0, 3, 2), ("AK", 27.0, 20.0, 31.0, 3, 2)],
-        T.StructType([
-            T.StructField("state", T.StringType()),
-            T.StructField("avg_temperature", T.DoubleType()),
-            T.StructField("min_temperature", T.DoubleType()),
-            T.StructField("max_temperature", T.DoubleType()),
-            T.StructField("messages", T.LongType(), False),
-            T.StructField("sensors", T.LongType(), False),
-        ]),
+        [  # state, avg, min, max, messages, sensors, states, anomalies, consumed, rejected, total
+            ("AK", 149.0 / 3, 20.0, 99.0, 3, 2, 1, 1, 3, 0, 0),
+            ("CA", 62.0, 60.0, 64.0, 3, 2, 1, 0, 3, 0, 0),
+            ("ZZ", None, None, None, 0, 0, 0, 0, 1, 1, 0),
+            (None, None, None, None, 0, 0, 0, 0, 2, 2, 0),
+            (None, 335.0 / 6, 20.0, 99.0, 6, 4, 2, 1, 9, 3, 1),
+        ],
+        "state string, avg_temperature double, min_temperature double, max_temperature double, "
+        "messages long, sensors long, states long, anomalies long, consumed long, rejected long, "
+        "is_total byte",
     )
-    assert_pyspark_df_equal(aggregates.state_stats(events), expected, check_column_names=True,
-                            check_columns_in_order=True)
+    assert_pyspark_df_equal(_figures(spark, lines), expected, check_column_names=True,
+                            check_columns_in_order=True, check_dtype=False,
+                            order_by=["is_total", "state"])
 
 
-def test_batch_summary_counts_only_usable_events(spark):
-    lines = [
-        event("a", "CA", 60.0), event("a", "CA", 200.0), event("b", "AK", 26.0),
-        "not json", event("c", "ZZ", 60.0), None,
+def test_split_figures_gives_batch_totals_and_states_hottest_first(spark):
+    lines = [event("a", "CA", 60.0), event("b", "AK", 20.0), event("c", "AK", 30.0),
+             event("x", "ZZ", 1.0)]
+    totals, states = aggregates.split_figures([r.asDict() for r in _figures(spark, lines).collect()])
+    assert totals == {"consumed": 4, "messages": 3, "rejected": 1, "sensors": 3, "states": 2,
+                      "anomalies": 0}
+    assert states == [
+        {"state": "CA", "avg_temperature": 60.0, "min_temperature": 60.0, "max_temperature": 60.0,
+         "messages": 1, "sensors": 1},
+        {"state": "AK", "avg_temperature": 25.0, "min_temperature": 20.0, "max_temperature": 30.0,
+         "messages": 2, "sensors": 2},
     ]
-    flagged = kafka_records(spark, lines).transform(PARSE).transform(anomalies.flag_anomalies(BANDS))
-    got = aggregates.batch_summary(flagged).collect()[0].asDict()
-    assert got == {"consumed": 6, "messages": 3, "rejected": 3, "sensors": 2, "states": 2,
-                   "anomalies": 1}

@@ -1,37 +1,56 @@
-"""Per-batch aggregates over flagged events (see anomalies.flag_anomalies)."""
+"""Per-batch figures over flagged records (parse.parse_records + anomalies.flag_anomalies)."""
 
 from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from iotstream.parse import REJECT_REASON
 
-
-def state_stats(events: DataFrame) -> DataFrame:
-    """Per state: avg/min/max temperature, messages and distinct sensors; hottest state first."""
-    return (
-        events.groupBy("state")
-        .agg(
-            F.avg("temperature").alias("avg_temperature"),
-            F.min("temperature").alias("min_temperature"),
-            F.max("temperature").alias("max_temperature"),
-            F.count(F.lit(1)).alias("messages"),
-            F.countDistinct("guid").alias("sensors"),
-        )
-        .orderBy(F.desc("avg_temperature"), "state")
-    )
+STATE_FIGURES = ("avg_temperature", "min_temperature", "max_temperature", "messages", "sensors")
+BATCH_FIGURES = ("consumed", "messages", "rejected", "sensors", "states", "anomalies")
+IS_TOTAL = "is_total"
 
 
-def batch_summary(parsed_flagged: DataFrame) -> DataFrame:
-    """One row for a whole batch of parsed records (usable ones carry a flag `reason`):
-    consumed, messages (usable), rejected, distinct sensors and states, anomalies."""
+def batch_figures(flagged: DataFrame) -> DataFrame:
+    """Per-state figures and the whole batch's, in one aggregation (one Spark job per batch).
+
+    Rows with `is_total` = 0 are per state (avg/min/max temperature, messages, distinct sensors);
+    the one row with `is_total` = 1 covers the batch: records consumed, usable messages, rejected
+    records, distinct sensors and states, anomalies. Only usable records count, except in
+    `consumed` and `rejected`; a state that had only rejected records has messages = 0."""
     ok = F.col(REJECT_REASON).isNull()
-    return parsed_flagged.agg(
-        F.count(F.lit(1)).alias("consumed"),
+
+    def usable(name: str) -> F.Column:
+        return F.when(ok, F.col(name))
+
+    return flagged.rollup("state").agg(
+        F.avg(usable("temperature")).alias("avg_temperature"),
+        F.min(usable("temperature")).alias("min_temperature"),
+        F.max(usable("temperature")).alias("max_temperature"),
         F.count_if(ok).alias("messages"),
-        F.count_if(~ok).alias("rejected"),
-        F.countDistinct(F.when(ok, F.col("guid"))).alias("sensors"),
-        F.countDistinct(F.when(ok, F.col("state"))).alias("states"),
+        F.countDistinct(usable("guid")).alias("sensors"),
+        F.countDistinct(usable("state")).alias("states"),
         F.count_if(ok & F.col("reason").isNotNull()).alias("anomalies"),
+        F.count(F.lit(1)).alias("consumed"),
+        F.count_if(~ok).alias("rejected"),
+        F.grouping("state").alias(IS_TOTAL),
     )
+
+
+def split_figures(
+    rows: Sequence[Mapping[str, Any]],
+) -> tuple[dict[str, int], list[dict[str, Any]]]:
+    """Collected `batch_figures` rows → (batch totals, per-state rows hottest first)."""
+    total = next(r for r in rows if r[IS_TOTAL])
+    totals = {name: total[name] for name in BATCH_FIGURES}
+    states = [
+        {"state": r["state"], **{name: r[name] for name in STATE_FIGURES}}
+        for r in rows
+        if not r[IS_TOTAL] and r["messages"]
+    ]
+    states.sort(key=lambda s: (-s["avg_temperature"], s["state"]))
+    return totals, states

@@ -19,6 +19,7 @@ class BatchReport:
     totals: Mapping[str, int]  # consumed, messages, running_messages, rejected, sensors, states, anomalies
     state_stats: Sequence[Mapping[str, Any]]  # rows of the state_stats table, hottest first
     anomalies: Sequence[Mapping[str, Any]]  # up to max_anomaly_rows anomaly rows
+    seconds: float | None = None  # how long the batch's work took, when known
 
 
 def format_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> list[str]:
@@ -28,7 +29,7 @@ def format_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> list[
     widths = [max([len(h)] + [len(r[i]) for r in cells]) for i, h in enumerate(headers)]
 
     def line(values: Sequence[str]) -> str:
-        parts = [v.rjust(w) if num else v.ljust(w) for v, w, num in zip(values, widths, numeric)]
+        parts = [v.rjust(w) if num else v.ljust(w) for v, w, num in zip(values, widths, numeric, strict=True)]
         return "  ".join(parts).rstrip()
 
     return [line(headers), line(["-" * w for w in widths])] + [line(r) for r in cells]
@@ -40,14 +41,15 @@ def side_by_side(left: list[str], right: list[str], gap: int = 6) -> list[str]:
     rows = max(len(left), len(right))
     left = left + [""] * (rows - len(left))
     right = right + [""] * (rows - len(right))
-    return [(a.ljust(width) + b).rstrip() for a, b in zip(left, right)]
+    return [(a.ljust(width) + b).rstrip() for a, b in zip(left, right, strict=True)]
 
 
 def render(report: BatchReport) -> str:
     """The whole block for one batch, ending with a newline."""
     t = report.totals
     when = report.batch_time.strftime("%Y-%m-%d %H:%M:%S UTC")
-    head = f"== Batch {report.batch_id} · {when} "
+    took = f" · {report.seconds:.2f} s" if report.seconds is not None else ""
+    head = f"== Batch {report.batch_id} · {when}{took} "
     lines = [head + "=" * max(0, RULE_WIDTH - len(head))]
     lines.append(
         f"Messages: {t['messages']:,} in batch · {t['running_messages']:,} since start    "

@@ -1,10 +1,15 @@
-"""Runs the streaming query until it ends (available-now), fails, or is interrupted."""
+"""Runs the streaming query until it ends (available-now), fails, or is asked to stop."""
 
 from __future__ import annotations
 
+import os
+import signal
 import sys
+import threading
+import time
 
 from pyspark.errors import AnalysisException, StreamingQueryException
+from pyspark.sql.streaming import StreamingQuery
 
 from iotstream import stream
 from iotstream.cli import describe
@@ -18,10 +23,38 @@ NO_CONNECTOR = (
     "--jars (./scripts/setup.sh fetches them into .jars/spark) or --packages "
     "org.apache.spark:spark-sql-kafka-0-10_2.13:<your Spark version>."
 )
+POLL_SECONDS = 0.5
+
+
+class StopRequest:
+    """SIGINT/SIGTERM → stop after the running batch; a second signal → stop now.
+
+    Raising KeyboardInterrupt inside a py4j call (pyspark's own SIGINT handler) leaves the
+    gateway and the running batch in a mess; a flag that the main loop polls does not."""
+
+    def __init__(self) -> None:
+        self.graceful = threading.Event()
+        self.now = threading.Event()
+
+    def install(self) -> None:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, self._on_signal)
+
+    def _on_signal(self, signum: int, frame: object) -> None:
+        if self.graceful.is_set():
+            self.now.set()
+            return
+        self.graceful.set()
+        print("iot-aggregator: stopping after the current batch (again to stop at once)",
+              file=sys.stderr, flush=True)
 
 
 def run(config: JobConfig) -> int:
     """Starts the session and the query and blocks; returns the process exit code."""
+    # PySpark hands timestamps to Python as naive local times; with the driver in UTC they are
+    # UTC, like the session's, so what the console prints and what is written back agree.
+    os.environ["TZ"] = "UTC"
+    time.tzset()
     spark = stream.build_session(config)
     try:
         try:
@@ -32,20 +65,29 @@ def run(config: JobConfig) -> int:
                 return 2
             raise
         processor = BatchProcessor(config, ParquetSink(config.output_dir))
+        stop = StopRequest()
+        stop.install()
         print(f"iot-aggregator: {describe(config)}", flush=True)
         query = stream.start(records, processor, config)
         try:
-            query.awaitTermination()
-        except KeyboardInterrupt:
-            print("iot-aggregator: interrupted, stopping the query", file=sys.stderr)
-            query.stop()
-            return 130
+            if _wait(query, stop):
+                print("iot-aggregator: stopped", file=sys.stderr)
+                return 130
         except StreamingQueryException as e:
             print(f"error: the streaming query failed: {_first_line(e)}", file=sys.stderr)
             return 1
         return 0
     finally:
         spark.stop()
+
+
+def _wait(query: StreamingQuery, stop: StopRequest) -> bool:
+    """Blocks until the query ends (False) or a stop request was carried out (True)."""
+    while not query.awaitTermination(POLL_SECONDS):
+        if stop.now.is_set() or (stop.graceful.is_set() and not query.status["isTriggerActive"]):
+            query.stop()
+            return True
+    return False
 
 
 def _first_line(e: Exception) -> str:

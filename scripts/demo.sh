@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# The whole pipeline, live: sets up if needed, starts a local Kafka broker, creates the topic,
+# starts the simulator feeding it at a steady rate, and runs the streaming job on 3-second
+# micro-batches, so the console shows one block per batch. Ctrl-C stops everything this script
+# started (a broker that was already running is left running).
+#
+# Each run starts afresh: it clears its output folder (DEMO_OUTPUT) first, and the job reads
+# only what the simulator sends from now on. Query the results afterwards with
+#   ./scripts/query.sh --output-dir output/demo
+#
+# Environment:
+#   KAFKA_PORT         broker port                       (default: 9092)
+#   DEMO_TOPIC         topic                             (default: iotmsgs)
+#   DEMO_RATE          events per second                 (default: 200)
+#   DEMO_SENSORS       distinct sensors                  (default: 500)
+#   DEMO_ANOMALY_RATE  fraction of anomalous readings    (default: 0.005)
+#   DEMO_OUTPUT        Parquet output and checkpoint     (default: <repo>/output/demo)
+# Extra arguments go to the job, e.g. ./scripts/demo.sh --trigger-seconds 5
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+
+case "${1:-}" in
+-h | --help)
+    cat <<USAGE
+usage: ./scripts/demo.sh [JOB OPTIONS...]
+
+Starts a local Kafka broker (unless one runs), the simulator feeding topic iotmsgs at 200 events/s,
+and the streaming job on 3-second micro-batches. Ctrl-C stops what the demo started.
+Output goes to output/demo (cleared at each start). Tunables: KAFKA_PORT, DEMO_TOPIC, DEMO_RATE,
+DEMO_SENSORS, DEMO_ANOMALY_RATE, DEMO_OUTPUT (see the header of this script).
+USAGE
+    exit 0 ;;
+esac
+
+topic="${DEMO_TOPIC:-iotmsgs}"
+output="${DEMO_OUTPUT:-$ROOT/output/demo}"
+bootstrap="localhost:$KAFKA_PORT"
+
+"$ROOT/scripts/setup.sh"
+
+started_broker=0
+simulator_pid=""
+cleanup() {
+    trap - EXIT INT TERM
+    if [[ -n "$simulator_pid" ]]; then
+        kill "$simulator_pid" 2>/dev/null || true
+        wait "$simulator_pid" 2>/dev/null || true
+    fi
+    if ((started_broker)); then
+        "$ROOT/scripts/kafka-stop.sh" || true
+    fi
+    echo "demo: stopped; results in $output (./scripts/query.sh --output-dir $output)"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+pid_file="$KAFKA_HOME_DIR/kafka.pid"
+if ! { [[ -f "$pid_file" ]] && kill -0 "$(cat "$pid_file")" 2>/dev/null; }; then
+    if port_open "$KAFKA_PORT"; then
+        echo "demo: using the Kafka broker already listening on $bootstrap"
+    else
+        "$ROOT/scripts/kafka-start.sh"
+        started_broker=1
+    fi
+fi
+"$ROOT/scripts/kafka-topics.sh" --bootstrap-server "$bootstrap" --create --if-not-exists \
+    --topic "$topic" --partitions 3 >/dev/null
+
+rm -rf "$output"
+echo "demo: simulator → $topic at ${DEMO_RATE:-200} events/s; the job prints a block every 3 s (Ctrl-C stops)"
+"$VENV/bin/python" "$ROOT/iotsimulator.py" --bootstrap-server "$bootstrap" --topic "$topic" \
+    --rate "${DEMO_RATE:-200}" --sensors "${DEMO_SENSORS:-500}" \
+    --anomaly-rate "${DEMO_ANOMALY_RATE:-0.005}" &
+simulator_pid=$!
+
+"$ROOT/scripts/submit.sh" "$bootstrap" "$topic" --output-dir "$output" \
+    --starting-offsets latest "$@"

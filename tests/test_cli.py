@@ -1,0 +1,127 @@
+"""Command lines as users type them: usage, bad input and unreachable brokers get one clear message,
+fast, with no Java stack trace (every check here runs before any JVM starts, except those
+using the real broker)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+
+import pytest
+from kafka import KafkaConsumer, TopicPartition
+
+from conftest import ROOT, SCRIPTS, free_port, run_script
+
+JOB = ROOT / "jobs" / "iot_aggregator.py"
+
+
+def _clear_failure(done: subprocess.CompletedProcess, code: int, *phrases: str) -> None:
+    text = done.stdout + done.stderr
+    assert done.returncode == code, text
+    assert "Traceback" not in text and "Exception" not in text, text
+    for phrase in phrases:
+        assert phrase in text, text
+
+
+# The kafka-topics / console wrappers pass -h on to Kafka's own tools (tested below).
+OWN_SCRIPTS = sorted(p.name for p in SCRIPTS.glob("*.sh") if p.name != "common.sh"
+                     and not p.name.startswith(("kafka-topics", "kafka-console")))
+
+
+@pytest.mark.parametrize("script", OWN_SCRIPTS)
+def test_every_script_has_usage(script):
+    done = run_script(script, "-h")
+    assert "usage" in done.stdout.lower(), done.stdout
+
+
+def test_kafka_tool_wrappers_run_the_real_tools():
+    done = run_script("kafka-topics.sh", "--version")
+    assert done.stdout.strip()[0].isdigit(), done.stdout  # e.g. "4.1.1"
+
+
+@pytest.mark.parametrize("args, phrase", [
+    (["--bogus"], "unrecognized arguments: --bogus"),
+    (["--trigger-seconds", "soon"], "invalid float value"),
+    (["--trigger-seconds", "0"], "trigger seconds must be > 0"),
+    (["--starting-offsets", "yesterday"], "starting offsets must be earliest, latest or JSON"),
+    (["a", "b", "c"], "unrecognized arguments: c"),
+    (["localhost"], "bad Kafka address 'localhost': expected host:port"),
+])
+def test_submit_rejects_bad_usage_before_starting_spark(args, phrase):
+    started = time.monotonic()
+    done = run_script("submit.sh", *args, check=False)
+    _clear_failure(done, 2, phrase)
+    assert "incubator modules" not in done.stderr  # what every Spark JVM prints first
+    assert time.monotonic() - started < 120  # generous: no JVM starts at all
+
+
+def test_submit_reports_an_unreachable_broker(tmp_path):
+    port = free_port()
+    done = run_script("submit.sh", f"localhost:{port}", "t", "--output-dir", str(tmp_path), check=False)
+    _clear_failure(done, 2, f"cannot reach Kafka at localhost:{port}", "kafka-start.sh")
+
+
+def test_submit_reports_an_unwritable_output_dir(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    done = run_script("submit.sh", "--output-dir", str(blocker / "out"), check=False)
+    _clear_failure(done, 2, "cannot write to", "--output-dir")
+
+
+def test_submit_reports_a_broken_config(tmp_path):
+    bad = tmp_path / "job.toml"
+    bad.write_text("[kafka\n")
+    done = run_script("submit.sh", "--config", str(bad), check=False)
+    _clear_failure(done, 2, "is not valid TOML")
+
+
+def test_job_help_lists_the_named_options():
+    done = subprocess.run([sys.executable, str(JOB), "--help"], capture_output=True, text=True)
+    assert done.returncode == 0
+    for option in ("--output-dir", "--checkpoint-dir", "--trigger-seconds", "--starting-offsets",
+                   "--available-now", "--max-offsets-per-trigger", "--config", "brokers", "topic"):
+        assert option in done.stdout
+
+
+def test_query_without_output_says_what_to_do(tmp_path):
+    done = run_script("query.sh", "--output-dir", str(tmp_path), check=False)
+    _clear_failure(done, 1, "no tables in", "run the job first")
+
+
+def test_check_passes_against_the_real_broker(broker, tmp_path):
+    done = run_script("submit.sh", broker.bootstrap, "t", "--output-dir", str(tmp_path / "o"),
+                      "--check")
+    assert done.stdout.startswith(f"ok: topic t at {broker.bootstrap}"), done.stdout
+
+
+def test_simulator_rate_mode_produces_to_the_real_broker(broker):
+    topic, count, rate = "sim-rate", 300, 150
+    broker.create_topic(topic)
+    started = time.monotonic()
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "iotsimulator.py"), "--bootstrap-server", broker.bootstrap,
+         "--topic", topic, "--rate", str(rate), "--count", str(count), "--seed", "3"],
+        capture_output=True, text=True, timeout=300)
+    elapsed = time.monotonic() - started
+    assert done.returncode == 0, done.stderr
+    assert f"sent {count} events to {topic}" in done.stderr
+    # Paced, not a burst: 300 events at 150/s cannot take less than ~2 s (no upper bound: the
+    # machine may be slow).
+    assert elapsed >= (count - 1) / rate * 0.95
+
+    consumer = KafkaConsumer(bootstrap_servers=broker.bootstrap, enable_auto_commit=False)
+    tp = TopicPartition(topic, 0)
+    consumer.assign([tp])
+    consumer.seek_to_beginning(tp)
+    values = []
+    deadline = time.monotonic() + 60
+    while len(values) < count and time.monotonic() < deadline:
+        for batch in consumer.poll(timeout_ms=1000).values():
+            values += [m.value for m in batch]
+    consumer.close()
+    expected = subprocess.run([sys.executable, str(ROOT / "iotsimulator.py"), str(count), "--seed",
+                               "3"], capture_output=True, check=True).stdout.splitlines()
+    assert values == expected  # same bytes as stdout mode, in order, none lost or doubled
+    assert all(json.loads(v)["payload"]["format"] == "urn:example:sensor:temp" for v in values)
