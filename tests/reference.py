@@ -12,6 +12,7 @@ import tomllib
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cache
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -22,9 +23,19 @@ def baselines() -> dict[str, float]:
         return {r["state"]: float(r["avg_temp_f"]) for r in csv.DictReader(f)}
 
 
-def band(state: str) -> tuple[float, float]:
+@cache
+def _anomaly_settings() -> dict:
     with (ROOT / "conf" / "job.toml").open("rb") as f:
-        anomalies = tomllib.load(f)["anomalies"]
+        return tomllib.load(f)["anomalies"]
+
+
+def physically_possible(t: float) -> bool:
+    a = _anomaly_settings()
+    return a["physical_min"] <= t <= a["physical_max"]
+
+
+def band(state: str) -> tuple[float, float]:
+    anomalies = _anomaly_settings()
     tol = anomalies["tolerance_by_state"].get(state, anomalies["tolerance"])
     base = baselines()[state]
     return base - tol, base + tol
@@ -55,12 +66,17 @@ def usable(value: bytes | None, states: set[str]) -> Reading | None:
 
 @dataclass
 class StateFigures:
+    """Messages and sensors count every usable reading; temperatures only possible ones."""
+
+    messages: int = 0
     temperatures: list[float] = field(default_factory=list)
     sensors: set[str] = field(default_factory=set)
 
     def add(self, r: Reading) -> None:
-        self.temperatures.append(r.temperature)
+        self.messages += 1
         self.sensors.add(r.guid)
+        if physically_possible(r.temperature):
+            self.temperatures.append(r.temperature)
 
     @property
     def avg(self) -> float:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 
 from pyspark.sql import functions as F
@@ -113,15 +114,16 @@ def test_batch_figures_per_state_and_for_the_whole_batch(spark):
     lines = [
         event("a", "CA", 60.0), event("a", "CA", 62.0), event("b", "CA", 64.0),
         event("c", "AK", 20.0), event("d", "AK", 30.0), event("d", "AK", 99.0),
+        event("f", "CA", 500.0),  # impossible: a message, an anomaly, but not a temperature
         "not json", event("e", "ZZ", 60.0), None,
     ]
     expected = spark.createDataFrame(
         [  # state, avg, min, max, messages, sensors, states, anomalies, consumed, rejected, total
             ("AK", 149.0 / 3, 20.0, 99.0, 3, 2, 1, 1, 3, 0, 0),
-            ("CA", 62.0, 60.0, 64.0, 3, 2, 1, 0, 3, 0, 0),
+            ("CA", 62.0, 60.0, 64.0, 4, 3, 1, 1, 4, 0, 0),
             ("ZZ", None, None, None, 0, 0, 0, 0, 1, 1, 0),
             (None, None, None, None, 0, 0, 0, 0, 2, 2, 0),
-            (None, 335.0 / 6, 20.0, 99.0, 6, 4, 2, 1, 9, 3, 1),
+            (None, 335.0 / 6, 20.0, 99.0, 7, 5, 2, 2, 10, 3, 1),
         ],
         "state string, avg_temperature double, min_temperature double, max_temperature double, "
         "messages long, sensors long, states long, anomalies long, consumed long, rejected long, "
@@ -134,13 +136,21 @@ def test_batch_figures_per_state_and_for_the_whole_batch(spark):
 
 def test_split_figures_gives_batch_totals_and_states_hottest_first(spark):
     lines = [event("a", "CA", 60.0), event("b", "AK", 20.0), event("c", "AK", 30.0),
-             event("x", "ZZ", 1.0)]
-    totals, states = aggregates.split_figures([r.asDict() for r in _figures(spark, lines).collect()])
-    assert totals == {"consumed": 4, "messages": 3, "rejected": 1, "sensors": 3, "states": 2,
-                      "anomalies": 0}
+             event("x", "ZZ", 1.0), event("y", "HI", -999.0)]
+    baselines = {**BANDS.baselines, "HI": 70.0}
+    bands = replace(BANDS, baselines=baselines)
+    flagged = (kafka_records(spark, lines).transform(parse.parse_records(baselines))
+               .transform(anomalies.flag_anomalies(bands)))
+    rows = [r.asDict() for r in aggregates.batch_figures(flagged).collect()]
+    totals, states = aggregates.split_figures(rows)
+    assert totals == {"consumed": 5, "messages": 4, "rejected": 1, "sensors": 4, "states": 3,
+                      "anomalies": 1}
     assert states == [
         {"state": "CA", "avg_temperature": 60.0, "min_temperature": 60.0, "max_temperature": 60.0,
          "messages": 1, "sensors": 1},
         {"state": "AK", "avg_temperature": 25.0, "min_temperature": 20.0, "max_temperature": 30.0,
          "messages": 2, "sensors": 2},
+        # Only an impossible reading: no temperature figures, listed last.
+        {"state": "HI", "avg_temperature": None, "min_temperature": None, "max_temperature": None,
+         "messages": 1, "sensors": 1},
     ]

@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from pyspark.sql import DataFrame
+from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
+from iotstream.anomalies import plausible
 from iotstream.parse import REJECT_REASON
 
 STATE_FIGURES = ("avg_temperature", "min_temperature", "max_temperature", "messages", "sensors")
@@ -19,18 +20,21 @@ def batch_figures(flagged: DataFrame) -> DataFrame:
     """Per-state figures and the whole batch's, in one aggregation (one Spark job per batch).
 
     Rows with `is_total` = 0 are per state (avg/min/max temperature, messages, distinct sensors);
+    avg/min/max cover plausible readings only: an impossible value (a sensor fault, listed in the
+    anomalies) would make an average meaningless, so it counts as a message but not a temperature.
     the one row with `is_total` = 1 covers the batch: records consumed, usable messages, rejected
     records, distinct sensors and states, anomalies. Only usable records count, except in
     `consumed` and `rejected`; a state that had only rejected records has messages = 0."""
     ok = F.col(REJECT_REASON).isNull()
+    temperature = F.when(ok & plausible(), F.col("temperature"))
 
-    def usable(name: str) -> F.Column:
+    def usable(name: str) -> Column:
         return F.when(ok, F.col(name))
 
     return flagged.rollup("state").agg(
-        F.avg(usable("temperature")).alias("avg_temperature"),
-        F.min(usable("temperature")).alias("min_temperature"),
-        F.max(usable("temperature")).alias("max_temperature"),
+        F.avg(temperature).alias("avg_temperature"),
+        F.min(temperature).alias("min_temperature"),
+        F.max(temperature).alias("max_temperature"),
         F.count_if(ok).alias("messages"),
         F.countDistinct(usable("guid")).alias("sensors"),
         F.countDistinct(usable("state")).alias("states"),
@@ -52,5 +56,6 @@ def split_figures(
         for r in rows
         if not r[IS_TOTAL] and r["messages"]
     ]
-    states.sort(key=lambda s: (-s["avg_temperature"], s["state"]))
+    # Hottest first; a state whose readings were all impossible has no average: last.
+    states.sort(key=lambda s: (s["avg_temperature"] is None, -(s["avg_temperature"] or 0), s["state"]))
     return totals, states

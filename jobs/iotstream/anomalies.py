@@ -55,6 +55,11 @@ def anomaly_reason(bands: Bands) -> Column:
     )
 
 
+def plausible() -> Column:
+    """A flagged reading that can be a real temperature (normal, or out of band but possible)."""
+    return F.col("reason").isNull() | (F.col("reason") != IMPOSSIBLE)
+
+
 def flag_anomalies(bands: Bands) -> Callable[[DataFrame], DataFrame]:
     """Transform: adds `band_low`, `band_high` and `reason` (null when the reading is normal)."""
     reason = anomaly_reason(bands)
