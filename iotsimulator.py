@@ -14,7 +14,6 @@ import json
 import math
 import os
 import random
-import re
 import signal
 import string
 import sys
@@ -26,9 +25,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, NamedTuple, TextIO
 
-DEFAULT_STATES_FILE = Path(__file__).resolve().parent / "conf" / "states.csv"
-STATES_COLUMNS = ("state", "name", "avg_temp_f")
-STATE_CODE_RE = re.compile(r"[A-Z]{2}")
+REPO = Path(__file__).resolve().parent
+# The states table is read by the same (standard-library) code as the Spark job's.
+sys.path.insert(0, str(REPO / "jobs"))
+from iotstream.states import StatesFileError, load_baselines  # noqa: E402
+
+DEFAULT_STATES_FILE = REPO / "conf" / "states.csv"
 DEFAULT_SENSORS = 500
 DEFAULT_START_TIME = "2026-01-01T00:00:00Z"
 DEFAULT_EVENT_INTERVAL_S = 0.01
@@ -68,10 +70,6 @@ KAFKA_SETUP_HINT = "run ./scripts/setup.sh and use .venv/bin/python ./iotsimulat
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 
-class StatesFileError(ValueError):
-    """The states table is missing or malformed; the message is one line."""
-
-
 class KafkaUnavailable(RuntimeError):
     """Kafka mode cannot start (no broker, no kafka-python); the message is one line."""
 
@@ -94,31 +92,6 @@ class AnomalyLabel(NamedTuple):
     event_time: str
     kind: str
     temperature: float
-
-
-def load_states(path: Path) -> dict[str, float]:
-    """Return {USPS code: average °F} from a state,name,avg_temp_f CSV; raise StatesFileError."""
-    states: dict[str, float] = {}
-    try:
-        with path.open(newline="", encoding="utf-8") as handle:
-            reader = csv.DictReader(handle)
-            missing = [c for c in STATES_COLUMNS if c not in (reader.fieldnames or ())]
-            if missing:
-                raise StatesFileError(f"{path}: missing column(s): {', '.join(missing)}")
-            for line_no, row in enumerate(reader, start=2):
-                code, raw_temp = (row["state"] or "").strip(), row["avg_temp_f"]
-                try:
-                    baseline = float(raw_temp)
-                except (TypeError, ValueError):
-                    baseline = math.nan
-                if not STATE_CODE_RE.fullmatch(code) or code in states or not math.isfinite(baseline):
-                    raise StatesFileError(f"{path}:{line_no}: bad or duplicate row {row}")
-                states[code] = baseline
-    except (OSError, UnicodeDecodeError, csv.Error) as exc:
-        raise StatesFileError(f"cannot read states file {path}: {exc}") from exc
-    if not states:
-        raise StatesFileError(f"{path}: no states listed")
-    return states
 
 
 def _unique_id(make_id: Callable[[], str], taken: set[str]) -> str:
@@ -438,7 +411,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     count = _resolve_count(parser, args)
     try:
-        states = load_states(args.states_file)
+        states = load_baselines(args.states_file)
     except StatesFileError as exc:
         print(f"iotsimulator: error: {exc}", file=sys.stderr)
         return EXIT_USAGE

@@ -35,11 +35,13 @@ def main(argv: list[str] | None = None) -> int:
     if args.limit < 1:
         print("error: --limit must be >= 1", file=sys.stderr)
         return 2
-    if not find_tables(args.output_dir):  # before any JVM starts
+    tables = find_tables(args.output_dir)
+    if not tables:  # checked before any JVM starts
         print(f"error: no tables in {args.output_dir}; run the job first, or pass "
               "--output-dir DIR", file=sys.stderr)
         return 1
-    from pyspark.errors import AnalysisException, ParseException
+    from py4j.protocol import Py4JJavaError
+    from pyspark.errors import PySparkException
     from pyspark.sql import SparkSession
 
     spark = (
@@ -49,18 +51,18 @@ def main(argv: list[str] | None = None) -> int:
         .getOrCreate()
     )
     try:
-        tables = register_views(spark, args.output_dir)
+        register_views(spark, args.output_dir)
         queries = {"": args.sql} if args.sql else REPORTS
         for title, sql in queries.items():
             if title:
                 print(f"-- {title}")
-            try:
-                spark.sql(sql).show(args.limit, truncate=False)
-            except (AnalysisException, ParseException) as e:
-                first = str(e).strip().splitlines()[0]
-                print(f"error: {first}\n(views: {', '.join(tables)})", file=sys.stderr)
-                return 1
+            spark.sql(sql).show(args.limit, truncate=False)
         return 0
+    except (PySparkException, Py4JJavaError) as e:
+        first = str(e).strip().splitlines()[0]
+        print(f"error: {first}\n(tables found in {args.output_dir}: {', '.join(tables)})",
+              file=sys.stderr)
+        return 1
     finally:
         spark.stop()
 

@@ -53,6 +53,7 @@ def spark():
         .config("spark.sql.shuffle.partitions", "1")
         .config("spark.sql.session.timeZone", "UTC")
         .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")
         .config("spark.driver.extraJavaOptions",
                 f"-Dlog4j2.configurationFile=file:{ROOT / 'conf' / 'log4j2.properties'}")
         .getOrCreate()

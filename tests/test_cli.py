@@ -45,7 +45,8 @@ def test_kafka_tool_wrappers_run_the_real_tools():
     (["--bogus"], "unrecognized arguments: --bogus"),
     (["--trigger-seconds", "soon"], "invalid float value"),
     (["--trigger-seconds", "0"], "trigger seconds must be > 0"),
-    (["--starting-offsets", "yesterday"], "starting offsets must be earliest, latest or JSON"),
+    (["--starting-offsets", "yesterday"], "starting offsets must be earliest, latest or a JSON"),
+    (["--config", "conf"], "cannot read config file conf"),
     (["a", "b", "c"], "unrecognized arguments: c"),
     (["localhost"], "bad Kafka address 'localhost': expected host:port"),
 ])

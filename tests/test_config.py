@@ -35,7 +35,8 @@ def test_overrides_replace_only_what_is_given():
 
 @pytest.mark.parametrize("override, message", [
     ({"trigger_seconds": 0.0}, "trigger seconds must be > 0"),
-    ({"starting_offsets": "yesterday"}, "starting offsets must be earliest, latest or JSON"),
+    ({"starting_offsets": "yesterday"}, "starting offsets must be earliest, latest or a JSON"),
+    ({"starting_offsets": '{"t": {"0": 4'}, "starting offsets must be earliest, latest or a JSON"),
     ({"max_offsets_per_trigger": -1}, "max offsets per trigger must be >= 0"),
     ({"topic": " "}, "topic is empty"),
 ])
@@ -61,7 +62,7 @@ def _conf_copy(tmp_path: Path, old: str, new: str) -> Path:
     ("physical_min = -130.0", "physical_min = 500.0", "physical_min must be below physical_max"),
     ('topic = "iotmsgs"', "topic = ", "not valid TOML"),
     ("fail_on_data_loss = true", "fail_on_data_loss = 1", "fail_on_data_loss must be a bool"),
-    ('states_file = "states.csv"', 'states_file = "nope.csv"', "states file .* not found"),
+    ('states_file = "states.csv"', 'states_file = "nope.csv"', "cannot read states file .*nope.csv"),
 ])
 def test_bad_config_files_say_what_is_wrong(tmp_path, old, new, message):
     with pytest.raises(ConfigError, match=message):
@@ -71,3 +72,18 @@ def test_bad_config_files_say_what_is_wrong(tmp_path, old, new, message):
 def test_missing_config_file_names_the_fix(tmp_path):
     with pytest.raises(ConfigError, match="not found; pass --config FILE"):
         load_config(tmp_path / "nope.toml")
+    with pytest.raises(ConfigError, match="cannot read config file .*; pass --config FILE"):
+        load_config(tmp_path)  # a folder
+
+
+def test_json_starting_offsets_are_accepted():
+    offsets = '{"iotmsgs": {"0": 42, "1": -2}}'
+    assert load_config(CONF).with_overrides(starting_offsets=offsets).starting_offsets == offsets
+
+
+def test_duplicate_state_in_states_file_is_refused(tmp_path):
+    path = _conf_copy(tmp_path, "[console]", "[console]")
+    with (tmp_path / "states.csv").open("a") as f:
+        f.write("CA,California again,70.0\n")
+    with pytest.raises(ConfigError, match="bad or duplicate row"):
+        load_config(path)

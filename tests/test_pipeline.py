@@ -14,6 +14,7 @@ from iotstream.config import load_config
 from iotstream.pipeline import BatchProcessor
 from iotstream.schema import TABLES
 from iotstream.sinks import ParquetSink
+from iotstream.views import REPORTS, register_views
 from sparkdata import BANDS, event, kafka_records
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -60,13 +61,13 @@ def test_two_batches_write_every_table(spark, processor_factory):
     assert all(t["batch_time"] == BATCH_TIME.replace(tzinfo=None) for t in totals)
 
     stats = {(r.batch_id, r.state): (r.avg_temperature, r.min_temperature, r.max_temperature,
-                                     r.messages, r.sensors)
+                                     r.messages, r.sensors, r.readings)
              for r in _read(spark, out, "state_stats").collect()}
     assert stats == {
-        (0, "CA"): (65.0, 60.0, 70.0, 2, 1),
-        (0, "AK"): (58.0, 26.0, 90.0, 2, 2),
-        (1, "CA"): (62.0, 62.0, 62.0, 2, 2),  # 999 is impossible: not a temperature
-        (1, "AK"): (20.0, 20.0, 20.0, 1, 1),
+        (0, "CA"): (65.0, 60.0, 70.0, 2, 1, 2),
+        (0, "AK"): (58.0, 26.0, 90.0, 2, 2, 2),
+        (1, "CA"): (62.0, 62.0, 62.0, 2, 2, 1),  # 999 is impossible: not a temperature
+        (1, "AK"): (20.0, 20.0, 20.0, 1, 1, 1),
     }
 
     found = sorted((r.batch_id, r.guid, r.temperature, r.reason)
@@ -99,3 +100,40 @@ def test_console_lists_at_most_the_configured_anomalies(spark, processor_factory
     text = console.getvalue()
     assert "Out-of-band anomalies (first 1 of 3; all in Parquet)" in text
     assert _read(spark, out, "anomalies").where(F.col("batch_id") == 0).count() == 3
+
+
+def test_an_empty_batch_writes_zero_totals_and_keeps_the_running_total(spark, processor_factory):
+    make, out = processor_factory
+    processor, console = make()
+    processor(kafka_records(spark, BATCH_0), 0)
+    processor(kafka_records(spark, []), 1)
+    restarted, _ = make()
+    restarted(kafka_records(spark, BATCH_1), 3)  # batch 2 never ran here: continue from batch 1
+    totals = {r.batch_id: (r.messages, r.running_messages, r.sensors, r.anomalies)
+              for r in _read(spark, out, "batch_totals").collect()}
+    assert totals == {0: (4, 4, 3, 1), 1: (0, 4, 0, 0), 3: (3, 7, 3, 1)}
+    assert _read(spark, out, "state_stats").where(F.col("batch_id") == 1).count() == 0
+    assert "Messages: 0 in batch · 4 since start" in console.getvalue()
+
+
+def test_sql_views_and_canned_reports_over_the_output(spark, processor_factory):
+    make, out = processor_factory
+    processor, _ = make()
+    processor(kafka_records(spark, [event("a", "CA", 60.0), event("b", "CA", 999.0)]), 0)
+    processor(kafka_records(spark, [event("a", "CA", 70.0), event("c", "CA", 74.0)]), 1)
+    found = register_views(spark, str(out))
+    assert set(found) == {"state_stats", "batch_totals", "anomalies"}
+    results = {title: spark.sql(sql).collect() for title, sql in REPORTS.items()}
+    by_state = results["All batches by state"]
+    # Weighted by plausible readings: (60 + 70 + 74) / 3, not by messages (4).
+    assert [(r.state, r.avg_temperature, r.messages) for r in by_state] == [("CA", 68.0, 4)]
+    assert [(r.batches, r.messages, r.anomalies) for r in results["Totals"]] == [(2, 4, 1)]
+
+
+def test_views_exist_for_tables_not_written_yet(spark, processor_factory):
+    make, out = processor_factory
+    processor, _ = make()
+    processor(kafka_records(spark, [event("a", "CA", 60.0)]), 0)  # no anomaly: no such table
+    assert register_views(spark, str(out)) == ["state_stats", "batch_totals"]
+    assert spark.sql("SELECT count(*) FROM anomalies").collect()[0][0] == 0
+    assert [r.state for r in spark.sql(REPORTS["Anomalies by state"]).collect()] == []

@@ -24,7 +24,7 @@ import iotsimulator as sim  # importable: conftest.py puts the repo root on sys.
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 SCRIPT = REPO_ROOT / "iotsimulator.py"
-STATES = sim.load_states(sim.DEFAULT_STATES_FILE)
+STATES = sim.load_baselines(sim.DEFAULT_STATES_FILE)
 US_STATES_PLUS_DC = 51
 GUID_RE = re.compile(r"^0-ZZZ\d{8}-\d{2}[A-Z]$")
 DESTINATION_RE = re.compile(r"^0-AAA\d{8}$")

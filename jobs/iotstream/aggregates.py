@@ -9,9 +9,11 @@ from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 from iotstream.anomalies import plausible
-from iotstream.parse import REJECT_REASON
+from iotstream.parse import is_usable
 
-STATE_FIGURES = ("avg_temperature", "min_temperature", "max_temperature", "messages", "sensors")
+STATE_FIGURES = (
+    "avg_temperature", "min_temperature", "max_temperature", "messages", "sensors", "readings"
+)
 BATCH_FIGURES = ("consumed", "messages", "rejected", "sensors", "states", "anomalies")
 IS_TOTAL = "is_total"
 
@@ -19,13 +21,14 @@ IS_TOTAL = "is_total"
 def batch_figures(flagged: DataFrame) -> DataFrame:
     """Per-state figures and the whole batch's, in one aggregation (one Spark job per batch).
 
-    Rows with `is_total` = 0 are per state (avg/min/max temperature, messages, distinct sensors);
-    avg/min/max cover plausible readings only: an impossible value (a sensor fault, listed in the
-    anomalies) would make an average meaningless, so it counts as a message but not a temperature.
+    Rows with `is_total` = 0 are per state (avg/min/max temperature, messages, distinct sensors,
+    readings). avg/min/max cover the plausible `readings` only: an impossible value (a sensor
+    fault, listed in the anomalies) would make an average meaningless, so it counts as a message
+    but not as a temperature.
     the one row with `is_total` = 1 covers the batch: records consumed, usable messages, rejected
     records, distinct sensors and states, anomalies. Only usable records count, except in
     `consumed` and `rejected`; a state that had only rejected records has messages = 0."""
-    ok = F.col(REJECT_REASON).isNull()
+    ok = is_usable()
     temperature = F.when(ok & plausible(), F.col("temperature"))
 
     def usable(name: str) -> Column:
@@ -37,6 +40,7 @@ def batch_figures(flagged: DataFrame) -> DataFrame:
         F.max(temperature).alias("max_temperature"),
         F.count_if(ok).alias("messages"),
         F.countDistinct(usable("guid")).alias("sensors"),
+        F.count(temperature).alias("readings"),
         F.countDistinct(usable("state")).alias("states"),
         F.count_if(ok & F.col("reason").isNotNull()).alias("anomalies"),
         F.count(F.lit(1)).alias("consumed"),
@@ -48,9 +52,11 @@ def batch_figures(flagged: DataFrame) -> DataFrame:
 def split_figures(
     rows: Sequence[Mapping[str, Any]],
 ) -> tuple[dict[str, int], list[dict[str, Any]]]:
-    """Collected `batch_figures` rows → (batch totals, per-state rows hottest first)."""
-    total = next(r for r in rows if r[IS_TOTAL])
-    totals = {name: total[name] for name in BATCH_FIGURES}
+    """Collected `batch_figures` rows → (batch totals, per-state rows hottest first).
+
+    An empty batch aggregates to no rows at all (not even a total): its totals are zeros."""
+    total = next((r for r in rows if r[IS_TOTAL]), None)
+    totals = {name: total[name] if total else 0 for name in BATCH_FIGURES}
     states = [
         {"state": r["state"], **{name: r[name] for name in STATE_FIGURES}}
         for r in rows

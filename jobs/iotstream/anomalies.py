@@ -8,6 +8,7 @@ from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 from iotstream.config import Bands
+from iotstream.schema import ANOMALIES_SCHEMA
 
 IMPOSSIBLE = "impossible"
 BELOW_BAND = "below_band"
@@ -71,7 +72,6 @@ def flag_anomalies(bands: Bands) -> Callable[[DataFrame], DataFrame]:
 
 
 def anomalies(flagged: DataFrame) -> DataFrame:
-    """The anomalous events of a flagged DataFrame, in the `anomalies` table's column order."""
-    return flagged.where(F.col("reason").isNotNull()).select(
-        "guid", "state", "event_time", "temperature", "band_low", "band_high", "reason"
-    )
+    """The anomalous events of flagged usable events, as the `anomalies` table's columns after
+    batch_id and batch_time."""
+    return flagged.where(F.col("reason").isNotNull()).select(*ANOMALIES_SCHEMA.fieldNames()[2:])

@@ -92,7 +92,11 @@ def main(argv: list[str] | None = None, default_config: Path | None = None) -> i
         return 0
     from iotstream.runner import run  # imports Spark only when the job really runs
 
-    return run(config)
+    try:
+        return run(config)
+    except KeyboardInterrupt:  # Ctrl-C while Spark was still starting
+        print("iot-aggregator: interrupted", file=sys.stderr)
+        return 130
 
 
 def _check_writable(location: str) -> None:

@@ -5,7 +5,7 @@ Everything tunable lives in one frozen `JobConfig`; the rest of the job reads on
 
 from __future__ import annotations
 
-import csv
+import json
 import math
 import tomllib
 from collections.abc import Mapping
@@ -13,6 +13,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
+
+from iotstream.states import StatesFileError, load_baselines
 
 STARTING_OFFSETS_WORDS = ("earliest", "latest")
 
@@ -69,6 +71,8 @@ def load_config(path: Path) -> JobConfig:
             raw = tomllib.load(f)
     except FileNotFoundError:
         raise ConfigError(f"config file {path} not found; pass --config FILE") from None
+    except (OSError, UnicodeDecodeError) as e:
+        raise ConfigError(f"cannot read config file {path}: {e}; pass --config FILE") from None
     except tomllib.TOMLDecodeError as e:
         raise ConfigError(f"config file {path} is not valid TOML: {e}") from None
     sections = {name: _section(raw, name, path) for name in ("kafka", "stream", "console", "anomalies")}
@@ -77,8 +81,12 @@ def load_config(path: Path) -> JobConfig:
     overrides = anomalies.get("tolerance_by_state", {})
     if not isinstance(overrides, dict):
         raise ConfigError(f"{path}: [anomalies.tolerance_by_state] must be a table of STATE = number")
+    try:
+        baselines = load_baselines(states_file)
+    except StatesFileError as e:
+        raise ConfigError(f"{e} (set [anomalies] states_file in {path})") from None
     bands = Bands(
-        baselines=MappingProxyType(load_baselines(states_file)),
+        baselines=MappingProxyType(baselines),
         tolerance=_get(anomalies, "tolerance", float, path),
         tolerance_by_state=MappingProxyType(
             {str(k).upper(): _number(v, f"tolerance_by_state.{k}", path) for k, v in overrides.items()}
@@ -104,25 +112,6 @@ def load_config(path: Path) -> JobConfig:
     return _validated(config)
 
 
-def load_baselines(path: Path) -> dict[str, float]:
-    """Reads `state,name,avg_temp_f` rows: state code → average annual temperature (°F)."""
-    try:
-        with path.open(newline="", encoding="utf-8") as f:
-            rows = list(csv.DictReader(f))
-    except FileNotFoundError:
-        raise ConfigError(f"states file {path} not found (set [anomalies] states_file)") from None
-    baselines: dict[str, float] = {}
-    for line, row in enumerate(rows, start=2):
-        try:
-            state, temp = row["state"].strip().upper(), float(row["avg_temp_f"])
-        except (KeyError, TypeError, ValueError, AttributeError):
-            raise ConfigError(f"{path}:{line}: expected columns state,name,avg_temp_f") from None
-        baselines[state] = temp
-    if not baselines:
-        raise ConfigError(f"states file {path} has no rows")
-    return baselines
-
-
 def checkpoint_location(config: JobConfig) -> str:
     """The checkpoint directory: configured, or `<output_dir>/_checkpoint`."""
     return config.checkpoint_dir or f"{config.output_dir.rstrip('/')}/_checkpoint"
@@ -135,8 +124,9 @@ def _validated(c: JobConfig) -> JobConfig:
         problems.append("bootstrap servers are empty")
     if not c.topic.strip():
         problems.append("topic is empty")
-    if c.starting_offsets not in STARTING_OFFSETS_WORDS and not c.starting_offsets.lstrip().startswith("{"):
-        problems.append(f"starting offsets must be earliest, latest or JSON, not {c.starting_offsets!r}")
+    if c.starting_offsets not in STARTING_OFFSETS_WORDS and not _is_json_object(c.starting_offsets):
+        problems.append("starting offsets must be earliest, latest or a JSON object like "
+                        f'{{"topic":{{"0":42}}}}, not {c.starting_offsets!r}')
     if not (math.isfinite(c.trigger_seconds) and c.trigger_seconds > 0):
         problems.append(f"trigger seconds must be > 0, not {c.trigger_seconds}")
     if c.max_offsets_per_trigger < 0:
@@ -158,6 +148,13 @@ def _validated(c: JobConfig) -> JobConfig:
     if problems:
         raise ConfigError("; ".join(problems) + where)
     return c
+
+
+def _is_json_object(text: str) -> bool:
+    try:
+        return isinstance(json.loads(text), dict)
+    except ValueError:
+        return False
 
 
 def _section(raw: dict[str, Any], name: str, path: Path) -> dict[str, Any]:

@@ -9,8 +9,8 @@ from pyspark.sql import functions as F
 
 from iotstream.schema import EVENT_SCHEMA
 
-# Columns the Kafka source gives that the job keeps (the rest is never read).
-KAFKA_COLUMNS = ("value", "partition", "offset", "timestamp")
+# Columns of the Kafka source that the job reads.
+KAFKA_COLUMNS = ("value",)
 REJECT_REASON = "reject_reason"
 
 
@@ -37,13 +37,13 @@ def reject_reason(known_states: Iterable[str]) -> Column:
 
 def parse_records(known_states: Iterable[str]) -> Callable[[DataFrame], DataFrame]:
     """Transform: Kafka records (`value` bytes) → guid, destination, state, event_time, temperature,
-    plus `reject_reason` (null for a usable event) and the record's Kafka coordinates."""
+    plus `reject_reason` (null for a usable event)."""
     reason = reject_reason(known_states)
 
     def transform(records: DataFrame) -> DataFrame:
         event = F.from_json(F.col("value").cast("string"), EVENT_SCHEMA)
         return (
-            records.select(event.alias("e"), "partition", "offset", "timestamp")
+            records.select(event.alias("e"))
             .select(
                 F.col("e.guid").alias("guid"),
                 F.col("e.destination").alias("destination"),
@@ -52,9 +52,6 @@ def parse_records(known_states: Iterable[str]) -> Callable[[DataFrame], DataFram
                 # the whole batch under ANSI mode.
                 F.try_to_timestamp(F.col("e.eventTime")).alias("event_time"),
                 F.col("e.payload.data.temperature").alias("temperature"),
-                F.col("partition").alias("kafka_partition"),
-                F.col("offset").alias("kafka_offset"),
-                F.col("timestamp").alias("kafka_timestamp"),
             )
             .withColumn(REJECT_REASON, reason)
         )
@@ -62,8 +59,11 @@ def parse_records(known_states: Iterable[str]) -> Callable[[DataFrame], DataFram
     return transform
 
 
+def is_usable() -> Column:
+    """A parsed record that passed every rule."""
+    return F.col(REJECT_REASON).isNull()
+
+
 def usable(parsed: DataFrame) -> DataFrame:
-    """The events that passed every rule, with only the event columns."""
-    return parsed.where(F.col(REJECT_REASON).isNull()).select(
-        "guid", "destination", "state", "event_time", "temperature"
-    )
+    """The parsed records that passed every rule (all columns kept)."""
+    return parsed.where(is_usable())

@@ -9,17 +9,14 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import TextIO
 
-from pyspark.sql import DataFrame
+from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
+from pyspark.sql import types as T
 
 from iotstream import aggregates, anomalies, console, parse
 from iotstream.config import JobConfig
-from iotstream.schema import ANOMALIES_SCHEMA, BATCH_TOTALS_SCHEMA, STATE_STATS_SCHEMA
+from iotstream.schema import BATCH_TOTALS_SCHEMA, STATE_STATS_SCHEMA
 from iotstream.sinks import ParquetSink
-
-# Up to this many anomalies in a batch are fetched to the driver once (console and Parquet from
-# the same rows); beyond it they are written by the executors and only a sample is fetched.
-MAX_LOCAL_ANOMALIES = 50_000
 
 
 class BatchProcessor:
@@ -57,44 +54,35 @@ class BatchProcessor:
         spark = flagged.sparkSession
         figures = [r.asDict() for r in aggregates.batch_figures(flagged).collect()]
         summary, stats = aggregates.split_figures(figures)
-        totals = {**summary, "running_messages": self._running_before(flagged, batch_id)
-                  + summary["messages"]}
-        batch = {"batch_id": batch_id, "batch_time": batch_time}
+        running = self._running_before(spark, batch_id) + summary["messages"]
+        totals = {**summary, "running_messages": running}
+        stamp = [F.lit(batch_id).cast("long").alias("batch_id"), F.lit(batch_time).alias("batch_time")]
 
         shown: list[dict] = []
         if summary["anomalies"]:
-            found = anomalies.anomalies(flagged.where(F.col(parse.REJECT_REASON).isNull()))
-            if summary["anomalies"] <= MAX_LOCAL_ANOMALIES:
-                # Few (the usual case): one job to fetch them, for the console and the table.
-                rows = sorted((r.asDict() for r in found.collect()),
-                              key=lambda a: (a["event_time"], a["guid"]))
-                shown = rows[: self.config.max_anomaly_rows]
-                found = spark.createDataFrame(
-                    [_in_order(ANOMALIES_SCHEMA.fieldNames(), {**batch, **a}) for a in rows],
-                    ANOMALIES_SCHEMA,
-                )
-            else:
-                shown = [r.asDict() for r in found.orderBy("event_time", "guid")
-                         .limit(self.config.max_anomaly_rows).collect()]
-                found = found.select(F.lit(batch_id).cast("long").alias("batch_id"),
-                                     F.lit(batch_time).alias("batch_time"), "*")
-            self.sink.append("anomalies", found)
-        self.sink.append("state_stats", spark.createDataFrame(
-            [_in_order(STATE_STATS_SCHEMA.fieldNames(), {**batch, **s}) for s in stats],
-            STATE_STATS_SCHEMA,
-        ))
-        # Written last: a batch_totals row means the batch's other rows are in place.
-        self.sink.append("batch_totals", spark.createDataFrame(
-            [_in_order(BATCH_TOTALS_SCHEMA.fieldNames(), {**batch, **totals})], BATCH_TOTALS_SCHEMA
-        ))
-        self._last = (batch_id, totals["running_messages"])
+            found = anomalies.anomalies(parse.usable(flagged))
+            self.sink.append("anomalies", found.select(*stamp, "*"))
+            shown = [r.asDict() for r in found.orderBy("event_time", "guid")
+                     .limit(self.config.max_anomaly_rows).collect()]
+        if stats:
+            self.sink.append("state_stats", _local(spark, STATE_STATS_SCHEMA, batch_id, batch_time,
+                                                   stats))
+        # Written last, also for an empty batch: a batch_totals row means the batch is complete,
+        # and the next batch's running total starts from it.
+        self.sink.append("batch_totals", _local(spark, BATCH_TOTALS_SCHEMA, batch_id, batch_time,
+                                                [totals]))
+        self._last = (batch_id, running)
         return console.BatchReport(batch_id, batch_time, totals, stats, shown)
 
-    def _running_before(self, flagged: DataFrame, batch_id: int) -> int:
+    def _running_before(self, spark: SparkSession, batch_id: int) -> int:
         if self._last is not None and self._last[0] == batch_id - 1:
             return self._last[1]
-        return self.sink.running_messages_before(flagged.sparkSession, batch_id)
+        return self.sink.running_messages_before(spark, batch_id)
 
 
-def _in_order(names: list[str], values: dict) -> tuple:
-    return tuple(values[n] for n in names)
+def _local(spark: SparkSession, schema: T.StructType, batch_id: int, batch_time: datetime,
+           rows: list[dict]) -> DataFrame:
+    """Rows computed on the driver as a DataFrame of a table's schema, stamped with the batch."""
+    names = schema.fieldNames()
+    stamped = [{**row, "batch_id": batch_id, "batch_time": batch_time} for row in rows]
+    return spark.createDataFrame([tuple(r[n] for n in names) for r in stamped], schema)

@@ -23,7 +23,7 @@ NO_CONNECTOR = (
     "--jars (./scripts/setup.sh fetches them into .jars/spark) or --packages "
     "org.apache.spark:spark-sql-kafka-0-10_2.13:<your Spark version>."
 )
-POLL_SECONDS = 0.5
+POLL_SECONDS = 0.1
 
 
 class StopRequest:
@@ -60,7 +60,7 @@ def run(config: JobConfig) -> int:
         try:
             records = stream.read_kafka(spark, config)
         except AnalysisException as e:
-            if "kafka" in str(e).lower() and "DATA_SOURCE_NOT_FOUND" in str(e):
+            if stream.is_missing_kafka_source(e):
                 print(NO_CONNECTOR, file=sys.stderr)
                 return 2
             raise

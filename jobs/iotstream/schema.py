@@ -26,9 +26,6 @@ EVENT_SCHEMA = T.StructType(
     ]
 )
 
-# Columns of a parsed, usable event, as the transforms see them.
-EVENT_COLUMNS = ("guid", "destination", "state", "event_time", "temperature")
-
 _BATCH = [
     T.StructField("batch_id", T.LongType(), False),
     T.StructField("batch_time", T.TimestampType(), False),
@@ -43,6 +40,8 @@ STATE_STATS_SCHEMA = T.StructType(
         T.StructField("max_temperature", T.DoubleType()),
         T.StructField("messages", T.LongType()),
         T.StructField("sensors", T.LongType()),
+        # Readings that avg/min/max cover: messages less physically impossible values.
+        T.StructField("readings", T.LongType()),
     ]
 )
 

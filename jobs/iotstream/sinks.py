@@ -33,19 +33,21 @@ class ParquetSink:
         )
 
     def running_messages_before(self, spark: SparkSession, batch_id: int) -> int:
-        """`running_messages` of batch `batch_id - 1` as written earlier (0 if there is none)."""
+        """`running_messages` of the last batch written before `batch_id` (0 if there is none)."""
         if batch_id == 0:
             return 0
         try:
             rows = (
                 spark.read.schema(BATCH_TOTALS_SCHEMA)
                 .parquet(table_path(self.output_dir, "batch_totals"))
-                .where(F.col("batch_id") == batch_id - 1)
-                .select(F.max("running_messages"))
+                .where(F.col("batch_id") < batch_id)
+                .orderBy(F.desc("batch_id"))
+                .select("running_messages")
+                .limit(1)
                 .collect()
             )
         except AnalysisException as e:  # no table yet: this output dir is new
             if "PATH_NOT_FOUND" in str(e) or "Path does not exist" in str(e):
                 return 0
             raise
-        return rows[0][0] or 0
+        return rows[0][0] if rows else 0

@@ -40,6 +40,11 @@ def read_kafka(spark: SparkSession, config: JobConfig) -> DataFrame:
     return reader.load().select(*KAFKA_COLUMNS)
 
 
+def is_missing_kafka_source(error: Exception) -> bool:
+    """Whether `read_kafka` failed because the connector jars are not on the classpath."""
+    return "failed to find data source: kafka" in str(error).lower()
+
+
 def start(
     records: DataFrame, handler: Callable[[DataFrame, int], None], config: JobConfig
 ) -> StreamingQuery:

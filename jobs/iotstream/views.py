@@ -6,8 +6,9 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 from pyspark.sql import SparkSession
+from pyspark.sql import functions as F
 
-from iotstream.schema import TABLES
+from iotstream.schema import PARTITION_COLUMN, TABLES
 from iotstream.sinks import table_path
 
 # Title → SQL, printed by query.sh when it is given no SQL of its own.
@@ -17,8 +18,8 @@ REPORTS = {
         FROM state_stats
         WHERE batch_id = (SELECT max(batch_id) FROM state_stats)
         ORDER BY avg_temperature DESC""",
-    "All batches by state (message-weighted average)": """
-        SELECT state, sum(avg_temperature * messages) / sum(messages) AS avg_temperature,
+    "All batches by state": """
+        SELECT state, sum(avg_temperature * readings) / sum(readings) AS avg_temperature,
                min(min_temperature) AS min_temperature, max(max_temperature) AS max_temperature,
                sum(messages) AS messages
         FROM state_stats GROUP BY state ORDER BY state""",
@@ -39,10 +40,16 @@ def find_tables(output_dir: str) -> list[str]:
 
 
 def register_views(spark: SparkSession, output_dir: str) -> list[str]:
-    """Registers every table found under `output_dir` as a temp view; returns their names."""
+    """Registers every table as a temp view: those found under `output_dir` from their Parquet,
+    the others (e.g. no anomaly yet) empty, so that every query names existing views. Returns
+    the names of the tables found."""
     found = find_tables(output_dir)
-    for table in found:
-        spark.read.parquet(table_path(output_dir, table)).createOrReplaceTempView(table)
+    for table, schema in TABLES.items():
+        if table in found:
+            df = spark.read.parquet(table_path(output_dir, table))
+        else:
+            df = spark.createDataFrame([], schema).withColumn(PARTITION_COLUMN, F.current_date())
+        df.createOrReplaceTempView(table)
     return found
 
 
