@@ -246,6 +246,15 @@ def connect_producer(bootstrap_server: str) -> Any:
             f"cannot reach Kafka at {bootstrap_server}: {exc} — {KAFKA_HINT}") from exc
 
 
+def _force_close(producer: Any) -> None:
+    """Stops a producer whose close() failed. kafka-python 3.0 can fail to flush a batch the
+    broker refused, and would then try (and fail, noisily) again when garbage-collected."""
+    sender = getattr(producer, "_sender", None)
+    if sender is not None:
+        sender.force_close()
+    producer._closed = True
+
+
 def produce_to_kafka(lines: Iterable[str], producer: Any, topic: str, rate: float,
                      duration_s: float | None = None, stop: threading.Event | None = None,
                      ) -> KafkaReport:
@@ -288,10 +297,16 @@ def produce_to_kafka(lines: Iterable[str], producer: Any, topic: str, rate: floa
             future.add_errback(on_error)
         producer.flush()
     except KafkaError as exc:
-        on_error(exc)
+        report.first_error = report.first_error or str(exc)
     finally:
         report.elapsed_s = time.monotonic() - start
-        producer.close(timeout=KAFKA_CLOSE_TIMEOUT_S)
+        try:
+            producer.close(timeout=KAFKA_CLOSE_TIMEOUT_S)
+        except KafkaError as exc:  # e.g. records the broker refused as too large
+            report.first_error = report.first_error or str(exc)
+            _force_close(producer)
+    with lock:  # whatever was neither acknowledged nor refused by now never reached Kafka
+        report.failed = report.attempted - report.acked
     return report
 
 

@@ -48,6 +48,17 @@ spark_connector_jars() {
     echo "${jars[*]}"
 }
 
+# Prints the pid of the broker that kafka-start.sh started for this KAFKA_HOME_DIR, if it is still
+# running (a recycled pid that now belongs to another program does not count).
+broker_pid() {
+    local pid_file="$KAFKA_HOME_DIR/kafka.pid" pid command
+    [[ -f "$pid_file" ]] || return 1
+    pid="$(cat "$pid_file")"
+    command="$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null)" || return 1
+    [[ "$command" == *"kafka.Kafka $KAFKA_HOME_DIR/"* ]] || return 1
+    echo "$pid"
+}
+
 # True when something accepts TCP connections on localhost:$1.
 port_open() {
     (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null

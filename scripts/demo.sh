@@ -40,11 +40,16 @@ bootstrap="localhost:$KAFKA_PORT"
 
 started_broker=0
 simulator_pid=""
+job_pid=""
 cleanup() {
-    trap - EXIT INT TERM
+    trap '' INT TERM # a second Ctrl-C must not cut the clean-up short
     if [[ -n "$simulator_pid" ]]; then
         kill "$simulator_pid" 2>/dev/null || true
         wait "$simulator_pid" 2>/dev/null || true
+    fi
+    if [[ -n "$job_pid" ]] && kill -0 "$job_pid" 2>/dev/null; then
+        kill "$job_pid" 2>/dev/null || true
+        wait "$job_pid" 2>/dev/null || true
     fi
     if ((started_broker)); then
         "$ROOT/scripts/kafka-stop.sh" || true
@@ -54,13 +59,12 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-pid_file="$KAFKA_HOME_DIR/kafka.pid"
-if ! { [[ -f "$pid_file" ]] && kill -0 "$(cat "$pid_file")" 2>/dev/null; }; then
+if ! broker_pid >/dev/null; then
     if port_open "$KAFKA_PORT"; then
         echo "demo: using the Kafka broker already listening on $bootstrap"
     else
+        started_broker=1 # set first: Ctrl-C during start-up must stop it too
         "$ROOT/scripts/kafka-start.sh"
-        started_broker=1
     fi
 fi
 "$ROOT/scripts/kafka-topics.sh" --bootstrap-server "$bootstrap" --create --if-not-exists \
@@ -73,5 +77,19 @@ echo "demo: simulator → $topic at ${DEMO_RATE:-200} events/s; the job prints a
     --anomaly-rate "${DEMO_ANOMALY_RATE:-0.005}" &
 simulator_pid=$!
 
-"$ROOT/scripts/submit.sh" "$bootstrap" "$topic" --output-dir "$output" \
-    --starting-offsets latest "$@"
+# The job runs in a session of its own, so that a Ctrl-C reaches it once, from here: its Python
+# driver then stops the query between two batches (a second Ctrl-C: at once).
+setsid "$ROOT/scripts/submit.sh" "$bootstrap" "$topic" --output-dir "$output" \
+    --starting-offsets latest "$@" &
+job_pid=$!
+stop_job() {
+    pkill -INT -P "$job_pid" -f iot_aggregator.py 2>/dev/null || kill -TERM "$job_pid" 2>/dev/null || true
+}
+trap stop_job INT TERM
+status=0
+while :; do
+    wait "$job_pid" && status=0 || status=$?
+    kill -0 "$job_pid" 2>/dev/null || break # the job has ended (not just a signal arriving)
+done
+job_pid=""
+exit "$status"

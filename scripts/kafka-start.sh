@@ -32,8 +32,8 @@ data_dir="$KAFKA_HOME_DIR/data"
 props="$KAFKA_HOME_DIR/server.properties"
 timeout="${KAFKA_START_TIMEOUT:-180}"
 
-if [[ -f "$pid_file" ]] && kill -0 "$(cat "$pid_file")" 2>/dev/null; then
-    echo "kafka: already running on localhost:$KAFKA_PORT (pid $(cat "$pid_file"))"
+if pid="$(broker_pid)"; then
+    echo "kafka: already running on localhost:$KAFKA_PORT (pid $pid)"
     exit 0
 fi
 for port in "$KAFKA_PORT" "$KAFKA_CONTROLLER_PORT"; do
@@ -54,6 +54,8 @@ if [[ ! -f "$data_dir/meta.properties" ]]; then
 fi
 
 echo "kafka: starting on localhost:$KAFKA_PORT (logs: $log_dir)"
+# server.log grows across restarts: look for this start's "started" line only.
+log_start=$(($(stat -c %s "$log_dir/server.log" 2>/dev/null || echo 0) + 1))
 heap="${KAFKA_HEAP:-1g}"
 nohup "$JAVA" -Xms256m -Xmx"$heap" -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -Djava.awt.headless=true \
     "${java_opts[@]}" -cp "$JARS_DIR/kafka/*" kafka.Kafka "$props" \
@@ -62,7 +64,8 @@ echo $! >"$pid_file"
 
 pid="$(cat "$pid_file")"
 deadline=$((SECONDS + timeout))
-until port_open "$KAFKA_PORT" && grep -q "Kafka Server started" "$log_dir/server.log" 2>/dev/null; do
+until port_open "$KAFKA_PORT" &&
+    tail -c "+$log_start" "$log_dir/server.log" 2>/dev/null | grep -q "Kafka Server started"; do
     if ! kill -0 "$pid" 2>/dev/null; then
         tail -n 20 "$log_dir/server.log" "$log_dir/kafka.out" >&2 2>/dev/null || true
         rm -f "$pid_file"

@@ -16,8 +16,7 @@ case "${1:-}" in
 esac
 
 pid_file="$KAFKA_HOME_DIR/kafka.pid"
-if [[ -f "$pid_file" ]] && kill -0 "$(cat "$pid_file")" 2>/dev/null; then
-    pid="$(cat "$pid_file")"
+if pid="$(broker_pid)"; then
     kill "$pid"
     deadline=$((SECONDS + ${KAFKA_STOP_TIMEOUT:-60}))
     while kill -0 "$pid" 2>/dev/null; do

@@ -24,7 +24,7 @@ def baselines() -> dict[str, float]:
 
 
 @cache
-def _anomaly_settings() -> dict:
+def _anomaly_settings() -> dict:  # read once: the reference runs over tens of thousands of readings
     with (ROOT / "conf" / "job.toml").open("rb") as f:
         return tomllib.load(f)["anomalies"]
 
@@ -62,6 +62,12 @@ def usable(value: bytes | None, states: set[str]) -> Reading | None:
     if isinstance(t, bool) or not isinstance(t, (int, float)) or not math.isfinite(t):
         return None
     return Reading(e["guid"], e["state"], e["eventTime"], float(t))
+
+
+def anomalous(r: Reading) -> bool:
+    """Outside the state's band or outside the physically possible range."""
+    low, high = band(r.state)
+    return not (low <= r.temperature <= high) or not physically_possible(r.temperature)
 
 
 @dataclass

@@ -49,5 +49,6 @@ def test_demo_shows_blocks_and_ctrl_c_stops_what_it_started(tmp_path):
         _check_reachable(f"localhost:{port}")
     totals = ds.dataset(tmp_path / "out" / "batch_totals", partitioning="hive").to_table()
     assert totals.num_rows >= 3 and sum(totals.column("messages").to_pylist()) > 0
-    leftover = subprocess.run(["pgrep", "-f", str(tmp_path)], capture_output=True, text=True)
-    assert leftover.stdout == "", leftover.stdout
+    for trace in (str(tmp_path), f"localhost:{port}"):  # the broker; the simulator and the job
+        leftover = subprocess.run(["pgrep", "-af", trace], capture_output=True, text=True)
+        assert leftover.stdout == "", leftover.stdout

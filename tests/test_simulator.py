@@ -10,7 +10,6 @@ import random
 import re
 import subprocess
 import sys
-import threading
 import time
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta
@@ -269,65 +268,6 @@ def test_ten_thousand_events_run() -> None:
 # --- Kafka producing logic, with a stand-in producer (no broker) ------------------------
 
 # kafka-python 3.0.12 itself uses deprecated importlib.resources calls on import.
-quiet_kafka_import = pytest.mark.filterwarnings("ignore:(read|open)_text is deprecated")
-
-class FakeFuture:
-    def __init__(self, error: Exception | None) -> None:
-        self.error = error
-
-    def add_callback(self, callback: Any) -> None:
-        if self.error is None:
-            callback("metadata")
-
-    def add_errback(self, errback: Any) -> None:
-        if self.error is not None:
-            errback(self.error)
-
-
-class FakeProducer:
-    """Acknowledges every send (or fails every fail_every-th one), recording what it got."""
-
-    def __init__(self, fail_every: int = 0) -> None:
-        self.sent: list[tuple[str, bytes, float]] = []
-        self.fail_every, self.flushed, self.closed = fail_every, False, False
-
-    def send(self, topic: str, value: bytes) -> FakeFuture:
-        self.sent.append((topic, value, time.monotonic()))
-        failing = self.fail_every and len(self.sent) % self.fail_every == 0
-        return FakeFuture(RuntimeError("boom") if failing else None)
-
-    def flush(self) -> None:
-        self.flushed = True
-
-    def close(self, timeout: float) -> None:
-        self.closed = True
-
-
-@quiet_kafka_import
-def test_produce_sends_every_line_at_the_requested_rate() -> None:
-    producer, lines, rate = FakeProducer(), [f"line {i}" for i in range(40)], 200.0
-    report = sim.produce_to_kafka(lines, producer, "iotmsgs", rate)
-    assert [value for _, value, _ in producer.sent] == [line.encode() for line in lines]
-    assert {topic for topic, _, _ in producer.sent} == {"iotmsgs"}
-    assert (report.attempted, report.acked, report.failed) == (40, 40, 0)
-    assert producer.flushed and producer.closed
-    span = producer.sent[-1][2] - producer.sent[0][2]
-    assert span >= (len(lines) - 1) / rate * 0.95  # paced, not flat out
-    assert report.summary().startswith("sent 40 events to iotmsgs in ")
-
-
-@quiet_kafka_import
-def test_produce_stops_at_duration_or_stop_and_counts_failures() -> None:
-    report = sim.produce_to_kafka(iter(lambda: "x", None), FakeProducer(), "t", 100.0,
-                                  duration_s=0.2)
-    assert 18 <= report.attempted <= 20 and report.acked == report.attempted  # 0.2 s x 100/s
-    stop = threading.Event()
-    stop.set()
-    assert sim.produce_to_kafka(["x"] * 5, FakeProducer(), "t", 0.0, stop=stop).attempted == 0
-    failing = sim.produce_to_kafka(["x"] * 10, FakeProducer(fail_every=5), "t", 0.0)
-    assert (failing.acked, failing.failed, failing.first_error) == (8, 2, "boom")
-
-
 def test_unreachable_broker_is_a_one_line_error_exit_1() -> None:
     started = time.monotonic()
     result = run_cli("--bootstrap-server", "127.0.0.1:1", "--topic", "t", "--rate", "10",

@@ -19,6 +19,11 @@ from iotstream.schema import BATCH_TOTALS_SCHEMA, STATE_STATS_SCHEMA
 from iotstream.sinks import ParquetSink
 
 
+class StopRequested(Exception):
+    """Raised at the start of a batch once a stop was asked for: the batch has done nothing, so
+    it is not committed and the next run processes it in full."""
+
+
 class BatchProcessor:
     """`foreachBatch` handler. Kafka is read once per batch: the parsed batch is persisted, every
     result is computed from it, and it is released before the next batch."""
@@ -29,16 +34,20 @@ class BatchProcessor:
         sink: ParquetSink,
         out: TextIO = sys.stdout,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        stopping: Callable[[], bool] = lambda: False,
     ) -> None:
         self.config = config
         self.sink = sink
         self.out = out
         self.clock = clock
+        self.stopping = stopping
         self._parse = parse.parse_records(config.bands.baselines)
         self._flag = anomalies.flag_anomalies(config.bands)
         self._last: tuple[int, int] | None = None  # (batch_id, running_messages) last written
 
     def __call__(self, records: DataFrame, batch_id: int) -> None:
+        if self.stopping():
+            raise StopRequested(f"batch {batch_id} left for the next run")
         started = time.monotonic()
         batch_time = self.clock().replace(microsecond=0)
         flagged = records.transform(self._parse).transform(self._flag).persist()

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 import os
+import re
 import signal
 import sys
 import threading
@@ -14,7 +16,7 @@ from pyspark.sql.streaming import StreamingQuery
 from iotstream import stream
 from iotstream.cli import describe
 from iotstream.config import JobConfig
-from iotstream.pipeline import BatchProcessor
+from iotstream.pipeline import BatchProcessor, StopRequested
 from iotstream.sinks import ParquetSink
 
 NO_CONNECTOR = (
@@ -24,6 +26,7 @@ NO_CONNECTOR = (
     "org.apache.spark:spark-sql-kafka-0-10_2.13:<your Spark version>."
 )
 POLL_SECONDS = 0.1
+PYTHON_EXCEPTION = re.compile(r"^[A-Za-z_][\w.]*(Error|Exception|Requested): ")
 
 
 class StopRequest:
@@ -45,6 +48,8 @@ class StopRequest:
             self.now.set()
             return
         self.graceful.set()
+        # The next batch will end with StopRequested on purpose: py4j need not log it.
+        logging.getLogger("py4j.clientserver").setLevel(logging.CRITICAL)
         print("iot-aggregator: stopping after the current batch (again to stop at once)",
               file=sys.stderr, flush=True)
 
@@ -64,9 +69,10 @@ def run(config: JobConfig) -> int:
                 print(NO_CONNECTOR, file=sys.stderr)
                 return 2
             raise
-        processor = BatchProcessor(config, ParquetSink(config.output_dir))
         stop = StopRequest()
         stop.install()
+        processor = BatchProcessor(config, ParquetSink(config.output_dir),
+                                   stopping=stop.graceful.is_set)
         print(f"iot-aggregator: {describe(config)}", flush=True)
         query = stream.start(records, processor, config)
         try:
@@ -74,7 +80,11 @@ def run(config: JobConfig) -> int:
                 print("iot-aggregator: stopped", file=sys.stderr)
                 return 130
         except StreamingQueryException as e:
-            print(f"error: the streaming query failed: {_first_line(e)}", file=sys.stderr)
+            if StopRequested.__name__ in str(e):  # the stop came at the start of a batch
+                print("iot-aggregator: stopped", file=sys.stderr)
+                return 130
+            print(f"error: the streaming query failed: {_first_line(e)}\n(Spark's full report: set "
+                  "logger.stream.level = error in conf/log4j2.properties)", file=sys.stderr)
             return 1
         return 0
     finally:
@@ -82,7 +92,10 @@ def run(config: JobConfig) -> int:
 
 
 def _wait(query: StreamingQuery, stop: StopRequest) -> bool:
-    """Blocks until the query ends (False) or a stop request was carried out (True)."""
+    """Blocks until the query ends (False) or a stop request was carried out (True).
+
+    A graceful stop happens between batches: here when the query is idle, or by the next batch
+    raising StopRequested before it does anything (when batches run back to back)."""
     while not query.awaitTermination(POLL_SECONDS):
         if stop.now.is_set() or (stop.graceful.is_set() and not query.status["isTriggerActive"]):
             query.stop()
@@ -91,5 +104,9 @@ def _wait(query: StreamingQuery, stop: StopRequest) -> bool:
 
 
 def _first_line(e: Exception) -> str:
-    text = getattr(e, "desc", None) or str(e)
-    return text.strip().splitlines()[0] if text.strip() else type(e).__name__
+    """The error's first line, and the Python exception inside it when there is one."""
+    lines = (getattr(e, "desc", None) or str(e)).strip().splitlines()
+    if not lines:
+        return type(e).__name__
+    python = [line for line in lines if PYTHON_EXCEPTION.match(line)]
+    return f"{lines[0]} — {python[-1]}" if python else lines[0]
