@@ -2,11 +2,11 @@
 
     spark-submit \\
         --jars "$(ls .jars/spark/*.jar | paste -sd, -)" \\
-        --py-files jobs/iotstream.zip \\
-        --driver-java-options "-Dlog4j2.configurationFile=conf/log4j2.properties" \\
+        --py-files .build/iotstream.zip \\
+        --driver-java-options "-Dlog4j2.configurationFile=file:conf/log4j2.properties" \\
         jobs/iot_aggregator.py localhost:9092 iotmsgs [--output-dir DIR] [--available-now] ...
 
-`./scripts/submit.sh` runs exactly that (and builds jobs/iotstream.zip). `--help` lists the options.
+`./scripts/submit.sh` runs that (and builds .build/iotstream.zip). `--help` lists the options.
 """
 
 from __future__ import annotations

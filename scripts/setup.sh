@@ -31,7 +31,9 @@ done
 
 PYTHON="${PYTHON:-python3}"
 stamp="$VENV/.setup-stamp"
-want="$(cat "$ROOT/pyproject.toml" "$ROOT/pom.xml" | sha256sum | cut -d' ' -f1)"
+# What is installed depends on the pinned lists in pyproject.toml and on pom.xml, nothing else.
+pins() { sed -n -e '/^dependencies = \[/,/^\]/p' -e '/^test = \[/,/^\]/p' "$ROOT/pyproject.toml"; }
+want="$({ pins; cat "$ROOT/pom.xml"; } | sha256sum | cut -d' ' -f1)"
 if [[ $force == 0 && -f "$stamp" && "$(cat "$stamp")" == "$want" ]] &&
     ls "$JARS_DIR"/spark/spark-sql-kafka-*.jar "$JARS_DIR"/kafka/kafka_*.jar >/dev/null 2>&1; then
     echo "setup: up to date ($VENV, $JARS_DIR)"
@@ -78,8 +80,11 @@ fetch_jars() { # profile, destination
     local tmp="$JARS_DIR/.$2.tmp"
     rm -rf "$tmp"
     echo "setup: fetching $1 jars into $JARS_DIR/$2"
-    mvn -B -q -ntp -Dstyle.color=never -f "$ROOT/pom.xml" -P "$1" dependency:copy-dependencies -DoutputDirectory="$tmp" ||
-        die "mvn could not fetch the $1 jars (is Maven Central reachable?)"
+    if ! mvn -B -q -ntp -Dstyle.color=never -f "$ROOT/pom.xml" -P "$1" dependency:copy-dependencies \
+        -DoutputDirectory="$tmp" >"$JARS_DIR/mvn-$2.log" 2>&1; then
+        tail -n 20 "$JARS_DIR/mvn-$2.log" >&2
+        die "mvn could not fetch the $1 jars (is Maven Central reachable? log: $JARS_DIR/mvn-$2.log)"
+    fi
     rm -rf "${JARS_DIR:?}/$2"
     mv "$tmp" "$JARS_DIR/$2"
 }

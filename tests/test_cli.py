@@ -89,6 +89,7 @@ def test_query_without_output_says_what_to_do(tmp_path):
     _clear_failure(done, 1, "no tables in", "run the job first")
 
 
+@pytest.mark.broker
 def test_check_passes_against_the_real_broker(broker, tmp_path):
     done = run_script("submit.sh", broker.bootstrap, "t", "--output-dir", str(tmp_path / "o"),
                       "--check")

@@ -8,10 +8,12 @@ import subprocess
 import sys
 import time
 
+import pytest
 from kafka import KafkaConsumer, TopicPartition
 
 from conftest import ROOT, run_script
 
+pytestmark = pytest.mark.broker
 SIMULATOR = [sys.executable, str(ROOT / "iotsimulator.py")]
 
 

@@ -13,7 +13,7 @@ from iotstream.config import ConfigError, JobConfig, checkpoint_location, load_c
 
 EXAMPLES = """\
 examples:
-  spark-submit --jars <connector jars> --py-files jobs/iotstream.zip \\
+  spark-submit --jars <connector jars> --py-files .build/iotstream.zip \\
       jobs/iot_aggregator.py localhost:9092 iotmsgs
   ./scripts/submit.sh localhost:9092 iotmsgs --output-dir /data/iot --trigger-seconds 5
   ./scripts/submit.sh --available-now          # drain the topic, then exit (backfills)
