@@ -48,6 +48,7 @@ def main(argv: list[str] | None = None) -> int:
         SparkSession.builder.appName("iot-query")
         .config("spark.sql.session.timeZone", "UTC")
         .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")
         .getOrCreate()
     )
     try:

@@ -14,12 +14,13 @@ from iotstream.sinks import table_path
 # Title → SQL, printed by query.sh when it is given no SQL of its own.
 REPORTS = {
     "Latest batch by state": """
-        SELECT batch_id, state, avg_temperature, min_temperature, max_temperature, messages, sensors
+        SELECT batch_id, state, round(avg_temperature, 2) AS avg_temperature, min_temperature,
+               max_temperature, messages, sensors
         FROM state_stats
         WHERE batch_id = (SELECT max(batch_id) FROM state_stats)
         ORDER BY avg_temperature DESC""",
     "All batches by state": """
-        SELECT state, sum(avg_temperature * readings) / sum(readings) AS avg_temperature,
+        SELECT state, round(sum(avg_temperature * readings) / sum(readings), 2) AS avg_temperature,
                min(min_temperature) AS min_temperature, max(max_temperature) AS max_temperature,
                sum(messages) AS messages
         FROM state_stats GROUP BY state ORDER BY state""",
