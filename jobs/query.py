@@ -1,5 +1,5 @@
 """Spark SQL over the job's Parquet output: each table is a view (state_stats, batch_totals,
-anomalies).
+anomalies, quarantine).
 
     ./scripts/query.sh [--output-dir DIR] ["SELECT ... FROM state_stats ..."]
 
@@ -20,7 +20,8 @@ from iotstream.views import REPORTS, find_tables, register_views  # noqa: E402
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(
         prog="query.sh",
-        description="Spark SQL over the Parquet tables (state_stats, batch_totals, anomalies).",
+        description="Spark SQL over the Parquet tables (state_stats, batch_totals, anomalies, "
+        "quarantine).",
         epilog='example: ./scripts/query.sh "SELECT state, avg(avg_temperature) FROM state_stats '
         'GROUP BY state"',
     )

@@ -16,8 +16,11 @@ KAFKA_RECORD_SCHEMA = T.StructType([
     T.StructField("partition", T.IntegerType()),
     T.StructField("offset", T.LongType()),
     T.StructField("timestamp", T.TimestampType()),
+    T.StructField("batch_time", T.TimestampType()),  # added by the streaming query
 ])
 PRODUCED_AT = datetime(2026, 1, 1, tzinfo=UTC)
+BATCH_TIME = datetime(2026, 5, 6, 7, 8, 9, 123456, tzinfo=UTC)
+MAX_RECORD_BYTES = 65536
 
 # Two states are enough to exercise every rule; AK has a per-state tolerance.
 BANDS = Bands(
@@ -39,11 +42,11 @@ def event(guid: str, state: str, temperature: object, event_time: str = "2026-01
 
 
 def kafka_records(spark: SparkSession, lines: list[str | bytes | None], partition: int = 0,
-                  first_offset: int = 0) -> DataFrame:
-    """A batch DataFrame like the Kafka source's: one record per line."""
+                  first_offset: int = 0, batch_time: datetime = BATCH_TIME) -> DataFrame:
+    """A batch DataFrame like the one the streaming query hands to foreachBatch."""
     rows = [
         (None if v is None else (v if isinstance(v, bytes) else v.encode()), partition,
-         first_offset + i, PRODUCED_AT)
+         first_offset + i, PRODUCED_AT, batch_time)
         for i, v in enumerate(lines)
     ]
     return spark.createDataFrame(rows, KAFKA_RECORD_SCHEMA)

@@ -23,8 +23,8 @@ def _report(anomalies_total: int, shown: list[dict]) -> BatchReport:
         {"state": "AK", "avg_temperature": 26.5, "min_temperature": 20.0,
          "max_temperature": 33.0, "messages": 4, "sensors": 2},
     ]
-    totals = {"consumed": 1205, "messages": 1204, "running_messages": 5000, "rejected": 1,
-              "sensors": 5, "states": 2, "anomalies": anomalies_total}
+    totals = {"consumed": 1205, "accepted": 1204, "quarantined": 1, "messages": 1204,
+              "running_messages": 5000, "sensors": 5, "states": 2, "anomalies": anomalies_total}
     return BatchReport(7, datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC), totals, stats, shown)
 
 
@@ -34,7 +34,7 @@ def test_block_shows_header_totals_and_both_state_tables():
     assert lines[0].startswith("== Batch 7 · 2026-01-02 03:04:05 UTC ==")
     assert "Messages: 1,204 in batch · 5,000 since start" in lines[1]
     assert "Sensors: 5 in batch" in lines[1] and "States: 2" in lines[1]
-    assert "Rejected: 1 of 1,205 records could not be used" in text
+    assert "Ledger: 1,205 records read = 1,204 accepted + 1 quarantined" in text
     # Left table hottest first; right table alphabetical by state.
     body = [line for line in lines if line.startswith(("TX", "AK"))]
     assert body[0].split()[:5] == ["TX", "65.00", "60.00", "70.00", "1,200"]

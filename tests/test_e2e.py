@@ -146,7 +146,7 @@ def test_first_run_is_one_batch_and_the_restart_continues(e2e):
     assert "== Batch 0 " not in e2e.runs[1].stdout
     for batch_id in ids[1:]:
         assert f"== Batch {batch_id} " in e2e.runs[1].stdout
-    assert "Rejected: 3 of" in e2e.runs[1].stdout
+    assert "quarantined" in e2e.runs[1].stdout
 
 
 def test_state_stats_match_plain_python_batch_by_batch(e2e):
@@ -221,3 +221,17 @@ def test_query_sh_answers_sql_over_the_output(e2e):
         for r in readings:
             expected[r.state] = expected.get(r.state, 0) + 1
     assert got == expected
+
+
+def test_the_ledger_balances_and_bad_records_are_quarantined(e2e):
+    totals = e2e.table("batch_totals")
+    for t in totals:
+        assert t["consumed"] == t["accepted"] + t["quarantined"]
+        assert t["accepted"] == t["messages"]
+    assert sum(t["consumed"] for t in totals) == len(e2e.records)
+    quarantine = e2e.table("quarantine")
+    assert sorted((q["raw"], q["reason"]) for q in quarantine) == sorted(
+        zip(BAD_LINES, ["not_json", "missing_field:eventTime", "missing_field:temperature"],
+            strict=True))
+    for q in quarantine:  # each one points back at its record in Kafka
+        assert e2e.records[(q["kafka_partition"], q["kafka_offset"])] == q["raw"].encode()

@@ -15,10 +15,10 @@ from iotstream.pipeline import BatchProcessor
 from iotstream.schema import TABLES
 from iotstream.sinks import ParquetSink
 from iotstream.views import REPORTS, register_views
-from sparkdata import BANDS, event, kafka_records
+from sparkdata import BANDS, BATCH_TIME, event, kafka_records
 
 ROOT = Path(__file__).resolve().parent.parent
-BATCH_TIME = datetime(2026, 5, 6, 7, 8, 9, tzinfo=UTC)
+CLOCK = datetime(2030, 1, 2, 3, 4, 5, tzinfo=UTC)  # used only for a batch with no rows
 
 BATCH_0 = [event("a", "CA", 60.0), event("a", "CA", 70.0), event("b", "AK", 26.0),
            event("c", "AK", 90.0), "not json"]
@@ -33,7 +33,7 @@ def processor_factory(tmp_path):
     def make() -> tuple[BatchProcessor, io.StringIO]:
         out = io.StringIO()
         return BatchProcessor(config, ParquetSink(config.output_dir), out,
-                              clock=lambda: BATCH_TIME), out
+                              clock=lambda: CLOCK), out
 
     return make, tmp_path / "out"
 
@@ -75,10 +75,10 @@ def test_two_batches_write_every_table(spark, processor_factory):
     assert found == [(0, "c", 90.0, "above_band"), (1, "d", 999.0, "impossible")]
 
     text = console.getvalue()
-    assert "== Batch 0 · 2026-05-06 07:08:09 UTC" in text
+    assert "== Batch 0 · 2026-05-06 07:08:09 UTC" in text  # Spark's batch time, not the clock
     assert "Messages: 4 in batch · 4 since start" in text
     assert "Messages: 3 in batch · 7 since start" in text
-    assert "Rejected: 1 of 5 records could not be used" in text
+    assert "Ledger: 5 records read = 4 accepted + 1 quarantined" in text
 
 
 def test_running_total_continues_after_a_restart(spark, processor_factory):
@@ -122,12 +122,12 @@ def test_sql_views_and_canned_reports_over_the_output(spark, processor_factory):
     processor(kafka_records(spark, [event("a", "CA", 60.0), event("b", "CA", 999.0)]), 0)
     processor(kafka_records(spark, [event("a", "CA", 70.0), event("c", "CA", 74.0)]), 1)
     found = register_views(spark, str(out))
-    assert set(found) == {"state_stats", "batch_totals", "anomalies"}
+    assert set(found) == {"state_stats", "batch_totals", "anomalies"}  # nothing quarantined
     results = {title: spark.sql(sql).collect() for title, sql in REPORTS.items()}
     by_state = results["All batches by state"]
     # Weighted by plausible readings: (60 + 70 + 74) / 3, not by messages (4).
     assert [(r.state, r.avg_temperature, r.messages) for r in by_state] == [("CA", 68.0, 4)]
-    assert [(r.batches, r.messages, r.anomalies) for r in results["Totals"]] == [(2, 4, 1)]
+    assert [(r.batches, r.accepted, r.anomalies) for r in results["Totals"]] == [(2, 4, 1)]
 
 
 def test_views_exist_for_tables_not_written_yet(spark, processor_factory):
@@ -136,4 +136,44 @@ def test_views_exist_for_tables_not_written_yet(spark, processor_factory):
     processor(kafka_records(spark, [event("a", "CA", 60.0)]), 0)  # no anomaly: no such table
     assert register_views(spark, str(out)) == ["state_stats", "batch_totals"]
     assert spark.sql("SELECT count(*) FROM anomalies").collect()[0][0] == 0
+    assert spark.sql("SELECT count(*) FROM quarantine").collect()[0][0] == 0
     assert [r.state for r in spark.sql(REPORTS["Anomalies by state"]).collect()] == []
+
+
+def test_a_replayed_batch_replaces_its_rows_instead_of_adding_them(spark, processor_factory):
+    make, out = processor_factory
+    first, _ = make()
+    first(kafka_records(spark, BATCH_0), 0)
+    first(kafka_records(spark, BATCH_1), 1)
+    # A crash after batch 1 wrote its files but before Spark committed it: the restarted job
+    # runs batch 1 again, with the same records.
+    restarted, _ = make()
+    restarted(kafka_records(spark, BATCH_1), 1)
+    counts = {t: _read(spark, out, t).groupBy("batch_id").count().collect() for t in TABLES
+              if (out / t).exists()}
+    assert dict(counts["batch_totals"]) == {0: 1, 1: 1}
+    assert dict(counts["state_stats"]) == {0: 2, 1: 2}
+    assert dict(counts["anomalies"]) == {0: 1, 1: 1}
+    assert dict(counts["quarantine"]) == {0: 1}
+    running = dict(_read(spark, out, "batch_totals").select("batch_id", "running_messages").collect())
+    assert running == {0: 4, 1: 7}
+    files = sorted(p.name for p in (out / "batch_totals").rglob("*.parquet"))
+    assert files == ["part-b000000000000-000.snappy.parquet", "part-b000000000001-000.snappy.parquet"]
+
+
+def test_every_record_is_accepted_or_quarantined(spark, processor_factory):
+    make, out = processor_factory
+    processor, console = make()
+    lines = [event("a", "CA", 60.0), "junk", None, b"\xff", "", event("b", "ZZ", 1.0),
+             event("c", "AK", 20.0)]
+    processor(kafka_records(spark, lines, partition=2, first_offset=50), 0)
+    total = _read(spark, out, "batch_totals").collect()[0]
+    assert (total.consumed, total.accepted, total.quarantined) == (7, 2, 5)
+    assert total.consumed == total.accepted + total.quarantined
+    quarantine = _read(spark, out, "quarantine").orderBy("kafka_offset").collect()
+    assert [(q.kafka_partition, q.kafka_offset, q.reason) for q in quarantine] == [
+        (2, 51, "not_json"), (2, 52, "null_value"), (2, 53, "not_utf8"), (2, 54, "empty"),
+        (2, 55, "unknown_state"),
+    ]
+    assert [q.raw for q in quarantine] == ["junk", None, "base64:/w==", "", event("b", "ZZ", 1.0)]
+    assert "Ledger: 7 records read = 2 accepted + 5 quarantined" in console.getvalue()

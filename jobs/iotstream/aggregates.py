@@ -14,7 +14,8 @@ from iotstream.parse import is_usable
 STATE_FIGURES = (
     "avg_temperature", "min_temperature", "max_temperature", "messages", "sensors", "readings"
 )
-BATCH_FIGURES = ("consumed", "messages", "rejected", "sensors", "states", "anomalies")
+BATCH_FIGURES = ("consumed", "accepted", "quarantined", "messages", "sensors", "states", "anomalies",
+                 "batch_time")
 IS_TOTAL = "is_total"
 
 
@@ -25,9 +26,10 @@ def batch_figures(flagged: DataFrame) -> DataFrame:
     readings). avg/min/max cover the plausible `readings` only: an impossible value (a sensor
     fault, listed in the anomalies) would make an average meaningless, so it counts as a message
     but not as a temperature.
-    the one row with `is_total` = 1 covers the batch: records consumed, usable messages, rejected
-    records, distinct sensors and states, anomalies. Only usable records count, except in
-    `consumed` and `rejected`; a state that had only rejected records has messages = 0."""
+    the one row with `is_total` = 1 covers the batch: records consumed, accepted (= messages) and
+    quarantined, distinct sensors and states, anomalies, and the batch's time. Only usable records
+    count, except in `consumed` and `quarantined`; a state that had only quarantined records has
+    messages = 0."""
     ok = is_usable()
     temperature = F.when(ok & plausible(), F.col("temperature"))
 
@@ -44,7 +46,9 @@ def batch_figures(flagged: DataFrame) -> DataFrame:
         F.countDistinct(usable("state")).alias("states"),
         F.count_if(ok & F.col("reason").isNotNull()).alias("anomalies"),
         F.count(F.lit(1)).alias("consumed"),
-        F.count_if(~ok).alias("rejected"),
+        F.count_if(ok).alias("accepted"),
+        F.count_if(~ok).alias("quarantined"),
+        F.max("batch_time").alias("batch_time"),
         F.grouping("state").alias(IS_TOTAL),
     )
 
@@ -54,9 +58,12 @@ def split_figures(
 ) -> tuple[dict[str, int], list[dict[str, Any]]]:
     """Collected `batch_figures` rows → (batch totals, per-state rows hottest first).
 
-    An empty batch aggregates to no rows at all (not even a total): its totals are zeros."""
+    An empty batch aggregates to no rows at all (not even a total): its totals are zeros (and
+    its batch_time None)."""
     total = next((r for r in rows if r[IS_TOTAL]), None)
     totals = {name: total[name] if total else 0 for name in BATCH_FIGURES}
+    if total is None:
+        totals["batch_time"] = None
     states = [
         {"state": r["state"], **{name: r[name] for name in STATE_FIGURES}}
         for r in rows

@@ -49,6 +49,7 @@ class JobConfig:
     starting_offsets: str
     max_offsets_per_trigger: int
     fail_on_data_loss: bool
+    max_record_bytes: int
     trigger_seconds: float
     available_now: bool
     output_dir: str
@@ -100,6 +101,7 @@ def load_config(path: Path) -> JobConfig:
         starting_offsets=_get(kafka, "starting_offsets", str, path),
         max_offsets_per_trigger=_get(kafka, "max_offsets_per_trigger", int, path),
         fail_on_data_loss=_get(kafka, "fail_on_data_loss", bool, path),
+        max_record_bytes=_get(kafka, "max_record_bytes", int, path),
         trigger_seconds=_get(stream, "trigger_seconds", float, path),
         available_now=False,
         output_dir=_get(stream, "output_dir", str, path),
@@ -131,6 +133,8 @@ def _validated(c: JobConfig) -> JobConfig:
         problems.append(f"trigger seconds must be > 0, not {c.trigger_seconds}")
     if c.max_offsets_per_trigger < 0:
         problems.append("max offsets per trigger must be >= 0 (0 = no limit)")
+    if c.max_record_bytes < 1:
+        problems.append("max_record_bytes must be >= 1")
     if c.shuffle_partitions < 1:
         problems.append("shuffle partitions must be >= 1")
     if c.max_anomaly_rows < 0:

@@ -16,7 +16,7 @@ class BatchReport:
 
     batch_id: int
     batch_time: datetime
-    totals: Mapping[str, int]  # consumed, messages, running_messages, rejected, sensors, states, anomalies
+    totals: Mapping[str, int]  # the batch_totals row's counts
     state_stats: Sequence[Mapping[str, Any]]  # rows of the state_stats table, hottest first
     anomalies: Sequence[Mapping[str, Any]]  # up to max_anomaly_rows anomaly rows
     seconds: float | None = None  # how long the batch's work took, when known
@@ -56,8 +56,10 @@ def render(report: BatchReport) -> str:
         f"Sensors: {t['sensors']:,} in batch    States: {t['states']}    "
         f"Anomalies: {t['anomalies']:,}"
     )
-    if t.get("rejected"):
-        lines.append(f"Rejected: {t['rejected']:,} of {t['consumed']:,} records could not be used")
+    lines.append(
+        f"Ledger: {t['consumed']:,} records read = {t['accepted']:,} accepted"
+        f" + {t['quarantined']:,} quarantined"
+    )
     lines.append("")
     by_avg = format_table(
         ["state", "avg °F", "min °F", "max °F", "messages"],

@@ -1,4 +1,8 @@
-"""Kafka records → typed events, each usable or marked with the reason it cannot be used."""
+"""Kafka records → typed events, each usable or marked with the reason it cannot be used.
+
+Every record ends up in exactly one place: usable events feed the figures; the others go to the
+`quarantine` table with a reason, so the per-batch ledger consumed = accepted + quarantined holds.
+"""
 
 from __future__ import annotations
 
@@ -6,57 +10,124 @@ from collections.abc import Callable, Iterable
 
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
+from pyspark.sql import types as T
 
 from iotstream.schema import EVENT_SCHEMA
 
 # Columns of the Kafka source that the job reads.
-KAFKA_COLUMNS = ("value",)
+KAFKA_COLUMNS = ("value", "partition", "offset", "timestamp")
+# Added to them in the streaming query: Spark's own time for the micro-batch, the same when a
+# batch is replayed after a crash (stream.read_kafka).
+BATCH_TIME = "batch_time"
 REJECT_REASON = "reject_reason"
-
-
-def _missing(name: str) -> Column:
-    return F.col(name).isNull()
+CORRUPT = "_corrupt_record"
+# (reason suffix, path in the event, parsed column) of every required field.
+REQUIRED = (
+    ("guid", "$.guid", "guid"),
+    ("state", "$.state", "state"),
+    ("eventTime", "$.eventTime", "event_time_text"),
+    ("temperature", "$.payload.data.temperature", "temperature"),
+)
+_LENIENT_SCHEMA = T.StructType(EVENT_SCHEMA.fields + [T.StructField(CORRUPT, T.StringType())])
 
 
 def _finite(name: str) -> Column:
     return ~F.isnan(name) & (F.abs(F.col(name)) != F.lit(float("inf")))
 
 
-def reject_reason(known_states: Iterable[str]) -> Column:
-    """Why a parsed event cannot be used, or null when it can. First failing rule wins."""
+def _field_problems(suffix: str, path: str, parsed: str) -> list[tuple[Column, Column]]:
+    """(condition, reason) pairs for a required field that did not parse: missing, or of a bad
+    type. Only evaluated for suspect records, where `json` holds the record as a VARIANT."""
+    raw = F.try_variant_get(F.col("json"), path, "variant")
+    missing = F.col(parsed).isNull() & (raw.isNull() | F.is_variant_null(raw))
+    wrong = F.col(parsed).isNull()
+    if suffix != "temperature":  # text fields: a number or an object is not a guid
+        wrong = wrong | (F.schema_of_variant(raw) != "STRING")
+    suspect = F.col("suspect")
+    return [
+        (suspect & missing, F.lit(f"missing_field:{suffix}")),
+        (suspect & F.col("json").isNotNull() & wrong, F.lit(f"bad_type:{suffix}")),
+    ]
+
+
+def reject_reason(known_states: Iterable[str], max_record_bytes: int) -> Column:
+    """Why a record cannot be used, or null when it can. First failing rule wins."""
     states = sorted(set(known_states))
+    text = F.col("text")
+    reason = (
+        F.when(F.col("value").isNull(), F.lit("null_value"))
+        .when(~F.is_valid_utf8(text), F.lit("not_utf8"))
+        .when(F.octet_length("value") > max_record_bytes, F.lit("too_long"))
+        .when(F.trim(text) == "", F.lit("empty"))
+        .when(F.col("json").isNull() & F.col(CORRUPT).isNotNull(), F.lit("not_json"))
+        .when(F.col("json").isNotNull() & ~F.schema_of_variant("json").startswith("OBJECT"),
+              F.lit("not_object"))
+    )
+    for field in REQUIRED:
+        for condition, why in _field_problems(*field):
+            reason = reason.when(condition, why)
     return (
-        F.when(_missing("guid"), F.lit("missing_field:guid"))
-        .when(_missing("state"), F.lit("missing_field:state"))
+        reason.when(F.col("event_time").isNull(), F.lit("bad_value:eventTime"))
         .when(~F.col("state").isin(states), F.lit("unknown_state"))
-        .when(_missing("event_time"), F.lit("bad_field:eventTime"))
-        .when(_missing("temperature"), F.lit("missing_field:temperature"))
         .when(~_finite("temperature"), F.lit("bad_value:temperature"))
     )
 
 
-def parse_records(known_states: Iterable[str]) -> Callable[[DataFrame], DataFrame]:
-    """Transform: Kafka records (`value` bytes) → guid, destination, state, event_time, temperature,
-    plus `reject_reason` (null for a usable event)."""
-    reason = reject_reason(known_states)
+def parse_records(
+    known_states: Iterable[str], max_record_bytes: int
+) -> Callable[[DataFrame], DataFrame]:
+    """Transform: Kafka records → guid, destination, state, event_time, temperature, the record's
+    Kafka coordinates and text, and `reject_reason` (null for a usable event)."""
+    reason = reject_reason(known_states, max_record_bytes)
 
     def transform(records: DataFrame) -> DataFrame:
-        event = F.from_json(F.col("value").cast("string"), EVENT_SCHEMA)
+        text = F.col("value").cast("string")
+        event = F.from_json(text, _LENIENT_SCHEMA, {"columnNameOfCorruptRecord": CORRUPT})
+        parsed = records.select(
+            "value",
+            text.alias("text"),
+            event.alias("e"),
+            F.col("partition").alias("kafka_partition"),
+            F.col("offset").alias("kafka_offset"),
+            F.col("timestamp").alias("kafka_timestamp"),
+            BATCH_TIME,
+        ).select(
+            "*",
+            F.col("e.guid").alias("guid"),
+            F.col("e.destination").alias("destination"),
+            F.col("e.state").alias("state"),
+            F.col("e.eventTime").alias("event_time_text"),
+            # try_: a malformed time becomes null (and is rejected) instead of failing the
+            # whole batch under ANSI mode.
+            F.try_to_timestamp(F.col("e.eventTime")).alias("event_time"),
+            F.col("e.payload.data.temperature").alias("temperature"),
+            F.col(f"e.{CORRUPT}").alias(CORRUPT),
+        )
+        suspect = F.col(CORRUPT).isNotNull()
+        for _, _, name in REQUIRED:
+            suspect = suspect | F.col(name).isNull()
+        for name in ("guid", "state", "event_time_text"):
+            # Spark's reader hands an object or array where text belongs over as its JSON text.
+            suspect = suspect | F.col(name).startswith("{") | F.col(name).startswith("[")
         return (
-            records.select(event.alias("e"))
-            .select(
-                F.col("e.guid").alias("guid"),
-                F.col("e.destination").alias("destination"),
-                F.col("e.state").alias("state"),
-                # try_: a malformed time becomes null (and is rejected below) instead of failing
-                # the whole batch under ANSI mode.
-                F.try_to_timestamp(F.col("e.eventTime")).alias("event_time"),
-                F.col("e.payload.data.temperature").alias("temperature"),
-            )
+            parsed.withColumn("suspect", suspect)
+            # Parsed a second time, strictly, only when the lenient parse left doubt: to tell
+            # "not JSON" from "missing field" from "wrong type".
+            .withColumn("json", F.when(F.col("suspect"), F.try_parse_json("text")))
             .withColumn(REJECT_REASON, reason)
+            .withColumn("raw", _raw())
+            .drop("e", "value", "text", "json", "suspect", "event_time_text", CORRUPT)
         )
 
     return transform
+
+
+def _raw() -> Column:
+    """The record as it came, for the quarantine: text, or base64 when it is not UTF-8."""
+    valid = F.is_valid_utf8(F.col("text"))
+    return F.when(F.col(REJECT_REASON).isNull(), F.lit(None).cast("string")).when(
+        valid, F.col("text")
+    ).otherwise(F.concat(F.lit("base64:"), F.base64("value")))
 
 
 def is_usable() -> Column:
@@ -65,5 +136,14 @@ def is_usable() -> Column:
 
 
 def usable(parsed: DataFrame) -> DataFrame:
-    """The parsed records that passed every rule (all columns kept)."""
+    """The parsed records that passed every rule."""
     return parsed.where(is_usable())
+
+
+def quarantined(parsed: DataFrame) -> DataFrame:
+    """The records that failed a rule, as the `quarantine` table's columns after batch_id and
+    batch_time."""
+    return parsed.where(~is_usable()).select(
+        "kafka_partition", "kafka_offset", "kafka_timestamp", "raw",
+        F.col(REJECT_REASON).alias("reason"),
+    )

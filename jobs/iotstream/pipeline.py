@@ -41,7 +41,7 @@ class BatchProcessor:
         self.out = out
         self.clock = clock
         self.stopping = stopping
-        self._parse = parse.parse_records(config.bands.baselines)
+        self._parse = parse.parse_records(config.bands.baselines, config.max_record_bytes)
         self._flag = anomalies.flag_anomalies(config.bands)
         self._last: tuple[int, int] | None = None  # (batch_id, running_messages) last written
 
@@ -49,37 +49,44 @@ class BatchProcessor:
         if self.stopping():
             raise StopRequested(f"batch {batch_id} left for the next run")
         started = time.monotonic()
-        batch_time = self.clock().replace(microsecond=0)
         flagged = records.transform(self._parse).transform(self._flag).persist()
         try:
-            report = self._process(flagged, batch_id, batch_time)
+            report = self._process(flagged, batch_id)
         finally:
             flagged.unpersist()
         report = replace(report, seconds=time.monotonic() - started)
         self.out.write(console.render(report))
         self.out.flush()
 
-    def _process(self, flagged: DataFrame, batch_id: int, batch_time: datetime) -> console.BatchReport:
+    def _process(self, flagged: DataFrame, batch_id: int) -> console.BatchReport:
         spark = flagged.sparkSession
         figures = [r.asDict() for r in aggregates.batch_figures(flagged).collect()]
         summary, stats = aggregates.split_figures(figures)
+        # Spark's time for the batch (naive UTC, as the driver runs in UTC); an empty batch has
+        # no rows to carry it, and takes the clock's.
+        spark_time = summary.pop("batch_time")
+        batch_time = spark_time.replace(tzinfo=UTC) if spark_time else self.clock()
         running = self._running_before(spark, batch_id) + summary["messages"]
         totals = {**summary, "running_messages": running}
+        day = batch_time.date()
         stamp = [F.lit(batch_id).cast("long").alias("batch_id"), F.lit(batch_time).alias("batch_time")]
 
         shown: list[dict] = []
         if summary["anomalies"]:
             found = anomalies.anomalies(parse.usable(flagged))
-            self.sink.append("anomalies", found.select(*stamp, "*"))
+            self.sink.write_batch("anomalies", batch_id, day, found.select(*stamp, "*"))
             shown = [r.asDict() for r in found.orderBy("event_time", "guid")
                      .limit(self.config.max_anomaly_rows).collect()]
+        if summary["quarantined"]:
+            self.sink.write_batch("quarantine", batch_id, day,
+                                  parse.quarantined(flagged).select(*stamp, "*"))
         if stats:
-            self.sink.append("state_stats", _local(spark, STATE_STATS_SCHEMA, batch_id, batch_time,
-                                                   stats))
+            self.sink.write_batch("state_stats", batch_id, day,
+                                  _local(spark, STATE_STATS_SCHEMA, batch_id, batch_time, stats))
         # Written last, also for an empty batch: a batch_totals row means the batch is complete,
         # and the next batch's running total starts from it.
-        self.sink.append("batch_totals", _local(spark, BATCH_TOTALS_SCHEMA, batch_id, batch_time,
-                                                [totals]))
+        self.sink.write_batch("batch_totals", batch_id, day,
+                              _local(spark, BATCH_TOTALS_SCHEMA, batch_id, batch_time, [totals]))
         self._last = (batch_id, running)
         return console.BatchReport(batch_id, batch_time, totals, stats, shown)
 

@@ -49,7 +49,11 @@ BATCH_TOTALS_SCHEMA = T.StructType(
     _BATCH
     + [
         T.StructField(name, T.LongType())
-        for name in ("messages", "running_messages", "sensors", "states", "anomalies")
+        for name in (
+            "messages", "running_messages", "sensors", "states", "anomalies",
+            # The ledger: every record read from Kafka is accepted or quarantined.
+            "consumed", "accepted", "quarantined",
+        )
     ]
 )
 
@@ -66,10 +70,22 @@ ANOMALIES_SCHEMA = T.StructType(
     ]
 )
 
+QUARANTINE_SCHEMA = T.StructType(
+    _BATCH
+    + [
+        T.StructField("kafka_partition", T.IntegerType()),
+        T.StructField("kafka_offset", T.LongType()),
+        T.StructField("kafka_timestamp", T.TimestampType()),
+        T.StructField("raw", T.StringType()),  # the record's text ("base64:…" if not UTF-8)
+        T.StructField("reason", T.StringType()),
+    ]
+)
+
 # Table name → schema. Every table is also partitioned by `date` (the batch's UTC date).
 TABLES = {
     "state_stats": STATE_STATS_SCHEMA,
     "batch_totals": BATCH_TOTALS_SCHEMA,
     "anomalies": ANOMALIES_SCHEMA,
+    "quarantine": QUARANTINE_SCHEMA,
 }
 PARTITION_COLUMN = "date"

@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
 from pyspark.sql.streaming import StreamingQuery
 
 from iotstream.config import JobConfig, checkpoint_location
-from iotstream.parse import KAFKA_COLUMNS
+from iotstream.parse import BATCH_TIME, KAFKA_COLUMNS
 
 QUERY_NAME = "iot-aggregator"
 
@@ -37,7 +38,9 @@ def read_kafka(spark: SparkSession, config: JobConfig) -> DataFrame:
     )
     if config.max_offsets_per_trigger:
         reader = reader.option("maxOffsetsPerTrigger", str(config.max_offsets_per_trigger))
-    return reader.load().select(*KAFKA_COLUMNS)
+    # current_timestamp() in a streaming query is the micro-batch's timestamp, kept in the
+    # checkpoint: a batch replayed after a crash gets the same batch_time (and date partition).
+    return reader.load().select(*KAFKA_COLUMNS, F.current_timestamp().alias(BATCH_TIME))
 
 
 def is_missing_kafka_source(error: Exception) -> bool:

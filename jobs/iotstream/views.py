@@ -28,8 +28,13 @@ REPORTS = {
         SELECT state, reason, count(*) AS anomalies,
                min(event_time) AS first_seen, max(event_time) AS last_seen
         FROM anomalies GROUP BY state, reason ORDER BY anomalies DESC, state, reason""",
+    "Quarantined records by reason": """
+        SELECT reason, count(*) AS records, min(kafka_timestamp) AS first_seen,
+               max(kafka_timestamp) AS last_seen
+        FROM quarantine GROUP BY reason ORDER BY records DESC, reason""",
     "Totals": """
-        SELECT count(*) AS batches, sum(messages) AS messages, sum(anomalies) AS anomalies,
+        SELECT count(*) AS batches, sum(consumed) AS consumed, sum(accepted) AS accepted,
+               sum(quarantined) AS quarantined, sum(anomalies) AS anomalies,
                min(batch_time) AS first_batch, max(batch_time) AS last_batch
         FROM batch_totals""",
 }
