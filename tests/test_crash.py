@@ -14,6 +14,7 @@ import sys
 import threading
 import time
 from collections import Counter
+from pathlib import Path
 
 import pyarrow.dataset as ds
 import pytest
@@ -47,6 +48,21 @@ def wait_for_blocks(job: subprocess.Popen, lines: list[str], count: int) -> None
         time.sleep(0.2)
 
 
+def batch_ids_written(out: Path, table: str) -> set[int]:
+    """Batch ids with a file in the table (the sink names files part-b<batch_id>-<n>)."""
+    return {int(p.name[6:18]) for p in (out / table).glob("date=*/part-b*.parquet")}
+
+
+def wait_mid_write(job: subprocess.Popen, lines: list[str], out: Path) -> None:
+    """Until a batch has written its state_stats but not yet its batch_totals: the moment a
+    crash is most likely to leave a half-written batch behind."""
+    deadline = time.monotonic() + BLOCK_TIMEOUT
+    while not (batch_ids_written(out, "state_stats") - batch_ids_written(out, "batch_totals")):
+        assert job.poll() is None, "".join(lines)
+        assert time.monotonic() < deadline, "".join(lines)
+        time.sleep(0.005)
+
+
 def test_sigkill_mid_stream_loses_nothing_and_doubles_nothing(broker, tmp_path):
     data, labels = tmp_path / "data.txt", tmp_path / "labels.csv"
     with data.open("w") as f:
@@ -59,11 +75,14 @@ def test_sigkill_mid_stream_loses_nothing_and_doubles_nothing(broker, tmp_path):
     out = str(tmp_path / "out")
 
     rng = random.Random(5)
-    for _ in range(KILLS):
+    for kill in range(KILLS):
         job, lines = start_job(broker.bootstrap, out)
         try:
-            wait_for_blocks(job, lines, 2)
-            time.sleep(rng.uniform(0.0, 2.0))  # somewhere in the next batch, or between two
+            wait_for_blocks(job, lines, 1)
+            if kill < KILLS - 1:
+                wait_mid_write(job, lines, Path(out))  # inside a batch's writes
+            else:
+                time.sleep(rng.uniform(0.0, 2.0))  # an arbitrary moment
         finally:
             os.killpg(job.pid, signal.SIGKILL)
             job.wait()
