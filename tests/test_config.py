@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from iotstream.config import ConfigError, checkpoint_location, load_config
+from iotstream.config import ConfigError, checkpoint_location, load_config, redacted
 
 ROOT = Path(__file__).resolve().parent.parent
 CONF = ROOT / "conf" / "job.toml"
@@ -86,4 +86,26 @@ def test_duplicate_state_in_states_file_is_refused(tmp_path):
     with (tmp_path / "states.csv").open("a") as f:
         f.write("CA,California again,70.0\n")
     with pytest.raises(ConfigError, match="bad or duplicate row"):
+        load_config(path)
+
+
+def test_kafka_options_come_from_the_file_and_the_environment(tmp_path):
+    path = _conf_copy(tmp_path, "[kafka.options]", '[kafka.options]\n"kafka.sasl.mechanism" = "PLAIN"'
+                      '\n"kafka.max.poll.records" = 500')
+    env = {"IOT_KAFKA_SECURITY_PROTOCOL": "SASL_SSL", "IOT_KAFKA_SASL_JAAS_CONFIG": "s3cr3t",
+           "OTHER": "x"}
+    c = load_config(path, env)
+    assert dict(c.kafka_options) == {
+        "kafka.sasl.mechanism": "PLAIN", "kafka.max.poll.records": "500",
+        "kafka.security.protocol": "SASL_SSL", "kafka.sasl.jaas.config": "s3cr3t",
+    }
+    shown = redacted(c.kafka_options)
+    assert shown["kafka.sasl.jaas.config"] == "***" and shown["kafka.security.protocol"] == "SASL_SSL"
+    assert "s3cr3t" not in repr(c)
+
+
+@pytest.mark.parametrize("line", ['"sasl.mechanism" = "PLAIN"', '"kafka.bootstrap.servers" = "x:1"'])
+def test_kafka_options_must_be_kafka_settings_the_job_does_not_own(tmp_path, line):
+    path = _conf_copy(tmp_path, "[kafka.options]", f"[kafka.options]\n{line}")
+    with pytest.raises(ConfigError, match=r"\[kafka.options\] takes kafka.\* settings"):
         load_config(path)

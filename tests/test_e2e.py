@@ -11,6 +11,7 @@ import csv
 import json
 import subprocess
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,6 +27,13 @@ pytestmark = pytest.mark.e2e
 TOPIC = "iotmsgs-e2e"
 PARTITIONS = 3
 SPARK_OPTS = ["--conf", "spark.ui.enabled=false", "--"]
+SECRET = "pa55-w0rd-never-printed"
+# A SASL secret, as a user would pass it to a secure cluster; the test broker speaks PLAINTEXT,
+# so Kafka's client leaves it unused, but the job must still never print it.
+SECRET_ENV = {"IOT_KAFKA_SASL_JAAS_CONFIG":
+              f'org.apache.kafka.common.security.plain.PlainLoginModule required '
+              f'username="alice" password="{SECRET}";',
+              "IOT_KAFKA_SECURITY_PROTOCOL": "PLAINTEXT"}
 BAD_LINES = ["this is not json", '{"guid": "x", "state": "ZZ"}',
              json.dumps({"guid": "0-ZZZ1-00A", "state": "CA",
                                            "eventTime": "2026-01-01T00:00:00.000000Z",
@@ -102,7 +110,8 @@ def e2e(broker, tmp_path_factory) -> E2E:
     with (d / "data2.txt").open("a") as f:
         f.write("\n".join(BAD_LINES) + "\n")
     broker.produce_file(TOPIC, d / "data2.txt")
-    done = run_script("submit.sh", *SPARK_OPTS, *job, "--max-offsets-per-trigger", "2500")
+    done = run_script("submit.sh", *SPARK_OPTS, *job, "--max-offsets-per-trigger", "2500",
+                      env=SECRET_ENV)
     runs.append(Run(done.stdout, done.stderr))
 
     for name in ("labels1.csv", "labels2.csv"):
@@ -235,3 +244,36 @@ def test_the_ledger_balances_and_bad_records_are_quarantined(e2e):
             strict=True))
     for q in quarantine:  # each one points back at its record in Kafka
         assert e2e.records[(q["kafka_partition"], q["kafka_offset"])] == q["raw"].encode()
+
+
+def test_kafka_options_reach_the_job_and_secrets_are_never_printed(e2e):
+    assert "kafka.sasl.jaas.config=***" in e2e.runs[1].stdout
+    assert "kafka.security.protocol=PLAINTEXT" in e2e.runs[1].stdout
+    for run in e2e.runs:
+        assert SECRET not in run.stdout + run.stderr
+
+
+def test_lost_offsets_stop_the_job_with_a_clear_message(e2e, broker, tmp_path):
+    # Runs last: it breaks the topic under the checkpoint on purpose. The topic is deleted and
+    # made again, so offsets the checkpoint has already passed are gone.
+    run_script("kafka-topics.sh", "--bootstrap-server", broker.bootstrap, "--delete", "--topic",
+               TOPIC, env=broker.env)
+    deadline = time.monotonic() + 60
+    while True:  # deletion is asynchronous
+        done = run_script("kafka-topics.sh", "--bootstrap-server", broker.bootstrap, "--create",
+                          "--topic", TOPIC, "--partitions", str(PARTITIONS), env=broker.env,
+                          check=False)
+        if done.returncode == 0 or time.monotonic() > deadline:
+            break
+        time.sleep(2)
+    assert done.returncode == 0, done.stderr
+    (tmp_path / "few.txt").write_text("\n".join(BAD_LINES) + "\n")
+    broker.produce_file(TOPIC, tmp_path / "few.txt")
+    done = run_script("submit.sh", *SPARK_OPTS, broker.bootstrap, TOPIC, "--output-dir",
+                      str(e2e.out), "--available-now", check=False)
+    text = done.stdout + done.stderr
+    assert done.returncode == 1, text
+    assert "Traceback" not in text
+    assert f"error: records of topic {TOPIC} that this job has not processed are gone" in text
+    assert f"Partition {TOPIC}-" in text and "offset was changed from" in text
+    assert "fail_on_data_loss = false" in text

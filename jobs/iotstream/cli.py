@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import os
 import socket
 import sys
 import tempfile
 from pathlib import Path
 from urllib.parse import urlparse
 
-from iotstream.config import ConfigError, JobConfig, checkpoint_location, load_config
+from iotstream.config import ConfigError, JobConfig, checkpoint_location, load_config, redacted
 
 EXAMPLES = """\
 examples:
@@ -51,7 +52,7 @@ def parse_args(argv: list[str] | None, default_config: Path) -> argparse.Namespa
 
 def resolve_config(args: argparse.Namespace) -> JobConfig:
     """The config file's settings overridden by the command line."""
-    return load_config(args.config).with_overrides(
+    return load_config(args.config, os.environ).with_overrides(
         bootstrap_servers=args.brokers,
         topic=args.topic,
         output_dir=args.output_dir,
@@ -73,9 +74,11 @@ def check_environment(config: JobConfig) -> None:
 def describe(config: JobConfig) -> str:
     mode = "available-now (drain, then exit)" if config.available_now else (
         f"every {config.trigger_seconds:g} s")
+    options = ", ".join(f"{k}={v}" for k, v in sorted(redacted(config.kafka_options).items()))
     return (
         f"topic {config.topic} at {config.bootstrap_servers}, {mode}; "
         f"output {config.output_dir}, checkpoint {checkpoint_location(config)}"
+        + (f"; Kafka options: {options}" if options else "")
     )
 
 

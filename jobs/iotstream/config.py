@@ -17,6 +17,12 @@ from typing import Any
 from iotstream.states import StatesFileError, load_baselines
 
 STARTING_OFFSETS_WORDS = ("earliest", "latest")
+# IOT_KAFKA_SASL_JAAS_CONFIG=... in the environment → kafka.sasl.jaas.config (Kafka's settings
+# have dots where the variable has underscores).
+ENV_OPTION_PREFIX = "IOT_KAFKA_"
+# Options the job sets itself from its own settings.
+RESERVED_OPTIONS = ("kafka.bootstrap.servers",)
+SECRET_WORDS = ("password", "jaas", "secret", "token", "key")
 
 
 class ConfigError(ValueError):
@@ -57,6 +63,8 @@ class JobConfig:
     shuffle_partitions: int
     max_anomaly_rows: int
     bands: Bands
+    # Passed to the Kafka source unchanged (TLS, SASL, ...): never printed as they are.
+    kafka_options: Mapping[str, str] = field(default_factory=dict, repr=False)
     source: str = field(default="", compare=False)  # the config file it came from
 
     def with_overrides(self, **overrides: Any) -> JobConfig:
@@ -65,8 +73,9 @@ class JobConfig:
         return _validated(replace(self, **given))
 
 
-def load_config(path: Path) -> JobConfig:
-    """Reads and validates a job config file and the states file it names."""
+def load_config(path: Path, environ: Mapping[str, str] | None = None) -> JobConfig:
+    """Reads and validates a job config file and the states file it names; `kafka.*` options
+    come from its [kafka.options] table and from IOT_KAFKA_* variables of `environ`."""
     try:
         with path.open("rb") as f:
             raw = tomllib.load(f)
@@ -109,9 +118,32 @@ def load_config(path: Path) -> JobConfig:
         shuffle_partitions=_get(stream, "shuffle_partitions", int, path),
         max_anomaly_rows=_get(console, "max_anomaly_rows", int, path),
         bands=bands,
+        kafka_options=MappingProxyType(_kafka_options(kafka, path, environ or {})),
         source=str(path),
     )
     return _validated(config)
+
+
+def redacted(options: Mapping[str, str]) -> dict[str, str]:
+    """The options with the values of secret-looking ones (passwords, JAAS, keys) hidden."""
+    return {k: "***" if any(w in k.lower() for w in SECRET_WORDS) else v for k, v in options.items()}
+
+
+def _kafka_options(kafka: dict[str, Any], path: Path, environ: Mapping[str, str]) -> dict[str, str]:
+    table = kafka.get("options", {})
+    if not isinstance(table, dict):
+        raise ConfigError(f"{path}: [kafka.options] must be a table of \"kafka.…\" = \"value\"")
+    options = {str(k): v for k, v in table.items()}
+    for name, value in environ.items():
+        if name.startswith(ENV_OPTION_PREFIX) and len(name) > len(ENV_OPTION_PREFIX):
+            options["kafka." + name[len(ENV_OPTION_PREFIX):].lower().replace("_", ".")] = value
+    for key, value in options.items():
+        if not key.startswith("kafka.") or key in RESERVED_OPTIONS:
+            raise ConfigError(f"{path}: [kafka.options] takes kafka.* settings other than "
+                              f"{', '.join(RESERVED_OPTIONS)}, not {key!r}")
+        if not isinstance(value, (str, int, float, bool)):
+            raise ConfigError(f"{path}: [kafka.options] {key} must be a string or number")
+    return {k: str(v).lower() if isinstance(v, bool) else str(v) for k, v in options.items()}
 
 
 def checkpoint_location(config: JobConfig) -> str:

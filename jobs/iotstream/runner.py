@@ -83,6 +83,9 @@ def run(config: JobConfig) -> int:
             if StopRequested.__name__ in str(e):  # the stop came at the start of a batch
                 print("iot-aggregator: stopped", file=sys.stderr)
                 return 130
+            if "failOnDataLoss" in str(e):
+                print(_data_loss_message(config, e), file=sys.stderr)
+                return 1
             print(f"error: the streaming query failed: {_first_line(e)}\n(Spark's full report: set "
                   "logger.stream.level = error in conf/log4j2.properties)", file=sys.stderr)
             return 1
@@ -101,6 +104,20 @@ def _wait(query: StreamingQuery, stop: StopRequest) -> bool:
             query.stop()
             return True
     return False
+
+
+def _data_loss_message(config: JobConfig, e: Exception) -> str:
+    """Kafka no longer has records the checkpoint says are still to be read."""
+    text = getattr(e, "desc", None) or str(e)
+    detail = next((line.strip() for line in text.splitlines() if "Partition " in line), "")
+    detail = detail.split(" Some data may have been lost")[0]
+    return (
+        f"error: records of topic {config.topic} that this job has not processed are gone from "
+        f"Kafka (topic deleted or recreated, or aged out by retention): {detail}\n"
+        "To go on from what Kafka still has, and skip what is gone for good, set "
+        "fail_on_data_loss = false in [kafka] of the config (then restart); to start over, "
+        "use a new --checkpoint-dir and --output-dir."
+    )
 
 
 def _first_line(e: Exception) -> str:

@@ -35,6 +35,7 @@ def read_kafka(spark: SparkSession, config: JobConfig) -> DataFrame:
         .option("subscribe", config.topic)
         .option("startingOffsets", config.starting_offsets)
         .option("failOnDataLoss", str(config.fail_on_data_loss).lower())
+        .options(**config.kafka_options)
     )
     if config.max_offsets_per_trigger:
         reader = reader.option("maxOffsetsPerTrigger", str(config.max_offsets_per_trigger))
