@@ -117,3 +117,49 @@ def test_sigkill_mid_stream_loses_nothing_and_doubles_nothing(broker, tmp_path):
 
     quarantined = Counter((q["kafka_partition"], q["kafka_offset"]) for q in table("quarantine"))
     assert len(quarantined) == len(BAD) and set(quarantined.values()) == {1}
+
+
+def test_a_broker_outage_mid_stream_loses_nothing(broker, tmp_path):
+    topic, events, outage_s = "iotmsgs-outage", 6_000, 30
+    data = tmp_path / "data.txt"
+    with data.open("w") as f:
+        subprocess.run([sys.executable, str(ROOT / "iotsimulator.py"), str(events), "--seed", "12"],
+                       stdout=f, check=True)
+    broker.create_topic(topic, partitions=3)
+    broker.produce_file(topic, data)
+    out = tmp_path / "out"
+
+    def consumed() -> int:
+        if not (out / "batch_totals").exists():
+            return 0
+        table = ds.dataset(out / "batch_totals", format="parquet", partitioning="hive").to_table()
+        return sum(table.column("consumed").to_pylist())
+
+    job = subprocess.Popen(
+        [str(SCRIPTS / "submit.sh"), "--conf", "spark.ui.enabled=false", "--", broker.bootstrap,
+         topic, "--output-dir", str(out), "--trigger-seconds", "1", "--max-offsets-per-trigger",
+         "300"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        start_new_session=True)
+    lines: list[str] = []
+    threading.Thread(target=lambda: lines.extend(job.stdout), daemon=True).start()
+    try:
+        wait_for_blocks(job, lines, 2)
+        run_script("kafka-stop.sh", env=broker.env)
+        assert consumed() < events  # the outage falls in the middle of the stream
+        time.sleep(outage_s)
+        run_script("kafka-start.sh", env=broker.env)
+        deadline = time.monotonic() + BLOCK_TIMEOUT
+        while consumed() < events and job.poll() is None and time.monotonic() < deadline:
+            time.sleep(1)
+        # The documented behaviour: the job rides out the outage and keeps going.
+        assert job.poll() is None, "".join(lines)
+        assert consumed() == events, "".join(lines)
+    finally:
+        os.killpg(job.pid, signal.SIGINT)
+        try:
+            job.wait(timeout=120)
+        except subprocess.TimeoutExpired:
+            os.killpg(job.pid, signal.SIGKILL)
+    totals = ds.dataset(out / "batch_totals", format="parquet", partitioning="hive").to_table()
+    assert sum(totals.column("messages").to_pylist()) == events
+    assert len(set(totals.column("batch_id").to_pylist())) == totals.num_rows
