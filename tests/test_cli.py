@@ -69,6 +69,11 @@ def test_submit_reports_an_unwritable_output_dir(tmp_path):
     _clear_failure(done, 2, "cannot write to", "--output-dir")
 
 
+def test_submit_reports_missing_jars_and_says_how_to_get_them(tmp_path):
+    done = run_script("submit.sh", env={"JARS_DIR": str(tmp_path)}, check=False)
+    _clear_failure(done, 1, "jars missing", "./scripts/setup.sh")
+
+
 def test_submit_reports_a_broken_config(tmp_path):
     bad = tmp_path / "job.toml"
     bad.write_text("[kafka\n")

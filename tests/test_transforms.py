@@ -38,7 +38,7 @@ def test_parse_names_why_a_record_cannot_be_used(spark):
         b"\xff\xfe{not utf-8": "not_utf8",
         "": "empty",
         "   ": "empty",
-        '{"guid": "' + "x" * MAX_RECORD_BYTES + '"}': "too_long",
+        '{"guid": "' + "x" * 1_000_000 + '"}': "too_long",  # a 1 MB line
         "not json at all": "not_json",
         good[:40]: "not_json",  # truncated
         "[1, 2, 3]": "not_object",

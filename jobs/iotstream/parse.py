@@ -77,7 +77,8 @@ def parse_records(
     known_states: Iterable[str], max_record_bytes: int
 ) -> Callable[[DataFrame], DataFrame]:
     """Transform: Kafka records → guid, destination, state, event_time, temperature, the record's
-    Kafka coordinates and text, and `reject_reason` (null for a usable event)."""
+    Kafka coordinates and batch_time, `reject_reason` (null for a usable event) and `raw` (the
+    record as it came, for the quarantine; null for a usable event)."""
     reason = reject_reason(known_states, max_record_bytes)
 
     def transform(records: DataFrame) -> DataFrame:
