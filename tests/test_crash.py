@@ -30,10 +30,13 @@ KILLS = 3
 BLOCK_TIMEOUT = 900  # JVM start-up on a slow, shared machine
 
 
-def start_job(bootstrap: str, out: str) -> tuple[subprocess.Popen, list[str]]:
+def start_job(bootstrap: str, out: str, topic: str = TOPIC, per_batch: int = 1500,
+              ) -> tuple[subprocess.Popen, list[str]]:
+    """The job on 1-second triggers, in a session of its own (so it can be killed whole)."""
     job = subprocess.Popen(
-        [str(SCRIPTS / "submit.sh"), "--conf", "spark.ui.enabled=false", "--", bootstrap, TOPIC,
-         "--output-dir", out, "--trigger-seconds", "1", "--max-offsets-per-trigger", "1500"],
+        [str(SCRIPTS / "submit.sh"), "--conf", "spark.ui.enabled=false", "--", bootstrap, topic,
+         "--output-dir", out, "--trigger-seconds", "1", "--max-offsets-per-trigger",
+         str(per_batch)],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
     lines: list[str] = []
     threading.Thread(target=lambda: lines.extend(job.stdout), daemon=True).start()
@@ -135,13 +138,7 @@ def test_a_broker_outage_mid_stream_loses_nothing(broker, tmp_path):
         table = ds.dataset(out / "batch_totals", format="parquet", partitioning="hive").to_table()
         return sum(table.column("consumed").to_pylist())
 
-    job = subprocess.Popen(
-        [str(SCRIPTS / "submit.sh"), "--conf", "spark.ui.enabled=false", "--", broker.bootstrap,
-         topic, "--output-dir", str(out), "--trigger-seconds", "1", "--max-offsets-per-trigger",
-         "300"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-        start_new_session=True)
-    lines: list[str] = []
-    threading.Thread(target=lambda: lines.extend(job.stdout), daemon=True).start()
+    job, lines = start_job(broker.bootstrap, str(out), topic, per_batch=300)
     try:
         wait_for_blocks(job, lines, 2)
         run_script("kafka-stop.sh", env=broker.env)
