@@ -253,6 +253,17 @@ def test_kafka_options_reach_the_job_and_secrets_are_never_printed(e2e):
         assert SECRET not in run.stdout + run.stderr
 
 
+def test_kafka_options_are_passed_to_the_kafka_client(e2e, broker, tmp_path):
+    # An invalid value that only Kafka's own client checks: the job failing on it shows that the
+    # option went all the way through.
+    done = run_script("submit.sh", *SPARK_OPTS, broker.bootstrap, TOPIC, "--output-dir",
+                      str(tmp_path / "o"), "--available-now", check=False,
+                      env={"IOT_KAFKA_SECURITY_PROTOCOL": "NOT_A_PROTOCOL"})
+    text = done.stdout + done.stderr
+    assert done.returncode != 0, text
+    assert "NOT_A_PROTOCOL" in text and "Traceback" not in text
+
+
 def test_lost_offsets_stop_the_job_with_a_clear_message(e2e, broker, tmp_path):
     # Runs last: it breaks the topic under the checkpoint on purpose. The topic is deleted and
     # made again, so offsets the checkpoint has already passed are gone.
