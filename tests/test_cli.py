@@ -74,6 +74,13 @@ def test_submit_reports_missing_jars_and_says_how_to_get_them(tmp_path):
     _clear_failure(done, 1, "jars missing", "./scripts/setup.sh")
 
 
+def test_submit_refuses_a_new_checkpoint_on_output_of_another(tmp_path):
+    (tmp_path / "out" / "batch_totals").mkdir(parents=True)  # written under another checkpoint
+    done = run_script("submit.sh", "--output-dir", str(tmp_path / "out"), "--checkpoint-dir",
+                      str(tmp_path / "new-checkpoint"), check=False)
+    _clear_failure(done, 2, "holds the output of another checkpoint", "--output-dir")
+
+
 def test_submit_reports_a_broken_config(tmp_path):
     bad = tmp_path / "job.toml"
     bad.write_text("[kafka\n")

@@ -100,11 +100,13 @@ def test_kafka_options_come_from_the_file_and_the_environment(tmp_path):
         "kafka.security.protocol": "SASL_SSL", "kafka.sasl.jaas.config": "s3cr3t",
     }
     shown = redacted(c.kafka_options)
-    assert shown["kafka.sasl.jaas.config"] == "***" and shown["kafka.security.protocol"] == "SASL_SSL"
+    assert shown == {"kafka.sasl.mechanism": "PLAIN", "kafka.max.poll.records": "***",
+                     "kafka.security.protocol": "SASL_SSL", "kafka.sasl.jaas.config": "***"}
     assert "s3cr3t" not in repr(c)
 
 
-@pytest.mark.parametrize("line", ['"sasl.mechanism" = "PLAIN"', '"kafka.bootstrap.servers" = "x:1"'])
+@pytest.mark.parametrize("line", ['"sasl.mechanism" = "PLAIN"', '"kafka.bootstrap.servers" = "x:1"',
+                                  '"kafka.Bootstrap.Servers" = "x:1"'])
 def test_kafka_options_must_be_kafka_settings_the_job_does_not_own(tmp_path, line):
     path = _conf_copy(tmp_path, "[kafka.options]", f"[kafka.options]\n{line}")
     with pytest.raises(ConfigError, match=r"\[kafka.options\] takes kafka.\* settings"):

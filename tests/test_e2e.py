@@ -155,7 +155,7 @@ def test_first_run_is_one_batch_and_the_restart_continues(e2e):
     assert "== Batch 0 " not in e2e.runs[1].stdout
     for batch_id in ids[1:]:
         assert f"== Batch {batch_id} " in e2e.runs[1].stdout
-    assert "quarantined" in e2e.runs[1].stdout
+    assert "+ 3 quarantined" in e2e.runs[1].stdout
 
 
 def test_state_stats_match_plain_python_batch_by_batch(e2e):

@@ -68,6 +68,7 @@ def check_environment(config: JobConfig) -> None:
     """Fails fast, with the fix, on what would otherwise fail slowly inside Spark."""
     for path in (config.output_dir, checkpoint_location(config)):
         _check_writable(path)
+    _check_output_matches_checkpoint(config)
     _check_reachable(config.bootstrap_servers)
 
 
@@ -103,10 +104,9 @@ def main(argv: list[str] | None = None, default_config: Path | None = None) -> i
 
 
 def _check_writable(location: str) -> None:
-    url = urlparse(location)
-    if url.scheme not in ("", "file"):
+    path = _local_path(location)
+    if path is None:
         return  # hdfs://, s3a://, ...: Spark reports problems there itself
-    path = Path(url.path if url.scheme else location)
     try:
         path.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryFile(dir=path):
@@ -114,6 +114,27 @@ def _check_writable(location: str) -> None:
     except OSError as e:
         raise ConfigError(f"cannot write to {path}: {e.strerror}; choose another "
                           "--output-dir / --checkpoint-dir or fix its permissions") from None
+
+
+def _check_output_matches_checkpoint(config: JobConfig) -> None:
+    """Batch ids start again at 0 with a new checkpoint: on an output folder that another
+    checkpoint wrote, its batches would replace the earlier ones."""
+    output, checkpoint = (_local_path(p) for p in (config.output_dir, checkpoint_location(config)))
+    if output is None or checkpoint is None:
+        return  # remote stores: not checked here
+    if (output / "batch_totals").is_dir() and not (checkpoint / "offsets").is_dir():
+        raise ConfigError(
+            f"{config.output_dir} holds the output of another checkpoint than {checkpoint}; a new "
+            "checkpoint would overwrite its batches. Use the checkpoint that wrote it "
+            "(--checkpoint-dir), or a new --output-dir"
+        )
+
+
+def _local_path(location: str) -> Path | None:
+    url = urlparse(location)
+    if url.scheme not in ("", "file"):
+        return None
+    return Path(url.path if url.scheme else location)
 
 
 def _check_reachable(bootstrap_servers: str) -> None:

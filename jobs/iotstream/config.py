@@ -22,7 +22,13 @@ STARTING_OFFSETS_WORDS = ("earliest", "latest")
 ENV_OPTION_PREFIX = "IOT_KAFKA_"
 # Options the job sets itself from its own settings.
 RESERVED_OPTIONS = ("kafka.bootstrap.servers",)
-SECRET_WORDS = ("password", "jaas", "secret", "token", "key")
+# Settings whose values are printed; every other kafka.* value is shown as *** (it may be, or
+# hold, a credential).
+SHOWN_OPTIONS = frozenset(f"kafka.{name}" for name in (
+    "security.protocol", "sasl.mechanism", "ssl.endpoint.identification.algorithm",
+    "ssl.truststore.type", "ssl.keystore.type", "client.id", "group.id", "isolation.level",
+))
+DEFAULT_MAX_RECORD_BYTES = 65536
 
 
 class ConfigError(ValueError):
@@ -110,7 +116,8 @@ def load_config(path: Path, environ: Mapping[str, str] | None = None) -> JobConf
         starting_offsets=_get(kafka, "starting_offsets", str, path),
         max_offsets_per_trigger=_get(kafka, "max_offsets_per_trigger", int, path),
         fail_on_data_loss=_get(kafka, "fail_on_data_loss", bool, path),
-        max_record_bytes=_get(kafka, "max_record_bytes", int, path),
+        max_record_bytes=_get(kafka, "max_record_bytes", int, path)
+        if "max_record_bytes" in kafka else DEFAULT_MAX_RECORD_BYTES,
         trigger_seconds=_get(stream, "trigger_seconds", float, path),
         available_now=False,
         output_dir=_get(stream, "output_dir", str, path),
@@ -125,15 +132,15 @@ def load_config(path: Path, environ: Mapping[str, str] | None = None) -> JobConf
 
 
 def redacted(options: Mapping[str, str]) -> dict[str, str]:
-    """The options with the values of secret-looking ones (passwords, JAAS, keys) hidden."""
-    return {k: "***" if any(w in k.lower() for w in SECRET_WORDS) else v for k, v in options.items()}
+    """The options with every value hidden but those of SHOWN_OPTIONS."""
+    return {k: v if k in SHOWN_OPTIONS else "***" for k, v in options.items()}
 
 
 def _kafka_options(kafka: dict[str, Any], path: Path, environ: Mapping[str, str]) -> dict[str, str]:
     table = kafka.get("options", {})
     if not isinstance(table, dict):
         raise ConfigError(f"{path}: [kafka.options] must be a table of \"kafka.…\" = \"value\"")
-    options = {str(k): v for k, v in table.items()}
+    options = {str(k).lower(): v for k, v in table.items()}  # Spark's options ignore case
     for name, value in environ.items():
         if name.startswith(ENV_OPTION_PREFIX) and len(name) > len(ENV_OPTION_PREFIX):
             options["kafka." + name[len(ENV_OPTION_PREFIX):].lower().replace("_", ".")] = value

@@ -41,8 +41,9 @@ def _field_problems(suffix: str, path: str, parsed: str) -> list[tuple[Column, C
     raw = F.try_variant_get(F.col("json"), path, "variant")
     missing = F.col(parsed).isNull() & (raw.isNull() | F.is_variant_null(raw))
     wrong = F.col(parsed).isNull()
-    if suffix != "temperature":  # text fields: a number or an object is not a guid
-        wrong = wrong | (F.schema_of_variant(raw) != "STRING")
+    if suffix != "temperature":  # text fields: an object or array is no guid (a number is read
+        kind = F.schema_of_variant(raw)  # as its text, as in records that are otherwise good)
+        wrong = wrong | kind.startswith("OBJECT") | kind.startswith("ARRAY")
     suspect = F.col("suspect")
     return [
         (suspect & missing, F.lit(f"missing_field:{suffix}")),
@@ -83,7 +84,9 @@ def parse_records(
 
     def transform(records: DataFrame) -> DataFrame:
         text = F.col("value").cast("string")
-        event = F.from_json(text, _LENIENT_SCHEMA, {"columnNameOfCorruptRecord": CORRUPT})
+        # A record over the limit is quarantined unread: never handed to a JSON parser.
+        bounded = F.when(F.octet_length("value") <= max_record_bytes, text)
+        event = F.from_json(bounded, _LENIENT_SCHEMA, {"columnNameOfCorruptRecord": CORRUPT})
         parsed = records.select(
             "value",
             text.alias("text"),
@@ -114,7 +117,7 @@ def parse_records(
             parsed.withColumn("suspect", suspect)
             # Parsed a second time, strictly, only when the lenient parse left doubt: to tell
             # "not JSON" from "missing field" from "wrong type".
-            .withColumn("json", F.when(F.col("suspect"), F.try_parse_json("text")))
+            .withColumn("json", F.when(F.col("suspect"), F.try_parse_json(bounded)))
             .withColumn(REJECT_REASON, reason)
             .withColumn("raw", _raw())
             .drop("e", "value", "text", "json", "suspect", "event_time_text", CORRUPT)

@@ -67,6 +67,7 @@ class BatchProcessor:
         spark_time = summary.pop("batch_time")
         batch_time = spark_time.replace(tzinfo=UTC) if spark_time else self.clock()
         running = self._running_before(spark, batch_id) + summary["messages"]
+        self.sink.clear_batch(spark, batch_id)  # a replay: start from a clean slate
         totals = {**summary, "running_messages": running}
         day = batch_time.date()
         stamp = [F.lit(batch_id).cast("long").alias("batch_id"), F.lit(batch_time).alias("batch_time")]

@@ -109,7 +109,9 @@ def _wait(query: StreamingQuery, stop: StopRequest) -> bool:
 def _data_loss_message(config: JobConfig, e: Exception) -> str:
     """Kafka no longer has records the checkpoint says are still to be read."""
     text = getattr(e, "desc", None) or str(e)
-    detail = next((line.strip() for line in text.splitlines() if "Partition " in line), "")
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    detail = next((line for line in lines if "Partition " in line or "offset" in line.lower()),
+                  lines[0] if lines else "")
     detail = detail.split(" Some data may have been lost")[0]
     return (
         f"error: records of topic {config.topic} that this job has not processed are gone from "

@@ -1,14 +1,16 @@
 """Parquet output: one folder per table under the output dir, partitioned by the batch's UTC date.
 
-Writes are idempotent by batch id: a batch's rows for a table go to files named after the batch
-(`date=YYYY-MM-DD/part-b<batch_id>-<n>.parquet`), written first to a hidden staging folder and then
-renamed into place, after the files of any earlier attempt at the same batch are removed. A batch
-that Spark replays after a crash therefore replaces its own rows instead of adding them twice.
+Writes are idempotent by batch id: a batch first removes whatever an earlier attempt at it wrote
+(in every table), then its rows for each table go to files named after the batch
+(`date=YYYY-MM-DD/part-b<batch_id>-<n>.parquet`), written to a hidden staging folder and renamed
+into place. A batch that Spark replays after a crash therefore replaces its own rows instead of
+adding them twice.
 """
 
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
@@ -17,6 +19,13 @@ from pyspark.sql.utils import AnalysisException
 from iotstream.schema import BATCH_TOTALS_SCHEMA, PARTITION_COLUMN, TABLES
 
 STAGING = "_staging"  # '_' hides it from Spark's and pyarrow's readers
+
+
+def _hadoop(spark: SparkSession, location: str) -> tuple[Any, Any]:
+    """(FileSystem, Path class) of Hadoop for `location`: the same calls on file://, hdfs://,
+    s3a:// ..."""
+    path = spark._jvm.org.apache.hadoop.fs.Path
+    return path(location).getFileSystem(spark._jsc.hadoopConfiguration()), path
 
 
 def table_path(output_dir: str, table: str) -> str:
@@ -33,31 +42,36 @@ class ParquetSink:
     def __init__(self, output_dir: str) -> None:
         self.output_dir = output_dir
 
+    def clear_batch(self, spark: SparkSession, batch_id: int) -> None:
+        """Removes whatever an earlier attempt at `batch_id` wrote, in every table (batch_totals
+        first: while any of the batch's rows remain, its batch_totals row is gone too)."""
+        fs, path = _hadoop(spark, self.output_dir)
+        for table in ("batch_totals", *[t for t in TABLES if t != "batch_totals"]):
+            pattern = f"{table_path(self.output_dir, table)}/{PARTITION_COLUMN}=*/"
+            for earlier in fs.globStatus(path(pattern + batch_file_prefix(batch_id) + "*")) or []:
+                if not fs.delete(earlier.getPath(), False) and fs.exists(earlier.getPath()):
+                    raise OSError(f"cannot delete {earlier.getPath().toString()}")
+
     def write_batch(self, table: str, batch_id: int, day: date, rows: DataFrame) -> None:
-        """Makes `rows` (the table's columns) the table's rows for `batch_id`, replacing any
-        rows an earlier attempt at the same batch wrote."""
-        spark = rows.sparkSession
-        jvm = spark._jvm  # Hadoop's FileSystem API: renames work the same on file://, hdfs://
-        path = jvm.org.apache.hadoop.fs.Path
+        """Adds `rows` (the table's columns) as the table's rows for `batch_id`, in files named
+        after it (call clear_batch first)."""
+        fs, path = _hadoop(rows.sparkSession, self.output_dir)
         root = table_path(self.output_dir, table)
         staging = path(f"{root}/{STAGING}/{batch_id}")
-        fs = staging.getFileSystem(spark._jsc.hadoopConfiguration())
-
         columns = [f.name for f in TABLES[table].fields]
         # A batch's rows are few: one file per table and batch, not one per task.
-        rows.select(*columns).coalesce(1).write.mode("overwrite").parquet(str(staging.toString()))
+        rows.select(*columns).coalesce(1).write.mode("overwrite").parquet(staging.toString())
 
-        prefix = batch_file_prefix(batch_id)
-        for earlier in fs.globStatus(path(f"{root}/{PARTITION_COLUMN}=*/{prefix}*")) or []:
-            fs.delete(earlier.getPath(), False)
         target = path(f"{root}/{PARTITION_COLUMN}={day.isoformat()}")
-        fs.mkdirs(target)
-        written = sorted(
-            (s.getPath() for s in fs.listStatus(staging) if s.getPath().getName().endswith(".parquet")),
-            key=lambda p: p.getName(),
-        )
-        for n, part in enumerate(written):
-            fs.rename(part, path(target, f"{prefix}{n:03d}.snappy.parquet"))
+        if not fs.mkdirs(target):
+            raise OSError(f"cannot create {target.toString()}")
+        written = sorted(s.getPath().getName() for s in fs.listStatus(staging)
+                         if s.getPath().getName().endswith(".parquet"))
+        for n, name in enumerate(written):
+            final = path(target, f"{batch_file_prefix(batch_id)}{n:03d}.parquet")
+            # Hadoop reports a failed rename by returning false, not by raising.
+            if not fs.rename(path(staging, name), final):
+                raise OSError(f"cannot move {name} from {staging.toString()} to {final.toString()}")
         fs.delete(staging, True)
 
     def running_messages_before(self, spark: SparkSession, batch_id: int) -> int:

@@ -21,6 +21,8 @@ def build_session(config: JobConfig) -> SparkSession:
         # Batch dates (the Parquet partitions) and printed times are UTC whatever the host's zone.
         .config("spark.sql.session.timeZone", "UTC")
         .config("spark.sql.shuffle.partitions", str(config.shuffle_partitions))
+        # Spark's own redaction of what it logs, widened to Kafka's SASL settings.
+        .config("spark.redaction.regex", "(?i)secret|password|token|access[.]?key|jaas|sasl")
         # Plain microsecond timestamps: read as such by pyarrow, pandas and every engine.
         .config("spark.sql.parquet.outputTimestampType", "TIMESTAMP_MICROS")
         .getOrCreate()

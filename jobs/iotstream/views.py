@@ -5,8 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from urllib.parse import urlparse
 
-from pyspark.sql import SparkSession
+from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
+from pyspark.sql import types as T
 
 from iotstream.schema import PARTITION_COLUMN, TABLES
 from iotstream.sinks import table_path
@@ -45,6 +46,13 @@ def find_tables(output_dir: str) -> list[str]:
     return [table for table in TABLES if _exists(table_path(output_dir, table))]
 
 
+def read_table(spark: SparkSession, output_dir: str, table: str) -> DataFrame:
+    """A table with its declared schema (and `date`): also when it has no file (yet, or any
+    more: a replayed batch can remove its own rows)."""
+    schema = T.StructType(TABLES[table].fields + [T.StructField(PARTITION_COLUMN, T.DateType())])
+    return spark.read.schema(schema).parquet(table_path(output_dir, table))
+
+
 def register_views(spark: SparkSession, output_dir: str) -> list[str]:
     """Registers every table as a temp view: those found under `output_dir` from their Parquet,
     the others (e.g. no anomaly yet) empty, so that every query names existing views. Returns
@@ -52,7 +60,7 @@ def register_views(spark: SparkSession, output_dir: str) -> list[str]:
     found = find_tables(output_dir)
     for table, schema in TABLES.items():
         if table in found:
-            df = spark.read.parquet(table_path(output_dir, table))
+            df = read_table(spark, output_dir, table)
         else:
             df = spark.createDataFrame([], schema).withColumn(PARTITION_COLUMN, F.current_date())
         df.createOrReplaceTempView(table)
