@@ -8,9 +8,15 @@ import socket
 import sys
 import tempfile
 from pathlib import Path
-from urllib.parse import urlparse
 
-from iotstream.config import ConfigError, JobConfig, checkpoint_location, load_config, redacted
+from iotstream.config import (
+    ConfigError,
+    JobConfig,
+    checkpoint_location,
+    load_config,
+    local_path,
+    redacted,
+)
 
 EXAMPLES = """\
 examples:
@@ -104,7 +110,7 @@ def main(argv: list[str] | None = None, default_config: Path | None = None) -> i
 
 
 def _check_writable(location: str) -> None:
-    path = _local_path(location)
+    path = local_path(location)
     if path is None:
         return  # hdfs://, s3a://, ...: Spark reports problems there itself
     try:
@@ -119,7 +125,7 @@ def _check_writable(location: str) -> None:
 def _check_output_matches_checkpoint(config: JobConfig) -> None:
     """Batch ids start again at 0 with a new checkpoint: on an output folder that another
     checkpoint wrote, its batches would replace the earlier ones."""
-    output, checkpoint = (_local_path(p) for p in (config.output_dir, checkpoint_location(config)))
+    output, checkpoint = (local_path(p) for p in (config.output_dir, checkpoint_location(config)))
     if output is None or checkpoint is None:
         return  # remote stores: not checked here
     if (output / "batch_totals").is_dir() and not (checkpoint / "offsets").is_dir():
@@ -128,13 +134,6 @@ def _check_output_matches_checkpoint(config: JobConfig) -> None:
             "checkpoint would overwrite its batches. Use the checkpoint that wrote it "
             "(--checkpoint-dir), or a new --output-dir"
         )
-
-
-def _local_path(location: str) -> Path | None:
-    url = urlparse(location)
-    if url.scheme not in ("", "file"):
-        return None
-    return Path(url.path if url.scheme else location)
 
 
 def _check_reachable(bootstrap_servers: str) -> None:

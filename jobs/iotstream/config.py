@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
+from urllib.parse import urlparse
 
 from iotstream.states import StatesFileError, load_baselines
 
@@ -151,6 +152,14 @@ def _kafka_options(kafka: dict[str, Any], path: Path, environ: Mapping[str, str]
         if not isinstance(value, (str, int, float, bool)):
             raise ConfigError(f"{path}: [kafka.options] {key} must be a string or number")
     return {k: str(v).lower() if isinstance(v, bool) else str(v) for k, v in options.items()}
+
+
+def local_path(location: str) -> Path | None:
+    """The local path of a plain path or file:// URI; None for hdfs://, s3a:// and the like."""
+    url = urlparse(location)
+    if url.scheme not in ("", "file"):
+        return None
+    return Path(url.path if url.scheme else location)
 
 
 def checkpoint_location(config: JobConfig) -> str:

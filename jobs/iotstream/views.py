@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-from urllib.parse import urlparse
-
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
+from iotstream.config import local_path
 from iotstream.schema import PARTITION_COLUMN, TABLES
 from iotstream.sinks import table_path
 
@@ -68,7 +66,5 @@ def register_views(spark: SparkSession, output_dir: str) -> list[str]:
 
 
 def _exists(path: str) -> bool:
-    url = urlparse(path)
-    if url.scheme in ("", "file"):
-        return Path(url.path if url.scheme else path).is_dir()
-    return True  # remote stores: let Spark say whether it is there
+    local = local_path(path)
+    return True if local is None else local.is_dir()  # remote stores: Spark says if it is there
