@@ -66,8 +66,15 @@ class BatchProcessor:
         # no rows to carry it, and takes the clock's.
         spark_time = summary.pop("batch_time")
         batch_time = spark_time.replace(tzinfo=UTC) if spark_time else self.clock()
-        running = self._running_before(spark, batch_id) + summary["messages"]
-        self.sink.clear_batch(spark, batch_id)  # a replay: start from a clean slate
+        follows_last = self._last is not None and self._last[0] == batch_id - 1
+        if follows_last:
+            running = self._last[1] + summary["messages"]
+        else:
+            # The first batch this process runs may be a replay of one a crashed run began:
+            # start from its predecessor's total and a clean slate. (Within one process, a batch
+            # that fails ends the query, so later batches are never replays.)
+            running = self.sink.running_messages_before(spark, batch_id) + summary["messages"]
+            self.sink.clear_batch(spark, batch_id)
         totals = {**summary, "running_messages": running}
         day = batch_time.date()
         stamp = [F.lit(batch_id).cast("long").alias("batch_id"), F.lit(batch_time).alias("batch_time")]
@@ -90,11 +97,6 @@ class BatchProcessor:
                               _local(spark, BATCH_TOTALS_SCHEMA, batch_id, batch_time, [totals]))
         self._last = (batch_id, running)
         return console.BatchReport(batch_id, batch_time, totals, stats, shown)
-
-    def _running_before(self, spark: SparkSession, batch_id: int) -> int:
-        if self._last is not None and self._last[0] == batch_id - 1:
-            return self._last[1]
-        return self.sink.running_messages_before(spark, batch_id)
 
 
 def _local(spark: SparkSession, schema: T.StructType, batch_id: int, batch_time: datetime,
