@@ -18,6 +18,8 @@ sys.path[:0] = [str(ROOT), str(ROOT / "jobs")]
 # As in the job (iotstream/runner.py): collected timestamps are naive UTC times.
 os.environ["TZ"] = "UTC"
 time.tzset()
+# Spark's Python workers run this interpreter (the venv's: pandas, protobuf), as under submit.sh.
+os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
 
 
 def free_port() -> int:
@@ -52,6 +54,8 @@ def spark():
         .appName("iot-tests")
         .config("spark.sql.shuffle.partitions", "1")
         .config("spark.sql.session.timeZone", "UTC")
+        .config("spark.sql.streaming.stateStore.providerClass",
+                "org.apache.spark.sql.execution.streaming.state.RocksDBStateStoreProvider")
         .config("spark.ui.enabled", "false")
         .config("spark.ui.showConsoleProgress", "false")
         .config("spark.driver.extraJavaOptions",

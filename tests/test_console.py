@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from iotstream.console import BatchReport, format_table, render, side_by_side
+from iotstream.console import (
+    BatchReport,
+    SensorReport,
+    format_table,
+    render,
+    render_sensors,
+    side_by_side,
+)
 
 
 def test_format_table_aligns_numbers_right_and_text_left():
@@ -24,8 +31,12 @@ def _report(anomalies_total: int, shown: list[dict]) -> BatchReport:
          "max_temperature": 33.0, "messages": 4, "sensors": 2},
     ]
     totals = {"consumed": 1205, "accepted": 1204, "quarantined": 1, "messages": 1204,
-              "running_messages": 5000, "sensors": 5, "states": 2, "anomalies": anomalies_total}
-    return BatchReport(7, datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC), totals, stats, shown)
+              "running_messages": 5000, "sensors": 5, "states": 2, "anomalies": anomalies_total,
+              "late": 2, "total_sensors": 9, "watermark": datetime(2026, 1, 2, 3, 0, 30)}
+    since = [{"state": "AK", "sensors": 4, "avg_temperature": 25.25},
+             {"state": "TX", "sensors": 5, "avg_temperature": 64.0}]
+    return BatchReport(7, datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC), totals, stats, shown,
+                       windows_written=3, state_totals=since)
 
 
 def test_block_shows_header_totals_and_both_state_tables():
@@ -33,21 +44,36 @@ def test_block_shows_header_totals_and_both_state_tables():
     lines = text.splitlines()
     assert lines[0].startswith("== Batch 7 · 2026-01-02 03:04:05 UTC ==")
     assert "Messages: 1,204 in batch · 5,000 since start" in lines[1]
-    assert "Sensors: 5 in batch" in lines[1] and "States: 2" in lines[1]
-    assert "Ledger: 1,205 records read = 1,204 accepted + 1 quarantined" in text
+    assert "Sensors: 5 in batch · 9 since start" in lines[1] and "States: 2" in lines[1]
+    assert ("Ledger: 1,205 records read = 1,204 accepted (2 late: in late_events) + 1 quarantined"
+            in text)
+    assert "Event time: watermark 2026-01-02 03:00:30 UTC · 3 window rows written" in text
     # Left table hottest first; right table alphabetical by state.
     body = [line for line in lines if line.startswith(("TX", "AK"))]
     assert body[0].split()[:5] == ["TX", "65.00", "60.00", "70.00", "1,200"]
-    assert body[0].split()[5:] == ["AK", "2"]
-    assert body[1].split() == ["AK", "26.50", "20.00", "33.00", "4", "TX", "3"]
-    assert "Out-of-band anomalies: none" in text
+    assert body[0].split()[5:] == ["AK", "2", "4", "25.25"]
+    assert body[1].split() == ["AK", "26.50", "20.00", "33.00", "4", "TX", "3", "5", "64.00"]
+    assert "Anomalies (band, three_sigma): none" in text
 
 
 def test_block_lists_anomalies_and_says_when_some_are_not_shown():
     shown = [{"guid": "g1", "state": "AK", "event_time": datetime(2026, 1, 2, 3, 4, 1),
-              "temperature": 999.0, "band_low": 1.0, "band_high": 51.0, "reason": "impossible"}]
+              "temperature": 999.0, "band_low": 1.0, "band_high": 51.0, "reason": "impossible",
+              "detector": "band", "score": 948.0}]
     text = render(_report(3, shown))
-    assert "Out-of-band anomalies (first 1 of 3; all in Parquet)" in text
+    assert "Anomalies (band, three_sigma) (first 1 of 3; all in Parquet)" in text
     row = next(line for line in text.splitlines() if line.startswith("g1"))
     assert row.split() == ["g1", "AK", "2026-01-02", "03:04:01.000000", "999.00", "1.0..51.0",
-                           "impossible"]
+                           "band", "impossible", "948.00"]
+
+
+def test_sensor_block_counts_by_detector_and_is_empty_when_nothing_was_found():
+    row = {"guid": "g2", "state": "TX", "event_time": datetime(2026, 1, 2, 3, 0, 0),
+           "temperature": 64.5, "band_low": 49.0, "band_high": 79.0, "reason": "stuck",
+           "detector": "stuck", "score": 10.0}
+    text = render_sensors(SensorReport(4, {"stuck": 1, "zscore": 2}, [row]))
+    lines = text.splitlines()
+    assert lines[0] == "-- Sensor detectors · batch 4: 3 anomalies (stuck 1, zscore 2) (first 1; all in Parquet)"
+    assert lines[-1].split() == ["g2", "TX", "2026-01-02", "03:00:00.000000", "64.50", "49.0..79.0",
+                                 "stuck", "stuck", "10.00"]
+    assert render_sensors(SensorReport(5, {}, [])) == ""

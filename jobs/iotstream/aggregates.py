@@ -10,12 +10,13 @@ from pyspark.sql import functions as F
 
 from iotstream.anomalies import plausible
 from iotstream.parse import is_usable
+from iotstream.windows import LATE
 
 STATE_FIGURES = (
     "avg_temperature", "min_temperature", "max_temperature", "messages", "sensors", "readings"
 )
-BATCH_FIGURES = ("consumed", "accepted", "quarantined", "messages", "sensors", "states", "anomalies",
-                 "batch_time")
+BATCH_FIGURES = ("consumed", "accepted", "quarantined", "late", "messages", "sensors", "states",
+                 "anomalies", "batch_time", "max_event_time")
 IS_TOTAL = "is_total"
 
 
@@ -26,8 +27,9 @@ def batch_figures(flagged: DataFrame) -> DataFrame:
     readings). avg/min/max cover the plausible `readings` only: an impossible value (a sensor
     fault, listed in the anomalies) would make an average meaningless, so it counts as a message
     but not as a temperature.
-    the one row with `is_total` = 1 covers the batch: records consumed, accepted (= messages) and
-    quarantined, distinct sensors and states, anomalies, and the batch's time. Only usable records
+    the one row with `is_total` = 1 covers the batch: records consumed, accepted (= messages),
+    quarantined and late (windows.with_windows), distinct sensors and states, band anomalies,
+    the batch's time and its latest event time. Only usable records
     count, except in `consumed` and `quarantined`; a state that had only quarantined records has
     messages = 0."""
     ok = is_usable()
@@ -48,7 +50,9 @@ def batch_figures(flagged: DataFrame) -> DataFrame:
         F.count(F.lit(1)).alias("consumed"),
         F.count_if(ok).alias("accepted"),
         F.count_if(~ok).alias("quarantined"),
+        F.count_if(ok & F.col(LATE)).alias("late"),
         F.max("batch_time").alias("batch_time"),
+        F.max(usable("event_time")).alias("max_event_time"),
         F.grouping("state").alias(IS_TOTAL),
     )
 
@@ -63,7 +67,7 @@ def split_figures(
     total = next((r for r in rows if r[IS_TOTAL]), None)
     totals = {name: total[name] if total else 0 for name in BATCH_FIGURES}
     if total is None:
-        totals["batch_time"] = None
+        totals["batch_time"] = totals["max_event_time"] = None
     states = [
         {"state": r["state"], **{name: r[name] for name in STATE_FIGURES}}
         for r in rows

@@ -71,7 +71,15 @@ def flag_anomalies(bands: Bands) -> Callable[[DataFrame], DataFrame]:
     return transform
 
 
+def band_score() -> Column:
+    """How far outside its band a reading is, in °F (0 when the band is unknown)."""
+    t = F.col("temperature")
+    return F.coalesce(F.greatest(F.col("band_low") - t, t - F.col("band_high")), F.abs(t))
+
+
 def anomalies(flagged: DataFrame) -> DataFrame:
-    """The anomalous events of flagged usable events, as the `anomalies` table's columns after
-    batch_id and batch_time."""
-    return flagged.where(F.col("reason").isNotNull()).select(*ANOMALIES_SCHEMA.fieldNames()[2:])
+    """The band detector's findings among flagged usable events, as the `anomalies` table's
+    columns after batch_id and batch_time."""
+    return flagged.where(F.col("reason").isNotNull()).select(
+        *ANOMALIES_SCHEMA.fieldNames()[2:-2], F.lit("band").alias("detector"),
+        band_score().alias("score"))

@@ -54,6 +54,49 @@ class Bands:
 
 
 @dataclass(frozen=True)
+class Detectors:
+    """Which anomaly detectors run, and their settings (conf/job.toml [detectors.*]).
+
+    `band` uses the Bands; `three_sigma` works on event-time windows; `zscore`, `stuck` and
+    `silent` keep per-sensor state in Spark's state store (the sensor query)."""
+
+    band: bool = True
+    three_sigma: bool = True
+    sigma_k: float = 3.0
+    sigma_min_readings: int = 20
+    zscore: bool = True
+    zscore_history: int = 30
+    zscore_min_history: int = 10
+    zscore_threshold: float = 4.0
+    zscore_min_sigma: float = 0.5
+    stuck: bool = True
+    stuck_repeats: int = 10
+    silent: bool = True
+    silent_seconds: float = 120.0
+    sensor_ttl_seconds: float = 3600.0
+
+    @property
+    def per_sensor(self) -> bool:
+        """Whether any detector needs the sensor query (per-sensor state)."""
+        return self.zscore or self.stuck or self.silent
+
+    def enabled(self) -> list[str]:
+        return [name for name in DETECTORS if getattr(self, name)]
+
+
+DETECTORS = ("band", "three_sigma", "zscore", "stuck", "silent")
+# [detectors.<name>] key → (Detectors field, type); every table also takes `enabled`.
+DETECTOR_SETTINGS = {
+    "three_sigma": {"k": ("sigma_k", float), "min_readings": ("sigma_min_readings", int)},
+    "zscore": {"history": ("zscore_history", int), "min_history": ("zscore_min_history", int),
+               "threshold": ("zscore_threshold", float), "min_sigma": ("zscore_min_sigma", float)},
+    "stuck": {"repeats": ("stuck_repeats", int)},
+    "silent": {"after_seconds": ("silent_seconds", float)},
+    "band": {},
+}
+
+
+@dataclass(frozen=True)
 class JobConfig:
     """Everything the job needs to run; built by `load_config`, never mutated."""
 
@@ -70,6 +113,10 @@ class JobConfig:
     shuffle_partitions: int
     max_anomaly_rows: int
     bands: Bands
+    window_seconds: float = 60.0
+    watermark_seconds: float = 30.0
+    detectors: Detectors = field(default_factory=Detectors)
+    alerts_topic: str = "iot-alerts"  # "" = no alerts to Kafka
     # Passed to the Kafka source unchanged (TLS, SASL, ...): never printed as they are.
     kafka_options: Mapping[str, str] = field(default_factory=dict, repr=False)
     source: str = field(default="", compare=False)  # the config file it came from
@@ -93,6 +140,8 @@ def load_config(path: Path, environ: Mapping[str, str] | None = None) -> JobConf
     except tomllib.TOMLDecodeError as e:
         raise ConfigError(f"config file {path} is not valid TOML: {e}") from None
     sections = {name: _section(raw, name, path) for name in ("kafka", "stream", "console", "anomalies")}
+    windows = _optional_section(raw, "windows", path)
+    alerts = _optional_section(raw, "alerts", path)
     kafka, stream, console, anomalies = (sections[n] for n in ("kafka", "stream", "console", "anomalies"))
     states_file = path.parent / _get(anomalies, "states_file", str, path)
     overrides = anomalies.get("tolerance_by_state", {})
@@ -126,6 +175,11 @@ def load_config(path: Path, environ: Mapping[str, str] | None = None) -> JobConf
         shuffle_partitions=_get(stream, "shuffle_partitions", int, path),
         max_anomaly_rows=_get(console, "max_anomaly_rows", int, path),
         bands=bands,
+        window_seconds=_get(windows, "length_seconds", float, path, 60.0),
+        watermark_seconds=_get(windows, "watermark_seconds", float, path, 30.0),
+        detectors=_detectors(_optional_section(raw, "detectors", path), path),
+        alerts_topic=(_get(alerts, "topic", str, path, "iot-alerts")
+                      if _get(alerts, "enabled", bool, path, True) else ""),
         kafka_options=MappingProxyType(_kafka_options(kafka, path, environ or {})),
         source=str(path),
     )
@@ -152,6 +206,27 @@ def _kafka_options(kafka: dict[str, Any], path: Path, environ: Mapping[str, str]
         if not isinstance(value, (str, int, float, bool)):
             raise ConfigError(f"{path}: [kafka.options] {key} must be a string or number")
     return {k: str(v).lower() if isinstance(v, bool) else str(v) for k, v in options.items()}
+
+
+def _detectors(section: dict[str, Any], path: Path) -> Detectors:
+    settings: dict[str, Any] = {}
+    for name, table in section.items():
+        if name == "sensor_ttl_seconds":
+            settings[name] = _get(section, name, float, path)
+            continue
+        if name not in DETECTOR_SETTINGS or not isinstance(table, dict):
+            raise ConfigError(f"{path}: [detectors] has sensor_ttl_seconds and tables "
+                              f"{', '.join(DETECTORS)}, not {name!r}")
+        known = DETECTOR_SETTINGS[name]
+        for key in table:
+            if key != "enabled" and key not in known:
+                raise ConfigError(f"{path}: [detectors.{name}] has no setting {key!r} (it has "
+                                  f"{', '.join(['enabled', *known])})")
+        settings[name] = _get(table, "enabled", bool, path, True)
+        for key, (attr, kind) in known.items():
+            if key in table:
+                settings[attr] = _get(table, key, kind, path)
+    return Detectors(**settings)
 
 
 def local_path(location: str) -> Path | None:
@@ -197,6 +272,21 @@ def _validated(c: JobConfig) -> JobConfig:
     unknown = sorted(set(b.tolerance_by_state) - set(b.baselines))
     if unknown:
         problems.append(f"tolerance_by_state names unknown states: {', '.join(unknown)}")
+    for name, value in (("windows length_seconds", c.window_seconds),
+                        ("windows watermark_seconds", c.watermark_seconds)):
+        if not (math.isfinite(value) and value >= (1 if "length" in name else 0)):
+            problems.append(f"{name} must be {'>= 1' if 'length' in name else '>= 0'}, not {value}")
+    d = c.detectors
+    if not d.sigma_k > 0 or d.sigma_min_readings < 2:
+        problems.append("three_sigma needs k > 0 and min_readings >= 2")
+    if not 2 <= d.zscore_min_history <= d.zscore_history:
+        problems.append("zscore needs 2 <= min_history <= history")
+    if not (d.zscore_threshold > 0 and d.zscore_min_sigma > 0):
+        problems.append("zscore needs threshold > 0 and min_sigma > 0")
+    if d.stuck_repeats < 2:
+        problems.append("stuck repeats must be >= 2")
+    if not 0 < d.silent_seconds < d.sensor_ttl_seconds:
+        problems.append("silent after_seconds must be > 0 and below [detectors] sensor_ttl_seconds")
     if problems:
         raise ConfigError("; ".join(problems) + where)
     return c
@@ -216,8 +306,21 @@ def _section(raw: dict[str, Any], name: str, path: Path) -> dict[str, Any]:
     return section
 
 
-def _get(section: dict[str, Any], key: str, kind: type, path: Path) -> Any:
+def _optional_section(raw: dict[str, Any], name: str, path: Path) -> dict[str, Any]:
+    """A section that may be left out (its settings then take their defaults)."""
+    section = raw.get(name, {})
+    if not isinstance(section, dict):
+        raise ConfigError(f"{path}: [{name}] must be a table")
+    return section
+
+
+_REQUIRED = object()
+
+
+def _get(section: dict[str, Any], key: str, kind: type, path: Path, default: Any = _REQUIRED) -> Any:
     if key not in section:
+        if default is not _REQUIRED:
+            return default
         raise ConfigError(f"{path}: missing setting {key!r}")
     value = section[key]
     if kind is float:

@@ -20,6 +20,17 @@ class BatchReport:
     state_stats: Sequence[Mapping[str, Any]]  # rows of the state_stats table, hottest first
     anomalies: Sequence[Mapping[str, Any]]  # up to max_anomaly_rows anomaly rows
     seconds: float | None = None  # how long the batch's work took, when known
+    windows_written: int = 0  # window_stats rows the batch wrote (windows the watermark closed)
+    state_totals: Sequence[Mapping[str, Any]] = ()  # state_totals rows after the batch
+
+
+@dataclass(frozen=True)
+class SensorReport:
+    """What one micro-batch of the sensor query (zscore, stuck, silent) found."""
+
+    batch_id: int
+    by_detector: Mapping[str, int]
+    anomalies: Sequence[Mapping[str, Any]]  # up to max_anomaly_rows rows
 
 
 def format_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> list[str]:
@@ -53,13 +64,17 @@ def render(report: BatchReport) -> str:
     lines = [head + "=" * max(0, RULE_WIDTH - len(head))]
     lines.append(
         f"Messages: {t['messages']:,} in batch · {t['running_messages']:,} since start    "
-        f"Sensors: {t['sensors']:,} in batch    States: {t['states']}    "
-        f"Anomalies: {t['anomalies']:,}"
+        f"Sensors: {t['sensors']:,} in batch · {t['total_sensors']:,} since start    "
+        f"States: {t['states']}    Anomalies: {t['anomalies']:,}"
     )
+    late = f" ({t['late']:,} late: in late_events)" if t["late"] else ""
     lines.append(
-        f"Ledger: {t['consumed']:,} records read = {t['accepted']:,} accepted"
+        f"Ledger: {t['consumed']:,} records read = {t['accepted']:,} accepted{late}"
         f" + {t['quarantined']:,} quarantined"
     )
+    mark = t["watermark"].strftime("%Y-%m-%d %H:%M:%S UTC") if t["watermark"] else "none yet"
+    lines.append(f"Event time: watermark {mark} · {report.windows_written:,} window rows written"
+                 " (window_stats)")
     lines.append("")
     by_avg = format_table(
         ["state", "avg °F", "min °F", "max °F", "messages"],
@@ -68,9 +83,12 @@ def render(report: BatchReport) -> str:
             for r in report.state_stats
         ],
     )
+    since = {r["state"]: r for r in report.state_totals}
     by_state = format_table(
-        ["state", "sensors"],
-        [(r["state"], r["sensors"]) for r in sorted(report.state_stats, key=lambda r: r["state"])],
+        ["state", "sensors", "since start", "avg °F since start"],
+        [(r["state"], r["sensors"], since.get(r["state"], {}).get("sensors"),
+          since.get(r["state"], {}).get("avg_temperature"))
+         for r in sorted(report.state_stats, key=lambda r: r["state"])],
     )
     lines.append(side_by_side(["Average temperature by state"], ["Distinct sensors by state"])[0])
     lines += side_by_side(by_avg, by_state)
@@ -78,24 +96,34 @@ def render(report: BatchReport) -> str:
     if t["anomalies"]:
         shown = len(report.anomalies)
         more = f" (first {shown} of {t['anomalies']:,}; all in Parquet)" if shown < t["anomalies"] else ""
-        lines.append(f"Out-of-band anomalies{more}")
-        lines += format_table(
-            ["guid", "state", "event time", "°F", "band", "reason"],
-            [
-                (
-                    a["guid"],
-                    a["state"],
-                    a["event_time"],
-                    a["temperature"],
-                    f"{a['band_low']:.1f}..{a['band_high']:.1f}",
-                    a["reason"],
-                )
-                for a in report.anomalies
-            ],
-        )
+        lines.append(f"Anomalies (band, three_sigma){more}")
+        lines += anomaly_table(report.anomalies)
     else:
-        lines.append("Out-of-band anomalies: none")
+        lines.append("Anomalies (band, three_sigma): none")
     return "\n".join(lines) + "\n"
+
+
+def anomaly_table(rows: Sequence[Mapping[str, Any]]) -> list[str]:
+    return format_table(
+        ["guid", "state", "event time", "°F", "band", "detector", "reason", "score"],
+        [
+            (a["guid"], a["state"], a["event_time"], a["temperature"],
+             f"{a['band_low']:.1f}..{a['band_high']:.1f}", a["detector"], a["reason"], a["score"])
+            for a in rows
+        ],
+    )
+
+
+def render_sensors(report: SensorReport) -> str:
+    """The sensor query's lines for a batch that found something (nothing otherwise)."""
+    total = sum(report.by_detector.values())
+    if not total:
+        return ""
+    counts = ", ".join(f"{name} {n:,}" for name, n in sorted(report.by_detector.items()))
+    shown = len(report.anomalies)
+    more = f" (first {shown}; all in Parquet)" if shown < total else ""
+    lines = [f"-- Sensor detectors · batch {report.batch_id}: {total:,} anomalies ({counts}){more}"]
+    return "\n".join(lines + anomaly_table(report.anomalies)) + "\n"
 
 
 def _cell(value: Any) -> str:

@@ -1,22 +1,26 @@
-"""The per-micro-batch work: parse once, compute every result from the cached batch, write, print."""
+"""The main query's per-micro-batch work: parse once, compute every result from the cached batch,
+write, print."""
 
 from __future__ import annotations
 
+import functools
 import sys
 import time
-from collections.abc import Callable
-from dataclasses import replace
-from datetime import UTC, datetime
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime
 from typing import TextIO
 
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
-from iotstream import aggregates, anomalies, console, parse
-from iotstream.config import JobConfig
-from iotstream.schema import BATCH_TOTALS_SCHEMA, STATE_STATS_SCHEMA
-from iotstream.sinks import ParquetSink
+from iotstream import aggregates, anomalies, console, parse, windows
+from iotstream.config import JobConfig, checkpoint_location
+from iotstream.schema import BATCH_TOTALS_SCHEMA, STATE_STATS_SCHEMA, STATE_TOTALS_SCHEMA
+from iotstream.sinks import ParquetSink, VersionedState
+
+WINDOW_STATE_DIR = "iot-open-windows"  # in the checkpoint: the job's own state
 
 
 class StopRequested(Exception):
@@ -24,9 +28,22 @@ class StopRequested(Exception):
     it is not committed and the next run processes it in full."""
 
 
+@dataclass(frozen=True)
+class Carry:
+    """What a batch hands on to the next: running figures and the event-time watermark. A new
+    process reads it back from the last batch's batch_totals and state_totals rows."""
+
+    batch_id: int
+    running_messages: int = 0
+    total_sensors: int = 0
+    watermark: datetime | None = None
+    # state → messages, sensors, readings, total (sum of readings) since the start
+    state_totals: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
+
+
 class BatchProcessor:
-    """`foreachBatch` handler. Kafka is read once per batch: the parsed batch is persisted, every
-    result is computed from it, and it is released before the next batch."""
+    """`foreachBatch` handler of the main query. Kafka is read once per batch: the parsed batch is
+    persisted, every result is computed from it, and it is released before the next batch."""
 
     def __init__(
         self,
@@ -35,68 +52,195 @@ class BatchProcessor:
         out: TextIO = sys.stdout,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         stopping: Callable[[], bool] = lambda: False,
+        alerts: Callable[[DataFrame], None] | None = None,
     ) -> None:
         self.config = config
         self.sink = sink
         self.out = out
         self.clock = clock
         self.stopping = stopping
+        self.alerts = alerts
         self._parse = parse.parse_records(config.bands.baselines, config.max_record_bytes)
         self._flag = anomalies.flag_anomalies(config.bands)
-        self._last: tuple[int, int] | None = None  # (batch_id, running_messages) last written
+        self.open_windows = VersionedState(f"{checkpoint_location(config)}/{WINDOW_STATE_DIR}",
+                                           windows.WINDOW_STATE_SCHEMA)
+        self._last: Carry | None = None  # what the last batch this process wrote hands on
 
     def __call__(self, records: DataFrame, batch_id: int) -> None:
         if self.stopping():
             raise StopRequested(f"batch {batch_id} left for the next run")
         started = time.monotonic()
-        flagged = records.transform(self._parse).transform(self._flag).persist()
+        carry = self._carry(records.sparkSession, batch_id)
+        flagged = (
+            records.transform(self._parse)
+            .transform(self._flag)
+            .transform(windows.with_windows(self.config.window_seconds, carry.watermark))
+            .persist()
+        )
         try:
-            report = self._process(flagged, batch_id)
+            report = self._process(flagged, batch_id, carry)
         finally:
             flagged.unpersist()
         report = replace(report, seconds=time.monotonic() - started)
         self.out.write(console.render(report))
         self.out.flush()
 
-    def _process(self, flagged: DataFrame, batch_id: int) -> console.BatchReport:
+    def _carry(self, spark: SparkSession, batch_id: int) -> Carry:
+        if self._last is not None and self._last.batch_id == batch_id - 1:
+            return self._last
+        # The first batch this process runs may be a replay of one a crashed run began: start
+        # from what its predecessor handed on, and a clean slate. (Within one process, a batch
+        # that fails ends the query, so later batches are never replays.)
+        self.sink.clear_batch(spark, batch_id)
+        last = self.sink.last_batch_before(spark, batch_id)
+        if last is None:
+            return Carry(batch_id - 1)
+        totals = self.sink.read_rows(spark, "state_totals", F.col("batch_id") == last["batch_id"])
+        return Carry(
+            batch_id=last["batch_id"],
+            running_messages=last["running_messages"],
+            total_sensors=last["total_sensors"] or 0,
+            watermark=last["watermark"],
+            state_totals={
+                r["state"]: {"messages": r["messages"], "sensors": r["sensors"],
+                             "readings": r["readings"],
+                             "total": (r["avg_temperature"] or 0.0) * r["readings"]}
+                for r in totals
+            },
+        )
+
+    def _process(self, flagged: DataFrame, batch_id: int, carry: Carry) -> console.BatchReport:
         spark = flagged.sparkSession
+        cfg = self.config
         figures = [r.asDict() for r in aggregates.batch_figures(flagged).collect()]
         summary, stats = aggregates.split_figures(figures)
         # Spark's time for the batch (naive UTC, as the driver runs in UTC); an empty batch has
         # no rows to carry it, and takes the clock's.
         spark_time = summary.pop("batch_time")
         batch_time = spark_time.replace(tzinfo=UTC) if spark_time else self.clock()
-        follows_last = self._last is not None and self._last[0] == batch_id - 1
-        if follows_last:
-            running = self._last[1] + summary["messages"]
-        else:
-            # The first batch this process runs may be a replay of one a crashed run began:
-            # start from its predecessor's total and a clean slate. (Within one process, a batch
-            # that fails ends the query, so later batches are never replays.)
-            running = self.sink.running_messages_before(spark, batch_id) + summary["messages"]
-            self.sink.clear_batch(spark, batch_id)
-        totals = {**summary, "running_messages": running}
+        watermark = windows.next_watermark(carry.watermark, summary.pop("max_event_time"),
+                                           cfg.watermark_seconds)
         day = batch_time.date()
         stamp = [F.lit(batch_id).cast("long").alias("batch_id"), F.lit(batch_time).alias("batch_time")]
+        events = parse.usable(flagged)
+        on_time = events.where(~F.col(windows.LATE))
 
-        shown: list[dict] = []
-        if summary["anomalies"]:
-            found = anomalies.anomalies(parse.usable(flagged))
-            self.sink.write_batch("anomalies", batch_id, day, found.select(*stamp, "*"))
-            shown = [r.asDict() for r in found.orderBy("event_time", "guid")
-                     .limit(self.config.max_anomaly_rows).collect()]
+        # Event-time windows: the open ones before the batch + the batch's on-time events.
+        merged = windows.merge(self.open_windows.load(spark, batch_id),
+                               windows.partials(on_time)).persist()
+        try:
+            found, shown = self._anomalies(events, on_time, merged, batch_id, day, stamp)
+            is_closed = windows.closed(merged, cfg.window_seconds, watermark)
+            closed = merged.where(is_closed)
+            windows_written = closed.count() if watermark is not None else 0
+            if windows_written:
+                self.sink.write_batch("window_stats", batch_id, day,
+                                      windows.window_stats(closed, cfg.window_seconds).select(*stamp, "*"))
+            self.open_windows.save(merged.where(~is_closed), batch_id)
+        finally:
+            merged.unpersist()
+        if summary["late"]:
+            late = events.where(F.col(windows.LATE)).select(
+                *stamp, "guid", "state", "event_time", "temperature", windows.WINDOW_START,
+                F.lit(carry.watermark).cast("timestamp").alias("watermark"),
+                "kafka_partition", "kafka_offset")
+            self.sink.write_batch("late_events", batch_id, day, late)
         if summary["quarantined"]:
             self.sink.write_batch("quarantine", batch_id, day,
                                   parse.quarantined(flagged).select(*stamp, "*"))
         if stats:
             self.sink.write_batch("state_stats", batch_id, day,
                                   _local(spark, STATE_STATS_SCHEMA, batch_id, batch_time, stats))
+        new_sensors = self._new_sensors(events, batch_id, day, stamp) if summary["messages"] else {}
+        state_totals = _add_totals(carry.state_totals, stats, new_sensors)
+        self.sink.write_batch("state_totals", batch_id, day, _local(
+            spark, STATE_TOTALS_SCHEMA, batch_id, batch_time, _total_rows(state_totals)))
+        totals = {
+            **summary,
+            "anomalies": found,
+            "running_messages": carry.running_messages + summary["messages"],
+            "total_sensors": carry.total_sensors + sum(new_sensors.values()),
+            "watermark": watermark,
+        }
         # Written last, also for an empty batch: a batch_totals row means the batch is complete,
-        # and the next batch's running total starts from it.
+        # and the next batch (in this process or after a restart) goes on from it.
         self.sink.write_batch("batch_totals", batch_id, day,
                               _local(spark, BATCH_TOTALS_SCHEMA, batch_id, batch_time, [totals]))
-        self._last = (batch_id, running)
-        return console.BatchReport(batch_id, batch_time, totals, stats, shown)
+        self._last = Carry(batch_id, totals["running_messages"], totals["total_sensors"], watermark,
+                           state_totals)
+        return console.BatchReport(batch_id, batch_time, totals, stats, shown,
+                                   windows_written=windows_written,
+                                   state_totals=_total_rows(state_totals))
+
+    def _anomalies(self, events: DataFrame, on_time: DataFrame, merged: DataFrame, batch_id: int,
+                   day: date, stamp: list) -> tuple[int, list[dict]]:
+        """Runs the batch's detectors (band, three_sigma), writes and publishes what they find;
+        returns (how many, the rows to show)."""
+        d = self.config.detectors
+        parts = []
+        if d.band:
+            parts.append(anomalies.anomalies(events))
+        if d.three_sigma:
+            parts.append(windows.three_sigma(on_time, merged, d.sigma_k, d.sigma_min_readings))
+        if not parts:
+            return 0, []
+        found = functools.reduce(DataFrame.unionByName, parts).select(*stamp, "*").persist()
+        try:
+            count = found.count()
+            if not count:
+                return 0, []
+            self.sink.write_batch("anomalies", batch_id, day, found)
+            if self.alerts is not None:
+                self.alerts(found)
+            shown = [r.asDict() for r in found.orderBy("event_time", "guid", "detector")
+                     .limit(self.config.max_anomaly_rows).collect()]
+            return count, shown
+        finally:
+            found.unpersist()
+
+    def _new_sensors(self, events: DataFrame, batch_id: int, day: date, stamp: list) -> dict[str, int]:
+        """Adds the batch's never-seen sensors to the `sensors` table; returns how many per
+        state (a sensor counts in the state it was first seen in)."""
+        spark = events.sparkSession
+        known = self.sink.table(spark, "sensors").where(F.col("batch_id") < batch_id).select("guid")
+        new = (
+            events.groupBy("guid")
+            .agg(F.min_by("state", "event_time").alias("state"),
+                 F.min("event_time").alias("first_event_time"))
+            .join(known, "guid", "left_anti")
+            .persist()
+        )
+        try:
+            by_state = {r["state"]: r["n"] for r in new.groupBy("state").agg(
+                F.count(F.lit(1)).alias("n")).collect()}
+            if by_state:
+                self.sink.write_batch("sensors", batch_id, day, new.select(*stamp, "*"))
+            return by_state
+        finally:
+            new.unpersist()
+
+
+def _add_totals(before: Mapping[str, Mapping[str, float]], stats: list[dict],
+                new_sensors: Mapping[str, int]) -> dict[str, dict[str, float]]:
+    """Running per-state totals after a batch (its state_stats rows and new sensors)."""
+    after = {state: dict(t) for state, t in before.items()}
+    zero = {"messages": 0, "sensors": 0, "readings": 0, "total": 0.0}
+    for row in stats:
+        t = after.setdefault(row["state"], dict(zero))
+        t["messages"] += row["messages"]
+        t["readings"] += row["readings"]
+        t["total"] += (row["avg_temperature"] or 0.0) * row["readings"]
+    for state, n in new_sensors.items():
+        after.setdefault(state, dict(zero))["sensors"] += n
+    return after
+
+
+def _total_rows(totals: Mapping[str, Mapping[str, float]]) -> list[dict]:
+    return [
+        {"state": state, "messages": t["messages"], "sensors": t["sensors"], "readings": t["readings"],
+         "avg_temperature": t["total"] / t["readings"] if t["readings"] else None}
+        for state, t in sorted(totals.items())
+    ]
 
 
 def _local(spark: SparkSession, schema: T.StructType, batch_id: int, batch_time: datetime,
@@ -105,3 +249,49 @@ def _local(spark: SparkSession, schema: T.StructType, batch_id: int, batch_time:
     names = schema.fieldNames()
     stamped = [{**row, "batch_id": batch_id, "batch_time": batch_time} for row in rows]
     return spark.createDataFrame([tuple(r[n] for n in names) for r in stamped], schema)
+
+
+class SensorBatchWriter:
+    """`foreachBatch` handler of the sensor query: what zscore, stuck and silent found goes to
+    the anomalies table (files `part-s…`, this query's own batch ids) and the alerts topic."""
+
+    def __init__(
+        self,
+        config: JobConfig,
+        sink: ParquetSink,
+        out: TextIO = sys.stdout,
+        stopping: Callable[[], bool] = lambda: False,
+        alerts: Callable[[DataFrame], None] | None = None,
+    ) -> None:
+        self.config = config
+        self.sink = sink
+        self.out = out
+        self.stopping = stopping
+        self.alerts = alerts
+        self._bands = anomalies.with_bands(config.bands)
+        self._last: int | None = None
+
+    def __call__(self, found: DataFrame, batch_id: int) -> None:
+        if self.stopping():
+            raise StopRequested(f"sensor batch {batch_id} left for the next run")
+        spark = found.sparkSession
+        if self._last != batch_id - 1:  # the first batch of this process: maybe a replay
+            self.sink.clear_batch(spark, batch_id)
+        rows = (found.transform(self._bands)
+                .select(F.lit(batch_id).cast("long").alias("batch_id"), "*").persist())
+        try:
+            figures = rows.groupBy("detector").agg(
+                F.count(F.lit(1)).alias("n"), F.max("batch_time").alias("batch_time")).collect()
+            counts = {r["detector"]: r["n"] for r in figures}
+            if counts:
+                day = figures[0]["batch_time"].date()
+                self.sink.write_batch("anomalies", batch_id, day, rows)
+                if self.alerts is not None:
+                    self.alerts(rows)
+                shown = [r.asDict() for r in rows.orderBy("event_time", "guid", "detector")
+                         .limit(self.config.max_anomaly_rows).collect()]
+                self.out.write(console.render_sensors(console.SensorReport(batch_id, counts, shown)))
+                self.out.flush()
+        finally:
+            rows.unpersist()
+        self._last = batch_id

@@ -14,9 +14,10 @@ from pyspark.errors import AnalysisException, StreamingQueryException
 from pyspark.sql.streaming import StreamingQuery
 
 from iotstream import stream
+from iotstream.alerts import AlertPublisher
 from iotstream.cli import describe
 from iotstream.config import JobConfig
-from iotstream.pipeline import BatchProcessor, StopRequested
+from iotstream.pipeline import BatchProcessor, SensorBatchWriter, StopRequested
 from iotstream.sinks import ParquetSink
 
 NO_CONNECTOR = (
@@ -71,12 +72,18 @@ def run(config: JobConfig) -> int:
             raise
         stop = StopRequest()
         stop.install()
+        alerts = AlertPublisher(config) if config.alerts_topic else None
         processor = BatchProcessor(config, ParquetSink(config.output_dir),
-                                   stopping=stop.graceful.is_set)
+                                   stopping=stop.graceful.is_set, alerts=alerts)
         print(f"iot-aggregator: {describe(config)}", flush=True)
-        query = stream.start(records, processor, config)
+        queries = [stream.start(records, processor, config)]
+        if config.detectors.per_sensor:
+            writer = SensorBatchWriter(config, ParquetSink(config.output_dir, "s", ("anomalies",)),
+                                       stopping=stop.graceful.is_set, alerts=alerts)
+            queries.append(stream.start(stream.sensor_anomalies(records, config), writer, config,
+                                        stream.SENSOR_QUERY_NAME, stream.SENSOR_CHECKPOINT))
         try:
-            if _wait(query, stop):
+            if _wait(queries, stop):
                 print("iot-aggregator: stopped", file=sys.stderr)
                 return 130
         except StreamingQueryException as e:
@@ -89,21 +96,34 @@ def run(config: JobConfig) -> int:
             print(f"error: the streaming query failed: {_first_line(e)}\n(Spark's full report: set "
                   "logger.stream.level = error in conf/log4j2.properties)", file=sys.stderr)
             return 1
+        finally:
+            for query in queries:
+                query.stop()
         return 0
     finally:
         spark.stop()
 
 
-def _wait(query: StreamingQuery, stop: StopRequest) -> bool:
-    """Blocks until the query ends (False) or a stop request was carried out (True).
+def _wait(queries: list[StreamingQuery], stop: StopRequest) -> bool:
+    """Blocks until every query has ended (False) or a stop request was carried out (True);
+    raises the error of the first query that fails.
 
-    A graceful stop happens between batches: here when the query is idle, or by the next batch
+    A graceful stop happens between batches: here for a query that is idle, or by its next batch
     raising StopRequested before it does anything (when batches run back to back)."""
-    while not query.awaitTermination(POLL_SECONDS):
-        if stop.now.is_set() or (stop.graceful.is_set() and not query.status["isTriggerActive"]):
-            query.stop()
-            return True
-    return False
+    while True:
+        for query in queries:
+            if not query.isActive:
+                query.awaitTermination()  # raises StreamingQueryException if it failed
+        active = [q for q in queries if q.isActive]
+        if not active:
+            return False
+        if stop.now.is_set() or stop.graceful.is_set():
+            for query in active:
+                if stop.now.is_set() or not query.status["isTriggerActive"]:
+                    query.stop()
+            if not any(q.isActive for q in queries):
+                return True
+        active[0].awaitTermination(POLL_SECONDS)
 
 
 def _data_loss_message(config: JobConfig, e: Exception) -> str:

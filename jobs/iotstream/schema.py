@@ -51,10 +51,15 @@ BATCH_TOTALS_SCHEMA = T.StructType(
         T.StructField(name, T.LongType())
         for name in (
             "messages", "running_messages", "sensors", "states", "anomalies",
-            # The ledger: every record read from Kafka is accepted or quarantined.
-            "consumed", "accepted", "quarantined",
+            # The ledger: every record read from Kafka is accepted or quarantined; `late` of
+            # the accepted ones came for an event-time window already written (late_events).
+            "consumed", "accepted", "quarantined", "late",
+            # Since the first batch: exact count of distinct sensors ever seen.
+            "total_sensors",
         )
     ]
+    # The event-time watermark after the batch: windows ending at or before it are written.
+    + [T.StructField("watermark", T.TimestampType())]
 )
 
 ANOMALIES_SCHEMA = T.StructType(
@@ -67,6 +72,10 @@ ANOMALIES_SCHEMA = T.StructType(
         T.StructField("band_low", T.DoubleType()),
         T.StructField("band_high", T.DoubleType()),
         T.StructField("reason", T.StringType()),
+        # Which detector flagged the reading (band, three_sigma, zscore, stuck, silent), and
+        # by how much, in the detector's own unit (see README).
+        T.StructField("detector", T.StringType()),
+        T.StructField("score", T.DoubleType()),
     ]
 )
 
@@ -81,11 +90,67 @@ QUARANTINE_SCHEMA = T.StructType(
     ]
 )
 
+WINDOW_STATS_SCHEMA = T.StructType(
+    _BATCH
+    + [
+        T.StructField("window_start", T.TimestampType()),
+        T.StructField("window_end", T.TimestampType()),
+        T.StructField("state", T.StringType()),
+        T.StructField("avg_temperature", T.DoubleType()),
+        T.StructField("min_temperature", T.DoubleType()),
+        T.StructField("max_temperature", T.DoubleType()),
+        T.StructField("stddev_temperature", T.DoubleType()),
+        T.StructField("messages", T.LongType()),
+        T.StructField("sensors", T.LongType()),
+        T.StructField("readings", T.LongType()),
+    ]
+)
+
+# Since the first batch, per state: one row per state seen so far, after every batch.
+STATE_TOTALS_SCHEMA = T.StructType(
+    _BATCH
+    + [
+        T.StructField("state", T.StringType()),
+        T.StructField("messages", T.LongType()),
+        T.StructField("sensors", T.LongType()),
+        T.StructField("readings", T.LongType()),
+        T.StructField("avg_temperature", T.DoubleType()),
+    ]
+)
+
+# Each sensor once, in the batch that first saw it: the exact distinct count since the start.
+SENSORS_SCHEMA = T.StructType(
+    _BATCH
+    + [
+        T.StructField("guid", T.StringType()),
+        T.StructField("state", T.StringType()),
+        T.StructField("first_event_time", T.TimestampType()),
+    ]
+)
+
+LATE_EVENTS_SCHEMA = T.StructType(
+    _BATCH
+    + [
+        T.StructField("guid", T.StringType()),
+        T.StructField("state", T.StringType()),
+        T.StructField("event_time", T.TimestampType()),
+        T.StructField("temperature", T.DoubleType()),
+        T.StructField("window_start", T.TimestampType()),
+        T.StructField("watermark", T.TimestampType()),  # the watermark the record was behind
+        T.StructField("kafka_partition", T.IntegerType()),
+        T.StructField("kafka_offset", T.LongType()),
+    ]
+)
+
 # Table name → schema. Every table is also partitioned by `date` (the batch's UTC date).
 TABLES = {
     "state_stats": STATE_STATS_SCHEMA,
     "batch_totals": BATCH_TOTALS_SCHEMA,
     "anomalies": ANOMALIES_SCHEMA,
     "quarantine": QUARANTINE_SCHEMA,
+    "window_stats": WINDOW_STATS_SCHEMA,
+    "state_totals": STATE_TOTALS_SCHEMA,
+    "sensors": SENSORS_SCHEMA,
+    "late_events": LATE_EVENTS_SCHEMA,
 }
 PARTITION_COLUMN = "date"

@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.utils import AnalysisException
 
@@ -32,23 +32,30 @@ def table_path(output_dir: str, table: str) -> str:
     return f"{output_dir.rstrip('/')}/{table}"
 
 
-def batch_file_prefix(batch_id: int) -> str:
-    return f"part-b{batch_id:012d}-"
+def batch_file_prefix(batch_id: int, query: str = "b") -> str:
+    return f"part-{query}{batch_id:012d}-"
 
 
 class ParquetSink:
-    """Writes batch results to the Parquet tables of `output_dir` (any Hadoop file system)."""
+    """Writes batch results to the Parquet tables of `output_dir` (any Hadoop file system).
 
-    def __init__(self, output_dir: str) -> None:
+    Two queries write here, each with its own batch ids: the main one (files `part-b…`, every
+    table) and the sensor query (`part-s…`, anomalies only); `query` tells them apart."""
+
+    def __init__(self, output_dir: str, query: str = "b", tables: tuple[str, ...] = tuple(TABLES)) -> None:
         self.output_dir = output_dir
+        self.query = query
+        self.tables = tables
 
     def clear_batch(self, spark: SparkSession, batch_id: int) -> None:
         """Removes whatever an earlier attempt at `batch_id` wrote, in every table (batch_totals
         first: while any of the batch's rows remain, its batch_totals row is gone too)."""
         fs, path = _hadoop(spark, self.output_dir)
-        for table in ("batch_totals", *[t for t in TABLES if t != "batch_totals"]):
+        ordered = sorted(self.tables, key=lambda t: t != "batch_totals")
+        for table in ordered:
             pattern = f"{table_path(self.output_dir, table)}/{PARTITION_COLUMN}=*/"
-            for earlier in fs.globStatus(path(pattern + batch_file_prefix(batch_id) + "*")) or []:
+            prefix = batch_file_prefix(batch_id, self.query)
+            for earlier in fs.globStatus(path(pattern + prefix + "*")) or []:
                 if not fs.delete(earlier.getPath(), False) and fs.exists(earlier.getPath()):
                     raise OSError(f"cannot delete {earlier.getPath().toString()}")
 
@@ -57,7 +64,7 @@ class ParquetSink:
         after it (call clear_batch first)."""
         fs, path = _hadoop(rows.sparkSession, self.output_dir)
         root = table_path(self.output_dir, table)
-        staging = path(f"{root}/{STAGING}/{batch_id}")
+        staging = path(f"{root}/{STAGING}/{self.query}{batch_id}")
         columns = [f.name for f in TABLES[table].fields]
         # A batch's rows are few: one file per table and batch, not one per task.
         rows.select(*columns).coalesce(1).write.mode("overwrite").parquet(staging.toString())
@@ -68,28 +75,88 @@ class ParquetSink:
         written = sorted(s.getPath().getName() for s in fs.listStatus(staging)
                          if s.getPath().getName().endswith(".parquet"))
         for n, name in enumerate(written):
-            final = path(target, f"{batch_file_prefix(batch_id)}{n:03d}.parquet")
+            final = path(target, f"{batch_file_prefix(batch_id, self.query)}{n:03d}.parquet")
             # Hadoop reports a failed rename by returning false, not by raising.
             if not fs.rename(path(staging, name), final):
                 raise OSError(f"cannot move {name} from {staging.toString()} to {final.toString()}")
         fs.delete(staging, True)
 
-    def running_messages_before(self, spark: SparkSession, batch_id: int) -> int:
-        """`running_messages` of the last batch written before `batch_id` (0 if there is none)."""
+    def last_batch_before(self, spark: SparkSession, batch_id: int) -> dict[str, Any] | None:
+        """The batch_totals row of the last batch written before `batch_id`, if any."""
         if batch_id == 0:
-            return 0
+            return None
         try:
             rows = (
                 spark.read.schema(BATCH_TOTALS_SCHEMA)
                 .parquet(table_path(self.output_dir, "batch_totals"))
                 .where(F.col("batch_id") < batch_id)
                 .orderBy(F.desc("batch_id"))
-                .select("running_messages")
                 .limit(1)
                 .collect()
             )
         except AnalysisException as e:  # no table yet: this output dir is new
-            if "PATH_NOT_FOUND" in str(e) or "Path does not exist" in str(e):
-                return 0
+            if _missing(e):
+                return None
             raise
-        return rows[0][0] if rows else 0
+        return rows[0].asDict() if rows else None
+
+    def read_rows(self, spark: SparkSession, table: str, where: Column) -> list[dict[str, Any]]:
+        """Rows of a table (its declared columns) that match `where`; none when it has no file."""
+        try:
+            df = spark.read.schema(TABLES[table]).parquet(table_path(self.output_dir, table))
+            return [r.asDict() for r in df.where(where).collect()]
+        except AnalysisException as e:
+            if _missing(e):
+                return []
+            raise
+
+    def table(self, spark: SparkSession, table: str) -> DataFrame:
+        """A table with its declared columns, empty when it has no file yet."""
+        location = table_path(self.output_dir, table)
+        fs, path = _hadoop(spark, self.output_dir)
+        if not fs.exists(path(location)):
+            return spark.createDataFrame([], TABLES[table])
+        return spark.read.schema(TABLES[table]).parquet(location)
+
+
+def _missing(e: AnalysisException) -> bool:
+    return "PATH_NOT_FOUND" in str(e) or "Path does not exist" in str(e)
+
+
+class VersionedState:
+    """A DataFrame the job keeps from batch to batch (its own state, beside Spark's in the
+    checkpoint): saved after every batch as version `v=<batch_id>`; a batch reads the latest
+    version before its own, so a replayed batch starts from the same state as the first try."""
+
+    def __init__(self, location: str, schema: Any) -> None:
+        self.location = location.rstrip("/")
+        self.schema = schema
+
+    def _versions(self, spark: SparkSession) -> list[int]:
+        fs, path = _hadoop(spark, self.location)
+        if not fs.exists(path(self.location)):
+            return []
+        names = [s.getPath().getName() for s in fs.listStatus(path(self.location))]
+        return sorted(int(n[2:]) for n in names if n.startswith("v=") and n[2:].isdigit())
+
+    def load(self, spark: SparkSession, batch_id: int) -> DataFrame:
+        """The state as the last batch before `batch_id` left it (empty before any)."""
+        before = [v for v in self._versions(spark) if v < batch_id]
+        if not before:
+            return spark.createDataFrame([], self.schema)
+        return spark.read.schema(self.schema).parquet(f"{self.location}/v={before[-1]}")
+
+    def save(self, state: DataFrame, batch_id: int) -> None:
+        """Saves the state after `batch_id`; keeps only it and the version before it."""
+        spark = state.sparkSession
+        fs, path = _hadoop(spark, self.location)
+        staging = path(f"{self.location}/{STAGING}-{batch_id}")
+        state.coalesce(1).write.mode("overwrite").parquet(staging.toString())
+        final = path(f"{self.location}/v={batch_id}")
+        if fs.exists(final) and not fs.delete(final, True):
+            raise OSError(f"cannot delete {final.toString()}")
+        if not fs.rename(staging, final):
+            raise OSError(f"cannot move {staging.toString()} to {final.toString()}")
+        older = [v for v in self._versions(spark) if v < batch_id]
+        for version in older[:-1]:
+            fs.delete(path(f"{self.location}/v={version}"), True)
