@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from pyspark.sql import DataFrame, Row
@@ -141,7 +141,7 @@ class SensorModel:
 
     @classmethod
     def from_row(cls, row: Any) -> SensorModel:
-        return cls(list(row[0] or []), row[1], row[2], row[3], row[4], bool(row[5]))
+        return cls(list(row[0] or []), row[1], row[2], _utc(row[3]), row[4], bool(row[5]))
 
     def to_row(self) -> tuple:
         return (self.history, self.last_value, self.repeats, self.last_time, self.state,
@@ -149,8 +149,17 @@ class SensorModel:
 
 
 def _epoch_ms(moment: datetime) -> int:
-    # Spark hands timestamps to Python as naive local times, and takes them back as such.
     return round(moment.timestamp() * 1000)
+
+
+def _utc(moment: datetime | None) -> datetime | None:
+    """Aware UTC. Spark hands timestamps to Python workers as naive local times in some paths
+    (the state store) and aware ones in others (Arrow input): make them comparable."""
+    return None if moment is None else moment.astimezone(UTC)
+
+
+def _row(values: tuple) -> Row:
+    return Row(**dict(zip(OUTPUT_SCHEMA.fieldNames(), values, strict=True)))
 
 
 class SensorDetectors(StatefulProcessor):
@@ -172,7 +181,7 @@ class SensorDetectors(StatefulProcessor):
         found: list[tuple] = []
         readings = sorted(rows, key=lambda r: (r.event_time, r.kafka_partition, r.kafka_offset))
         for r in readings:
-            found += model.observe(self.rules, guid, r.state, r.event_time, r.temperature)
+            found += model.observe(self.rules, guid, r.state, _utc(r.event_time), r.temperature)
         self.sensor.update(model.to_row())
         for expiry in list(self.handle.listTimers()):
             self.handle.deleteTimer(expiry)
@@ -181,7 +190,7 @@ class SensorDetectors(StatefulProcessor):
             self.handle.registerTimer(silent_at)
         self.handle.registerTimer(evict_at)
         for row in found:
-            yield Row(*row)
+            yield _row(row)
 
     def handleExpiredTimer(self, key: Any, timerValues: TimerValues,
                            expiredTimerInfo: ExpiredTimerInfo) -> Iterator[Row]:
@@ -196,7 +205,7 @@ class SensorDetectors(StatefulProcessor):
         if expiredTimerInfo.getExpiryTimeInMs() >= evict_at:
             self.sensor.clear()
         for row in found:
-            yield Row(*row)
+            yield _row(row)
 
     def close(self) -> None:
         pass
