@@ -73,7 +73,8 @@ def test_sensor_block_counts_by_detector_and_is_empty_when_nothing_was_found():
            "detector": "stuck", "score": 10.0}
     text = render_sensors(SensorReport(4, {"stuck": 1, "zscore": 2}, [row]))
     lines = text.splitlines()
-    assert lines[0] == "-- Sensor detectors · batch 4: 3 anomalies (stuck 1, zscore 2) (first 1; all in Parquet)"
+    assert lines[0] == ("-- Sensor detectors · batch 4: 3 anomalies (stuck 1, zscore 2)"
+                        " (first 1; all in Parquet)")
     assert lines[-1].split() == ["g2", "TX", "2026-01-02", "03:00:00.000000", "64.50", "49.0..79.0",
                                  "stuck", "stuck", "10.00"]
     assert render_sensors(SensorReport(5, {}, [])) == ""

@@ -10,7 +10,6 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
-from pyspark.sql import functions as F
 
 from iotstream.config import load_config
 from iotstream.pipeline import BatchProcessor
