@@ -57,6 +57,12 @@ NORMAL_MAX_DEVIATION = WALK_BOUND_F + ROUNDING_SLACK_F
 SPIKE_MIN_F, SPIKE_MAX_F = 30.0, 50.0
 IMPOSSIBLE_MIN_F, IMPOSSIBLE_MAX_F = 200.0, 999.0
 ANOMALY_KINDS = ("spike", "impossible")
+# Incidents: a sensor stuck on its last value, drifting out of its band, or going silent.
+INCIDENT_KINDS = ("stuck", "drift", "silent")
+STUCK_READINGS = (15, 30)  # repeats of the last value (the job's default stuck detector: 10)
+DRIFT_READINGS = (20, 40)
+DRIFT_MIN_F, DRIFT_MAX_F = 20.0, 30.0  # beyond the ±15 °F band, unlike the walk (±9 °F)
+SILENT_SECONDS = (180.0, 600.0)  # of event time; the job's default silent detector: 120 s
 LABEL_COLUMNS = ("guid", "eventTime", "kind", "temperature")
 
 OUTPUT_BATCH_LINES = 4096  # join lines before writing: far fewer write calls
@@ -83,6 +89,11 @@ class Sensor:
     state: str
     baseline_f: float
     offset_f: float
+    last: tuple[datetime, float] | None = None  # (event time, reading) last emitted
+    incident: str | None = None  # "stuck" or "drift" while one lasts
+    remaining: int = 0  # readings left in the incident
+    incident_f: float = 0.0  # the stuck value, or the drift offset
+    silent_until: datetime | None = None
 
 
 class AnomalyLabel(NamedTuple):
@@ -170,21 +181,69 @@ def draw_anomaly(baseline_f: float, rng: random.Random) -> tuple[str, float]:
 
 def events(sensors: list[Sensor], rng: random.Random, clock: Iterator[datetime],
            count: int | None = None, anomaly_rate: float = 0.0,
-           ) -> Iterator[tuple[dict[str, Any], AnomalyLabel | None]]:
-    """Yield count (None: endless) (event, label-or-None) pairs, one random sensor each."""
+           incident_rates: dict[str, float] | None = None,
+           ) -> Iterator[tuple[dict[str, Any], list[AnomalyLabel]]]:
+    """Yield count (None: endless) (event, labels) pairs, one random sensor each.
+
+    Point anomalies (spike, impossible) replace one reading; incidents (stuck, drift, silent;
+    probability per event in incident_rates) start on the chosen sensor and last several of its
+    readings (silent: a span of event time, in which the sensor is never chosen). An event's
+    labels are its own (point anomaly, stuck or drift reading) or a silence it starts."""
+    rates = {k: v for k, v in (incident_rates or {}).items() if v > 0}
     for _ in range(count) if count is not None else itertools.count():
+        moment = next(clock)
         sensor = rng.choice(sensors)
-        # Draw only when anomalies are on, so rate-0 output is unaffected by the feature.
-        # An anomaly replaces the reading and leaves the sensor's walk untouched.
-        if anomaly_rate > 0.0 and rng.random() < anomaly_rate:
-            kind, temperature = draw_anomaly(sensor.baseline_f, rng)
-        else:
-            kind, temperature = None, advance_walk(sensor, rng)
-        event_time = format_utc(next(clock))
+        tries = 0
+        while sensor.silent_until is not None:  # draws only once some sensor went silent
+            tries += 1
+            if moment >= sensor.silent_until or tries > 10 * len(sensors):  # (all silent)
+                sensor.silent_until = None
+                break
+            sensor = rng.choice(sensors)
+        kind, temperature = _reading(sensor, rng, anomaly_rate, rates)
+        event_time = format_utc(moment)
         event = {"guid": sensor.guid, "destination": sensor.destination, "state": sensor.state,
                  "eventTime": event_time,
                  "payload": {"format": PAYLOAD_FORMAT, "data": {"temperature": temperature}}}
-        yield event, AnomalyLabel(sensor.guid, event_time, kind, temperature) if kind else None
+        labels = [AnomalyLabel(sensor.guid, event_time, kind, temperature)] if kind else []
+        sensor.last = (moment, temperature)
+        # Silence starts after this reading (drawn only when silences are on).
+        if "silent" in rates and sensor.incident is None and rng.random() < rates["silent"]:
+            sensor.silent_until = moment + timedelta(seconds=rng.uniform(*SILENT_SECONDS))
+            labels.append(AnomalyLabel(sensor.guid, event_time, "silent", temperature))
+        yield event, labels
+
+
+def _reading(sensor: Sensor, rng: random.Random, anomaly_rate: float,
+             rates: dict[str, float]) -> tuple[str | None, float]:
+    """(label kind or None, reading) of the sensor's next event."""
+    if sensor.incident is None and sensor.last is not None:
+        for kind in ("stuck", "drift"):  # fixed order: the same seed gives the same output
+            if kind in rates and rng.random() < rates[kind]:
+                low, high = STUCK_READINGS if kind == "stuck" else DRIFT_READINGS
+                sensor.incident, sensor.remaining = kind, rng.randint(low, high)
+                sensor.incident_f = (sensor.last[1] if kind == "stuck" else
+                                     rng.choice((-1.0, 1.0)) * rng.uniform(DRIFT_MIN_F, DRIFT_MAX_F))
+                break
+    if sensor.incident is not None:
+        kind = sensor.incident
+        sensor.remaining -= 1
+        if sensor.remaining <= 0:
+            sensor.incident = None
+        if kind == "stuck":  # the walk waits: the sensor reads on from where it stuck
+            return kind, sensor.incident_f
+        return kind, round_temperature(sensor.baseline_f + sensor.incident_f + _walk(sensor, rng))
+    # Draw only when anomalies are on, so rate-0 output is unaffected by the feature.
+    # An anomaly replaces the reading and leaves the sensor's walk untouched.
+    if anomaly_rate > 0.0 and rng.random() < anomaly_rate:
+        return draw_anomaly(sensor.baseline_f, rng)
+    return None, advance_walk(sensor, rng)
+
+
+def _walk(sensor: Sensor, rng: random.Random) -> float:
+    """One step of the sensor's walk; its new offset."""
+    advance_walk(sensor, rng)
+    return sensor.offset_f
 
 
 def format_event(event: dict[str, Any]) -> str:
@@ -192,12 +251,13 @@ def format_event(event: dict[str, Any]) -> str:
     return json.dumps(event)
 
 
-def event_lines(pairs: Iterable[tuple[dict[str, Any], AnomalyLabel | None]],
+def event_lines(pairs: Iterable[tuple[dict[str, Any], list[AnomalyLabel]]],
                 label_writer: Any = None) -> Iterator[str]:
-    """Format each event; its label (if any) goes to the csv label_writer as it is made."""
-    for event, label in pairs:
-        if label is not None and label_writer is not None:
-            label_writer.writerow(label)
+    """Format each event; its labels go to the csv label_writer as it is made."""
+    for event, labels in pairs:
+        if label_writer is not None:
+            for label in labels:
+                label_writer.writerow(label)
         yield format_event(event)
 
 
@@ -361,8 +421,19 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"simulated seconds between events (default {DEFAULT_EVENT_INTERVAL_S})")
     add("--anomaly-rate", type=_checked(float, lambda v: 0.0 <= v <= 1.0, "in [0, 1]"),
         default=0.0, metavar="P", help="probability a reading is an injected anomaly (default 0)")
+    rate = _checked(float, lambda v: 0.0 <= v <= 1.0, "in [0, 1]")
+    add("--stuck-rate", type=rate, default=0.0, metavar="P",
+        help=f"probability per event that its sensor gets stuck on its last value for "
+             f"{STUCK_READINGS[0]}-{STUCK_READINGS[1]} readings (default 0)")
+    add("--drift-rate", type=rate, default=0.0, metavar="P",
+        help=f"... drifts {DRIFT_MIN_F:g}-{DRIFT_MAX_F:g} °F off its baseline for "
+             f"{DRIFT_READINGS[0]}-{DRIFT_READINGS[1]} readings (default 0)")
+    add("--silent-rate", type=rate, default=0.0, metavar="P",
+        help=f"... goes silent for {SILENT_SECONDS[0]:g}-{SILENT_SECONDS[1]:g} s (default 0)")
     add("--labels", type=Path, metavar="FILE",
-        help="write the injected anomalies as CSV: " + ",".join(LABEL_COLUMNS))
+        help="write the injected anomalies as CSV: " + ",".join(LABEL_COLUMNS) + " (kind: "
+             + ", ".join(ANOMALY_KINDS + INCIDENT_KINDS) + "; a silent row is the sensor's last "
+             "reading before its silence)")
     add("--states-file", type=Path, default=DEFAULT_STATES_FILE, metavar="FILE",
         help="state,name,avg_temp_f table (default: conf/states.csv beside this script)")
     kafka = parser.add_argument_group(
@@ -443,8 +514,9 @@ def main(argv: list[str] | None = None) -> int:
         label_writer = csv.writer(labels_file, lineterminator="\n") if labels_file else None
         if label_writer:
             label_writer.writerow(LABEL_COLUMNS)
+        incidents = {"stuck": args.stuck_rate, "drift": args.drift_rate, "silent": args.silent_rate}
         pairs = events(make_sensors(states, args.sensors, rng), rng, clock, count,
-                       args.anomaly_rate)
+                       args.anomaly_rate, incidents)
         lines = event_lines(pairs, label_writer)
         if args.bootstrap_server:
             return _run_kafka(lines, args)

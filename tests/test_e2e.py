@@ -60,6 +60,7 @@ class E2E:
     labels: list[dict[str, str]]
     records: dict[tuple[int, int], bytes | None]  # (partition, offset) → value, read back from Kafka
     batch_ends: dict[int, dict[int, int]]  # batch id → partition → end offset (from the checkpoint)
+    data1: Path
 
     def table(self, name: str) -> list[dict]:
         return ds.dataset(self.out / name, format="parquet", partitioning="hive").to_table().to_pylist()
@@ -118,7 +119,7 @@ def e2e(broker, tmp_path_factory) -> E2E:
         with (d / name).open() as f:
             labels += list(csv.DictReader(f))
     return E2E(out, runs, labels, read_topic(broker.bootstrap),
-               checkpoint_batches(out / "_checkpoint"))
+               checkpoint_batches(out / "_checkpoint"), d / "data1.txt")
 
 
 def expected_batches(e: E2E) -> dict[int, list[reference.Reading]]:
@@ -178,20 +179,27 @@ def test_state_stats_match_plain_python_batch_by_batch(e2e):
 
 def test_batch_totals_match_plain_python(e2e):
     expected = expected_batches(e2e)
-    rows_by_batch: dict[int, int] = {}
+    band: dict[int, int] = {}
+    main: dict[int, int] = {}  # the main query's detectors; the others have their own batch ids
     for a in e2e.table("anomalies"):
-        rows_by_batch[a["batch_id"]] = rows_by_batch.get(a["batch_id"], 0) + 1
-    for t in e2e.table("batch_totals"):
+        if a["detector"] in ("band", "three_sigma"):
+            main[a["batch_id"]] = main.get(a["batch_id"], 0) + 1
+        if a["detector"] == "band":
+            band[a["batch_id"]] = band.get(a["batch_id"], 0) + 1
+    seen: set[str] = set()
+    for t in sorted(e2e.table("batch_totals"), key=lambda t: t["batch_id"]):
         readings = expected[t["batch_id"]]
         assert t["messages"] == len(readings)
         assert t["sensors"] == len({r.guid for r in readings})
         assert t["states"] == len({r.state for r in readings})
-        want = sum(reference.anomalous(r) for r in readings)
-        assert t["anomalies"] == want == rows_by_batch.get(t["batch_id"], 0)
+        assert band.get(t["batch_id"], 0) == sum(reference.anomalous(r) for r in readings)
+        assert t["anomalies"] == main.get(t["batch_id"], 0)
+        seen |= {r.guid for r in readings}
+        assert t["total_sensors"] == len(seen)
 
 
-def test_anomalies_are_exactly_the_injected_readings(e2e):
-    found = e2e.table("anomalies")
+def test_band_anomalies_are_exactly_the_injected_readings(e2e):
+    found = [a for a in e2e.table("anomalies") if a["detector"] == "band"]
     keys = [(a["guid"], a["event_time"].strftime("%Y-%m-%dT%H:%M:%S.%fZ")) for a in found]
     assert len(keys) == len(set(keys))  # none twice
     labelled = {(lab["guid"], lab["eventTime"]): lab for lab in e2e.labels}
@@ -207,6 +215,60 @@ def test_anomalies_are_exactly_the_injected_readings(e2e):
         else:
             side = "above_band" if a["temperature"] > base[a["state"]] else "below_band"
             assert a["reason"] == side
+
+
+def test_per_sensor_detectors_find_the_spikes_and_the_sensors_that_went_silent(e2e):
+    found = e2e.table("anomalies")
+    key = lambda a: (a["guid"], a["event_time"].strftime("%Y-%m-%dT%H:%M:%S.%fZ"))  # noqa: E731
+    labelled = {(lab["guid"], lab["eventTime"]) for lab in e2e.labels}
+    zscore = [key(a) for a in found if a["detector"] == "zscore"]
+    assert len(zscore) > 50 and len(set(zscore) & labelled) / len(zscore) > 0.95
+    # Run 2's events are a day after run 1's: every sensor of run 1 went silent after its last
+    # reading there, reported once (by event-time timers as run 2 moves the watermark on).
+    last: dict[str, str] = {}
+    for line in e2e.data1.read_text().splitlines():
+        event = json.loads(line)
+        last[event["guid"]] = max(last.get(event["guid"], ""), event["eventTime"])
+    silent = sorted(key(a) for a in found if a["detector"] == "silent")
+    assert silent == sorted(last.items())
+    assert not [a for a in found if a["detector"] == "stuck"]  # the simulator here sticks nowhere
+
+
+def test_windows_are_written_once_the_watermark_passes_them(e2e):
+    windows = e2e.table("window_stats")
+    totals = {t["batch_id"]: t for t in e2e.table("batch_totals")}
+    per_window: dict[tuple, int] = {}
+    for w in windows:
+        assert w["window_end"] <= totals[w["batch_id"]]["watermark"]
+        k = (w["window_start"], w["state"])
+        per_window[k] = per_window.get(k, 0) + 1
+    assert per_window and set(per_window.values()) == {1}  # each window written once
+    # Run 1 (100 s of events from 00:00) is complete once run 2 moves the watermark on.
+    minute = {}
+    for readings in expected_batches(e2e).values():
+        for r in readings:
+            if r.event_time.startswith("2026-02-01T00:00"):
+                minute.setdefault(r.state, []).append(r)
+    got = {w["state"]: w for w in windows if w["window_start"].isoformat() == "2026-02-01T00:00:00"}
+    assert set(got) == set(minute)
+    for state, readings in minute.items():
+        assert got[state]["messages"] == len(readings)
+        assert got[state]["sensors"] == len({r.guid for r in readings})
+    assert not (e2e.out / "late_events").exists()  # run 2 comes after run 1 in event time
+
+
+def test_alerts_reach_the_alerts_topic(e2e, broker):
+    done = run_script("kafka-console-consumer.sh", "--bootstrap-server", broker.bootstrap,
+                      "--topic", "iot-alerts", "--from-beginning", "--timeout-ms", "10000",
+                      env=broker.env, check=False)
+    alerts = [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
+    found = e2e.table("anomalies")
+    # At least once: each anomaly row is one alert (a replay could repeat one, with its alert_id).
+    assert len({a["alert_id"] for a in alerts}) == len(found) > 0
+    detectors = {a["detector"] for a in alerts}
+    assert {"band", "zscore", "silent"} <= detectors
+    sample = next(a for a in alerts if a["detector"] == "band")
+    assert set(sample) >= {"alert_id", "guid", "state", "event_time", "temperature", "score"}
 
 
 def test_console_is_quiet_and_readable(e2e):

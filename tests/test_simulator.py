@@ -145,8 +145,8 @@ def test_make_sensors_covers_every_state_and_ids_are_unique() -> None:
 def test_walk_stays_bounded_and_centred_on_the_baseline() -> None:
     _, pairs = generate(200_000, sensors=20, seed=3)
     readings: dict[str, list[float]] = defaultdict(list)
-    for event, label in pairs:
-        assert label is None
+    for event, labels in pairs:
+        assert labels == []
         assert deviation(event) <= sim.NORMAL_MAX_DEVIATION, event
         readings[event["guid"]].append(temperature(event) - STATES[event["state"]])
     assert max(max(map(abs, r)) for r in readings.values()) > 3.0  # it does wander
@@ -161,8 +161,8 @@ def test_anomalies_leave_the_walk_untouched() -> None:
     before = [s.offset_f for s in fleet]
     rng = random.Random(1)
     clock = sim.simulated_clock(sim.parse_utc(sim.DEFAULT_START_TIME), 0.01)
-    labelled = [label for _, label in sim.events(fleet, rng, clock, 500, anomaly_rate=1.0)]
-    assert all(label is not None for label in labelled)
+    labelled = [labels for _, labels in sim.events(fleet, rng, clock, 500, anomaly_rate=1.0)]
+    assert all(len(labels) == 1 for labels in labelled)
     assert [s.offset_f for s in fleet] == before
 
 
@@ -192,6 +192,55 @@ def test_labels_are_exactly_the_readings_outside_the_band(tmp_path: Path) -> Non
     assert abs(spikes - len(labels) / 2) < BINOMIAL_SIGMAS * math.sqrt(len(labels) / 4)
     normal = [e for e in events if (e["guid"], e["eventTime"]) not in labels]
     assert all(deviation(e) <= sim.NORMAL_MAX_DEVIATION for e in normal)
+
+
+def test_incidents_are_labelled_as_they_are_emitted(tmp_path: Path) -> None:
+    labels_path = tmp_path / "labels.csv"
+    stdout = run_cli("60000", "--seed", "5", "--sensors", "50", "--stuck-rate", "0.002",
+                     "--drift-rate", "0.002", "--silent-rate", "0.0003",
+                     "--labels", str(labels_path)).stdout
+    events = parse_lines(stdout)
+    with labels_path.open(newline="") as handle:
+        labels = list(csv.DictReader(handle))
+    kinds = {k: [r for r in labels if r["kind"] == k] for k in ("stuck", "drift", "silent")}
+    assert all(len(rows) > 10 for rows in kinds.values())
+    by_sensor: dict[str, list[dict[str, Any]]] = {}
+    for e in events:
+        by_sensor.setdefault(e["guid"], []).append(e)
+    position = {(e["guid"], e["eventTime"]): i for rows in by_sensor.values() for i, e in enumerate(rows)}
+
+    # stuck: each labelled reading repeats the sensor's previous reading exactly, in runs of at
+    # least 15 (the job's stuck detector needs 10 identical values in a row).
+    stuck = {(r["guid"], r["eventTime"]) for r in kinds["stuck"]}
+    runs = 0
+    for guid, rows in by_sensor.items():
+        length = 0
+        for before, e in itertools.pairwise(rows):
+            if (guid, e["eventTime"]) in stuck:
+                assert temperature(e) == temperature(before)
+                length += 1
+            elif length:
+                assert length >= sim.STUCK_READINGS[0]
+                runs, length = runs + 1, 0
+    assert runs > 10
+    # drift: labelled readings are 20-30 °F (± the walk) off their baseline, outside the band.
+    drift = {(r["guid"], r["eventTime"]) for r in kinds["drift"]}
+    for e in events:
+        if (e["guid"], e["eventTime"]) in drift:
+            assert sim.DRIFT_MIN_F - sim.NORMAL_MAX_DEVIATION <= deviation(e)
+            assert deviation(e) <= sim.DRIFT_MAX_F + sim.NORMAL_MAX_DEVIATION
+    # silent: the labelled reading is the sensor's; its next comes >= 180 s later (or never).
+    for r in kinds["silent"]:
+        rows = by_sensor[r["guid"]]
+        i = position[(r["guid"], r["eventTime"])]
+        assert temperature(rows[i]) == float(r["temperature"])
+        if i + 1 < len(rows):
+            gap = sim.parse_utc(rows[i + 1]["eventTime"]) - sim.parse_utc(r["eventTime"])
+            assert gap.total_seconds() >= sim.SILENT_SECONDS[0]
+    # Nothing else moved: unlabelled readings stay on the bounded walk.
+    labelled = stuck | drift
+    assert all(deviation(e) <= sim.NORMAL_MAX_DEVIATION for e in events
+               if (e["guid"], e["eventTime"]) not in labelled)
 
 
 # --- clocks ----------------------------------------------------------------------------
