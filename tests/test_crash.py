@@ -6,6 +6,7 @@ exactly once in the Parquet tables.
 from __future__ import annotations
 
 import csv
+import json
 import os
 import random
 import signal
@@ -112,11 +113,25 @@ def test_sigkill_mid_stream_loses_nothing_and_doubles_nothing(broker, tmp_path):
     assert Counter((s["batch_id"], s["state"]) for s in stats).most_common(1)[0][1] == 1
     assert sum(s["messages"] for s in stats) == EVENTS
 
-    found = Counter((a["guid"], a["event_time"].strftime("%Y-%m-%dT%H:%M:%S.%fZ"))
+    found = Counter((a["detector"], a["guid"], a["event_time"].strftime("%Y-%m-%dT%H:%M:%S.%fZ"))
                     for a in table("anomalies"))
+    assert set(found.values()) == {1}  # every detector's findings once, the sensor query's too
     with labels.open() as f:
         injected = {(row["guid"], row["eventTime"]) for row in csv.DictReader(f)}
-    assert set(found) == injected and set(found.values()) == {1}
+    assert {(g, t) for d, g, t in found if d == "band"} == injected
+    assert {d for d, _, _ in found} >= {"band", "zscore"}
+
+    # Windows and sensors since the start: once each, carried across every restart.
+    windows = Counter((w["window_start"], w["state"]) for w in table("window_stats"))
+    assert windows and set(windows.values()) == {1}
+    sensors = Counter(s["guid"] for s in table("sensors"))
+    assert set(sensors.values()) == {1} and len(sensors) == totals[-1]["total_sensors"]
+    with data.open() as f:
+        guids = {json.loads(line)["guid"] for line in f if line.startswith('{"guid": "0-')}
+    assert set(sensors) == guids
+    last = [s for s in table("state_totals") if s["batch_id"] == ids[-1]]
+    assert sum(s["messages"] for s in last) == EVENTS
+    assert sum(s["sensors"] for s in last) == len(guids)
 
     quarantined = Counter((q["kafka_partition"], q["kafka_offset"]) for q in table("quarantine"))
     assert len(quarantined) == len(BAD) and set(quarantined.values()) == {1}
