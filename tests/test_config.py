@@ -111,3 +111,40 @@ def test_kafka_options_must_be_kafka_settings_the_job_does_not_own(tmp_path, lin
     path = _conf_copy(tmp_path, "[kafka.options]", f"[kafka.options]\n{line}")
     with pytest.raises(ConfigError, match=r"\[kafka.options\] takes kafka.\* settings"):
         load_config(path)
+
+
+def test_windows_detectors_and_alerts_come_from_the_config(tmp_path):
+    c = load_config(CONF)
+    assert (c.window_seconds, c.watermark_seconds, c.alerts_topic) == (60.0, 30.0, "iot-alerts")
+    d = c.detectors
+    assert d.enabled() == ["band", "three_sigma", "zscore", "stuck", "silent"]
+    assert (d.sigma_k, d.zscore_history, d.zscore_threshold, d.stuck_repeats, d.silent_seconds,
+            d.sensor_ttl_seconds) == (3.0, 30, 4.0, 10, 120.0, 3600.0)
+    path = _conf_copy(tmp_path, "enabled = true\nhistory = 30", "enabled = false\nhistory = 50")
+    path.write_text(path.read_text().replace("enabled = true\ntopic", "enabled = false\ntopic"))
+    c = load_config(path)
+    assert (c.detectors.zscore, c.detectors.zscore_history, c.alerts_topic) == (False, 50, "")
+    assert c.detectors.per_sensor  # stuck and silent still need the sensor query
+
+
+def test_a_config_without_the_new_sections_takes_the_defaults(tmp_path):
+    text = CONF.read_text()
+    path = _conf_copy(tmp_path, "", "")
+    path.write_text(text[: text.index("[windows]")])
+    c = load_config(path)
+    assert (c.window_seconds, c.detectors, c.alerts_topic) == (60.0, load_config(CONF).detectors,
+                                                               "iot-alerts")
+
+
+@pytest.mark.parametrize("old, new, message", [
+    ("k = 3.0", "k = 0", "three_sigma needs k > 0"),
+    ("min_history = 10", "min_history = 40", "zscore needs 2 <= min_history <= history"),
+    ("repeats = 10", "repeats = 1", "stuck repeats must be >= 2"),
+    ("after_seconds = 120", "after_seconds = 7200", "below \\[detectors\\] sensor_ttl_seconds"),
+    ("length_seconds = 60", "length_seconds = 0", "windows length_seconds must be >= 1"),
+    ("[detectors.stuck]", "[detectors.stuk]", "not 'stuk'"),
+    ("repeats = 10", "repeat = 10", "has no setting 'repeat'"),
+])
+def test_bad_detector_settings_are_refused(tmp_path, old, new, message):
+    with pytest.raises(ConfigError, match=message):
+        load_config(_conf_copy(tmp_path, old, new))

@@ -249,7 +249,8 @@ def test_windows_are_written_once_the_watermark_passes_them(e2e):
         for r in readings:
             if r.event_time.startswith("2026-02-01T00:00"):
                 minute.setdefault(r.state, []).append(r)
-    got = {w["state"]: w for w in windows if w["window_start"].isoformat() == "2026-02-01T00:00:00"}
+    got = {w["state"]: w for w in windows
+           if w["window_start"].strftime("%Y-%m-%dT%H:%M:%S") == "2026-02-01T00:00:00"}
     assert set(got) == set(minute)
     for state, readings in minute.items():
         assert got[state]["messages"] == len(readings)

@@ -82,9 +82,13 @@ def describe(config: JobConfig) -> str:
     mode = "available-now (drain, then exit)" if config.available_now else (
         f"every {config.trigger_seconds:g} s")
     options = ", ".join(f"{k}={v}" for k, v in sorted(redacted(config.kafka_options).items()))
+    detectors = ", ".join(config.detectors.enabled()) or "none"
+    alerts = f"alerts to {config.alerts_topic}" if config.alerts_topic else "no alerts"
     return (
         f"topic {config.topic} at {config.bootstrap_servers}, {mode}; "
-        f"output {config.output_dir}, checkpoint {checkpoint_location(config)}"
+        f"output {config.output_dir}, checkpoint {checkpoint_location(config)}; "
+        f"windows {config.window_seconds:g} s, watermark {config.watermark_seconds:g} s; "
+        f"detectors {detectors}; {alerts}"
         + (f"; Kafka options: {options}" if options else "")
     )
 
