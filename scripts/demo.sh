@@ -14,6 +14,7 @@
 #   DEMO_RATE          events per second                 (default: 200)
 #   DEMO_SENSORS       distinct sensors                  (default: 500)
 #   DEMO_ANOMALY_RATE  fraction of anomalous readings    (default: 0.005)
+#   DEMO_FAULT_RATE    stuck / drift / silent incidents  (default: 0.0003 per event, each)
 #   DEMO_OUTPUT        Parquet output and checkpoint     (default: <repo>/output/demo)
 # Extra arguments go to the job, e.g. ./scripts/demo.sh --trigger-seconds 5
 set -euo pipefail
@@ -27,7 +28,7 @@ usage: ./scripts/demo.sh [JOB OPTIONS...]
 Starts a local Kafka broker (unless one runs), the simulator feeding topic iotmsgs at 200 events/s,
 and the streaming job on 3-second micro-batches. Ctrl-C stops what the demo started.
 Output goes to output/demo (cleared at each start). Tunables: KAFKA_PORT, DEMO_TOPIC, DEMO_RATE,
-DEMO_SENSORS, DEMO_ANOMALY_RATE, DEMO_OUTPUT (see the header of this script).
+DEMO_SENSORS, DEMO_ANOMALY_RATE, DEMO_FAULT_RATE, DEMO_OUTPUT (see the header of this script).
 USAGE
     exit 0 ;;
 esac
@@ -69,12 +70,15 @@ if ! broker_pid >/dev/null; then
 fi
 "$ROOT/scripts/kafka-topics.sh" --bootstrap-server "$bootstrap" --create --if-not-exists \
     --topic "$topic" --partitions 3 >/dev/null
+"$ROOT/scripts/kafka-topics.sh" --bootstrap-server "$bootstrap" --create --if-not-exists \
+    --topic iot-alerts --partitions 1 >/dev/null
 
 rm -rf "$output"
 echo "demo: simulator → $topic at ${DEMO_RATE:-200} events/s; the job prints a block every 3 s (Ctrl-C stops)"
 "$VENV/bin/python" "$ROOT/iotsimulator.py" --bootstrap-server "$bootstrap" --topic "$topic" \
     --rate "${DEMO_RATE:-200}" --sensors "${DEMO_SENSORS:-500}" \
-    --anomaly-rate "${DEMO_ANOMALY_RATE:-0.005}" &
+    --anomaly-rate "${DEMO_ANOMALY_RATE:-0.005}" --stuck-rate "${DEMO_FAULT_RATE:-0.0003}" \
+    --drift-rate "${DEMO_FAULT_RATE:-0.0003}" --silent-rate "${DEMO_FAULT_RATE:-0.0003}" &
 simulator_pid=$!
 
 # The job runs in a session of its own, so that a Ctrl-C reaches it once, from here: its Python

@@ -20,9 +20,6 @@ os.environ["TZ"] = "UTC"
 time.tzset()
 # Spark's Python workers run this interpreter (the venv's: pandas, protobuf), as under submit.sh.
 os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
-# ... and import the job's code (the sensor detectors run there), as --py-files gives them.
-os.environ["PYTHONPATH"] = os.pathsep.join(
-    [str(ROOT / "jobs"), *filter(None, [os.environ.get("PYTHONPATH")])])
 
 
 def free_port() -> int:

@@ -13,11 +13,13 @@ from the state store, feeds it the sensor's readings in event-time order, and sa
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from pyspark import cloudpickle
 from pyspark.sql import DataFrame, Row
 from pyspark.sql import types as T
 from pyspark.sql.streaming.stateful_processor import (
@@ -213,6 +215,9 @@ class SensorDetectors(StatefulProcessor):
 
 def detect(readings: DataFrame, rules: SensorRules, watermark_seconds: float) -> DataFrame:
     """Streaming transform: accepted readings (INPUT_COLUMNS) → anomaly rows (OUTPUT_SCHEMA)."""
+    # The processor goes to Python workers pickled with its code, not as a reference to this
+    # module: Spark starts the query's driver-side worker without the --py-files zip on its path.
+    cloudpickle.register_pickle_by_value(sys.modules[__name__])
     return (
         readings.select(*INPUT_COLUMNS)
         .withWatermark("event_time", f"{watermark_seconds:g} seconds")
