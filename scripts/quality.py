@@ -73,6 +73,8 @@ def evaluate(labels: list[dict[str, str]], found: list[dict], watermark: datetim
         if lab["kind"] == "stuck":
             runs[(lab["guid"], lab["temperature"])].add((lab["guid"], lab["eventTime"]))
     runs = {k: v for k, v in runs.items() if len(v) + 1 >= stuck_repeats}
+    if watermark is not None and watermark.tzinfo is None:
+        watermark = watermark.replace(tzinfo=UTC)  # pyarrow reads them aware, Spark naive
     observable = {
         s for s in silences
         if watermark is not None and _parse(s[1]) + timedelta(seconds=silent_seconds) <= watermark
@@ -122,7 +124,7 @@ def evaluate(labels: list[dict[str, str]], found: list[dict], watermark: datetim
 
 
 def _parse(text: str) -> datetime:
-    return datetime.strptime(text, TIME_FORMAT)
+    return datetime.strptime(text, TIME_FORMAT).replace(tzinfo=UTC)
 
 
 def _ratio(value: float | None) -> str:

@@ -119,7 +119,7 @@ def test_windows_detectors_and_alerts_come_from_the_config(tmp_path):
     d = c.detectors
     assert d.enabled() == ["band", "three_sigma", "zscore", "stuck", "silent"]
     assert (d.sigma_k, d.zscore_history, d.zscore_threshold, d.stuck_repeats, d.silent_seconds,
-            d.sensor_ttl_seconds) == (3.0, 30, 4.0, 10, 120.0, 3600.0)
+            d.sensor_ttl_seconds) == (3.0, 30, 6.0, 10, 120.0, 3600.0)
     path = _conf_copy(tmp_path, "enabled = true\nhistory = 30", "enabled = false\nhistory = 50")
     path.write_text(path.read_text().replace("enabled = true\ntopic", "enabled = false\ntopic"))
     c = load_config(path)

@@ -132,7 +132,12 @@ def test_sql_views_and_canned_reports_over_the_output(spark, processor_factory):
     by_state = results["All batches by state"]
     # Weighted by plausible readings: (60 + 70 + 74) / 3, not by messages (4).
     assert [(r.state, r.avg_temperature, r.messages) for r in by_state] == [("CA", 68.0, 4)]
-    assert [(r.batches, r.accepted, r.anomalies) for r in results["Totals"]] == [(2, 4, 1)]
+    assert [(r.batches, r.accepted, r.sensors, r.band_and_three_sigma_anomalies)
+            for r in results["Totals"]] == [(2, 4, 3, 1)]
+    assert [(r.state, r.messages, r.sensors, r.avg_temperature)
+            for r in results["Since the start, by state"]] == [("CA", 4, 3, 68.0)]
+    assert [(r.detector, r.reason, r.anomalies) for r in results["Anomalies by detector"]] == [
+        ("band", "impossible", 1)]
 
 
 def test_views_exist_for_tables_not_written_yet(spark, processor_factory):

@@ -67,7 +67,7 @@ class Detectors:
     zscore: bool = True
     zscore_history: int = 30
     zscore_min_history: int = 10
-    zscore_threshold: float = 4.0
+    zscore_threshold: float = 6.0
     zscore_min_sigma: float = 0.5
     stuck: bool = True
     stuck_repeats: int = 10

@@ -23,17 +23,33 @@ REPORTS = {
                min(min_temperature) AS min_temperature, max(max_temperature) AS max_temperature,
                sum(messages) AS messages
         FROM state_stats GROUP BY state ORDER BY state""",
-    "Anomalies by state": """
-        SELECT state, reason, count(*) AS anomalies,
+    "Since the start, by state": """
+        SELECT state, messages, sensors, round(avg_temperature, 2) AS avg_temperature
+        FROM state_totals
+        WHERE batch_id = (SELECT max(batch_id) FROM state_totals)
+        ORDER BY state""",
+    "Latest closed windows": """
+        SELECT window_start, window_end, state, round(avg_temperature, 2) AS avg_temperature,
+               min_temperature, max_temperature, messages, sensors
+        FROM window_stats
+        WHERE window_start = (SELECT max(window_start) FROM window_stats)
+        ORDER BY state""",
+    "Anomalies by detector": """
+        SELECT detector, reason, count(*) AS anomalies, count(DISTINCT guid) AS sensors,
                min(event_time) AS first_seen, max(event_time) AS last_seen
-        FROM anomalies GROUP BY state, reason ORDER BY anomalies DESC, state, reason""",
+        FROM anomalies GROUP BY detector, reason ORDER BY detector, anomalies DESC, reason""",
+    "Anomalies by state": """
+        SELECT state, count(*) AS anomalies, count(DISTINCT guid) AS sensors,
+               min(event_time) AS first_seen, max(event_time) AS last_seen
+        FROM anomalies GROUP BY state ORDER BY anomalies DESC, state""",
     "Quarantined records by reason": """
         SELECT reason, count(*) AS records, min(kafka_timestamp) AS first_seen,
                max(kafka_timestamp) AS last_seen
         FROM quarantine GROUP BY reason ORDER BY records DESC, reason""",
     "Totals": """
         SELECT count(*) AS batches, sum(consumed) AS consumed, sum(accepted) AS accepted,
-               sum(quarantined) AS quarantined, sum(anomalies) AS anomalies,
+               sum(quarantined) AS quarantined, sum(late) AS late, max(total_sensors) AS sensors,
+               sum(anomalies) AS band_and_three_sigma_anomalies,
                min(batch_time) AS first_batch, max(batch_time) AS last_batch
         FROM batch_totals""",
 }
