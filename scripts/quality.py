@@ -143,7 +143,7 @@ def markdown(result: dict) -> str:
     lines.append("")
     for g in result["goals"]:
         verdict = "met" if g["met"] else "NOT met"
-        lines.append(f"Goal (precision and recall >= {GOAL}) for {g['kind']} by {g['detector']}: "
+        lines.append(f"- Goal (precision and recall >= {GOAL}) for {g['kind']} by {g['detector']}: "
                      f"{verdict} (precision {_ratio(g['precision'])}, recall {_ratio(g['recall'])})")
     return "\n".join(lines)
 
