@@ -20,7 +20,10 @@ from iotstream.config import JobConfig, checkpoint_location
 from iotstream.schema import BATCH_TOTALS_SCHEMA, STATE_STATS_SCHEMA, STATE_TOTALS_SCHEMA
 from iotstream.sinks import ParquetSink, VersionedState
 
-WINDOW_STATE_DIR = "iot-open-windows"  # in the checkpoint: the job's own state
+# The job's own state, in the checkpoint folder beside Spark's.
+WINDOW_STATE_DIR = "iot-open-windows"
+KNOWN_SENSORS_DIR = "iot-known-sensors"
+KNOWN_SENSORS_SCHEMA = T.StructType([T.StructField("guid", T.StringType())])
 
 
 class StopRequested(Exception):
@@ -62,8 +65,11 @@ class BatchProcessor:
         self.alerts = alerts
         self._parse = parse.parse_records(config.bands.baselines, config.max_record_bytes)
         self._flag = anomalies.flag_anomalies(config.bands)
-        self.open_windows = VersionedState(f"{checkpoint_location(config)}/{WINDOW_STATE_DIR}",
+        checkpoint = checkpoint_location(config)
+        self.open_windows = VersionedState(f"{checkpoint}/{WINDOW_STATE_DIR}",
                                            windows.WINDOW_STATE_SCHEMA)
+        # Every guid seen so far: one small dataset, not a scan of the `sensors` table's files.
+        self.known_sensors = VersionedState(f"{checkpoint}/{KNOWN_SENSORS_DIR}", KNOWN_SENSORS_SCHEMA)
         self._last: Carry | None = None  # what the last batch this process wrote hands on
 
     def __call__(self, records: DataFrame, batch_id: int) -> None:
@@ -79,6 +85,10 @@ class BatchProcessor:
         )
         try:
             report = self._process(flagged, batch_id, carry)
+        except Exception:
+            if self.stopping():  # the stop cancelled the batch's Spark jobs: it runs again next time
+                raise StopRequested(f"batch {batch_id} cut short, left for the next run") from None
+            raise
         finally:
             flagged.unpersist()
         report = replace(report, seconds=time.monotonic() - started)
@@ -202,7 +212,7 @@ class BatchProcessor:
         """Adds the batch's never-seen sensors to the `sensors` table; returns how many per
         state (a sensor counts in the state it was first seen in)."""
         spark = events.sparkSession
-        known = self.sink.table(spark, "sensors").where(F.col("batch_id") < batch_id).select("guid")
+        known = self.known_sensors.load(spark, batch_id)
         new = (
             events.groupBy("guid")
             .agg(F.min_by("state", "event_time").alias("state"),
@@ -215,6 +225,7 @@ class BatchProcessor:
                 F.count(F.lit(1)).alias("n")).collect()}
             if by_state:
                 self.sink.write_batch("sensors", batch_id, day, new.select(*stamp, "*"))
+                self.known_sensors.save(known.unionByName(new.select("guid")), batch_id)
             return by_state
         finally:
             new.unpersist()
@@ -280,18 +291,26 @@ class SensorBatchWriter:
         rows = (found.transform(self._bands)
                 .select(F.lit(batch_id).cast("long").alias("batch_id"), "*").persist())
         try:
-            figures = rows.groupBy("detector").agg(
-                F.count(F.lit(1)).alias("n"), F.max("batch_time").alias("batch_time")).collect()
-            counts = {r["detector"]: r["n"] for r in figures}
-            if counts:
-                day = figures[0]["batch_time"].date()
-                self.sink.write_batch("anomalies", batch_id, day, rows)
-                if self.alerts is not None:
-                    self.alerts(rows)
-                shown = [r.asDict() for r in rows.orderBy("event_time", "guid", "detector")
-                         .limit(self.config.max_anomaly_rows).collect()]
-                self.out.write(console.render_sensors(console.SensorReport(batch_id, counts, shown)))
-                self.out.flush()
+            self._write(rows, batch_id)
+        except Exception:
+            if self.stopping():
+                raise StopRequested(f"sensor batch {batch_id} cut short, left for the next run") from None
+            raise
         finally:
             rows.unpersist()
         self._last = batch_id
+
+    def _write(self, rows: DataFrame, batch_id: int) -> None:
+        figures = rows.groupBy("detector").agg(
+            F.count(F.lit(1)).alias("n"), F.max("batch_time").alias("batch_time")).collect()
+        counts = {r["detector"]: r["n"] for r in figures}
+        if not counts:
+            return
+        day = figures[0]["batch_time"].date()
+        self.sink.write_batch("anomalies", batch_id, day, rows)
+        if self.alerts is not None:
+            self.alerts(rows)
+        shown = [r.asDict() for r in rows.orderBy("event_time", "guid", "detector")
+                 .limit(self.config.max_anomaly_rows).collect()]
+        self.out.write(console.render_sensors(console.SensorReport(batch_id, counts, shown)))
+        self.out.flush()

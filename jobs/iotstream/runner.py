@@ -72,14 +72,21 @@ def run(config: JobConfig) -> int:
             raise
         stop = StopRequest()
         stop.install()
+        # Set when the job stops its queries (one failed, or it is done): a batch cut short
+        # by that then ends quietly, to run again on the next start.
+        closing = threading.Event()
+
+        def stopping() -> bool:
+            return stop.graceful.is_set() or closing.is_set()
+
         alerts = AlertPublisher(config) if config.alerts_topic else None
-        processor = BatchProcessor(config, ParquetSink(config.output_dir),
-                                   stopping=stop.graceful.is_set, alerts=alerts)
+        processor = BatchProcessor(config, ParquetSink(config.output_dir), stopping=stopping,
+                                   alerts=alerts)
         print(f"iot-aggregator: {describe(config)}", flush=True)
         queries = [stream.start(records, processor, config)]
         if config.detectors.per_sensor:
             writer = SensorBatchWriter(config, ParquetSink(config.output_dir, "s", ("anomalies",)),
-                                       stopping=stop.graceful.is_set, alerts=alerts)
+                                       stopping=stopping, alerts=alerts)
             queries.append(stream.start(stream.sensor_anomalies(records, config), writer, config,
                                         stream.SENSOR_QUERY_NAME, stream.SENSOR_CHECKPOINT))
         try:
@@ -97,6 +104,7 @@ def run(config: JobConfig) -> int:
                   "logger.stream.level = error in conf/log4j2.properties)", file=sys.stderr)
             return 1
         finally:
+            closing.set()
             for query in queries:
                 query.stop()
         return 0
