@@ -3,7 +3,7 @@
 # stuck, drifting and silent sensors) into a private Kafka broker, the job drains it with
 # spark-submit, and scripts/quality.py prints precision and recall per detector (Markdown).
 #
-#   ./scripts/quality.sh [--json FILE]
+# usage: ./scripts/quality.sh [--json FILE]
 #
 # Tunables (environment): QUALITY_EVENTS (default 120000), QUALITY_SENSORS (200),
 # QUALITY_SEED (42), QUALITY_KEEP=1 keeps the work folder (data, labels, output, job log).

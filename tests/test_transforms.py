@@ -8,8 +8,10 @@ from datetime import datetime
 from pyspark.sql import functions as F
 from pyspark_test import assert_pyspark_df_equal
 
-from iotstream import aggregates, anomalies, parse
+from iotstream import aggregates, anomalies, parse, windows
 from sparkdata import BANDS, BATCH_TIME, MAX_RECORD_BYTES, event, kafka_records
+
+T1 = datetime(2026, 1, 1, 0, 0, 1)  # the default event time of sparkdata.event
 
 
 def PARSE(records):
@@ -119,15 +121,17 @@ def test_anomalies_table_columns_and_rows(spark):
     flagged = _flagged(spark, [("CA", 60.0), ("CA", 99.0), ("AK", 999.0)])
     got = anomalies.anomalies(flagged.where(F.col(parse.REJECT_REASON).isNull()))
     assert got.columns == ["guid", "state", "event_time", "temperature", "band_low", "band_high",
-                           "reason"]
-    assert sorted((r.guid, r.reason, r.band_low, r.band_high) for r in got.collect()) == [
-        ("g1", "above_band", 45.0, 75.0),
-        ("g2", "impossible", 1.0, 51.0),
+                           "reason", "detector", "score"]
+    assert sorted((r.guid, r.reason, r.band_low, r.band_high, r.detector, r.score)
+                  for r in got.collect()) == [
+        ("g1", "above_band", 45.0, 75.0, "band", 24.0),  # °F above the band
+        ("g2", "impossible", 1.0, 51.0, "band", 948.0),
     ]
 
 
 def _figures(spark, lines):
-    flagged = kafka_records(spark, lines).transform(PARSE).transform(anomalies.flag_anomalies(BANDS))
+    flagged = (kafka_records(spark, lines).transform(PARSE).transform(anomalies.flag_anomalies(BANDS))
+               .transform(windows.with_windows(60.0, None)))
     return aggregates.batch_figures(flagged)
 
 
@@ -140,15 +144,15 @@ def test_batch_figures_per_state_and_for_the_whole_batch(spark):
     ]
     expected = spark.createDataFrame(
         [  # state, avg, min, max, messages, sensors, states, anomalies, consumed, rejected, total
-            ("AK", 149.0 / 3, 20.0, 99.0, 3, 2, 3, 1, 1, 3, 3, 0, 0),
-            ("CA", 62.0, 60.0, 64.0, 4, 3, 3, 1, 1, 4, 4, 0, 0),
-            ("ZZ", None, None, None, 0, 0, 0, 0, 0, 1, 0, 1, 0),
-            (None, None, None, None, 0, 0, 0, 0, 0, 2, 0, 2, 0),
-            (None, 335.0 / 6, 20.0, 99.0, 7, 5, 6, 2, 2, 10, 7, 3, 1),
+            ("AK", 149.0 / 3, 20.0, 99.0, 3, 2, 3, 1, 1, 3, 3, 0, 0, T1, 0),
+            ("CA", 62.0, 60.0, 64.0, 4, 3, 3, 1, 1, 4, 4, 0, 0, T1, 0),
+            ("ZZ", None, None, None, 0, 0, 0, 0, 0, 1, 0, 1, 0, None, 0),
+            (None, None, None, None, 0, 0, 0, 0, 0, 2, 0, 2, 0, None, 0),
+            (None, 335.0 / 6, 20.0, 99.0, 7, 5, 6, 2, 2, 10, 7, 3, 0, T1, 1),
         ],
         "state string, avg_temperature double, min_temperature double, max_temperature double, "
         "messages long, sensors long, readings long, states long, anomalies long, consumed long, "
-        "accepted long, quarantined long, is_total byte",
+        "accepted long, quarantined long, late long, max_event_time timestamp, is_total byte",
     )
     assert_pyspark_df_equal(_figures(spark, lines).drop("batch_time"), expected,
                             check_column_names=True,
@@ -161,12 +165,18 @@ def test_split_figures_gives_batch_totals_and_states_hottest_first(spark):
              event("x", "ZZ", 1.0), event("y", "HI", -999.0)]
     baselines = {**BANDS.baselines, "HI": 70.0}
     bands = replace(BANDS, baselines=baselines)
+    lines[0] = event("a", "CA", 60.0, "2026-01-01T00:01:30.000000Z")
+    # The window 00:00-00:01 was written when the watermark reached 00:01: the others are late.
+    watermark = datetime(2026, 1, 1, 0, 1)
     flagged = (kafka_records(spark, lines).transform(parse.parse_records(baselines, 1000))
-               .transform(anomalies.flag_anomalies(bands)))
+               .transform(anomalies.flag_anomalies(bands))
+               .transform(windows.with_windows(60.0, watermark)))
     rows = [r.asDict() for r in aggregates.batch_figures(flagged).collect()]
     totals, states = aggregates.split_figures(rows)
-    assert totals == {"consumed": 5, "accepted": 4, "quarantined": 1, "messages": 4, "sensors": 4,
-                      "states": 3, "anomalies": 1, "batch_time": BATCH_TIME.replace(tzinfo=None)}
+    assert totals == {"consumed": 5, "accepted": 4, "quarantined": 1, "late": 3, "messages": 4,
+                      "sensors": 4, "states": 3, "anomalies": 1,
+                      "batch_time": BATCH_TIME.replace(tzinfo=None),
+                      "max_event_time": datetime(2026, 1, 1, 0, 1, 30)}
     assert states == [
         {"state": "CA", "avg_temperature": 60.0, "min_temperature": 60.0, "max_temperature": 60.0,
          "messages": 1, "sensors": 1, "readings": 1},
