@@ -327,15 +327,18 @@ def produce_to_kafka(lines: Iterable[str], producer: Any, topic: str, rate: floa
 
     lines, stop = iter(lines), stop or threading.Event()
     report, lock = KafkaReport(topic), threading.Lock()
+    final = threading.Event()  # the report is final: late callbacks change nothing
 
     def on_ack(_metadata: Any) -> None:  # runs on the producer's I/O thread
         with lock:
-            report.acked += 1
+            if not final.is_set():
+                report.acked += 1
 
     def on_error(exc: BaseException) -> None:
         with lock:
-            report.failed += 1
-            report.first_error = report.first_error or str(exc)
+            if not final.is_set():
+                report.failed += 1
+                report.first_error = report.first_error or str(exc)
 
     start = time.monotonic()
     deadline = start + duration_s if duration_s is not None else math.inf
@@ -367,6 +370,8 @@ def produce_to_kafka(lines: Iterable[str], producer: Any, topic: str, rate: floa
             _force_close(producer)
     with lock:  # whatever was neither acknowledged nor refused by now never reached Kafka
         report.failed = report.attempted - report.acked
+        # A forced close can still fail the futures it drops, on the I/O thread, after this.
+        final.set()
     return report
 
 

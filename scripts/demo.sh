@@ -74,7 +74,7 @@ fi
     --topic iot-alerts --partitions 1 >/dev/null
 
 rm -rf "$output"
-echo "demo: simulator → $topic at ${DEMO_RATE:-200} events/s; the job prints a block every 3 s (Ctrl-C stops)"
+echo "demo: simulator → $topic at ${DEMO_RATE:-200} events/s; the job prints a block per micro-batch (Ctrl-C stops)"
 "$VENV/bin/python" "$ROOT/iotsimulator.py" --bootstrap-server "$bootstrap" --topic "$topic" \
     --rate "${DEMO_RATE:-200}" --sensors "${DEMO_SENSORS:-500}" \
     --anomaly-rate "${DEMO_ANOMALY_RATE:-0.005}" --stuck-rate "${DEMO_FAULT_RATE:-0.0003}" \
