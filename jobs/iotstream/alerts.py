@@ -7,20 +7,19 @@ from pyspark.sql import functions as F
 
 from iotstream.config import JobConfig
 
+TIME_FORMAT = "yyyy-MM-dd'T'HH:mm:ss.SSSSSS'Z'"  # UTC (the session's time zone), as eventTime
 FIELDS = ("detector", "reason", "score", "guid", "state", "event_time", "temperature", "band_low",
           "band_high", "batch_id", "batch_time")
 
 
 def alert_id() -> Column:
     """The same for the same finding, also when a replayed batch publishes it again."""
-    return F.concat_ws(":", "detector", "guid",
-                       F.date_format("event_time", "yyyy-MM-dd'T'HH:mm:ss.SSSSSS'Z'"))
+    return F.concat_ws(":", "detector", "guid", F.date_format("event_time", TIME_FORMAT))
 
 
 def as_records(anomalies: DataFrame) -> DataFrame:
     """Anomaly rows (the anomalies table's columns) → Kafka records: key guid, value JSON."""
-    value = F.to_json(F.struct(alert_id().alias("alert_id"), *FIELDS),
-                      {"timestampFormat": "yyyy-MM-dd'T'HH:mm:ss.SSSSSS'Z'"})
+    value = F.to_json(F.struct(alert_id().alias("alert_id"), *FIELDS), {"timestampFormat": TIME_FORMAT})
     return anomalies.select(F.col("guid").alias("key"), value.alias("value"))
 
 

@@ -140,7 +140,7 @@ class BatchProcessor:
                                windows.partials(on_time)).persist()
         try:
             found, shown = self._anomalies(events, on_time, merged, batch_id, day, stamp)
-            is_closed = windows.closed(merged, cfg.window_seconds, watermark)
+            is_closed = windows.closed(cfg.window_seconds, watermark)
             closed = merged.where(is_closed)
             windows_written = closed.count() if watermark is not None else 0
             if windows_written:
@@ -163,8 +163,9 @@ class BatchProcessor:
                                   _local(spark, STATE_STATS_SCHEMA, batch_id, batch_time, stats))
         new_sensors = self._new_sensors(events, batch_id, day, stamp) if summary["messages"] else {}
         state_totals = _add_totals(carry.state_totals, stats, new_sensors)
+        total_rows = _total_rows(state_totals)
         self.sink.write_batch("state_totals", batch_id, day, _local(
-            spark, STATE_TOTALS_SCHEMA, batch_id, batch_time, _total_rows(state_totals)))
+            spark, STATE_TOTALS_SCHEMA, batch_id, batch_time, total_rows))
         totals = {
             **summary,
             "anomalies": found,
@@ -179,8 +180,7 @@ class BatchProcessor:
         self._last = Carry(batch_id, totals["running_messages"], totals["total_sensors"], watermark,
                            state_totals)
         return console.BatchReport(batch_id, batch_time, totals, stats, shown,
-                                   windows_written=windows_written,
-                                   state_totals=_total_rows(state_totals))
+                                   windows_written=windows_written, state_totals=total_rows)
 
     def _anomalies(self, events: DataFrame, on_time: DataFrame, merged: DataFrame, batch_id: int,
                    day: date, stamp: list) -> tuple[int, list[dict]]:

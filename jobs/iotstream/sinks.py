@@ -110,14 +110,6 @@ class ParquetSink:
                 return []
             raise
 
-    def table(self, spark: SparkSession, table: str) -> DataFrame:
-        """A table with its declared columns, empty when it has no file yet."""
-        location = table_path(self.output_dir, table)
-        fs, path = _hadoop(spark, self.output_dir)
-        if not fs.exists(path(location)):
-            return spark.createDataFrame([], TABLES[table])
-        return spark.read.schema(TABLES[table]).parquet(location)
-
 
 def _missing(e: AnalysisException) -> bool:
     return "PATH_NOT_FOUND" in str(e) or "Path does not exist" in str(e)

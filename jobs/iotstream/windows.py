@@ -50,11 +50,10 @@ def with_windows(length_seconds: float, watermark: datetime | None) -> Callable[
     """Transform on flagged records: adds `window_start` and `late` (a usable record whose
     window the watermark of earlier batches has already closed)."""
 
+    late = F.col("event_time").isNotNull() & closed(length_seconds, watermark)
+
     def transform(flagged: DataFrame) -> DataFrame:
         with_start = flagged.withColumn(WINDOW_START, window_start(length_seconds))
-        late = F.lit(False)
-        if watermark is not None:
-            late = F.col("event_time").isNotNull() & (window_end(length_seconds) <= F.lit(watermark))
         return with_start.withColumn(LATE, F.coalesce(late, F.lit(False)))
 
     return transform
@@ -101,8 +100,8 @@ def _stddev() -> Column:
     return F.when(n >= 2, F.sqrt(F.greatest(variance, F.lit(0.0))))
 
 
-def closed(merged: DataFrame, length_seconds: float, watermark: datetime | None) -> Column:
-    """Whether a window of `merged` ends at or before the watermark."""
+def closed(length_seconds: float, watermark: datetime | None) -> Column:
+    """Whether the window (`window_start`) ends at or before the watermark: written, or due."""
     if watermark is None:
         return F.lit(False)
     return window_end(length_seconds) <= F.lit(watermark)
