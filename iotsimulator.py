@@ -66,6 +66,7 @@ SILENT_SECONDS = (180.0, 600.0)  # of event time; the job's default silent detec
 LABEL_COLUMNS = ("guid", "eventTime", "kind", "temperature")
 
 OUTPUT_BATCH_LINES = 4096  # join lines before writing: far fewer write calls
+PACE_TICK_S = 0.005  # with --rate on stdout: write (and flush) what is due this often
 KAFKA_BOOTSTRAP_TIMEOUT_MS = 10_000  # give up well within 15 s when no broker answers
 KAFKA_MAX_BLOCK_MS = 10_000
 KAFKA_REQUEST_TIMEOUT_MS = 10_000
@@ -271,6 +272,38 @@ def write_stdout(lines: Iterable[str], out: TextIO) -> int:
     return written
 
 
+def write_paced(lines: Iterable[str], out: TextIO, rate: float, duration_s: float | None = None,
+                stop: threading.Event | None = None) -> int:
+    """Write lines at rate/s (0: flat out) until they run out, duration_s passes or stop is set;
+    return lines written. Line i is due at start + i / rate on the monotonic clock (no drift);
+    what is due is written and flushed every PACE_TICK_S, so a pipe reader gets it at once."""
+    if rate == 0 and duration_s is None and stop is None:
+        return write_stdout(lines, out)
+    lines, stop, written = iter(lines), stop or threading.Event(), 0
+    start = time.monotonic()
+    deadline = start + duration_s if duration_s is not None else math.inf
+    while not stop.is_set():
+        now = time.monotonic()
+        last = now >= deadline
+        if last and rate == 0:
+            break
+        due = int((now - start) * rate) if rate > 0 else written + OUTPUT_BATCH_LINES
+        if rate > 0 and duration_s is not None:
+            due = min(due, int(duration_s * rate))  # exactly rate x duration in the end
+        wanted = max(0, due - written)
+        batch = list(itertools.islice(lines, wanted))
+        if batch:
+            out.write("\n".join(batch) + "\n")
+            out.flush()
+            written += len(batch)
+        if last or len(batch) < wanted:  # the time is up, or the lines ran out
+            break
+        if rate > 0:
+            stop.wait(PACE_TICK_S)
+    out.flush()
+    return written
+
+
 @dataclass
 class KafkaReport:
     """Outcome of a produce run; only acknowledged events count as sent."""
@@ -402,6 +435,8 @@ EXAMPLES = """examples:
       --rate 200 --duration 60
   .venv/bin/python iotsimulator.py --bootstrap-server localhost:9092 --topic iotmsgs \\
       --rate 0 --count 1000000
+  ./iotsimulator.py --rate 10000 --duration 60 | \\
+      ./scripts/kafka-console-producer.sh --bootstrap-server localhost:9092 --topic iotmsgs
 
 With --seed or --start-time, eventTime comes from a simulated clock and the same
 arguments give byte-identical output; otherwise it is the real UTC clock."""
@@ -441,16 +476,17 @@ def build_parser() -> argparse.ArgumentParser:
              "reading before its silence)")
     add("--states-file", type=Path, default=DEFAULT_STATES_FILE, metavar="FILE",
         help="state,name,avg_temp_f table (default: conf/states.csv beside this script)")
+    add("--rate", type=_checked(float, lambda v: v >= 0, ">= 0"),
+        help="events per second, 0 = as fast as possible (required in Kafka mode); on stdout, "
+             "due lines are flushed every few ms, to pipe into kafka-console-producer")
+    add("--duration", type=_checked(float, lambda v: v > 0, "> 0"), metavar="SECONDS",
+        help="stop after this many seconds")
     kafka = parser.add_argument_group(
         "Kafka mode (needs kafka-python, e.g. run with .venv/bin/python)",
         "Stops after --count events, after --duration, or on SIGINT/SIGTERM (with neither\n"
         "option it runs until interrupted), then flushes and reports the acknowledged events.")
     kafka.add_argument("--bootstrap-server", metavar="HOST:PORT", help="produce to this broker")
     kafka.add_argument("--topic", help="topic to produce to (required in Kafka mode)")
-    kafka.add_argument("--rate", type=_checked(float, lambda v: v >= 0, ">= 0"),
-                       help="events per second, 0 = as fast as possible (required in Kafka mode)")
-    kafka.add_argument("--duration", type=_checked(float, lambda v: v > 0, "> 0"),
-                       metavar="SECONDS", help="stop after this many seconds")
     return parser
 
 
@@ -463,11 +499,11 @@ def _resolve_count(parser: argparse.ArgumentParser, args: argparse.Namespace) ->
         if args.topic is None or args.rate is None:
             parser.error("--topic and --rate are required with --bootstrap-server")
         return count
-    kafka_only = {"--topic": args.topic, "--rate": args.rate, "--duration": args.duration}
-    if stray := [flag for flag, value in kafka_only.items() if value is not None]:
-        parser.error(f"{', '.join(stray)} only valid with --bootstrap-server")
-    if count is None:
-        parser.error("COUNT is required when writing to stdout")
+    if args.topic is not None:
+        parser.error("--topic only valid with --bootstrap-server")
+    if count is None and args.rate is None:
+        parser.error("COUNT (or --rate, to run until --duration or Ctrl-C) is required when "
+                     "writing to stdout")
     return count
 
 
@@ -494,6 +530,18 @@ def _run_kafka(lines: Iterator[str], args: argparse.Namespace) -> int:
               file=sys.stderr)
         return EXIT_FAILURE
     return EXIT_OK
+
+
+def _run_paced(lines: Iterator[str], args: argparse.Namespace) -> None:
+    """stdout at --rate for --duration; SIGINT/SIGTERM end it after a clean last line."""
+    stop = threading.Event()
+    previous = {sig: signal.signal(sig, lambda _signum, _frame: stop.set())
+                for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        write_paced(lines, sys.stdout, args.rate or 0.0, args.duration, stop)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -526,7 +574,10 @@ def main(argv: list[str] | None = None) -> int:
         if args.bootstrap_server:
             return _run_kafka(lines, args)
         try:
-            write_stdout(lines, sys.stdout)
+            if args.rate is None and args.duration is None:
+                write_stdout(lines, sys.stdout)
+            else:
+                _run_paced(lines, args)
         except BrokenPipeError:
             # The reader went away (e.g. `| head`): stop quietly, and point stdout at
             # /dev/null so the interpreter's final flush does not complain either.

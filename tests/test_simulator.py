@@ -264,7 +264,9 @@ def test_wall_clock_breaks_ties() -> None:
 
 @pytest.mark.parametrize("args, message", [
     (["-5"], "must be >= 0"),
-    ([], "COUNT is required"),
+    ([], "is required when writing to stdout"),
+    (["10", "--rate", "-1"], "must be >= 0"),
+    (["--rate", "10", "--duration", "0"], "must be > 0"),
     (["10", "--anomaly-rate", "2"], "must be in [0, 1]"),
     (["10", "--sensors", "0"], "must be >= 1"),
     (["10", "--topic", "t"], "only valid with --bootstrap-server"),
@@ -294,6 +296,24 @@ def test_help_documents_options_and_examples() -> None:
                    "--labels", "--states-file", "--bootstrap-server", "--topic", "--rate",
                    "--duration", "--count", "examples:"):
         assert option in help_text
+
+
+def test_rate_on_stdout_streams_exactly_rate_times_duration() -> None:
+    # 2,000 events/s for 1.5 s: exactly 3,000 lines, arriving over the whole time (a reader
+    # piping them into kafka-console-producer gets them as they fall due, not at the end).
+    started = time.monotonic()
+    arrivals = []
+    with subprocess.Popen([sys.executable, str(SCRIPT), "--rate", "2000", "--duration", "1.5",
+                           "--seed", "3"], stdout=subprocess.PIPE, text=True) as proc:
+        for line in proc.stdout:
+            arrivals.append(time.monotonic())
+            json.loads(line)
+    assert proc.returncode == 0 and len(arrivals) == 3000
+    assert arrivals[-1] - started >= 1.4 and arrivals[-1] - arrivals[0] >= 1.0
+
+
+def test_rate_on_stdout_ends_with_the_count() -> None:
+    assert len(run_cli("50", "--rate", "1000").stdout.splitlines()) == 50
 
 
 def test_broken_pipe_is_quiet() -> None:
