@@ -63,3 +63,30 @@ broker_pid() {
 port_open() {
     (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
 }
+
+# Sets KAFKA_PORT and KAFKA_CONTROLLER_PORT to two free ports (for a private broker).
+pick_free_ports() {
+    read -r KAFKA_PORT KAFKA_CONTROLLER_PORT < <("$VENV/bin/python" -c '
+import socket
+socks = [socket.socket() for _ in range(2)]
+for s in socks:
+    s.bind(("127.0.0.1", 0))
+print(*[s.getsockname()[1] for s in socks])')
+    export KAFKA_PORT KAFKA_CONTROLLER_PORT
+}
+
+# Builds the job's library as a zip for --py-files (rebuilt every time, so never stale); prints
+# its path.
+build_job_zip() {
+    local zip="$ROOT/.build/iotstream.zip"
+    mkdir -p "$(dirname "$zip")"
+    "$VENV/bin/python" - "$ROOT/jobs" "$zip" <<'PY'
+import sys, zipfile
+from pathlib import Path
+root, out = Path(sys.argv[1]), Path(sys.argv[2])
+with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
+    for f in sorted((root / "iotstream").rglob("*.py")):
+        z.write(f, f.relative_to(root))
+PY
+    echo "$zip"
+}

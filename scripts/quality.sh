@@ -28,13 +28,8 @@ sensors="${QUALITY_SENSORS:-200}"
 seed="${QUALITY_SEED:-42}"
 work="$(mktemp -d "${TMPDIR:-/tmp}/iot-quality.XXXXXX")"
 # A broker of its own on free ports: never the demo's, never a user's.
-read -r KAFKA_PORT KAFKA_CONTROLLER_PORT < <("$VENV/bin/python" -c '
-import socket
-socks = [socket.socket() for _ in range(2)]
-for s in socks:
-    s.bind(("127.0.0.1", 0))
-print(*[s.getsockname()[1] for s in socks])')
-export KAFKA_PORT KAFKA_CONTROLLER_PORT KAFKA_HOME_DIR="$work/kafka"
+pick_free_ports
+export KAFKA_HOME_DIR="$work/kafka"
 bootstrap="localhost:$KAFKA_PORT"
 topic="iot-quality"
 

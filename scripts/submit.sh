@@ -54,17 +54,8 @@ if [[ " ${job_args[*]} " == *" --help "* || " ${job_args[*]} " == *" --check "* 
 fi
 "$VENV/bin/python" "$job" "${job_args[@]}" --check >/dev/null
 
-# The job's library, shipped to executors; rebuilt on every submit so it is never stale.
-zip="$ROOT/.build/iotstream.zip"
-mkdir -p "$(dirname "$zip")"
-"$VENV/bin/python" - "$ROOT/jobs" "$zip" <<'PY'
-import sys, zipfile
-from pathlib import Path
-root, out = Path(sys.argv[1]), Path(sys.argv[2])
-with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
-    for f in sorted((root / "iotstream").rglob("*.py")):
-        z.write(f, f.relative_to(root))
-PY
+# The job's library, shipped to executors.
+zip="$(build_job_zip)"
 
 # Ctrl-C is for the Python driver alone, which stops the query between two batches; the JVM, started
 # with SIGINT ignored, leaves it alone instead of tearing Spark down mid-batch from a shutdown hook.

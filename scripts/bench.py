@@ -1,0 +1,407 @@
+"""The benchmark's measuring side (scripts/bench.sh runs it; nothing here is timed by the job
+itself). Every figure comes from outside the measured program:
+
+- a query's batches from its checkpoint: `offsets/N` holds when batch N started (Spark's
+  batchTimestampMs) and the Kafka offsets it ends at, `commits/N` is written once the batch's
+  output is committed (its mtime is the commit time);
+- Kafka's end offsets, record timestamps and the broker's figures from Kafka itself;
+- memory from /proc (peak resident size of the spark-submit process tree).
+
+    bench.py monitor --bootstrap B --topic T --pid P --out FILE [--checkpoint DIR ...]
+    bench.py report --work DIR [--json FILE]      (reads what bench.sh left in DIR)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import signal
+import statistics
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+TARGETS = {  # issue 5's targets for a 2-core machine
+    "job_over_bare": 0.6,
+    "sustained_events_per_s": 10_000,
+    "latency_p99_s": 6.0,
+    "driver_peak_rss_mb": 2048,
+    "broker_heap_mb": 1024,
+}
+LAG_SLOPE_SHARE = 0.02  # lag "flat": it grows by less than 2% of the input rate
+SETTLE_TRIGGERS = 3  # batches right after a rate change are left out of that step's figures
+
+
+# --- checkpoints -----------------------------------------------------------------------------
+
+def _json_lines(path: Path) -> list[Any]:
+    return [json.loads(line) for line in path.read_text().splitlines() if line.startswith("{")]
+
+
+def _offsets(source: dict[str, dict[str, int]]) -> dict[tuple[str, int], int]:
+    return {(topic, int(p)): o for topic, parts in source.items() for p, o in parts.items()}
+
+
+def batches(checkpoint: Path) -> list[dict[str, Any]]:
+    """The committed batches of a query: id, start and commit time (epoch s), rows read."""
+    start_file = checkpoint / "sources" / "0" / "0"
+    before = _offsets(_json_lines(start_file)[0]) if start_file.exists() else {}
+    out = []
+    commits = checkpoint / "commits"
+    ids = sorted(int(p.name) for p in (checkpoint / "offsets").iterdir() if p.name.isdigit()) \
+        if (checkpoint / "offsets").is_dir() else []
+    for batch_id in ids:
+        meta, source = _json_lines(checkpoint / "offsets" / str(batch_id))[:2]
+        end = _offsets(source)
+        commit = commits / str(batch_id)
+        if not commit.exists():
+            break
+        rows = sum(o - before.get(tp, 0) for tp, o in end.items())
+        out.append({"id": batch_id, "start": meta["batchTimestampMs"] / 1000,
+                    "end": commit.stat().st_mtime, "rows": rows, "offsets": end,
+                    "before": dict(before)})
+        before = end
+    return out
+
+
+def committed(checkpoint: Path) -> dict[tuple[str, int], int]:
+    """The offsets up to which the query has committed output (empty before its first batch)."""
+    done = batches(checkpoint)
+    return done[-1]["offsets"] if done else {}
+
+
+# --- process memory --------------------------------------------------------------------------
+
+def _status(pid: int) -> dict[str, str]:
+    try:
+        text = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return {}
+    return dict(line.split(":", 1) for line in text.splitlines() if ":" in line)
+
+
+def _kb(value: str | None) -> int:
+    return int(value.split()[0]) if value else 0
+
+
+def process_tree(root: int) -> list[int]:
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            ppid = _kb(_status(int(entry)).get("PPid"))
+            children.setdefault(ppid, []).append(int(entry))
+    tree, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        tree.append(pid)
+        todo.extend(children.get(pid, []))
+    return tree
+
+
+# --- monitor ---------------------------------------------------------------------------------
+
+def monitor(args: argparse.Namespace) -> int:
+    """Samples once per interval until the process ends or SIGTERM: Kafka's end offsets, what
+    each checkpoint has committed, and the process tree's resident memory."""
+    from kafka import KafkaConsumer, TopicPartition
+
+    consumer = KafkaConsumer(bootstrap_servers=args.bootstrap, enable_auto_commit=False)
+    partitions = [TopicPartition(args.topic, p) for p in sorted(consumer.partitions_for_topic(args.topic))]
+    stop = []
+    signal.signal(signal.SIGTERM, lambda *_: stop.append(1))
+    with open(args.out, "a") as out:
+        while not stop and Path(f"/proc/{args.pid}").exists():
+            ends = consumer.end_offsets(partitions)
+            tree = process_tree(args.pid)
+            sample = {
+                "t": time.time(),
+                "end": sum(ends.values()),
+                "committed": [sum(committed(Path(c)).values()) for c in args.checkpoint],
+                "rss_mb": sum(_kb(_status(p).get("VmRSS")) for p in tree) / 1024,
+                "jvm_hwm_mb": _kb(_status(args.pid).get("VmHWM")) / 1024,
+            }
+            out.write(json.dumps(sample) + "\n")
+            out.flush()
+            time.sleep(args.interval)
+    consumer.close()
+    return 0
+
+
+# --- record timestamps and latency -----------------------------------------------------------
+
+def record_latencies(bootstrap: str, done: list[dict[str, Any]]) -> list[tuple[float, float]]:
+    """(Kafka timestamp, seconds until its batch's commit) of every record the batches read."""
+    from kafka import KafkaConsumer, TopicPartition
+
+    if not done:
+        return []
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False,
+                             max_partition_fetch_bytes=8 << 20, fetch_max_bytes=64 << 20)
+    out = []
+    for (topic, p) in sorted(done[-1]["offsets"]):
+        tp = TopicPartition(topic, p)
+        # batch i covers [before, end) of this partition; commit times by batch
+        ranges = [(b["before"].get((topic, p), 0), b["offsets"][(topic, p)], b["end"]) for b in done]
+        first, last = ranges[0][0], ranges[-1][1]
+        if last <= first:
+            continue
+        consumer.assign([tp])
+        consumer.seek(tp, first)
+        i = 0
+        while True:
+            polled = consumer.poll(timeout_ms=5000, max_records=100_000).get(tp, [])
+            if not polled:
+                break
+            for record in polled:
+                if record.offset >= last:
+                    break
+                while record.offset >= ranges[i][1]:
+                    i += 1
+                ts = record.timestamp / 1000
+                out.append((ts, ranges[i][2] - ts))
+            if polled[-1].offset >= last - 1:
+                break
+    consumer.close()
+    return out
+
+
+# --- report ----------------------------------------------------------------------------------
+
+def pct(values: list[float], q: float) -> float | None:
+    if not values:
+        return None
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, math.ceil(q * len(ordered)) - 1))]
+
+
+def drain_rate(checkpoints: list[Path]) -> dict[str, Any]:
+    """Events/s of a drained run: rows read by the first query over the span from the first
+    batch's start to the last commit of any of its queries."""
+    runs = [batches(c) for c in checkpoints]
+    if not runs[0]:
+        return {"events": 0, "seconds": None, "events_per_s": None, "batches": 0}
+    start = min(r[0]["start"] for r in runs if r)
+    end = max(r[-1]["end"] for r in runs if r)
+    events = sum(b["rows"] for b in runs[0])
+    durations = [b["end"] - b["start"] for b in runs[0]]
+    return {"events": events, "seconds": round(end - start, 2),
+            "events_per_s": round(events / (end - start)) if end > start else None,
+            "batches": len(runs[0]), "batch_s_p50": round(pct(durations, 0.5), 2),
+            "batch_s_max": round(max(durations), 2)}
+
+
+def _slope(points: list[tuple[float, float]]) -> float:
+    if len(points) < 2:
+        return 0.0
+    mx = statistics.fmean(t for t, _ in points)
+    my = statistics.fmean(v for _, v in points)
+    den = sum((t - mx) ** 2 for t, _ in points)
+    return sum((t - mx) * (v - my) for t, v in points) / den if den else 0.0
+
+
+def sustained(work: Path, bootstrap: str, trigger: float) -> dict[str, Any]:
+    """Per rate step: batch durations, rates, lag and its slope, latency; the highest rate the
+    job kept up with."""
+    steps = [json.loads(line) for line in (work / "steps.jsonl").read_text().splitlines()]
+    samples = [json.loads(line) for line in (work / "sustained-monitor.jsonl").read_text().splitlines()]
+    checkpoints = [work / "sustained-out" / "_checkpoint", work / "sustained-out" / "_checkpoint" / "sensors"]
+    runs = [batches(c) for c in checkpoints if c.is_dir()]
+    latencies = record_latencies(bootstrap, runs[0])
+    result = []
+    for step in steps:
+        lo, hi = step["start"] + SETTLE_TRIGGERS * trigger, step["end"]
+        main = [b for b in runs[0] if lo <= b["start"] < hi]
+        durations = [b["end"] - b["start"] for b in main]
+        others = [b["end"] - b["start"] for r in runs[1:] for b in r if lo <= b["start"] < hi]
+        inside = [s for s in samples if lo <= s["t"] <= hi]
+        lags = [(s["t"], s["end"] - min(s["committed"])) for s in inside if s["committed"]]
+        slope = _slope(lags)
+        lat = [delay for ts, delay in latencies if lo <= ts < hi]
+        rows = sum(b["rows"] for b in main)
+        span = (main[-1]["end"] - main[0]["start"]) if main else 0
+        produced = (inside[-1]["end"] - inside[0]["end"]) / (inside[-1]["t"] - inside[0]["t"]) \
+            if len(inside) > 1 else None
+        p95 = pct(durations, 0.95)
+        p95_other = pct(others, 0.95)
+        keeps_up = bool(main) and p95 < trigger and (p95_other is None or p95_other < trigger) \
+            and slope < LAG_SLOPE_SHARE * step["rate"]
+        result.append({
+            "rate": step["rate"], "seconds": round(step["end"] - step["start"]),
+            "batches": len(main),
+            "batch_s_p50": _r(pct(durations, 0.5)), "batch_s_p95": _r(p95),
+            "batch_s_max": _r(max(durations) if durations else None),
+            "sensor_batch_s_p95": _r(p95_other),
+            "input_events_per_s": _r(produced, 0),
+            "processed_events_per_s": _r(rows / span if span else None, 0),
+            "lag_end": lags[-1][1] if lags else None, "lag_slope_per_s": _r(slope, 0),
+            "latency_s_p50": _r(pct(lat, 0.5)), "latency_s_p99": _r(pct(lat, 0.99)),
+            "keeps_up": keeps_up,
+        })
+    best = 0 if result else None
+    for step in result:
+        if not step["keeps_up"]:
+            break
+        best = step["rate"]
+    return {"steps": result, "highest_sustained_rate": best,
+            "driver_peak_rss_mb": _r(max((s["rss_mb"] for s in samples), default=None), 0),
+            "driver_jvm_peak_rss_mb": _r(max((s["jvm_hwm_mb"] for s in samples), default=None), 0)}
+
+
+def _r(value: float | None, digits: int = 2) -> float | None:
+    if value is None:
+        return None
+    return round(value, digits) if digits else round(value)
+
+
+def consumer_perf(text: str) -> dict[str, Any]:
+    """Kafka's ConsumerPerformance summary line (CSV under a header) as numbers."""
+    lines = [line for line in text.splitlines() if line.count(",") >= 5]
+    header = [h.strip() for h in lines[0].split(",")]
+    values = [v.strip() for v in lines[-1].split(",")]
+    row = dict(zip(header, values, strict=False))
+    return {"events": int(float(row["data.consumed.in.nMsg"])),
+            "events_per_s": round(float(row["fetch.nMsg.sec"])),
+            "mb_per_s": round(float(row["fetch.MB.sec"]), 1)}
+
+
+def startup(work: Path, name: str, checkpoint: Path) -> float | None:
+    """Seconds from the run's submit to its first committed batch."""
+    mark = work / f"{name}.submitted"
+    first = checkpoint / "commits" / "0"
+    if not (mark.exists() and first.exists()):
+        return None
+    return round(first.stat().st_mtime - float(mark.read_text()), 1)
+
+
+def report(args: argparse.Namespace) -> int:
+    work = Path(args.work)
+    meta = json.loads((work / "meta.json").read_text())
+    bare_ckpt = work / "bare-checkpoint"
+    job_ckpt = work / "drain-out" / "_checkpoint"
+    bare = drain_rate([bare_ckpt])
+    job = drain_rate([job_ckpt, job_ckpt / "sensors"])
+    kafka = consumer_perf((work / "consumer-perf.txt").read_text())
+    drain_samples = [json.loads(line) for line in (work / "drain-monitor.jsonl").read_text().splitlines()]
+    result: dict[str, Any] = {
+        **meta,
+        "kafka_consumer": kafka,
+        "bare": bare,
+        "job": job,
+        "job_over_bare": _ratio(job["events_per_s"], bare["events_per_s"]),
+        "bare_over_kafka": _ratio(bare["events_per_s"], kafka["events_per_s"]),
+        "startup_s": {"bare": startup(work, "bare", bare_ckpt),
+                      "job_drain": startup(work, "drain", job_ckpt)},
+        "drain_driver_peak_rss_mb": _r(max((s["rss_mb"] for s in drain_samples), default=None), 0),
+        "drain_driver_jvm_peak_rss_mb": _r(max((s["jvm_hwm_mb"] for s in drain_samples), default=None), 0),
+    }
+    if (work / "steps.jsonl").exists():
+        result["sustained"] = sustained(work, meta["bootstrap"], meta["trigger_seconds"])
+        result["startup_s"]["job_sustained"] = startup(
+            work, "sustained", work / "sustained-out" / "_checkpoint")
+    broker = json.loads((work / "broker.json").read_text()) if (work / "broker.json").exists() else {}
+    result["broker"] = broker
+    result["targets"] = verdicts(result)
+    text = json.dumps(result, indent=2, default=str)
+    if args.json:
+        Path(args.json).write_text(text + "\n")
+    print(markdown(result))
+    return 0
+
+
+def _ratio(a: float | None, b: float | None) -> float | None:
+    return round(a / b, 2) if a and b else None
+
+
+def verdicts(r: dict[str, Any]) -> dict[str, Any]:
+    s = r.get("sustained", {})
+    target_rate = TARGETS["sustained_events_per_s"]
+    at_target = next((st for st in s.get("steps", []) if st["rate"] >= target_rate), None)
+    rss = max(v for v in (r.get("drain_driver_peak_rss_mb"), s.get("driver_peak_rss_mb"), 0) if v is not None)
+    return {
+        "job_over_bare >= 0.6": _met(r["job_over_bare"], lambda v: v >= TARGETS["job_over_bare"]),
+        "sustains 10,000 events/s": _met(s.get("highest_sustained_rate"),
+                                         lambda v: v >= TARGETS["sustained_events_per_s"]),
+        "latency p99 <= 6 s at 10,000 events/s": _met(
+            at_target and at_target["latency_s_p99"], lambda v: v <= TARGETS["latency_p99_s"]),
+        "driver peak RSS <= 2 GB": _met(rss or None, lambda v: v <= TARGETS["driver_peak_rss_mb"]),
+        "broker heap <= 1 GB": _met(r.get("broker", {}).get("heap_mb"),
+                                    lambda v: v <= TARGETS["broker_heap_mb"]),
+    }
+
+
+def _met(value: Any, rule: Any) -> str:
+    if value is None:
+        return "not measured"
+    return "met" if rule(value) else "missed"
+
+
+def markdown(r: dict[str, Any]) -> str:
+    def n(v: Any) -> str:
+        if v is None:
+            return "–"
+        return f"{v:,}" if isinstance(v, int) else f"{v:,.2f}" if isinstance(v, float) else str(v)
+
+    lines = [
+        f"Benchmark {r['date']} · {r['cores']} cores · {r['events']:,} events in {r['partitions']} "
+        f"partitions · max {r['max_offsets_per_trigger']:,} records per batch",
+        "",
+        "| reading the preloaded topic | events/s | batches | wall s |",
+        "|---|---|---|---|",
+        f"| Kafka's consumer (kafka-consumer-perf-test) | {n(r['kafka_consumer']['events_per_s'])} | – | – |",
+        *(f"| {label} | {n(r[k]['events_per_s'])} | {n(r[k]['batches'])} | {n(r[k]['seconds'])} |"
+          for label, k in (("bare query (Kafka → from_json → no-op)", "bare"),
+                           ("this job, every output", "job"))),
+        "",
+        f"job/bare **{n(r['job_over_bare'])}** · bare/Kafka **{n(r['bare_over_kafka'])}** · "
+        f"submit → first batch committed: " + ", ".join(f"{k} {n(v)} s" for k, v in r["startup_s"].items()),
+    ]
+    s = r.get("sustained")
+    if s:
+        lines += [
+            "",
+            f"Sustained, {r['trigger_seconds']:g} s triggers (simulator → kafka-console-producer):",
+            "",
+            "| rate ev/s | in ev/s | processed ev/s | batch p50 / p95 / max s | sensor query p95 s "
+            "| lag at end | lag slope ev/s | latency p50 / p99 s | keeps up |",
+            "|---|---|---|---|---|---|---|---|---|",
+        ]
+        for st in s["steps"]:
+            lines.append(
+                f"| {n(st['rate'])} | {n(st['input_events_per_s'])} | {n(st['processed_events_per_s'])} "
+                f"| {n(st['batch_s_p50'])} / {n(st['batch_s_p95'])} / {n(st['batch_s_max'])} "
+                f"| {n(st['sensor_batch_s_p95'])} | {n(st['lag_end'])} | {n(st['lag_slope_per_s'])} "
+                f"| {n(st['latency_s_p50'])} / {n(st['latency_s_p99'])} "
+                f"| {'yes' if st['keeps_up'] else 'no'} |")
+        lines += ["", f"Highest rate kept up with: **{n(s['highest_sustained_rate'])}** events/s · "
+                      f"driver peak RSS {n(s['driver_peak_rss_mb'])} MB "
+                      f"(JVM {n(s['driver_jvm_peak_rss_mb'])} MB)"]
+    b = r.get("broker", {})
+    lines += ["", f"Broker: heap {n(b.get('heap_mb'))} MB, peak RSS {n(b.get('peak_rss_mb'))} MB · "
+                  f"drain-run driver peak RSS {n(r['drain_driver_peak_rss_mb'])} MB",
+              "", "| target | |", "|---|---|"]
+    lines += [f"| {k} | {v} |" for k, v in r["targets"].items()]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    m = sub.add_parser("monitor")
+    m.add_argument("--bootstrap", required=True)
+    m.add_argument("--topic", required=True)
+    m.add_argument("--pid", type=int, required=True)
+    m.add_argument("--out", required=True)
+    m.add_argument("--checkpoint", action="append", default=[])
+    m.add_argument("--interval", type=float, default=1.0)
+    r = sub.add_parser("report")
+    r.add_argument("--work", required=True)
+    r.add_argument("--json")
+    args = parser.parse_args(argv)
+    return monitor(args) if args.command == "monitor" else report(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,180 @@
+#!/usr/bin/env bash
+# Benchmark: throughput, latency and memory, measured side by side in one run on a private Kafka
+# broker (free ports, removed at the end). Prints a Markdown report; --json FILE keeps the figures.
+#
+# usage: ./scripts/bench.sh [--quick] [--json FILE]
+#
+#  1. N events (simulator, seeded) preloaded into a topic with kafka-console-producer;
+#  2. read back by Kafka's consumer perf tool (the ceiling), by a bare Structured Streaming query
+#     (Kafka → from_json → no-op sink) and by the job (every output), both drained with
+#     availableNow on the same batch size;
+#  3. sustained: the job on 3 s triggers while the simulator feeds a second topic through
+#     kafka-console-producer at rising rates, BENCH_STEP_SECONDS per rate.
+# Figures come from the queries' checkpoints, Kafka and /proc (scripts/bench.py), never from the job.
+#
+# Tunables (environment), full / --quick: BENCH_EVENTS 1000000 / 200000, BENCH_RATES
+# "5000 10000 15000 20000" / "10000", BENCH_STEP_SECONDS 120 / 60, BENCH_MAX_OFFSETS 30000
+# (records per batch in the drained runs), BENCH_PARTITIONS 3, BENCH_SENSORS 1000,
+# BENCH_KEEP=1 keeps the work folder (data, checkpoints, outputs, logs).
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+
+quick=0
+json=""
+while [[ $# -gt 0 ]]; do
+    case "$1" in
+    -h | --help) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --quick) quick=1 ;;
+    --json) [[ $# -ge 2 ]] || die "--json needs a file name"; json="$(realpath -m "$2")"; shift ;;
+    *) die "unknown argument $1 (usage: $0 [--quick] [--json FILE])" ;;
+    esac
+    shift
+done
+if [[ "$quick" == 1 ]]; then
+    events="${BENCH_EVENTS:-200000}" rates="${BENCH_RATES:-10000}" step="${BENCH_STEP_SECONDS:-60}"
+else
+    events="${BENCH_EVENTS:-1000000}" rates="${BENCH_RATES:-5000 10000 15000 20000}"
+    step="${BENCH_STEP_SECONDS:-120}"
+fi
+max_offsets="${BENCH_MAX_OFFSETS:-30000}"
+partitions="${BENCH_PARTITIONS:-3}"
+sensors="${BENCH_SENSORS:-1000}"
+trigger=3
+
+"$ROOT/scripts/setup.sh"
+py="$VENV/bin/python"
+work="$(mktemp -d "${TMPDIR:-/tmp}/iot-bench.XXXXXX")"
+pick_free_ports
+export KAFKA_HOME_DIR="$work/kafka"
+bootstrap="localhost:$KAFKA_PORT"
+background=()
+
+cleanup() {
+    for pid in "${background[@]}"; do
+        kill -- "-$pid" 2>/dev/null || kill "$pid" 2>/dev/null || true
+    done
+    "$ROOT/scripts/kafka-stop.sh" --purge >/dev/null 2>&1 || true
+    if [[ "${BENCH_KEEP:-0}" == 1 ]]; then
+        echo "bench: work folder kept: $work" >&2
+    else
+        rm -rf "$work"
+    fi
+}
+trap cleanup EXIT
+say() { echo "bench: $(date -u +%H:%M:%S) $*" >&2; }
+now() { date +%s.%N; }
+
+# Starts a monitor (bench.py) of a spark-submit process and the given checkpoints; sets $mon.
+monitor() {
+    local pid="$1" topic="$2" out="$3"
+    shift 3
+    "$py" "$ROOT/scripts/bench.py" monitor --bootstrap "$bootstrap" --topic "$topic" --pid "$pid" \
+        --out "$out" "${@/#/--checkpoint=}" >>"$work/monitor.log" 2>&1 &
+    mon=$!
+    background+=("$mon")
+}
+
+say "broker on $bootstrap (work folder $work)"
+"$ROOT/scripts/kafka-start.sh" >/dev/null
+topics() { "$ROOT/scripts/kafka-topics.sh" --bootstrap-server "$bootstrap" "$@" >/dev/null; }
+topics --create --topic bench --partitions "$partitions"
+topics --create --topic bench-live --partitions "$partitions"
+"$py" - "$work/meta.json" <<PY
+import json, os, sys, datetime, pyspark
+json.dump({"date": datetime.date.today().isoformat(), "cores": os.cpu_count(),
+           "events": $events, "partitions": $partitions, "max_offsets_per_trigger": $max_offsets,
+           "sensors": $sensors, "trigger_seconds": $trigger, "rates": "$rates".split(),
+           "step_seconds": $step, "quick": bool($quick), "bootstrap": "$bootstrap",
+           "pyspark": pyspark.__version__}, open(sys.argv[1], "w"))
+PY
+
+say "preloading $events events ($sensors sensors) with kafka-console-producer"
+"$py" "$ROOT/iotsimulator.py" "$events" --seed 42 --sensors "$sensors" >"$work/data.jsonl"
+started="$(now)"
+"$ROOT/scripts/kafka-console-producer.sh" --bootstrap-server "$bootstrap" --topic bench \
+    --producer-property linger.ms=20 --producer-property batch.size=262144 <"$work/data.jsonl"
+say "preloaded in $(awk "BEGIN {printf \"%.1f\", $(now) - $started}") s"
+rm "$work/data.jsonl"
+
+say "Kafka's consumer perf tool"
+"$JAVA" -Xmx512m -Dlog4j2.configurationFile="$ROOT/conf/kafka/tools-log4j2.properties" \
+    -cp "$JARS_DIR/kafka/*" org.apache.kafka.tools.ConsumerPerformance \
+    --bootstrap-server "$bootstrap" --topic bench --messages "$events" --timeout 60000 \
+    >"$work/consumer-perf.txt"
+
+spark_conf=(--conf spark.ui.enabled=false --conf spark.sql.streaming.minBatchesToRetain=100000)
+say "bare reference query (spark-submit, availableNow)"
+now >"$work/bare.submitted"
+PYSPARK_PYTHON="$py" PYSPARK_DRIVER_PYTHON="$py" "$VENV/bin/spark-submit" --master "local[*]" \
+    --jars "$(spark_connector_jars)" --py-files "$(build_job_zip)" \
+    --driver-java-options "-Dlog4j2.configurationFile=file:$ROOT/conf/log4j2.properties" \
+    --conf spark.ui.showConsoleProgress=false "${spark_conf[@]}" \
+    "$ROOT/jobs/bench_reference.py" "$bootstrap" bench "$work/bare-checkpoint" "$max_offsets" \
+    >"$work/bare.log" 2>&1 || { tail -20 "$work/bare.log" >&2; die "the bare query failed"; }
+
+say "the job, drained (submit.sh --available-now)"
+now >"$work/drain.submitted"
+"$ROOT/scripts/submit.sh" "${spark_conf[@]}" -- "$bootstrap" bench \
+    --output-dir "$work/drain-out" --available-now --max-offsets-per-trigger "$max_offsets" \
+    >"$work/drain.log" 2>&1 &
+job=$!
+monitor "$job" bench "$work/drain-monitor.jsonl" "$work/drain-out/_checkpoint"
+wait "$job" || { tail -20 "$work/drain.log" >&2; die "the drained job failed"; }
+kill "$mon" 2>/dev/null || true
+
+# Simulator → kafka-console-producer: a trickle until the job is up (file "go"), then each rate.
+feed() {
+    {
+        "$py" "$ROOT/iotsimulator.py" --rate 500 --sensors "$sensors" &
+        local warm=$!
+        until [[ -f "$work/go" ]]; do sleep 0.5; done
+        kill "$warm"
+        wait "$warm" || true
+        for rate in $rates; do
+            local from
+            from="$(now)"
+            "$py" "$ROOT/iotsimulator.py" --rate "$rate" --duration "$step" --sensors "$sensors"
+            echo "{\"rate\": $rate, \"start\": $from, \"end\": $(now)}" >>"$work/steps.jsonl"
+        done
+    } | "$ROOT/scripts/kafka-console-producer.sh" --bootstrap-server "$bootstrap" \
+        --topic bench-live --producer-property linger.ms=5
+}
+say "sustained: rates $rates events/s, $step s each, $trigger s triggers"
+set -m  # the feeder in a process group of its own, so cleanup can stop all of it
+feed &
+background+=($!)
+feeder=$!
+set +m
+now >"$work/sustained.submitted"
+"$ROOT/scripts/submit.sh" "${spark_conf[@]}" -- "$bootstrap" bench-live \
+    --output-dir "$work/sustained-out" --starting-offsets latest --trigger-seconds "$trigger" \
+    >"$work/sustained.log" 2>&1 &
+job=$!
+background+=("$job")
+monitor "$job" bench-live "$work/sustained-monitor.jsonl" "$work/sustained-out/_checkpoint" \
+    "$work/sustained-out/_checkpoint/sensors"
+until [[ -f "$work/sustained-out/_checkpoint/commits/0" ]]; do
+    kill -0 "$job" 2>/dev/null || { tail -20 "$work/sustained.log" >&2; die "the job ended"; }
+    sleep 1
+done
+say "first batch committed; warming up for 30 s"
+sleep 30
+touch "$work/go"
+wait "$feeder" || die "the feeder (simulator | kafka-console-producer) failed"
+sleep $((trigger * 4))  # what is still in flight
+kill -TERM "$job"
+wait "$job" || true
+kill "$mon" 2>/dev/null || true
+
+broker="$(broker_pid)"
+"$py" - "$broker" "$work/broker.json" <<'PY'
+import json, re, sys
+pid, out = sys.argv[1], sys.argv[2]
+cmd = open(f"/proc/{pid}/cmdline").read().split("\0")
+heap = next((a[4:] for a in cmd if a.startswith("-Xmx")), "")
+mb = int(heap[:-1]) * {"g": 1024, "m": 1, "G": 1024, "M": 1}[heap[-1]] if heap else None
+hwm = re.search(r"VmHWM:\s+(\d+)", open(f"/proc/{pid}/status").read())
+json.dump({"heap_mb": mb, "peak_rss_mb": round(int(hwm.group(1)) / 1024) if hwm else None},
+          open(out, "w"))
+PY
+"$py" "$ROOT/scripts/bench.py" report --work "$work" ${json:+--json "$json"}
