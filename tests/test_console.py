@@ -6,10 +6,8 @@ from datetime import UTC, datetime
 
 from iotstream.console import (
     BatchReport,
-    SensorReport,
     format_table,
     render,
-    render_sensors,
     side_by_side,
 )
 
@@ -53,7 +51,7 @@ def test_block_shows_header_totals_and_both_state_tables():
     assert body[0].split()[:5] == ["TX", "65.00", "60.00", "70.00", "1,200"]
     assert body[0].split()[5:] == ["AK", "2", "4", "25.25"]
     assert body[1].split() == ["AK", "26.50", "20.00", "33.00", "4", "TX", "3", "5", "64.00"]
-    assert "Anomalies (band, three_sigma): none" in text
+    assert "Anomalies: none" in text
 
 
 def test_block_lists_anomalies_and_says_when_some_are_not_shown():
@@ -61,20 +59,9 @@ def test_block_lists_anomalies_and_says_when_some_are_not_shown():
               "temperature": 999.0, "band_low": 1.0, "band_high": 51.0, "reason": "impossible",
               "detector": "band", "score": 948.0}]
     text = render(_report(3, shown))
-    assert "Anomalies (band, three_sigma) (first 1 of 3; all in Parquet)" in text
+    assert "Anomalies (first 1 of 3; all in Parquet)" in text
     row = next(line for line in text.splitlines() if line.startswith("g1"))
     assert row.split() == ["g1", "AK", "2026-01-02", "03:04:01.000000", "999.00", "1.0..51.0",
                            "band", "impossible", "948.00"]
 
 
-def test_sensor_block_counts_by_detector_and_is_empty_when_nothing_was_found():
-    row = {"guid": "g2", "state": "TX", "event_time": datetime(2026, 1, 2, 3, 0, 0),
-           "temperature": 64.5, "band_low": 49.0, "band_high": 79.0, "reason": "stuck",
-           "detector": "stuck", "score": 10.0}
-    text = render_sensors(SensorReport(4, {"stuck": 1, "zscore": 2}, [row]))
-    lines = text.splitlines()
-    assert lines[0] == ("-- Sensor detectors · batch 4: 3 anomalies (stuck 1, zscore 2)"
-                        " (first 1; all in Parquet)")
-    assert lines[-1].split() == ["g2", "TX", "2026-01-02", "03:00:00.000000", "64.50", "49.0..79.0",
-                                 "stuck", "stuck", "10.00"]
-    assert render_sensors(SensorReport(5, {}, [])) == ""

@@ -1,10 +1,8 @@
-"""Per-sensor detectors (zscore, stuck, silent): the model reading by reading, then the real
-transformWithState query over several micro-batches, a restart and TTL eviction."""
+"""Per-sensor detectors (zscore, stuck, silent): the model reading by reading, then the Spark
+step over several micro-batches with saved state, a restart and TTL eviction."""
 
 from __future__ import annotations
 
-import json
-import os
 import statistics
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -13,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from iotstream.config import Detectors
-from iotstream.detectors import OUTPUT_SCHEMA, SensorModel, SensorRules, detect
+from iotstream.detectors import OUTPUT_SCHEMA, STATE_SCHEMA, SensorModel, SensorRules, step
+from iotstream.sinks import VersionedState
 from sparkdata import BANDS
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
@@ -85,22 +84,14 @@ def test_disabled_detectors_find_nothing():
     assert model.observe(rules, "g", "CA", sec(1000), 60.0) == []
 
 
-# --- the real streaming query -------------------------------------------------------------
+# --- batch after batch, on Spark ------------------------------------------------------------
 
-def _write(folder: Path, name: str, readings: list[tuple[str, float, float]]) -> None:
-    """JSON lines of the sensor query's input (guid, seconds after T0, temperature)."""
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{name}.json"
-    with path.open("w") as f:
-        for i, (guid, at, value) in enumerate(readings):
-            f.write(json.dumps({"guid": guid, "state": "CA", "event_time": sec(at).isoformat(),
-                                "temperature": value, "kafka_partition": 0,
-                                "kafka_offset": i}) + "\n")
-    # The file source takes files in modification-time order: one second apart, in name order.
-    os.utime(path, (1_700_000_000 + int(name), 1_700_000_000 + int(name)))
-
-
-def _run(spark, source: Path, checkpoint: Path, rules: SensorRules) -> list[tuple[int, tuple]]:
+def _batches(spark, state_dir: Path, rules: SensorRules, batches: dict[int, list[tuple]],
+             latest: float = float("-inf")) -> list[tuple[int, tuple]]:
+    """Runs `step` over batches {id: [(guid, seconds after T0, temperature)]} as the job does:
+    the models come from the saved state of the batch before (a fresh VersionedState: nothing
+    is carried in memory), the watermark is the latest event time so far (`latest` before the
+    first batch) less 30 s."""
     from pyspark.sql import types as T
     schema = T.StructType([
         T.StructField("guid", T.StringType()), T.StructField("state", T.StringType()),
@@ -108,32 +99,32 @@ def _run(spark, source: Path, checkpoint: Path, rules: SensorRules) -> list[tupl
         T.StructField("kafka_partition", T.IntegerType()), T.StructField("kafka_offset", T.LongType()),
     ])
     got: list[tuple[int, tuple]] = []
-
-    def collect(df, batch_id):
-        # Collected timestamps are naive UTC (TZ=UTC in the tests): make them aware.
-        got.extend((batch_id, tuple(v.replace(tzinfo=UTC) if isinstance(v, datetime) else v
-                                    for v in r)) for r in df.collect())
-
-    stream = spark.readStream.schema(schema).option("maxFilesPerTrigger", 1).json(str(source))
-    found = detect(stream, rules, watermark_seconds=30.0)
-    assert found.schema == OUTPUT_SCHEMA
-    query = (found.writeStream.foreachBatch(collect).option("checkpointLocation", str(checkpoint))
-             .trigger(availableNow=True).start())
-    query.awaitTermination()
+    for batch_id, readings in sorted(batches.items()):
+        state = VersionedState(str(state_dir), STATE_SCHEMA)
+        before = state.load(spark, batch_id)
+        latest = max([latest] + [at for _, at, _ in readings])
+        df = spark.createDataFrame([(g, "CA", sec(at), v, 0, i)
+                                    for i, (g, at, v) in enumerate(readings)], schema)
+        with step(df, before, rules, sec(latest - 30)) as (after, found):
+            assert found.schema == OUTPUT_SCHEMA and after.schema == STATE_SCHEMA
+            # Collected timestamps are naive UTC (TZ=UTC in the tests): make them aware.
+            got.extend((batch_id, tuple(v.replace(tzinfo=UTC) if isinstance(v, datetime) else v
+                                        for v in r)) for r in found.collect())
+            state.save(after, batch_id)
     return got
 
 
-def test_the_sensor_query_keeps_state_across_batches_restarts_and_evicts_idle_sensors(spark, tmp_path):
+def test_the_sensor_step_keeps_models_across_batches_restarts_and_evicts_idle_sensors(spark, tmp_path):
     rules = replace(RULES, ttl_seconds=600.0)
-    source, checkpoint = tmp_path / "in", tmp_path / "checkpoint"
     history = [60.0, 61.0] * 5
-    # Batch 0: z has its 10 readings of history; q reports once; e has its history too.
-    _write(source, "0", [("z", i, v) for i, v in enumerate(history)] + [("q", 5, 60.0)]
-           + [("e", i, v) for i, v in enumerate(history)])
-    # Batch 1: k is stuck; time moves on to 200 s, so the watermark (170 s) passes q's 5 + 120.
     z_more = [(100, 60.4), (150, 60.6), (200, 60.5)]
-    _write(source, "1", [("k", 20 + i, 55.0) for i in range(10)] + [("z", t, v) for t, v in z_more])
-    first = _run(spark, source, checkpoint, rules)
+    first = _batches(spark, tmp_path, rules, {
+        # Batch 0: z has its 10 readings of history; q reports once; e has its history too.
+        0: [("z", i, v) for i, v in enumerate(history)] + [("q", 5, 60.0)]
+           + [("e", i, v) for i, v in enumerate(history)],
+        # Batch 1: k is stuck; time moves on to 200 s, so the watermark (170 s) passes q's 5 + 120.
+        1: [("k", 20 + i, 55.0) for i in range(10)] + [("z", t, v) for t, v in z_more],
+    })
     found = sorted((f[0], f[5], f[2], f[3]) for _, f in first)
     assert found == [
         ("e", "silent", sec(9), 61.0),  # e, k and q have sent nothing since: 9/29/5 + 120 <= 170
@@ -141,23 +132,22 @@ def test_the_sensor_query_keeps_state_across_batches_restarts_and_evicts_idle_se
         ("k", "stuck", sec(29), 55.0),
         ("q", "silent", sec(5), 60.0),
     ]
-    # Silences are found by event-time timers, once the watermark has moved on (not in batch 0).
+    # Silences are found once the watermark has moved past them (not in batch 0).
     assert [b for b, f in first if f[5] == "stuck"] == [1]
-    silent_batches = {b for b, f in first if f[5] == "silent"}
-    assert len(silent_batches) == 1 and 0 not in silent_batches
+    assert {b for b, f in first if f[5] == "silent"} == {1}
 
-    # Restart (a new query on the same checkpoint), in the middle of z's history: z's spike is
-    # judged against the 13 readings kept in the state store.
-    _write(source, "2", [("z", 210, 75.0)])
-    # z comes back after 490 s: one silent row. The watermark (670 s) then passes e's, k's and
-    # q's last reading + TTL (600 s): their state is dropped, so e's spike when it comes back
-    # finds no history to be judged against, and no silence is reported again.
-    _write(source, "3", [("z", 700, 60.0)])
-    _write(source, "4", [("z", 705, 60.2)])
-    _write(source, "5", [("e", 710, 75.0), ("z", 711, 60.5)])
-    second = _run(spark, source, checkpoint, rules)
+    # Batches 2-5, each from the state saved by the one before (as after a restart): z's spike
+    # is judged against the 13 readings kept. z comes back after 490 s: one silent row. The
+    # watermark (670 s) then passes e's, k's and q's last reading + TTL (600 s): their models
+    # are dropped, so e's spike when it comes back finds no history to be judged against, and
+    # no silence is reported again.
+    second = _batches(spark, tmp_path, rules, {
+        2: [("z", 210, 75.0)], 3: [("z", 700, 60.0)], 4: [("z", 705, 60.2)],
+        5: [("e", 710, 75.0), ("z", 711, 60.5)],
+    }, latest=200)
     found = sorted((f[0], f[5], f[2], f[3]) for _, f in second)
     assert found == [("z", "silent", sec(210), 75.0), ("z", "zscore", sec(210), 75.0)]
+    assert [b for b, f in second if f[5] == "silent"] == [3]
     spike = next(f for _, f in second if f[5] == "zscore")
     kept = history + [v for _, v in z_more]
     sigma = max(statistics.pstdev(kept), rules.min_sigma)

@@ -102,7 +102,7 @@ def test_console_lists_at_most_the_configured_anomalies(spark, processor_factory
     lines = [event("x", "CA", 500.0), event("y", "CA", -500.0), event("z", "CA", 100.0)]
     processor(kafka_records(spark, lines), 0)
     text = console.getvalue()
-    assert "Anomalies (band, three_sigma) (first 1 of 3; all in Parquet)" in text
+    assert "Anomalies (first 1 of 3; all in Parquet)" in text
     assert _read(spark, out, "anomalies").where(F.col("batch_id") == 0).count() == 3
 
 
@@ -132,7 +132,7 @@ def test_sql_views_and_canned_reports_over_the_output(spark, processor_factory):
     by_state = results["All batches by state"]
     # Weighted by plausible readings: (60 + 70 + 74) / 3, not by messages (4).
     assert [(r.state, r.avg_temperature, r.messages) for r in by_state] == [("CA", 68.0, 4)]
-    assert [(r.batches, r.accepted, r.sensors, r.band_and_three_sigma_anomalies)
+    assert [(r.batches, r.accepted, r.sensors, r.anomalies)
             for r in results["Totals"]] == [(2, 4, 3, 1)]
     assert [(r.state, r.messages, r.sensors, r.avg_temperature)
             for r in results["Since the start, by state"]] == [("CA", 4, 3, 68.0)]

@@ -24,15 +24,6 @@ class BatchReport:
     state_totals: Sequence[Mapping[str, Any]] = ()  # state_totals rows after the batch
 
 
-@dataclass(frozen=True)
-class SensorReport:
-    """What one micro-batch of the sensor query (zscore, stuck, silent) found."""
-
-    batch_id: int
-    by_detector: Mapping[str, int]
-    anomalies: Sequence[Mapping[str, Any]]  # up to max_anomaly_rows rows
-
-
 def format_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> list[str]:
     """Aligned text table: numbers right-aligned, text left-aligned, floats with 2 decimals."""
     cells = [[_cell(v) for v in row] for row in rows]
@@ -96,10 +87,10 @@ def render(report: BatchReport) -> str:
     if t["anomalies"]:
         shown = len(report.anomalies)
         more = f" (first {shown} of {t['anomalies']:,}; all in Parquet)" if shown < t["anomalies"] else ""
-        lines.append(f"Anomalies (band, three_sigma){more}")
+        lines.append(f"Anomalies{more}")
         lines += anomaly_table(report.anomalies)
     else:
-        lines.append("Anomalies (band, three_sigma): none")
+        lines.append("Anomalies: none")
     return "\n".join(lines) + "\n"
 
 
@@ -112,18 +103,6 @@ def anomaly_table(rows: Sequence[Mapping[str, Any]]) -> list[str]:
             for a in rows
         ],
     )
-
-
-def render_sensors(report: SensorReport) -> str:
-    """The sensor query's lines for a batch that found something (nothing otherwise)."""
-    total = sum(report.by_detector.values())
-    if not total:
-        return ""
-    counts = ", ".join(f"{name} {n:,}" for name, n in sorted(report.by_detector.items()))
-    shown = len(report.anomalies)
-    more = f" (first {shown}; all in Parquet)" if shown < total else ""
-    lines = [f"-- Sensor detectors · batch {report.batch_id}: {total:,} anomalies ({counts}){more}"]
-    return "\n".join(lines + anomaly_table(report.anomalies)) + "\n"
 
 
 def _cell(value: Any) -> str:

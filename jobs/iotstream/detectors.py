@@ -1,33 +1,31 @@
-"""Per-sensor detectors — zscore, stuck, silent — on Spark's stateful streaming API.
+"""Per-sensor detectors — zscore, stuck, silent — run by the main query on every micro-batch.
 
-The sensor query groups accepted readings by guid and runs `SensorDetectors` with
-`transformWithState` in event-time mode: each sensor's model (its last normal readings, its run
-of identical values, when it last reported) lives in Spark's state store, in the query's
-checkpoint, so it survives restarts. A sensor silent for longer than the TTL (event time) is
-dropped from the state.
+Each sensor's model (its last normal readings, its run of identical values, when it last
+reported) is one row of the job's sensor state, saved after every batch beside the checkpoint
+(`pipeline.SENSOR_STATE_DIR`), so it survives restarts and a replayed batch starts from the same
+models. A batch's readings are grouped by guid together with their sensors' models
+(`cogroup`, one pandas call per sensor in the batch); sensors absent from the batch are handled
+by plain column rules: reported silent once the event-time watermark passes their last reading
+plus `silent.after_seconds`, dropped once it passes it plus `sensor_ttl_seconds`.
 
-`SensorModel` is the plain-Python logic, one reading at a time; the processor only loads it
-from the state store, feeds it the sensor's readings in event-time order, and saves it.
+`SensorModel` is the plain-Python logic, one reading at a time.
 """
 
 from __future__ import annotations
 
+import contextlib
 import math
 import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+import pandas as pd
 from pyspark import cloudpickle
-from pyspark.sql import DataFrame, Row
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
 from pyspark.sql import types as T
-from pyspark.sql.streaming.stateful_processor import (
-    ExpiredTimerInfo,
-    StatefulProcessor,
-    StatefulProcessorHandle,
-    TimerValues,
-)
 
 from iotstream.config import Bands, Detectors
 
@@ -42,8 +40,9 @@ OUTPUT_SCHEMA = T.StructType([
     T.StructField("detector", T.StringType()),
     T.StructField("score", T.DoubleType()),
 ])
-# One value per sensor in the state store.
+# One row per sensor: its model.
 STATE_SCHEMA = T.StructType([
+    T.StructField("guid", T.StringType()),
     T.StructField("history", T.ArrayType(T.DoubleType())),
     T.StructField("last_value", T.DoubleType()),
     T.StructField("repeats", T.IntegerType()),
@@ -136,92 +135,108 @@ class SensorModel:
         return (guid, self.state, self.last_time, self.last_value, "silent", "silent",
                 float(rules.silent_seconds))
 
-    def deadlines_ms(self, rules: SensorRules) -> tuple[int, int]:
-        """(silent, evict) event times, in epoch ms, of a sensor with no newer reading."""
-        last = _epoch_ms(self.last_time)
-        return last + round(rules.silent_seconds * 1000), last + round(rules.ttl_seconds * 1000)
-
-    @classmethod
-    def from_row(cls, row: Any) -> SensorModel:
-        return cls(list(row[0] or []), row[1], row[2], _utc(row[3]), row[4], bool(row[5]))
-
     def to_row(self) -> tuple:
         return (self.history, self.last_value, self.repeats, self.last_time, self.state,
                 self.silent_reported)
 
 
-def _epoch_ms(moment: datetime) -> int:
-    return round(moment.timestamp() * 1000)
+def _utc(moment: Any) -> datetime | None:
+    """Aware UTC from what pandas hands over: naive times in the session's zone (UTC)."""
+    if moment is None or pd.isna(moment):
+        return None
+    moment = pd.Timestamp(moment).to_pydatetime()
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
-def _utc(moment: datetime | None) -> datetime | None:
-    """Aware UTC. Spark hands timestamps to Python workers as naive local times in some paths
-    (the state store) and aware ones in others (Arrow input): make them comparable."""
-    return None if moment is None else moment.astimezone(UTC)
+STATE_FIELDS = STATE_SCHEMA.fieldNames()[1:]
+OUTPUT_FIELDS = OUTPUT_SCHEMA.fieldNames()[1:]
+# What the pandas step returns per sensor: its model after the batch (kind "model") and the
+# anomalies it raised (kind "found"), in one frame.
+STEP_SCHEMA = T.StructType(
+    [T.StructField("guid", T.StringType()), T.StructField("kind", T.StringType())]
+    + [T.StructField(f"m_{f.name}", f.dataType) for f in STATE_SCHEMA.fields[1:]]
+    + [T.StructField(f"a_{f.name}", f.dataType) for f in OUTPUT_SCHEMA.fields[1:]]
+)
 
 
-def _row(values: tuple) -> Row:
-    return Row(**dict(zip(OUTPUT_SCHEMA.fieldNames(), values, strict=True)))
+def _observe(rules: SensorRules) -> Callable[[Any, pd.DataFrame, pd.DataFrame], pd.DataFrame]:
+    """cogroup function: one sensor's readings of the batch and its model before → STEP rows."""
+    empty_model = [None] * len(STATE_FIELDS)
+    empty_found = [None] * len(OUTPUT_FIELDS)
 
-
-class SensorDetectors(StatefulProcessor):
-    """transformWithState processor, keyed by guid, in event-time mode."""
-
-    def __init__(self, rules: SensorRules) -> None:
-        self.rules = rules
-
-    def init(self, handle: StatefulProcessorHandle) -> None:
-        self.handle = handle
-        self.sensor = handle.getValueState("sensor", STATE_SCHEMA)
-
-    def _load(self) -> SensorModel:
-        return SensorModel.from_row(self.sensor.get()) if self.sensor.exists() else SensorModel()
-
-    def handleInputRows(self, key: Any, rows: Iterator[Row], timerValues: TimerValues) -> Iterator[Row]:
+    def apply(key: Any, readings: pd.DataFrame, before: pd.DataFrame) -> pd.DataFrame:
         guid = key[0]
-        model = self._load()
+        if before.empty:
+            model = SensorModel()
+        else:
+            row = before.iloc[0]
+            history = row["history"]
+            model = SensorModel(
+                [float(h) for h in history] if history is not None else [],
+                None if pd.isna(row["last_value"]) else float(row["last_value"]),
+                int(row["repeats"]), _utc(row["last_time"]), row["state"],
+                bool(row["silent_reported"]))
+        ordered = readings.sort_values(["event_time", "kafka_partition", "kafka_offset"])
         found: list[tuple] = []
-        readings = sorted(rows, key=lambda r: (r.event_time, r.kafka_partition, r.kafka_offset))
-        for r in readings:
-            found += model.observe(self.rules, guid, r.state, _utc(r.event_time), r.temperature)
-        self.sensor.update(model.to_row())
-        for expiry in list(self.handle.listTimers()):
-            self.handle.deleteTimer(expiry)
-        silent_at, evict_at = model.deadlines_ms(self.rules)
-        if self.rules.silent and not model.silent_reported:
-            self.handle.registerTimer(silent_at)
-        self.handle.registerTimer(evict_at)
-        for row in found:
-            yield _row(row)
+        for state, when, value in zip(ordered["state"].tolist(), ordered["event_time"].tolist(),
+                                      ordered["temperature"].tolist(), strict=True):
+            found += model.observe(rules, guid, state, _utc(when), float(value))
+        rows = [[guid, "model", *model.to_row(), *empty_found]]
+        rows += [[guid, "found", *empty_model, *r[1:]] for r in found]
+        return pd.DataFrame(rows, columns=STEP_SCHEMA.fieldNames())
 
-    def handleExpiredTimer(self, key: Any, timerValues: TimerValues,
-                           expiredTimerInfo: ExpiredTimerInfo) -> Iterator[Row]:
-        if not self.sensor.exists():
-            return
-        model = self._load()
-        _, evict_at = model.deadlines_ms(self.rules)
-        found = []
-        if self.rules.silent and not model.silent_reported:
-            found.append(model.silent_row(self.rules, key[0]))
-            self.sensor.update(model.to_row())
-        if expiredTimerInfo.getExpiryTimeInMs() >= evict_at:
-            self.sensor.clear()
-        for row in found:
-            yield _row(row)
-
-    def close(self) -> None:
-        pass
+    return apply
 
 
-def detect(readings: DataFrame, rules: SensorRules, watermark_seconds: float) -> DataFrame:
-    """Streaming transform: accepted readings (INPUT_COLUMNS) → anomaly rows (OUTPUT_SCHEMA)."""
-    # The processor goes to Python workers pickled with its code, not as a reference to this
-    # module: Spark starts the query's driver-side worker without the --py-files zip on its path.
+@contextlib.contextmanager
+def step(readings: DataFrame, before: DataFrame, rules: SensorRules,
+         watermark: datetime | None) -> Iterator[tuple[DataFrame, DataFrame]]:
+    """One micro-batch of the per-sensor detectors, as a context: inside it, the pandas step's
+    result is cached (it feeds both outputs), and released at the end.
+
+    readings: the batch's accepted readings (INPUT_COLUMNS); before: the sensor models
+    (STATE_SCHEMA) after the previous batch; watermark: event time after this batch.
+    Yields (the models after the batch, the anomaly rows found: OUTPUT_SCHEMA)."""
+    # The pandas step goes to Python workers pickled with its code, not as a reference to this
+    # module: workers need not have the job's library on their path.
     cloudpickle.register_pickle_by_value(sys.modules[__name__])
-    return (
-        readings.select(*INPUT_COLUMNS)
-        .withWatermark("event_time", f"{watermark_seconds:g} seconds")
-        .groupBy("guid")
-        .transformWithState(SensorDetectors(rules), OUTPUT_SCHEMA, "Append", "EventTime")
+    batch = readings.select(*INPUT_COLUMNS)
+    seen = batch.select("guid").distinct()
+    stepped = (
+        batch.groupBy("guid")
+        .cogroup(before.join(seen, "guid", "left_semi").groupBy("guid"))
+        .applyInPandas(_observe(rules), STEP_SCHEMA)
+        .persist()
     )
+    try:
+        yield _split(stepped, before.join(seen, "guid", "left_anti"), rules, watermark)
+    finally:
+        stepped.unpersist()
 
+
+def _split(stepped: DataFrame, absent: DataFrame, rules: SensorRules,
+           watermark: datetime | None) -> tuple[DataFrame, DataFrame]:
+    """(models after the batch, anomalies) from the pandas step's rows and the models of the
+    sensors absent from the batch; the watermark's deadlines apply to both."""
+    models = stepped.where(F.col("kind") == "model").select(
+        "guid", *[F.col(f"m_{n}").alias(n) for n in STATE_FIELDS])
+    found = stepped.where(F.col("kind") == "found").select(
+        "guid", *[F.col(f"a_{n}").alias(n) for n in OUTPUT_FIELDS])
+    after = models.unionByName(absent)
+    if watermark is None:
+        return after, found
+    # The watermark's deadlines, for every sensor (what event-time timers would do).
+    mark = F.lit(watermark).cast("timestamp")
+    due = F.lit(rules.silent) & ~F.col("silent_reported") & (
+        F.col("last_time") + F.make_dt_interval(secs=F.lit(rules.silent_seconds)) <= mark)
+    expired = F.col("last_time") + F.make_dt_interval(secs=F.lit(rules.ttl_seconds)) <= mark
+    timed = after.withColumn("due", due)
+    silent = timed.where("due").select(
+        "guid", "state", F.col("last_time").alias("event_time"),
+        F.col("last_value").alias("temperature"), F.lit("silent").alias("reason"),
+        F.lit("silent").alias("detector"), F.lit(float(rules.silent_seconds)).alias("score"))
+    kept = timed.where(~expired).select(
+        *[F.col(n) for n in STATE_SCHEMA.fieldNames() if n != "silent_reported"],
+        (F.col("silent_reported") | F.col("due")).alias("silent_reported"),
+    ).select(*STATE_SCHEMA.fieldNames())
+    return kept, found.unionByName(silent)

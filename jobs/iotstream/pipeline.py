@@ -3,10 +3,11 @@ write, print."""
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import sys
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from typing import TextIO
@@ -15,14 +16,15 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
-from iotstream import aggregates, anomalies, console, parse, windows
+from iotstream import aggregates, anomalies, console, detectors, parse, windows
 from iotstream.config import JobConfig, checkpoint_location
-from iotstream.schema import BATCH_TOTALS_SCHEMA, STATE_STATS_SCHEMA, STATE_TOTALS_SCHEMA
+from iotstream.schema import BATCH_TOTALS_SCHEMA, STATE_STATS_SCHEMA, STATE_TOTALS_SCHEMA, TABLES
 from iotstream.sinks import ParquetSink, VersionedState
 
 # The job's own state, in the checkpoint folder beside Spark's.
 WINDOW_STATE_DIR = "iot-open-windows"
 KNOWN_SENSORS_DIR = "iot-known-sensors"
+SENSOR_MODELS_DIR = "iot-sensor-models"
 KNOWN_SENSORS_SCHEMA = T.StructType([T.StructField("guid", T.StringType())])
 
 
@@ -70,6 +72,10 @@ class BatchProcessor:
                                            windows.WINDOW_STATE_SCHEMA)
         # Every guid seen so far: one small dataset, not a scan of the `sensors` table's files.
         self.known_sensors = VersionedState(f"{checkpoint}/{KNOWN_SENSORS_DIR}", KNOWN_SENSORS_SCHEMA)
+        # zscore, stuck and silent: one model per sensor.
+        self.sensor_models = VersionedState(f"{checkpoint}/{SENSOR_MODELS_DIR}", detectors.STATE_SCHEMA)
+        self._rules = detectors.SensorRules.of(config.detectors, config.bands)
+        self._bands = anomalies.with_bands(config.bands)
         self._last: Carry | None = None  # what the last batch this process wrote hands on
 
     def __call__(self, records: DataFrame, batch_id: int) -> None:
@@ -139,7 +145,9 @@ class BatchProcessor:
         merged = windows.merge(self.open_windows.load(spark, batch_id),
                                windows.partials(on_time)).persist()
         try:
-            found, shown = self._anomalies(events, on_time, merged, batch_id, day, stamp)
+            with self._sensor_step(events, batch_id, watermark) as per_sensor:
+                found, shown = self._anomalies(events, on_time, merged, per_sensor, batch_id, day,
+                                               stamp)
             is_closed = windows.closed(cfg.window_seconds, watermark)
             closed = merged.where(is_closed)
             windows_written = closed.count() if watermark is not None else 0
@@ -182,19 +190,36 @@ class BatchProcessor:
         return console.BatchReport(batch_id, batch_time, totals, stats, shown,
                                    windows_written=windows_written, state_totals=total_rows)
 
-    def _anomalies(self, events: DataFrame, on_time: DataFrame, merged: DataFrame, batch_id: int,
-                   day: date, stamp: list) -> tuple[int, list[dict]]:
-        """Runs the batch's detectors (band, three_sigma), writes and publishes what they find;
-        returns (how many, the rows to show)."""
+    @contextlib.contextmanager
+    def _sensor_step(self, events: DataFrame, batch_id: int,
+                     watermark: datetime | None) -> Iterator[list[DataFrame]]:
+        """The per-sensor detectors on the batch (when any is on): yields what they found (as
+        anomaly rows), and saves the sensor models after the batch."""
+        if not self.config.detectors.per_sensor:
+            yield []
+            return
+        spark = events.sparkSession
+        before = self.sensor_models.load(spark, batch_id)
+        with detectors.step(events, before, self._rules, watermark) as (models, found):
+            yield [found.transform(self._bands)]
+            self.sensor_models.save(models, batch_id)
+
+    def _anomalies(self, events: DataFrame, on_time: DataFrame, merged: DataFrame,
+                   per_sensor: list[DataFrame], batch_id: int, day: date, stamp: list,
+                   ) -> tuple[int, list[dict]]:
+        """Runs the batch's detectors (band, three_sigma; zscore, stuck and silent come in as
+        `per_sensor`), writes and publishes what they find; returns (how many, the rows to show)."""
         d = self.config.detectors
-        parts = []
+        parts = list(per_sensor)
         if d.band:
             parts.append(anomalies.anomalies(events))
         if d.three_sigma:
             parts.append(windows.three_sigma(on_time, merged, d.sigma_k, d.sigma_min_readings))
         if not parts:
             return 0, []
-        found = functools.reduce(DataFrame.unionByName, parts).select(*stamp, "*").persist()
+        columns = TABLES["anomalies"].fieldNames()[2:]
+        found = functools.reduce(DataFrame.unionByName, [p.select(*columns) for p in parts]).select(
+            *stamp, *columns).persist()
         try:
             count = found.count()
             if not count:
@@ -260,57 +285,3 @@ def _local(spark: SparkSession, schema: T.StructType, batch_id: int, batch_time:
     names = schema.fieldNames()
     stamped = [{**row, "batch_id": batch_id, "batch_time": batch_time} for row in rows]
     return spark.createDataFrame([tuple(r[n] for n in names) for r in stamped], schema)
-
-
-class SensorBatchWriter:
-    """`foreachBatch` handler of the sensor query: what zscore, stuck and silent found goes to
-    the anomalies table (files `part-s…`, this query's own batch ids) and the alerts topic."""
-
-    def __init__(
-        self,
-        config: JobConfig,
-        sink: ParquetSink,
-        out: TextIO = sys.stdout,
-        stopping: Callable[[], bool] = lambda: False,
-        alerts: Callable[[DataFrame], None] | None = None,
-    ) -> None:
-        self.config = config
-        self.sink = sink
-        self.out = out
-        self.stopping = stopping
-        self.alerts = alerts
-        self._bands = anomalies.with_bands(config.bands)
-        self._last: int | None = None
-
-    def __call__(self, found: DataFrame, batch_id: int) -> None:
-        if self.stopping():
-            raise StopRequested(f"sensor batch {batch_id} left for the next run")
-        spark = found.sparkSession
-        if self._last != batch_id - 1:  # the first batch of this process: maybe a replay
-            self.sink.clear_batch(spark, batch_id)
-        rows = (found.transform(self._bands)
-                .select(F.lit(batch_id).cast("long").alias("batch_id"), "*").persist())
-        try:
-            self._write(rows, batch_id)
-        except Exception:
-            if self.stopping():
-                raise StopRequested(f"sensor batch {batch_id} cut short, left for the next run") from None
-            raise
-        finally:
-            rows.unpersist()
-        self._last = batch_id
-
-    def _write(self, rows: DataFrame, batch_id: int) -> None:
-        figures = rows.groupBy("detector").agg(
-            F.count(F.lit(1)).alias("n"), F.max("batch_time").alias("batch_time")).collect()
-        counts = {r["detector"]: r["n"] for r in figures}
-        if not counts:
-            return
-        day = figures[0]["batch_time"].date()
-        self.sink.write_batch("anomalies", batch_id, day, rows)
-        if self.alerts is not None:
-            self.alerts(rows)
-        shown = [r.asDict() for r in rows.orderBy("event_time", "guid", "detector")
-                 .limit(self.config.max_anomaly_rows).collect()]
-        self.out.write(console.render_sensors(console.SensorReport(batch_id, counts, shown)))
-        self.out.flush()

@@ -17,7 +17,7 @@ from iotstream import stream
 from iotstream.alerts import AlertPublisher
 from iotstream.cli import describe
 from iotstream.config import JobConfig
-from iotstream.pipeline import BatchProcessor, SensorBatchWriter, StopRequested
+from iotstream.pipeline import BatchProcessor, StopRequested
 from iotstream.sinks import ParquetSink
 
 NO_CONNECTOR = (
@@ -84,11 +84,6 @@ def run(config: JobConfig) -> int:
                                    alerts=alerts)
         print(f"iot-aggregator: {describe(config)}", flush=True)
         queries = [stream.start(records, processor, config)]
-        if config.detectors.per_sensor:
-            writer = SensorBatchWriter(config, ParquetSink(config.output_dir, "s", ("anomalies",)),
-                                       stopping=stopping, alerts=alerts)
-            queries.append(stream.start(stream.sensor_anomalies(records, config), writer, config,
-                                        stream.SENSOR_QUERY_NAME, stream.SENSOR_CHECKPOINT))
         try:
             if _wait(queries, stop):
                 print("iot-aggregator: stopped", file=sys.stderr)

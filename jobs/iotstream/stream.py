@@ -1,5 +1,4 @@
-"""The streaming queries, Kafka in and `foreachBatch` out: the main one (every table), and the
-sensor query (per-sensor detectors on Spark's state store), each with its own checkpoint."""
+"""The streaming query: Kafka in, `foreachBatch` out (every table), progress in the checkpoint."""
 
 from __future__ import annotations
 
@@ -9,14 +8,10 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.streaming import StreamingQuery
 
-from iotstream import detectors, parse
 from iotstream.config import JobConfig, checkpoint_location
 from iotstream.parse import BATCH_TIME, KAFKA_COLUMNS
 
 QUERY_NAME = "iot-aggregator"
-SENSOR_QUERY_NAME = "iot-sensors"
-SENSOR_CHECKPOINT = "sensors"  # the sensor query's checkpoint, inside the job's
-ROCKSDB_PROVIDER = "org.apache.spark.sql.execution.streaming.state.RocksDBStateStoreProvider"
 
 
 def build_session(config: JobConfig) -> SparkSession:
@@ -30,8 +25,6 @@ def build_session(config: JobConfig) -> SparkSession:
         .config("spark.redaction.regex", "(?i)secret|password|token|access[.]?key|jaas|sasl")
         # Plain microsecond timestamps: read as such by pyarrow, pandas and every engine.
         .config("spark.sql.parquet.outputTimestampType", "TIMESTAMP_MICROS")
-        # transformWithState (the sensor query's per-sensor state) needs RocksDB's state store.
-        .config("spark.sql.streaming.stateStore.providerClass", ROCKSDB_PROVIDER)
         .getOrCreate()
     )
 
@@ -56,16 +49,6 @@ def read_kafka(spark: SparkSession, config: JobConfig) -> DataFrame:
 def is_missing_kafka_source(error: Exception) -> bool:
     """Whether `read_kafka` failed because the connector jars are not on the classpath."""
     return "failed to find data source: kafka" in str(error).lower()
-
-
-def sensor_anomalies(records: DataFrame, config: JobConfig) -> DataFrame:
-    """The sensor query's stream: Kafka records → accepted readings → what the per-sensor
-    detectors find, stamped with the micro-batch's time."""
-    readings = parse.usable(
-        records.transform(parse.parse_records(config.bands.baselines, config.max_record_bytes)))
-    found = detectors.detect(readings, detectors.SensorRules.of(config.detectors, config.bands),
-                             config.watermark_seconds)
-    return found.withColumn(BATCH_TIME, F.current_timestamp())
 
 
 def start(

@@ -49,7 +49,7 @@ REPORTS = {
     "Totals": """
         SELECT count(*) AS batches, sum(consumed) AS consumed, sum(accepted) AS accepted,
                sum(quarantined) AS quarantined, sum(late) AS late, max(total_sensors) AS sensors,
-               sum(anomalies) AS band_and_three_sigma_anomalies,
+               sum(anomalies) AS anomalies,
                min(batch_time) AS first_batch, max(batch_time) AS last_batch
         FROM batch_totals""",
 }
