@@ -18,14 +18,14 @@ import math
 import sys
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from typing import Any
+from datetime import datetime
 
-import pandas as pd
+import pyarrow as pa
 from pyspark import cloudpickle
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
+from pyspark.sql.pandas.types import to_arrow_schema
 
 from iotstream.config import Bands, Detectors
 
@@ -140,89 +140,111 @@ class SensorModel:
                 self.silent_reported)
 
 
-def _utc(moment: Any) -> datetime | None:
-    """Aware UTC from what pandas hands over: naive times in the session's zone (UTC)."""
-    if moment is None or pd.isna(moment):
-        return None
-    moment = pd.Timestamp(moment).to_pydatetime()
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-
-
 STATE_FIELDS = STATE_SCHEMA.fieldNames()[1:]
 OUTPUT_FIELDS = OUTPUT_SCHEMA.fieldNames()[1:]
-# What the pandas step returns per sensor: its model after the batch (kind "model") and the
-# anomalies it raised (kind "found"), in one frame.
+# The Python step's input: the sensors' models (kind 0) and the batch's readings (kind 1), sorted
+# by guid, kind and reading order within each Spark partition.
+MODEL, READING = 0, 1
+STEP_INPUT = ("guid", "kind", "state", "event_time", "temperature", "kafka_partition",
+              "kafka_offset", "history", "last_value", "repeats", "last_time", "silent_reported")
+# Its output: each sensor's model after the batch (kind "model") and the anomalies it raised
+# (kind "found"), in one frame.
 STEP_SCHEMA = T.StructType(
     [T.StructField("guid", T.StringType()), T.StructField("kind", T.StringType())]
     + [T.StructField(f"m_{f.name}", f.dataType) for f in STATE_SCHEMA.fields[1:]]
     + [T.StructField(f"a_{f.name}", f.dataType) for f in OUTPUT_SCHEMA.fields[1:]]
 )
+OUT_ROWS = 8192  # output rows per Arrow batch
 
 
-def _observe(rules: SensorRules) -> Callable[[Any, pd.DataFrame, pd.DataFrame], pd.DataFrame]:
-    """cogroup function: one sensor's readings of the batch and its model before → STEP rows."""
-    empty_model = [None] * len(STATE_FIELDS)
-    empty_found = [None] * len(OUTPUT_FIELDS)
+def _observe(rules: SensorRules) -> Callable[[Iterator[pa.RecordBatch]], Iterator[pa.RecordBatch]]:
+    """mapInArrow function: a partition's rows (STEP_INPUT, sorted) → STEP_SCHEMA rows. Plain
+    Python per row, with no per-sensor overhead: a sensor's model is followed by its readings."""
+    schema = to_arrow_schema(STEP_SCHEMA, timezone="UTC")
+    names = STEP_SCHEMA.fieldNames()
+    no_model = [None] * len(STATE_FIELDS)
+    no_finding = [None] * len(OUTPUT_FIELDS)
 
-    def apply(key: Any, readings: pd.DataFrame, before: pd.DataFrame) -> pd.DataFrame:
-        guid = key[0]
-        if before.empty:
-            model = SensorModel()
-        else:
-            row = before.iloc[0]
-            history = row["history"]
-            model = SensorModel(
-                [float(h) for h in history] if history is not None else [],
-                None if pd.isna(row["last_value"]) else float(row["last_value"]),
-                int(row["repeats"]), _utc(row["last_time"]), row["state"],
-                bool(row["silent_reported"]))
-        ordered = readings.sort_values(["event_time", "kafka_partition", "kafka_offset"])
-        found: list[tuple] = []
-        for state, when, value in zip(ordered["state"].tolist(), ordered["event_time"].tolist(),
-                                      ordered["temperature"].tolist(), strict=True):
-            found += model.observe(rules, guid, state, _utc(when), float(value))
-        rows = [[guid, "model", *model.to_row(), *empty_found]]
-        rows += [[guid, "found", *empty_model, *r[1:]] for r in found]
-        return pd.DataFrame(rows, columns=STEP_SCHEMA.fieldNames())
+    def apply(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        out: list[list] = []
+        guid, model = None, SensorModel()
+        for batch in batches:
+            c = batch.to_pydict()
+            for i in range(batch.num_rows):
+                if c["guid"][i] != guid:
+                    if guid is not None:
+                        out.append([guid, "model", *model.to_row(), *no_finding])
+                    guid, model = c["guid"][i], SensorModel()
+                if c["kind"][i] == MODEL:
+                    model = SensorModel(list(c["history"][i] or []), c["last_value"][i],
+                                        c["repeats"][i], c["last_time"][i], c["state"][i],
+                                        bool(c["silent_reported"][i]))
+                    continue
+                for found in model.observe(rules, guid, c["state"][i], c["event_time"][i],
+                                           c["temperature"][i]):
+                    out.append([guid, "found", *no_model, *found[1:]])
+            if len(out) >= OUT_ROWS:
+                yield _arrow(out, names, schema)
+                out = []
+        if guid is not None:
+            out.append([guid, "model", *model.to_row(), *no_finding])
+        yield _arrow(out, names, schema)
 
     return apply
+
+
+def _arrow(rows: list[list], names: list[str], schema: pa.Schema) -> pa.RecordBatch:
+    columns = list(zip(*rows, strict=True)) if rows else [[] for _ in names]
+    arrays = [pa.array(col, type=f.type) for col, f in zip(columns, schema, strict=True)]
+    return pa.RecordBatch.from_arrays(arrays, schema=schema)
 
 
 @contextlib.contextmanager
 def step(readings: DataFrame, before: DataFrame, rules: SensorRules,
          watermark: datetime | None) -> Iterator[tuple[DataFrame, DataFrame]]:
-    """One micro-batch of the per-sensor detectors, as a context: inside it, the pandas step's
+    """One micro-batch of the per-sensor detectors, as a context: inside it, the Python step's
     result is cached (it feeds both outputs), and released at the end.
 
     readings: the batch's accepted readings (INPUT_COLUMNS); before: the sensor models
     (STATE_SCHEMA) after the previous batch; watermark: event time after this batch.
     Yields (the models after the batch, the anomaly rows found: OUTPUT_SCHEMA)."""
-    # The pandas step goes to Python workers pickled with its code, not as a reference to this
+    # The Python step goes to Python workers pickled with its code, not as a reference to this
     # module: workers need not have the job's library on their path.
     cloudpickle.register_pickle_by_value(sys.modules[__name__])
-    batch = readings.select(*INPUT_COLUMNS)
-    seen = batch.select("guid").distinct()
+    models = before.select(*[F.lit(MODEL).alias("kind") if n == "kind" else
+                             F.lit(None).cast(_type(n)).alias(n) if n not in STATE_SCHEMA.fieldNames()
+                             else F.col(n) for n in STEP_INPUT])
+    batch = readings.select(*[F.lit(READING).alias("kind") if n == "kind" else
+                              F.lit(None).cast(_type(n)).alias(n) if n not in INPUT_COLUMNS
+                              else F.col(n) for n in STEP_INPUT])
     stepped = (
-        batch.groupBy("guid")
-        .cogroup(before.join(seen, "guid", "left_semi").groupBy("guid"))
-        .applyInPandas(_observe(rules), STEP_SCHEMA)
+        models.unionByName(batch)
+        .repartition("guid")
+        .sortWithinPartitions("guid", "kind", "event_time", "kafka_partition", "kafka_offset")
+        .mapInArrow(_observe(rules), STEP_SCHEMA)
         .persist()
     )
     try:
-        yield _split(stepped, before.join(seen, "guid", "left_anti"), rules, watermark)
+        yield _split(stepped, rules, watermark)
     finally:
         stepped.unpersist()
 
 
-def _split(stepped: DataFrame, absent: DataFrame, rules: SensorRules,
+def _type(name: str) -> T.DataType:
+    fields = {f.name: f.dataType for f in STATE_SCHEMA.fields}
+    fields.update({"kafka_partition": T.IntegerType(), "kafka_offset": T.LongType(),
+                   "event_time": T.TimestampType(), "temperature": T.DoubleType()})
+    return fields[name]
+
+
+def _split(stepped: DataFrame, rules: SensorRules,
            watermark: datetime | None) -> tuple[DataFrame, DataFrame]:
-    """(models after the batch, anomalies) from the pandas step's rows and the models of the
-    sensors absent from the batch; the watermark's deadlines apply to both."""
-    models = stepped.where(F.col("kind") == "model").select(
+    """(models after the batch, anomalies) from the Python step's rows; then the watermark's
+    deadlines."""
+    after = stepped.where(F.col("kind") == "model").select(
         "guid", *[F.col(f"m_{n}").alias(n) for n in STATE_FIELDS])
     found = stepped.where(F.col("kind") == "found").select(
         "guid", *[F.col(f"a_{n}").alias(n) for n in OUTPUT_FIELDS])
-    after = models.unionByName(absent)
     if watermark is None:
         return after, found
     # The watermark's deadlines, for every sensor (what event-time timers would do).
