@@ -3,6 +3,7 @@ write, print."""
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import functools
 import sys
@@ -18,8 +19,8 @@ from pyspark.sql import types as T
 
 from iotstream import aggregates, anomalies, console, detectors, parse, windows
 from iotstream.config import JobConfig, checkpoint_location
-from iotstream.schema import BATCH_TOTALS_SCHEMA, STATE_STATS_SCHEMA, STATE_TOTALS_SCHEMA, TABLES
-from iotstream.sinks import ParquetSink, VersionedState
+from iotstream.schema import ANOMALIES_SCHEMA, SENSORS_SCHEMA, TABLES, WINDOW_STATS_SCHEMA
+from iotstream.sinks import ParquetSink, VersionedState, to_arrow
 
 # The job's own state, in the checkpoint folder beside Spark's.
 WINDOW_STATE_DIR = "iot-open-windows"
@@ -149,11 +150,13 @@ class BatchProcessor:
                 found, shown = self._anomalies(events, on_time, merged, per_sensor, batch_id, day,
                                                stamp)
             is_closed = windows.closed(cfg.window_seconds, watermark)
-            closed = merged.where(is_closed)
-            windows_written = closed.count() if watermark is not None else 0
-            if windows_written:
-                self.sink.write_batch("window_stats", batch_id, day,
-                                      windows.window_stats(closed, cfg.window_seconds).select(*stamp, "*"))
+            windows_written = 0
+            if watermark is not None:
+                closed = to_arrow(windows.window_stats(merged.where(is_closed), cfg.window_seconds)
+                                  .select(*stamp, "*"), WINDOW_STATS_SCHEMA)
+                windows_written = closed.num_rows
+                if windows_written:
+                    self.sink.write_small(spark, "window_stats", batch_id, day, closed)
             self.open_windows.save(merged.where(~is_closed), batch_id)
         finally:
             merged.unpersist()
@@ -167,13 +170,13 @@ class BatchProcessor:
             self.sink.write_batch("quarantine", batch_id, day,
                                   parse.quarantined(flagged).select(*stamp, "*"))
         if stats:
-            self.sink.write_batch("state_stats", batch_id, day,
-                                  _local(spark, STATE_STATS_SCHEMA, batch_id, batch_time, stats))
+            self.sink.write_small(spark, "state_stats", batch_id, day,
+                                  _stamped(batch_id, batch_time, stats))
         new_sensors = self._new_sensors(events, batch_id, day, stamp) if summary["messages"] else {}
         state_totals = _add_totals(carry.state_totals, stats, new_sensors)
         total_rows = _total_rows(state_totals)
-        self.sink.write_batch("state_totals", batch_id, day, _local(
-            spark, STATE_TOTALS_SCHEMA, batch_id, batch_time, total_rows))
+        self.sink.write_small(spark, "state_totals", batch_id, day,
+                              _stamped(batch_id, batch_time, total_rows))
         totals = {
             **summary,
             "anomalies": found,
@@ -183,8 +186,8 @@ class BatchProcessor:
         }
         # Written last, also for an empty batch: a batch_totals row means the batch is complete,
         # and the next batch (in this process or after a restart) goes on from it.
-        self.sink.write_batch("batch_totals", batch_id, day,
-                              _local(spark, BATCH_TOTALS_SCHEMA, batch_id, batch_time, [totals]))
+        self.sink.write_small(spark, "batch_totals", batch_id, day,
+                              _stamped(batch_id, batch_time, [totals]))
         self._last = Carry(batch_id, totals["running_messages"], totals["total_sensors"], watermark,
                            state_totals)
         return console.BatchReport(batch_id, batch_time, totals, stats, shown,
@@ -221,15 +224,15 @@ class BatchProcessor:
         found = functools.reduce(DataFrame.unionByName, [p.select(*columns) for p in parts]).select(
             *stamp, *columns).persist()
         try:
-            count = found.count()
-            if not count:
+            rows = to_arrow(found, ANOMALIES_SCHEMA)  # computes and caches `found`
+            if not rows.num_rows:
                 return 0, []
-            self.sink.write_batch("anomalies", batch_id, day, found)
+            self.sink.write_small(found.sparkSession, "anomalies", batch_id, day, rows)
             if self.alerts is not None:
                 self.alerts(found)
-            shown = [r.asDict() for r in found.orderBy("event_time", "guid", "detector")
-                     .limit(self.config.max_anomaly_rows).collect()]
-            return count, shown
+            order = [("event_time", "ascending"), ("guid", "ascending"), ("detector", "ascending")]
+            shown = rows.sort_by(order).slice(0, self.config.max_anomaly_rows).to_pylist()
+            return rows.num_rows, shown
         finally:
             found.unpersist()
 
@@ -243,17 +246,14 @@ class BatchProcessor:
             .agg(F.min_by("state", "event_time").alias("state"),
                  F.min("event_time").alias("first_event_time"))
             .join(known, "guid", "left_anti")
-            .persist()
         )
-        try:
-            by_state = {r["state"]: r["n"] for r in new.groupBy("state").agg(
-                F.count(F.lit(1)).alias("n")).collect()}
-            if by_state:
-                self.sink.write_batch("sensors", batch_id, day, new.select(*stamp, "*"))
-                self.known_sensors.save(known.unionByName(new.select("guid")), batch_id)
-            return by_state
-        finally:
-            new.unpersist()
+        rows = to_arrow(new.select(*stamp, "*"), SENSORS_SCHEMA)
+        if not rows.num_rows:
+            return {}
+        self.sink.write_small(spark, "sensors", batch_id, day, rows)
+        new_guids = spark.createDataFrame(rows.select(["guid"]))
+        self.known_sensors.save(known.unionByName(new_guids), batch_id)
+        return dict(collections.Counter(rows.column("state").to_pylist()))
 
 
 def _add_totals(before: Mapping[str, Mapping[str, float]], stats: list[dict],
@@ -279,9 +279,6 @@ def _total_rows(totals: Mapping[str, Mapping[str, float]]) -> list[dict]:
     ]
 
 
-def _local(spark: SparkSession, schema: T.StructType, batch_id: int, batch_time: datetime,
-           rows: list[dict]) -> DataFrame:
-    """Rows computed on the driver as a DataFrame of a table's schema, stamped with the batch."""
-    names = schema.fieldNames()
-    stamped = [{**row, "batch_id": batch_id, "batch_time": batch_time} for row in rows]
-    return spark.createDataFrame([tuple(r[n] for n in names) for r in stamped], schema)
+def _stamped(batch_id: int, batch_time: datetime, rows: list[dict]) -> list[dict]:
+    """Rows computed on the driver, stamped with the batch."""
+    return [{**row, "batch_id": batch_id, "batch_time": batch_time} for row in rows]

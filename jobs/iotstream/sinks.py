@@ -12,8 +12,12 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+import pyarrow as pa
+import pyarrow.parquet as pq
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
+from pyspark.sql import types as T
+from pyspark.sql.pandas.types import to_arrow_schema
 from pyspark.sql.utils import AnalysisException
 
 from iotstream.schema import BATCH_TOTALS_SCHEMA, PARTITION_COLUMN, TABLES
@@ -26,6 +30,46 @@ def _hadoop(spark: SparkSession, location: str) -> tuple[Any, Any]:
     s3a:// ..."""
     path = spark._jvm.org.apache.hadoop.fs.Path
     return path(location).getFileSystem(spark._jsc.hadoopConfiguration()), path
+
+
+def arrow_schema(schema: T.StructType) -> pa.Schema:
+    """The Arrow schema of a table: Spark's types, timestamps as UTC instants (microseconds)."""
+    return to_arrow_schema(schema, timezone="UTC")
+
+
+def to_arrow(rows: DataFrame | pa.Table | list[dict[str, Any]], schema: T.StructType) -> pa.Table:
+    """Rows of a table (a small DataFrame, collected; or rows made on the driver) as Arrow, in
+    the table's column order and types. Naive datetimes are UTC."""
+    target = arrow_schema(schema)
+    if isinstance(rows, list):
+        return pa.Table.from_pylist(rows, schema=target)
+    if isinstance(rows, pa.Table):
+        return rows.select(schema.fieldNames()).cast(target)
+    return rows.select(*schema.fieldNames()).toArrow().cast(target)
+
+
+def parquet_bytes(data: pa.Table) -> bytes:
+    """`data` as one Parquet file (snappy), in memory."""
+    buffer = pa.BufferOutputStream()
+    pq.write_table(data, buffer, compression="snappy")
+    return buffer.getvalue().to_pybytes()
+
+
+def put_file(spark: SparkSession, location: str, content: bytes) -> None:
+    """Writes `content` at `location` through Hadoop's FileSystem (any URI it knows): to a
+    hidden name beside it first, then renamed, so readers never see half a file."""
+    fs, path = _hadoop(spark, location)
+    final = path(location)
+    partial = path(final.getParent(), f".{final.getName()}.partial")
+    stream = fs.create(partial, True)
+    try:
+        stream.write(bytearray(content))
+    finally:
+        stream.close()
+    if fs.exists(final) and not fs.delete(final, False):
+        raise OSError(f"cannot delete {final.toString()}")
+    if not fs.rename(partial, final):
+        raise OSError(f"cannot move {partial.toString()} to {final.toString()}")
 
 
 def table_path(output_dir: str, table: str) -> str:
@@ -80,6 +124,15 @@ class ParquetSink:
             if not fs.rename(path(staging, name), final):
                 raise OSError(f"cannot move {name} from {staging.toString()} to {final.toString()}")
         fs.delete(staging, True)
+
+    def write_small(self, spark: SparkSession, table: str, batch_id: int, day: date,
+                    rows: DataFrame | pa.Table | list[dict[str, Any]]) -> None:
+        """Like write_batch, for the few rows most tables get per batch: collected (or made) on
+        the driver and written as one Parquet file there — no Spark job, no commit protocol."""
+        data = to_arrow(rows, TABLES[table])
+        folder = f"{table_path(self.output_dir, table)}/{PARTITION_COLUMN}={day.isoformat()}"
+        put_file(spark, f"{folder}/{batch_file_prefix(batch_id, self.query)}000.parquet",
+                 parquet_bytes(data))
 
     def last_batch_before(self, spark: SparkSession, batch_id: int) -> dict[str, Any] | None:
         """The batch_totals row of the last batch written before `batch_id`, if any."""
@@ -139,16 +192,18 @@ class VersionedState:
         return spark.read.schema(self.schema).parquet(f"{self.location}/v={before[-1]}")
 
     def save(self, state: DataFrame, batch_id: int) -> None:
-        """Saves the state after `batch_id`; keeps only it and the version before it."""
+        """Saves the state after `batch_id` (collected: the job's state is small) as one file;
+        keeps only it and the version before it."""
         spark = state.sparkSession
         fs, path = _hadoop(spark, self.location)
-        staging = path(f"{self.location}/{STAGING}-{batch_id}")
-        state.coalesce(1).write.mode("overwrite").parquet(staging.toString())
+        content = parquet_bytes(to_arrow(state, self.schema))
+        staging = f"{self.location}/{STAGING}-{batch_id}"
+        put_file(spark, f"{staging}/part-0.parquet", content)
         final = path(f"{self.location}/v={batch_id}")
         if fs.exists(final) and not fs.delete(final, True):
             raise OSError(f"cannot delete {final.toString()}")
-        if not fs.rename(staging, final):
-            raise OSError(f"cannot move {staging.toString()} to {final.toString()}")
+        if not fs.rename(path(staging), final):
+            raise OSError(f"cannot move {staging} to {final.toString()}")
         older = [v for v in self._versions(spark) if v < batch_id]
         for version in older[:-1]:
             fs.delete(path(f"{self.location}/v={version}"), True)
