@@ -203,3 +203,40 @@ def test_a_replay_with_fewer_rows_leaves_none_of_the_earlier_ones(spark, process
     assert _read(spark, out, "quarantine").count() == 0
     totals = _read(spark, out, "batch_totals").collect()
     assert [(t.batch_id, t.messages, t.anomalies, t.quarantined) for t in totals] == [(0, 2, 0, 0)]
+
+
+def test_compaction_merges_the_batches_before_and_changes_no_row(spark, tmp_path):
+    batches = [BATCH_0, BATCH_1 + ["junk"], BATCH_0, BATCH_1]
+
+    def run(out: Path, every: int, ids: range) -> None:
+        config = replace(load_config(ROOT / "conf" / "job.toml"), bands=BANDS, output_dir=str(out),
+                         compact_every_batches=every)
+        processor = BatchProcessor(config, ParquetSink(config.output_dir), io.StringIO(),
+                                   clock=lambda: CLOCK)
+        for i in ids:
+            processor(kafka_records(spark, batches[i], first_offset=10 * i), i)
+
+    def rows(out: Path) -> dict[str, list]:
+        return {t: sorted(map(tuple, _read(spark, out, t).collect()), key=repr) for t in TABLES
+                if (out / t).exists()}
+
+    plain, compacted = tmp_path / "plain", tmp_path / "compacted"
+    run(plain, 0, range(3))
+    run(compacted, 2, range(2))
+    original = next((compacted / "batch_totals").rglob("part-b000000000000-000.parquet"))
+    saved = original.read_bytes()
+    run(compacted, 2, range(2, 3))  # batch 2 merges batches 0 and 1
+
+    assert rows(compacted) == rows(plain)
+    for table in ("batch_totals", "state_stats", "quarantine", "anomalies"):
+        names = sorted(p.name for p in (compacted / table).rglob("*.parquet"))
+        assert names == ["part-b000000000002-000.parquet",
+                         "part-c000000000000-000000000001.parquet"], table
+
+    # A compaction cut short after the merged file was in place: a batch file is back. The next
+    # start removes it before anything reads the tables.
+    original.write_bytes(saved)
+    run(compacted, 2, range(3, 4))
+    run(plain, 0, range(3, 4))
+    assert rows(compacted) == rows(plain)
+    assert not original.exists()

@@ -117,6 +117,8 @@ class JobConfig:
     watermark_seconds: float = 30.0
     detectors: Detectors = field(default_factory=Detectors)
     alerts_topic: str = "iot-alerts"  # "" = no alerts to Kafka
+    # Every N batches, each table's files of the N batches before are merged into one (0: never).
+    compact_every_batches: int = 100
     # Passed to the Kafka source unchanged (TLS, SASL, ...): never printed as they are.
     kafka_options: Mapping[str, str] = field(default_factory=dict, repr=False)
     source: str = field(default="", compare=False)  # the config file it came from
@@ -173,6 +175,7 @@ def load_config(path: Path, environ: Mapping[str, str] | None = None) -> JobConf
         output_dir=_get(stream, "output_dir", str, path),
         checkpoint_dir=_get(stream, "checkpoint_dir", str, path),
         shuffle_partitions=_get(stream, "shuffle_partitions", int, path),
+        compact_every_batches=_get(stream, "compact_every_batches", int, path, 100),
         max_anomaly_rows=_get(console, "max_anomaly_rows", int, path),
         bands=bands,
         window_seconds=_get(windows, "length_seconds", float, path, 60.0),
@@ -260,6 +263,8 @@ def _validated(c: JobConfig) -> JobConfig:
         problems.append("max_record_bytes must be >= 1")
     if c.shuffle_partitions < 1:
         problems.append("shuffle partitions must be >= 1")
+    if c.compact_every_batches < 0:
+        problems.append("compact_every_batches must be >= 0 (0 = never)")
     if c.max_anomaly_rows < 0:
         problems.append("max anomaly rows must be >= 0")
     if not c.output_dir.strip():

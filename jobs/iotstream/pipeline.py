@@ -109,6 +109,7 @@ class BatchProcessor:
         # from what its predecessor handed on, and a clean slate. (Within one process, a batch
         # that fails ends the query, so later batches are never replays.)
         self.sink.clear_batch(spark, batch_id)
+        self.sink.finish_compactions(spark)
         last = self.sink.last_batch_before(spark, batch_id)
         if last is None:
             return Carry(batch_id - 1)
@@ -190,6 +191,10 @@ class BatchProcessor:
                               _stamped(batch_id, batch_time, [totals]))
         self._last = Carry(batch_id, totals["running_messages"], totals["total_sensors"], watermark,
                            state_totals)
+        every = cfg.compact_every_batches
+        if every and batch_id and batch_id % every == 0:
+            # Batches before this one are committed (Spark started this one): never replayed.
+            self.sink.compact(spark, batch_id - every, batch_id - 1)
         return console.BatchReport(batch_id, batch_time, totals, stats, shown,
                                    windows_written=windows_written, state_totals=total_rows)
 

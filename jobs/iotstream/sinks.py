@@ -9,6 +9,7 @@ adding them twice.
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from typing import Any
 
@@ -80,6 +81,22 @@ def batch_file_prefix(batch_id: int, query: str = "b") -> str:
     return f"part-{query}{batch_id:012d}-"
 
 
+BATCH_FILE = re.compile(r"part-b(\d{12})-\d{3}\.parquet")
+COMPACTED_FILE = re.compile(r"part-c(\d{12})-(\d{12})\.parquet")
+
+
+def compacted_name(first: int, last: int) -> str:
+    return f"part-c{first:012d}-{last:012d}.parquet"
+
+
+def _read_file(spark: SparkSession, fs: Any, location: Any) -> bytes:
+    stream = fs.open(location)
+    try:
+        return bytes(spark._jvm.org.apache.commons.io.IOUtils.toByteArray(stream))
+    finally:
+        stream.close()
+
+
 class ParquetSink:
     """Writes batch results to the Parquet tables of `output_dir` (any Hadoop file system).
 
@@ -133,6 +150,51 @@ class ParquetSink:
         folder = f"{table_path(self.output_dir, table)}/{PARTITION_COLUMN}={day.isoformat()}"
         put_file(spark, f"{folder}/{batch_file_prefix(batch_id, self.query)}000.parquet",
                  parquet_bytes(data))
+
+    def _partitions(self, spark: SparkSession) -> list[tuple[str, Any, list[Any]]]:
+        """(table, date folder, its files) for every table's date partition."""
+        fs, path = _hadoop(spark, self.output_dir)
+        found = []
+        for table in self.tables:
+            pattern = path(f"{table_path(self.output_dir, table)}/{PARTITION_COLUMN}=*")
+            for folder in fs.globStatus(pattern) or []:
+                files = [f.getPath() for f in fs.listStatus(folder.getPath())]
+                found.append((table, folder.getPath(), files))
+        return found
+
+    def compact(self, spark: SparkSession, first: int, last: int) -> int:
+        """Merges each table's files of batches first..last (all committed: never a batch that
+        may still be replayed) into one file per date partition; returns how many it merged.
+
+        The merged file is in place before the batch files go; a crash in between leaves both,
+        and `finish_compactions` (run when the job starts) removes the batch files."""
+        fs, _ = _hadoop(spark, self.output_dir)
+        merged = 0
+        for table, folder, files in self._partitions(spark):
+            batch = [f for f in files if (m := BATCH_FILE.fullmatch(f.getName()))
+                     and first <= int(m.group(1)) <= last]
+            if len(batch) < 2:
+                continue
+            schema = TABLES[table]
+            parts = [to_arrow(pq.read_table(pa.BufferReader(_read_file(spark, fs, f))), schema)
+                     for f in sorted(batch, key=lambda f: f.getName())]
+            put_file(spark, f"{folder.toString()}/{compacted_name(first, last)}",
+                     parquet_bytes(pa.concat_tables(parts)))
+            for f in batch:
+                fs.delete(f, False)
+            merged += len(batch)
+        return merged
+
+    def finish_compactions(self, spark: SparkSession) -> None:
+        """Removes batch files that a merged file already holds (a compaction cut short)."""
+        fs, _ = _hadoop(spark, self.output_dir)
+        for _, _, files in self._partitions(spark):
+            ranges = [(int(m.group(1)), int(m.group(2))) for f in files
+                      if (m := COMPACTED_FILE.fullmatch(f.getName()))]
+            for f in files:
+                m = BATCH_FILE.fullmatch(f.getName())
+                if m and any(a <= int(m.group(1)) <= b for a, b in ranges):
+                    fs.delete(f, False)
 
     def last_batch_before(self, spark: SparkSession, batch_id: int) -> dict[str, Any] | None:
         """The batch_totals row of the last batch written before `batch_id`, if any."""
