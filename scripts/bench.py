@@ -1,5 +1,5 @@
-"""The benchmark's measuring side (scripts/bench.sh runs it; nothing here is timed by the job
-itself). Every figure comes from outside the measured program:
+"""The benchmark's measuring side (scripts/bench.sh runs it). Throughput, latency and memory
+come from outside the measured program (only the per-phase profile is the job's own timing):
 
 - a query's batches from its checkpoint: `offsets/N` holds when batch N started (Spark's
   batchTimestampMs) and the Kafka offsets it ends at, `commits/N` is written once the batch's
@@ -17,6 +17,7 @@ import argparse
 import json
 import math
 import os
+import re
 import signal
 import statistics
 import sys
@@ -177,19 +178,18 @@ def pct(values: list[float], q: float) -> float | None:
     return ordered[min(len(ordered) - 1, max(0, math.ceil(q * len(ordered)) - 1))]
 
 
-def drain_rate(checkpoints: list[Path]) -> dict[str, Any]:
-    """Events/s of a drained run: rows read by the first query over the span from the first
-    batch's start to the last commit of any of its queries."""
-    runs = [batches(c) for c in checkpoints]
-    if not runs[0]:
+def drain_rate(checkpoint: Path) -> dict[str, Any]:
+    """Events/s of a drained run: rows read over the span from the first batch's start to the
+    last batch's commit (JVM start-up left out: that is `startup_s`)."""
+    done = batches(checkpoint)
+    if not done:
         return {"events": 0, "seconds": None, "events_per_s": None, "batches": 0}
-    start = min(r[0]["start"] for r in runs if r)
-    end = max(r[-1]["end"] for r in runs if r)
-    events = sum(b["rows"] for b in runs[0])
-    durations = [b["end"] - b["start"] for b in runs[0]]
+    start, end = done[0]["start"], done[-1]["end"]
+    events = sum(b["rows"] for b in done)
+    durations = [b["end"] - b["start"] for b in done]
     return {"events": events, "seconds": round(end - start, 2),
             "events_per_s": round(events / (end - start)) if end > start else None,
-            "batches": len(runs[0]), "batch_s_p50": round(pct(durations, 0.5), 2),
+            "batches": len(done), "batch_s_p50": round(pct(durations, 0.5), 2),
             "batch_s_max": round(max(durations), 2)}
 
 
@@ -207,15 +207,13 @@ def sustained(work: Path, bootstrap: str, trigger: float) -> dict[str, Any]:
     job kept up with."""
     steps = [json.loads(line) for line in (work / "steps.jsonl").read_text().splitlines()]
     samples = [json.loads(line) for line in (work / "sustained-monitor.jsonl").read_text().splitlines()]
-    checkpoints = [work / "sustained-out" / "_checkpoint", work / "sustained-out" / "_checkpoint" / "sensors"]
-    runs = [batches(c) for c in checkpoints if c.is_dir()]
-    latencies = record_latencies(bootstrap, runs[0])
+    done = batches(work / "sustained-out" / "_checkpoint")
+    latencies = record_latencies(bootstrap, done)
     result = []
     for step in steps:
         lo, hi = step["start"] + SETTLE_TRIGGERS * trigger, step["end"]
-        main = [b for b in runs[0] if lo <= b["start"] < hi]
+        main = [b for b in done if lo <= b["start"] < hi]
         durations = [b["end"] - b["start"] for b in main]
-        others = [b["end"] - b["start"] for r in runs[1:] for b in r if lo <= b["start"] < hi]
         inside = [s for s in samples if lo <= s["t"] <= hi]
         lags = [(s["t"], s["end"] - min(s["committed"])) for s in inside if s["committed"]]
         slope = _slope(lags)
@@ -225,15 +223,12 @@ def sustained(work: Path, bootstrap: str, trigger: float) -> dict[str, Any]:
         produced = (inside[-1]["end"] - inside[0]["end"]) / (inside[-1]["t"] - inside[0]["t"]) \
             if len(inside) > 1 else None
         p95 = pct(durations, 0.95)
-        p95_other = pct(others, 0.95)
-        keeps_up = bool(main) and p95 < trigger and (p95_other is None or p95_other < trigger) \
-            and slope < LAG_SLOPE_SHARE * step["rate"]
+        keeps_up = bool(main) and p95 < trigger and slope < LAG_SLOPE_SHARE * step["rate"]
         result.append({
             "rate": step["rate"], "seconds": round(step["end"] - step["start"]),
             "batches": len(main),
             "batch_s_p50": _r(pct(durations, 0.5)), "batch_s_p95": _r(p95),
             "batch_s_max": _r(max(durations) if durations else None),
-            "sensor_batch_s_p95": _r(p95_other),
             "input_events_per_s": _r(produced, 0),
             "processed_events_per_s": _r(rows / span if span else None, 0),
             "lag_end": lags[-1][1] if lags else None, "lag_slope_per_s": _r(slope, 0),
@@ -254,6 +249,26 @@ def _r(value: float | None, digits: int = 2) -> float | None:
     if value is None:
         return None
     return round(value, digits) if digits else round(value)
+
+
+BATCH_LINE = re.compile(r"^== Batch (\d+) · .*? · ([\d.]+) s \(([^)]*)\)")
+
+
+def profile(log: Path) -> dict[str, Any]:
+    """Median seconds per phase of the job's batches, from the job's own console blocks
+    (`== Batch N · time · S s (read a · detect b · ...)`); the first batch (JIT warm-up) left out."""
+    phases: dict[str, list[float]] = {}
+    totals = []
+    for line in log.read_text(errors="replace").splitlines() if log.exists() else []:
+        m = BATCH_LINE.match(line)
+        if not m or m.group(1) == "0":
+            continue
+        totals.append(float(m.group(2)))
+        for part in m.group(3).split(" · "):
+            name, _, sec = part.rpartition(" ")
+            phases.setdefault(name, []).append(float(sec))
+    return {"batches": len(totals), "batch_s_median": _r(pct(totals, 0.5)),
+            **{name: _r(pct(v, 0.5)) for name, v in phases.items()}}
 
 
 def consumer_perf(text: str) -> dict[str, Any]:
@@ -281,8 +296,8 @@ def report(args: argparse.Namespace) -> int:
     meta = json.loads((work / "meta.json").read_text())
     bare_ckpt = work / "bare-checkpoint"
     job_ckpt = work / "drain-out" / "_checkpoint"
-    bare = drain_rate([bare_ckpt])
-    job = drain_rate([job_ckpt, job_ckpt / "sensors"])
+    bare = drain_rate(bare_ckpt)
+    job = drain_rate(job_ckpt)
     kafka = consumer_perf((work / "consumer-perf.txt").read_text())
     drain_samples = [json.loads(line) for line in (work / "drain-monitor.jsonl").read_text().splitlines()]
     result: dict[str, Any] = {
@@ -294,6 +309,7 @@ def report(args: argparse.Namespace) -> int:
         "bare_over_kafka": _ratio(bare["events_per_s"], kafka["events_per_s"]),
         "startup_s": {"bare": startup(work, "bare", bare_ckpt),
                       "job_drain": startup(work, "drain", job_ckpt)},
+        "profile": profile(work / "drain.log"),
         "drain_driver_peak_rss_mb": _r(max((s["rss_mb"] for s in drain_samples), default=None), 0),
         "drain_driver_jvm_peak_rss_mb": _r(max((s["jvm_hwm_mb"] for s in drain_samples), default=None), 0),
     }
@@ -358,21 +374,26 @@ def markdown(r: dict[str, Any]) -> str:
         f"job/bare **{n(r['job_over_bare'])}** · bare/Kafka **{n(r['bare_over_kafka'])}** · "
         f"submit → first batch committed: " + ", ".join(f"{k} {n(v)} s" for k, v in r["startup_s"].items()),
     ]
+    prof = r.get("profile") or {}
+    if prof.get("batches"):
+        parts = " · ".join(f"{k} {n(v)}" for k, v in prof.items() if k not in ("batches", "batch_s_median"))
+        lines += ["", f"Where a drained batch's time goes (median of {prof['batches']} batches, "
+                      f"the job's own timings): {n(prof['batch_s_median'])} s = {parts} s"]
     s = r.get("sustained")
     if s:
         lines += [
             "",
             f"Sustained, {r['trigger_seconds']:g} s triggers (simulator → kafka-console-producer):",
             "",
-            "| rate ev/s | in ev/s | processed ev/s | batch p50 / p95 / max s | sensor query p95 s "
+            "| rate ev/s | in ev/s | processed ev/s | batch p50 / p95 / max s "
             "| lag at end | lag slope ev/s | latency p50 / p99 s | keeps up |",
-            "|---|---|---|---|---|---|---|---|---|",
+            "|---|---|---|---|---|---|---|---|",
         ]
         for st in s["steps"]:
             lines.append(
                 f"| {n(st['rate'])} | {n(st['input_events_per_s'])} | {n(st['processed_events_per_s'])} "
                 f"| {n(st['batch_s_p50'])} / {n(st['batch_s_p95'])} / {n(st['batch_s_max'])} "
-                f"| {n(st['sensor_batch_s_p95'])} | {n(st['lag_end'])} | {n(st['lag_slope_per_s'])} "
+                f"| {n(st['lag_end'])} | {n(st['lag_slope_per_s'])} "
                 f"| {n(st['latency_s_p50'])} / {n(st['latency_s_p99'])} "
                 f"| {'yes' if st['keeps_up'] else 'no'} |")
         lines += ["", f"Highest rate kept up with: **{n(s['highest_sustained_rate'])}** events/s · "

@@ -151,8 +151,7 @@ now >"$work/sustained.submitted"
     >"$work/sustained.log" 2>&1 &
 job=$!
 background+=("$job")
-monitor "$job" bench-live "$work/sustained-monitor.jsonl" "$work/sustained-out/_checkpoint" \
-    "$work/sustained-out/_checkpoint/sensors"
+monitor "$job" bench-live "$work/sustained-monitor.jsonl" "$work/sustained-out/_checkpoint"
 until [[ -f "$work/sustained-out/_checkpoint/commits/0" ]]; do
     kill -0 "$job" 2>/dev/null || { tail -20 "$work/sustained.log" >&2; die "the job ended"; }
     sleep 1

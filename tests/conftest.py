@@ -18,7 +18,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "jobs")]
 # As in the job (iotstream/runner.py): collected timestamps are naive UTC times.
 os.environ["TZ"] = "UTC"
 time.tzset()
-# Spark's Python workers run this interpreter (the venv's: pandas, protobuf), as under submit.sh.
+# Spark's Python workers run this interpreter (the venv's: pyarrow, pandas), as under submit.sh.
 os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
 
 

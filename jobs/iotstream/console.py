@@ -22,6 +22,8 @@ class BatchReport:
     seconds: float | None = None  # how long the batch's work took, when known
     windows_written: int = 0  # window_stats rows the batch wrote (windows the watermark closed)
     state_totals: Sequence[Mapping[str, Any]] = ()  # state_totals rows after the batch
+    # Where the batch's time went: (phase, seconds) on the batch's own thread, in order.
+    phases: Sequence[tuple[str, float]] = ()
 
 
 def format_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> list[str]:
@@ -51,6 +53,8 @@ def render(report: BatchReport) -> str:
     t = report.totals
     when = report.batch_time.strftime("%Y-%m-%d %H:%M:%S UTC")
     took = f" · {report.seconds:.2f} s" if report.seconds is not None else ""
+    if report.phases:
+        took += " (" + " · ".join(f"{name} {sec:.2f}" for name, sec in report.phases) + ")"
     head = f"== Batch {report.batch_id} · {when}{took} "
     lines = [head + "=" * max(0, RULE_WIDTH - len(head))]
     lines.append(

@@ -1,12 +1,12 @@
-"""Per-sensor detectors — zscore, stuck, silent — run by the main query on every micro-batch.
+"""Per-sensor detectors — zscore, stuck, silent — run by the job's query on every micro-batch.
 
 Each sensor's model (its last normal readings, its run of identical values, when it last
 reported) is one row of the job's sensor state, saved after every batch beside the checkpoint
-(`pipeline.SENSOR_STATE_DIR`), so it survives restarts and a replayed batch starts from the same
-models. A batch's readings are grouped by guid together with their sensors' models
-(`cogroup`, one pandas call per sensor in the batch); sensors absent from the batch are handled
-by plain column rules: reported silent once the event-time watermark passes their last reading
-plus `silent.after_seconds`, dropped once it passes it plus `sensor_ttl_seconds`.
+(`pipeline.SENSOR_MODELS_DIR`), so it survives restarts and a replayed batch starts from the same
+models. `step` brings a batch's readings together with their sensors' models (one shuffle by
+guid, sorted) and feeds them to the models by one Python pass per partition (`mapInArrow`);
+then plain column rules apply the watermark: a sensor whose last reading is `after_seconds`
+behind it is reported silent once, and dropped once it is `sensor_ttl_seconds` behind.
 
 `SensorModel` is the plain-Python logic, one reading at a time.
 """

@@ -11,8 +11,11 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
-from typing import TextIO
+from typing import Any, TextIO
 
+import pyarrow as pa
+import pyarrow.compute as pc
+from pyspark import InheritableThread
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
@@ -78,6 +81,7 @@ class BatchProcessor:
         self._rules = detectors.SensorRules.of(config.detectors, config.bands)
         self._bands = anomalies.with_bands(config.bands)
         self._last: Carry | None = None  # what the last batch this process wrote hands on
+        self._known: tuple[int, set[str]] | None = None  # (after batch, guids seen so far)
 
     def __call__(self, records: DataFrame, batch_id: int) -> None:
         if self.stopping():
@@ -130,7 +134,9 @@ class BatchProcessor:
     def _process(self, flagged: DataFrame, batch_id: int, carry: Carry) -> console.BatchReport:
         spark = flagged.sparkSession
         cfg = self.config
+        clock = _Phases()
         figures = [r.asDict() for r in aggregates.batch_figures(flagged).collect()]
+        clock.mark("read")
         summary, stats = aggregates.split_figures(figures)
         # Spark's time for the batch (naive UTC, as the driver runs in UTC); an empty batch has
         # no rows to carry it, and takes the clock's.
@@ -143,6 +149,9 @@ class BatchProcessor:
         events = parse.usable(flagged)
         on_time = events.where(~F.col(windows.LATE))
 
+        # Independent of the rest: new sensors, late and quarantined records, in a thread of
+        # their own, so their Spark jobs fill the gaps of the others'.
+        side = _Background(self._side_outputs, events, flagged, batch_id, day, stamp, carry, summary)
         # Event-time windows: the open ones before the batch + the batch's on-time events.
         merged = windows.merge(self.open_windows.load(spark, batch_id),
                                windows.partials(on_time)).persist()
@@ -159,21 +168,17 @@ class BatchProcessor:
                 if windows_written:
                     self.sink.write_small(spark, "window_stats", batch_id, day, closed)
             self.open_windows.save(merged.where(~is_closed), batch_id)
+        except BaseException:
+            side.wait()  # its own outcome no longer matters
+            raise
         finally:
             merged.unpersist()
-        if summary["late"]:
-            late = events.where(F.col(windows.LATE)).select(
-                *stamp, "guid", "state", "event_time", "temperature", windows.WINDOW_START,
-                F.lit(carry.watermark).cast("timestamp").alias("watermark"),
-                "kafka_partition", "kafka_offset")
-            self.sink.write_batch("late_events", batch_id, day, late)
-        if summary["quarantined"]:
-            self.sink.write_batch("quarantine", batch_id, day,
-                                  parse.quarantined(flagged).select(*stamp, "*"))
+        clock.mark("detect")
+        new_sensors = side.result()
+        clock.mark("sensors")
         if stats:
             self.sink.write_small(spark, "state_stats", batch_id, day,
                                   _stamped(batch_id, batch_time, stats))
-        new_sensors = self._new_sensors(events, batch_id, day, stamp) if summary["messages"] else {}
         state_totals = _add_totals(carry.state_totals, stats, new_sensors)
         total_rows = _total_rows(state_totals)
         self.sink.write_small(spark, "state_totals", batch_id, day,
@@ -191,12 +196,15 @@ class BatchProcessor:
                               _stamped(batch_id, batch_time, [totals]))
         self._last = Carry(batch_id, totals["running_messages"], totals["total_sensors"], watermark,
                            state_totals)
+        clock.mark("totals")
         every = cfg.compact_every_batches
         if every and batch_id and batch_id % every == 0:
             # Batches before this one are committed (Spark started this one): never replayed.
             self.sink.compact(spark, batch_id - every, batch_id - 1)
+            clock.mark("compact")
         return console.BatchReport(batch_id, batch_time, totals, stats, shown,
-                                   windows_written=windows_written, state_totals=total_rows)
+                                   windows_written=windows_written, state_totals=total_rows,
+                                   phases=tuple(clock.phases))
 
     @contextlib.contextmanager
     def _sensor_step(self, events: DataFrame, batch_id: int,
@@ -241,24 +249,81 @@ class BatchProcessor:
         finally:
             found.unpersist()
 
+    def _side_outputs(self, events: DataFrame, flagged: DataFrame, batch_id: int, day: date,
+                      stamp: list, carry: Carry, summary: dict) -> dict[str, int]:
+        """late_events, quarantine and sensors; returns the new sensors by state."""
+        if summary["late"]:
+            late = events.where(F.col(windows.LATE)).select(
+                *stamp, "guid", "state", "event_time", "temperature", windows.WINDOW_START,
+                F.lit(carry.watermark).cast("timestamp").alias("watermark"),
+                "kafka_partition", "kafka_offset")
+            self.sink.write_batch("late_events", batch_id, day, late)
+        if summary["quarantined"]:
+            self.sink.write_batch("quarantine", batch_id, day,
+                                  parse.quarantined(flagged).select(*stamp, "*"))
+        return self._new_sensors(events, batch_id, day, stamp) if summary["messages"] else {}
+
     def _new_sensors(self, events: DataFrame, batch_id: int, day: date, stamp: list) -> dict[str, int]:
         """Adds the batch's never-seen sensors to the `sensors` table; returns how many per
         state (a sensor counts in the state it was first seen in)."""
         spark = events.sparkSession
-        known = self.known_sensors.load(spark, batch_id)
-        new = (
-            events.groupBy("guid")
-            .agg(F.min_by("state", "event_time").alias("state"),
-                 F.min("event_time").alias("first_event_time"))
-            .join(known, "guid", "left_anti")
-        )
-        rows = to_arrow(new.select(*stamp, "*"), SENSORS_SCHEMA)
-        if not rows.num_rows:
-            return {}
-        self.sink.write_small(spark, "sensors", batch_id, day, rows)
-        new_guids = spark.createDataFrame(rows.select(["guid"]))
-        self.known_sensors.save(known.unionByName(new_guids), batch_id)
-        return dict(collections.Counter(rows.column("state").to_pylist()))
+        if self._known is None or self._known[0] != batch_id - 1:
+            # First batch of this process: every guid seen before it, from the saved state.
+            saved = self.known_sensors.load(spark, batch_id).toArrow()
+            self._known = (batch_id - 1, set(saved.column("guid").to_pylist()))
+        known = self._known[1]
+        seen = to_arrow(events.groupBy("guid").agg(
+            F.min_by("state", "event_time").alias("state"),
+            F.min("event_time").alias("first_event_time"),
+        ).select(*stamp, "*"), SENSORS_SCHEMA)
+        new = seen.filter(pc.invert(pc.is_in(seen.column("guid"), pa.array(known, pa.string()))))
+        if new.num_rows:
+            self.sink.write_small(spark, "sensors", batch_id, day, new)
+            known.update(new.column("guid").to_pylist())
+            self.known_sensors.save(pa.table({"guid": pa.array(sorted(known), pa.string())}),
+                                    batch_id, spark)
+        self._known = (batch_id, known)
+        return dict(collections.Counter(new.column("state").to_pylist()))
+
+
+class _Phases:
+    """Wall-clock seconds between marks: where a batch's time went."""
+
+    def __init__(self) -> None:
+        self.phases: list[tuple[str, float]] = []
+        self._last = time.monotonic()
+
+    def mark(self, name: str) -> None:
+        now = time.monotonic()
+        self.phases.append((name, now - self._last))
+        self._last = now
+
+
+class _Background:
+    """Runs fn(*args) in a thread that carries the batch's Spark job group and properties (a
+    stopped query cancels its jobs too); `result` waits for it and raises what it raised."""
+
+    def __init__(self, fn: Callable[..., Any], *args: Any) -> None:
+        self._outcome: tuple[bool, Any] = (False, None)
+
+        def run() -> None:
+            try:
+                self._outcome = (True, fn(*args))
+            except BaseException as e:  # handed to the caller by result()
+                self._outcome = (False, e)
+
+        self._thread = InheritableThread(target=run, daemon=True)
+        self._thread.start()
+
+    def wait(self) -> None:
+        self._thread.join()
+
+    def result(self) -> Any:
+        self._thread.join()
+        ok, value = self._outcome
+        if not ok:
+            raise value
+        return value
 
 
 def _add_totals(before: Mapping[str, Mapping[str, float]], stats: list[dict],

@@ -253,10 +253,11 @@ class VersionedState:
             return spark.createDataFrame([], self.schema)
         return spark.read.schema(self.schema).parquet(f"{self.location}/v={before[-1]}")
 
-    def save(self, state: DataFrame, batch_id: int) -> None:
+    def save(self, state: DataFrame | pa.Table, batch_id: int, spark: SparkSession | None = None,
+             ) -> None:
         """Saves the state after `batch_id` (collected: the job's state is small) as one file;
         keeps only it and the version before it."""
-        spark = state.sparkSession
+        spark = spark or state.sparkSession
         fs, path = _hadoop(spark, self.location)
         content = parquet_bytes(to_arrow(state, self.schema))
         staging = f"{self.location}/{STAGING}-{batch_id}"
