@@ -13,7 +13,7 @@
 # Figures come from the queries' checkpoints, Kafka and /proc (scripts/bench.py), never from the job.
 #
 # Tunables (environment), full / --quick: BENCH_EVENTS 1000000 / 200000, BENCH_RATES
-# "5000 10000 15000 20000" / "10000", BENCH_STEP_SECONDS 120 / 60, BENCH_MAX_OFFSETS 30000
+# "2500 5000 10000 15000" / "10000", BENCH_STEP_SECONDS 120 / 60, BENCH_MAX_OFFSETS 30000
 # (records per batch in the drained runs), BENCH_PARTITIONS 3, BENCH_SENSORS 1000,
 # BENCH_KEEP=1 keeps the work folder (data, checkpoints, outputs, logs).
 set -euo pipefail
@@ -33,7 +33,7 @@ done
 if [[ "$quick" == 1 ]]; then
     events="${BENCH_EVENTS:-200000}" rates="${BENCH_RATES:-10000}" step="${BENCH_STEP_SECONDS:-60}"
 else
-    events="${BENCH_EVENTS:-1000000}" rates="${BENCH_RATES:-5000 10000 15000 20000}"
+    events="${BENCH_EVENTS:-1000000}" rates="${BENCH_RATES:-2500 5000 10000 15000}"
     step="${BENCH_STEP_SECONDS:-120}"
 fi
 max_offsets="${BENCH_MAX_OFFSETS:-30000}"
