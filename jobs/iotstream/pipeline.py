@@ -82,6 +82,7 @@ class BatchProcessor:
         self._bands = anomalies.with_bands(config.bands)
         self._last: Carry | None = None  # what the last batch this process wrote hands on
         self._known: tuple[int, set[str]] | None = None  # (after batch, guids seen so far)
+        self._clock = _Phases()  # the running batch's
 
     def __call__(self, records: DataFrame, batch_id: int) -> None:
         if self.stopping():
@@ -136,7 +137,7 @@ class BatchProcessor:
     def _process(self, flagged: DataFrame, batch_id: int, carry: Carry) -> console.BatchReport:
         spark = flagged.sparkSession
         cfg = self.config
-        clock = _Phases()
+        clock = self._clock = _Phases()
         figures = [r.asDict() for r in aggregates.batch_figures(flagged).collect()]
         clock.mark("read")
         summary, stats = aggregates.split_figures(figures)
@@ -170,12 +171,12 @@ class BatchProcessor:
                 if windows_written:
                     self.sink.write_small(spark, "window_stats", batch_id, day, closed)
             self.open_windows.save(merged.where(~is_closed), batch_id)
+            clock.mark("windows")
         except BaseException:
             side.wait()  # its own outcome no longer matters
             raise
         finally:
             merged.unpersist()
-        clock.mark("detect")
         new_sensors = side.result()
         clock.mark("sensors")
         if stats:
@@ -221,6 +222,7 @@ class BatchProcessor:
         with detectors.step(events, before, self._rules, watermark) as (models, found):
             yield [found.transform(self._bands)]
             self.sensor_models.save(models, batch_id)
+            self._clock.mark("models")
 
     def _anomalies(self, events: DataFrame, on_time: DataFrame, merged: DataFrame,
                    per_sensor: list[DataFrame], batch_id: int, day: date, stamp: list,
@@ -240,11 +242,13 @@ class BatchProcessor:
             *stamp, *columns).persist()
         try:
             rows = to_arrow(found, ANOMALIES_SCHEMA)  # computes and caches `found`
+            self._clock.mark("detect")
             if not rows.num_rows:
                 return 0, []
             self.sink.write_small(found.sparkSession, "anomalies", batch_id, day, rows)
             if self.alerts is not None:
                 self.alerts(found)
+                self._clock.mark("alerts")
             order = [("event_time", "ascending"), ("guid", "ascending"), ("detector", "ascending")]
             shown = rows.sort_by(order).slice(0, self.config.max_anomaly_rows).to_pylist()
             return rows.num_rows, shown
