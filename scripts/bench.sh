@@ -53,12 +53,7 @@ cleanup() {
     for pid in "${background[@]}"; do
         kill -- "-$pid" 2>/dev/null || kill "$pid" 2>/dev/null || true
     done
-    "$ROOT/scripts/kafka-stop.sh" --purge >/dev/null 2>&1 || true
-    if [[ "${BENCH_KEEP:-0}" == 1 ]]; then
-        echo "bench: work folder kept: $work" >&2
-    else
-        rm -rf "$work"
-    fi
+    end_private_run "$work" "${BENCH_KEEP:-0}" bench
 }
 trap cleanup EXIT
 say() { echo "bench: $(date -u +%H:%M:%S) $*" >&2; }

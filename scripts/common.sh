@@ -90,3 +90,14 @@ with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
 PY
     echo "$zip"
 }
+
+# End of a run on a private broker (quality.sh, bench.sh): stops the broker and removes the
+# work folder, unless keep is 1. Usage: end_private_run WORK KEEP NAME
+end_private_run() {
+    "$ROOT/scripts/kafka-stop.sh" --purge >/dev/null 2>&1 || true
+    if [[ "$2" == 1 ]]; then
+        echo "$3: work folder kept: $1" >&2
+    else
+        rm -rf "$1"
+    fi
+}

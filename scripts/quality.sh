@@ -34,12 +34,7 @@ bootstrap="localhost:$KAFKA_PORT"
 topic="iot-quality"
 
 cleanup() {
-    "$ROOT/scripts/kafka-stop.sh" --purge >/dev/null 2>&1 || true
-    if [[ "${QUALITY_KEEP:-0}" == 1 ]]; then
-        echo "quality: work folder kept: $work" >&2
-    else
-        rm -rf "$work"
-    fi
+    end_private_run "$work" "${QUALITY_KEEP:-0}" quality
 }
 trap cleanup EXIT
 
