@@ -453,6 +453,9 @@ def build_parser() -> argparse.ArgumentParser:
     add("--sensors", type=_checked(int, lambda v: v >= 1, ">= 1"), default=DEFAULT_SENSORS,
         help=f"distinct sensors (default {DEFAULT_SENSORS}); >= 51 covers every state")
     add("--seed", type=int, help="seed the RNG; implies the simulated clock")
+    add("--sensor-seed", type=int, metavar="SEED",
+        help="seed only the fleet (guids, states, starting offsets): the same sensors in every "
+             "run, on the real clock unless --seed or --start-time is given")
     add("--start-time", type=_checked(parse_utc, lambda v: True, ""), metavar="ISO",
         help=f"simulated clock start (default {DEFAULT_START_TIME})")
     add("--event-interval", type=_checked(float, lambda v: v * MICROSECONDS_PER_SECOND >= 1,
@@ -568,7 +571,8 @@ def main(argv: list[str] | None = None) -> int:
         if label_writer:
             label_writer.writerow(LABEL_COLUMNS)
         incidents = {"stuck": args.stuck_rate, "drift": args.drift_rate, "silent": args.silent_rate}
-        pairs = events(make_sensors(states, args.sensors, rng), rng, clock, count,
+        fleet_rng = random.Random(args.sensor_seed) if args.sensor_seed is not None else rng
+        pairs = events(make_sensors(states, args.sensors, fleet_rng), rng, clock, count,
                        args.anomaly_rate, incidents)
         lines = event_lines(pairs, label_writer)
         if args.bootstrap_server:

@@ -113,6 +113,7 @@ now >"$work/drain.submitted"
     --output-dir "$work/drain-out" --available-now --max-offsets-per-trigger "$max_offsets" \
     >"$work/drain.log" 2>&1 &
 job=$!
+background+=("$job")
 monitor "$job" bench "$work/drain-monitor.jsonl" "$work/drain-out/_checkpoint"
 wait "$job" || { tail -20 "$work/drain.log" >&2; die "the drained job failed"; }
 kill "$mon" 2>/dev/null || true
@@ -120,7 +121,7 @@ kill "$mon" 2>/dev/null || true
 # Simulator → kafka-console-producer: a trickle until the job is up (file "go"), then each rate.
 feed() {
     {
-        "$py" "$ROOT/iotsimulator.py" --rate 500 --sensors "$sensors" &
+        "$py" "$ROOT/iotsimulator.py" --rate 500 --sensors "$sensors" --sensor-seed 7 &
         local warm=$!
         until [[ -f "$work/go" ]]; do sleep 0.5; done
         kill "$warm"
@@ -128,7 +129,8 @@ feed() {
         for rate in $rates; do
             local from
             from="$(now)"
-            "$py" "$ROOT/iotsimulator.py" --rate "$rate" --duration "$step" --sensors "$sensors"
+            "$py" "$ROOT/iotsimulator.py" --rate "$rate" --duration "$step" --sensors "$sensors" \
+                --sensor-seed 7
             echo "{\"rate\": $rate, \"start\": $from, \"end\": $(now)}" >>"$work/steps.jsonl"
         done
     } | "$ROOT/scripts/kafka-console-producer.sh" --bootstrap-server "$bootstrap" \
@@ -155,12 +157,22 @@ say "first batch committed; warming up for 30 s"
 sleep 30
 touch "$work/go"
 wait "$feeder" || die "the feeder (simulator | kafka-console-producer) failed"
-sleep $((trigger * 4))  # what is still in flight
-kill -TERM "$job"
+say "feeding done; letting the job commit what is still in the topic (up to 5 min)"
+for _ in $(seq 300); do
+    "$py" - "$work/sustained-monitor.jsonl" <<'PY' && break
+import json, sys
+last = json.loads(open(sys.argv[1]).read().splitlines()[-1])
+sys.exit(0 if last["committed"] and last["committed"][0] >= last["end"] else 1)
+PY
+    sleep 1
+done
+# A graceful stop, as Ctrl-C: the job's Python driver ends the query between batches.
+pkill -INT -P "$job" -f iot_aggregator.py || kill -TERM "$job"
 wait "$job" || true
 kill "$mon" 2>/dev/null || true
 
-broker="$(broker_pid)"
+broker="$(broker_pid || true)"
+[[ -n "$broker" ]] || die "the broker is gone before the end of the run"
 "$py" - "$broker" "$work/broker.json" <<'PY'
 import json, re, sys
 pid, out = sys.argv[1], sys.argv[2]

@@ -312,6 +312,16 @@ def test_rate_on_stdout_streams_exactly_rate_times_duration() -> None:
     assert arrivals[-1] - started >= 1.4 and arrivals[-1] - arrivals[0] >= 1.0
 
 
+def test_sensor_seed_gives_the_same_fleet_on_the_real_clock() -> None:
+    runs = [parse_lines(run_cli("400", "--sensors", "20", "--sensor-seed", "5").stdout)
+            for _ in range(2)]
+    fleets = [{(e["guid"], e["state"]) for e in events} for events in runs]
+    assert fleets[0] == fleets[1] and len(fleets[0]) == 20
+    assert [e["payload"] for e in runs[0]] != [e["payload"] for e in runs[1]]  # readings differ
+    assert parse_lines(run_cli("400", "--sensors", "20", "--sensor-seed", "6").stdout)[0]["guid"] \
+        not in {g for g, _ in fleets[0]}
+
+
 def test_rate_on_stdout_ends_with_the_count() -> None:
     assert len(run_cli("50", "--rate", "1000").stdout.splitlines()) == 50
 

@@ -152,14 +152,16 @@ class BatchProcessor:
         events = parse.usable(flagged)
         on_time = events.where(~F.col(windows.LATE))
 
-        # Independent of the rest: new sensors, late and quarantined records, in a thread of
-        # their own, so their Spark jobs fill the gaps of the others'.
-        side = _Background(self._side_outputs, events, flagged, batch_id, day, stamp, carry, summary)
         # Event-time windows: the open ones before the batch + the batch's on-time events.
         merged = windows.merge(self.open_windows.load(spark, batch_id),
                                windows.partials(on_time)).persist()
+        # Independent of the rest: new sensors, late and quarantined records, in a thread of
+        # their own, so their Spark jobs fill the gaps of the others'.
+        side = _Background(self._side_outputs, events, flagged, batch_id, day, stamp, carry, summary)
         try:
-            with self._sensor_step(events, batch_id, watermark) as per_sensor:
+            # The sensor models take on-time readings only, as Spark's event-time operators do:
+            # a late one would come after newer readings the model has already seen.
+            with self._sensor_step(on_time, batch_id, watermark) as per_sensor:
                 found, shown = self._anomalies(events, on_time, merged, per_sensor, batch_id, day,
                                                stamp)
             is_closed = windows.closed(cfg.window_seconds, watermark)
@@ -277,18 +279,18 @@ class BatchProcessor:
             # First batch of this process: every guid seen before it, from the saved state.
             saved = self.known_sensors.load(spark, batch_id).toArrow()
             self._known = (batch_id - 1, set(saved.column("guid").to_pylist()))
-        known = self._known[1]
         seen = to_arrow(events.groupBy("guid").agg(
             F.min_by("state", "event_time").alias("state"),
             F.min("event_time").alias("first_event_time"),
         ).select(*stamp, "*"), SENSORS_SCHEMA)
-        new = seen.filter(pc.invert(pc.is_in(seen.column("guid"), pa.array(known, pa.string()))))
+        before = self._known[1]
+        new = seen.filter(pc.invert(pc.is_in(seen.column("guid"), pa.array(before, pa.string()))))
+        known = before | set(new.column("guid").to_pylist())
         if new.num_rows:
             self.sink.write_small(spark, "sensors", batch_id, day, new)
-            known.update(new.column("guid").to_pylist())
             self.known_sensors.save(pa.table({"guid": pa.array(sorted(known), pa.string())}),
                                     batch_id, spark)
-        self._known = (batch_id, known)
+        self._known = (batch_id, known)  # only once saved: a failed batch leaves it as it was
         return dict(collections.Counter(new.column("state").to_pylist()))
 
 
