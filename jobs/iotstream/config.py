@@ -58,7 +58,7 @@ class Detectors:
     """Which anomaly detectors run, and their settings (conf/job.toml [detectors.*]).
 
     `band` uses the Bands; `three_sigma` works on event-time windows; `zscore`, `stuck` and
-    `silent` keep per-sensor state in Spark's state store (the sensor query)."""
+    `silent` keep a model per sensor (detectors.py)."""
 
     band: bool = True
     three_sigma: bool = True
@@ -77,7 +77,7 @@ class Detectors:
 
     @property
     def per_sensor(self) -> bool:
-        """Whether any detector needs the sensor query (per-sensor state)."""
+        """Whether any detector needs the per-sensor models."""
         return self.zscore or self.stuck or self.silent
 
     def enabled(self) -> list[str]:

@@ -30,7 +30,7 @@ from pyspark.sql.pandas.types import to_arrow_schema
 from iotstream.config import Bands, Detectors
 
 INPUT_COLUMNS = ("guid", "state", "event_time", "temperature", "kafka_partition", "kafka_offset")
-# What the processor emits: the anomalies table's columns that the sensor query knows.
+# What the per-sensor detectors find: the anomalies table's columns they know.
 OUTPUT_SCHEMA = T.StructType([
     T.StructField("guid", T.StringType()),
     T.StructField("state", T.StringType()),

@@ -77,8 +77,8 @@ def table_path(output_dir: str, table: str) -> str:
     return f"{output_dir.rstrip('/')}/{table}"
 
 
-def batch_file_prefix(batch_id: int, query: str = "b") -> str:
-    return f"part-{query}{batch_id:012d}-"
+def batch_file_prefix(batch_id: int) -> str:
+    return f"part-b{batch_id:012d}-"
 
 
 BATCH_FILE = re.compile(r"part-b(\d{12})-\d{3}\.parquet")
@@ -98,15 +98,11 @@ def _read_file(spark: SparkSession, fs: Any, location: Any) -> bytes:
 
 
 class ParquetSink:
-    """Writes batch results to the Parquet tables of `output_dir` (any Hadoop file system).
+    """Writes batch results to the Parquet tables of `output_dir` (any Hadoop file system)."""
 
-    Two queries write here, each with its own batch ids: the main one (files `part-b…`, every
-    table) and the sensor query (`part-s…`, anomalies only); `query` tells them apart."""
-
-    def __init__(self, output_dir: str, query: str = "b", tables: tuple[str, ...] = tuple(TABLES)) -> None:
+    def __init__(self, output_dir: str) -> None:
         self.output_dir = output_dir
-        self.query = query
-        self.tables = tables
+        self.tables = tuple(TABLES)
 
     def clear_batch(self, spark: SparkSession, batch_id: int) -> None:
         """Removes whatever an earlier attempt at `batch_id` wrote, in every table (batch_totals
@@ -115,7 +111,7 @@ class ParquetSink:
         ordered = sorted(self.tables, key=lambda t: t != "batch_totals")
         for table in ordered:
             pattern = f"{table_path(self.output_dir, table)}/{PARTITION_COLUMN}=*/"
-            prefix = batch_file_prefix(batch_id, self.query)
+            prefix = batch_file_prefix(batch_id)
             for earlier in fs.globStatus(path(pattern + prefix + "*")) or []:
                 if not fs.delete(earlier.getPath(), False) and fs.exists(earlier.getPath()):
                     raise OSError(f"cannot delete {earlier.getPath().toString()}")
@@ -125,7 +121,7 @@ class ParquetSink:
         after it (call clear_batch first)."""
         fs, path = _hadoop(rows.sparkSession, self.output_dir)
         root = table_path(self.output_dir, table)
-        staging = path(f"{root}/{STAGING}/{self.query}{batch_id}")
+        staging = path(f"{root}/{STAGING}/b{batch_id}")
         columns = [f.name for f in TABLES[table].fields]
         # A batch's rows are few: one file per table and batch, not one per task.
         rows.select(*columns).coalesce(1).write.mode("overwrite").parquet(staging.toString())
@@ -136,7 +132,7 @@ class ParquetSink:
         written = sorted(s.getPath().getName() for s in fs.listStatus(staging)
                          if s.getPath().getName().endswith(".parquet"))
         for n, name in enumerate(written):
-            final = path(target, f"{batch_file_prefix(batch_id, self.query)}{n:03d}.parquet")
+            final = path(target, f"{batch_file_prefix(batch_id)}{n:03d}.parquet")
             # Hadoop reports a failed rename by returning false, not by raising.
             if not fs.rename(path(staging, name), final):
                 raise OSError(f"cannot move {name} from {staging.toString()} to {final.toString()}")
@@ -148,7 +144,7 @@ class ParquetSink:
         the driver and written as one Parquet file there — no Spark job, no commit protocol."""
         data = to_arrow(rows, TABLES[table])
         folder = f"{table_path(self.output_dir, table)}/{PARTITION_COLUMN}={day.isoformat()}"
-        put_file(spark, f"{folder}/{batch_file_prefix(batch_id, self.query)}000.parquet",
+        put_file(spark, f"{folder}/{batch_file_prefix(batch_id)}000.parquet",
                  parquet_bytes(data))
 
     def _partitions(self, spark: SparkSession) -> list[tuple[str, Any, list[Any]]]:

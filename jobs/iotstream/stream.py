@@ -53,15 +53,12 @@ def is_missing_kafka_source(error: Exception) -> bool:
 
 def start(
     records: DataFrame, handler: Callable[[DataFrame, int], None], config: JobConfig,
-    name: str = QUERY_NAME, checkpoint: str = "",
 ) -> StreamingQuery:
-    """Starts a query: every micro-batch goes to `handler`, progress to the checkpoint (the
-    job's, or `checkpoint` inside it)."""
-    location = checkpoint_location(config) + (f"/{checkpoint}" if checkpoint else "")
+    """Starts the query: every micro-batch goes to `handler`, progress to the checkpoint."""
     writer = (
-        records.writeStream.queryName(name)
+        records.writeStream.queryName(QUERY_NAME)
         .foreachBatch(handler)
-        .option("checkpointLocation", location)
+        .option("checkpointLocation", checkpoint_location(config))
     )
     if config.available_now:
         writer = writer.trigger(availableNow=True)
