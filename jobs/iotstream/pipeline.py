@@ -11,11 +11,10 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
-from typing import Any, TextIO
+from typing import TextIO
 
 import pyarrow as pa
 import pyarrow.compute as pc
-from pyspark import InheritableThread
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
@@ -155,9 +154,6 @@ class BatchProcessor:
         # Event-time windows: the open ones before the batch + the batch's on-time events.
         merged = windows.merge(self.open_windows.load(spark, batch_id),
                                windows.partials(on_time)).persist()
-        # Independent of the rest: new sensors, late and quarantined records, in a thread of
-        # their own, so their Spark jobs fill the gaps of the others'.
-        side = _Background(self._side_outputs, events, flagged, batch_id, day, stamp, carry, summary)
         try:
             # The sensor models take on-time readings only, as Spark's event-time operators do:
             # a late one would come after newer readings the model has already seen.
@@ -174,12 +170,9 @@ class BatchProcessor:
                     self.sink.write_small(spark, "window_stats", batch_id, day, closed)
             self.open_windows.save(merged.where(~is_closed), batch_id)
             clock.mark("windows")
-        except BaseException:
-            side.wait()  # its own outcome no longer matters
-            raise
         finally:
             merged.unpersist()
-        new_sensors = side.result()
+        new_sensors = self._side_tables(events, flagged, batch_id, day, stamp, carry, summary)
         clock.mark("sensors")
         if stats:
             self.sink.write_small(spark, "state_stats", batch_id, day,
@@ -257,7 +250,7 @@ class BatchProcessor:
         finally:
             found.unpersist()
 
-    def _side_outputs(self, events: DataFrame, flagged: DataFrame, batch_id: int, day: date,
+    def _side_tables(self, events: DataFrame, flagged: DataFrame, batch_id: int, day: date,
                       stamp: list, carry: Carry, summary: dict) -> dict[str, int]:
         """late_events, quarantine and sensors; returns the new sensors by state."""
         if summary["late"]:
@@ -313,33 +306,6 @@ class _Phases:
         now = time.monotonic()
         self.phases.append((name, now - self._last))
         self._last = now
-
-
-class _Background:
-    """Runs fn(*args) in a thread that carries the batch's Spark job group and properties (a
-    stopped query cancels its jobs too); `result` waits for it and raises what it raised."""
-
-    def __init__(self, fn: Callable[..., Any], *args: Any) -> None:
-        self._outcome: tuple[bool, Any] = (False, None)
-
-        def run() -> None:
-            try:
-                self._outcome = (True, fn(*args))
-            except BaseException as e:  # handed to the caller by result()
-                self._outcome = (False, e)
-
-        self._thread = InheritableThread(target=run, daemon=True)
-        self._thread.start()
-
-    def wait(self) -> None:
-        self._thread.join()
-
-    def result(self) -> Any:
-        self._thread.join()
-        ok, value = self._outcome
-        if not ok:
-            raise value
-        return value
 
 
 def _add_totals(before: Mapping[str, Mapping[str, float]], stats: list[dict],
