@@ -7,6 +7,8 @@
 #   KAFKA_CONTROLLER_PORT local broker's KRaft port     (default: KAFKA_PORT + 1)
 #   KAFKA_HOME_DIR        local broker's data and logs  (default: <repo>/.kafka/<KAFKA_PORT>)
 #   JAVA                  java executable               (default: java on PATH)
+#   CLUSTER_PORT          local Spark master's port     (default: 7077)
+#   CLUSTER_HOME_DIR      local Spark cluster's logs    (default: <repo>/.cluster/<CLUSTER_PORT>)
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="${VENV:-$ROOT/.venv}"
@@ -15,6 +17,8 @@ KAFKA_PORT="${KAFKA_PORT:-9092}"
 KAFKA_CONTROLLER_PORT="${KAFKA_CONTROLLER_PORT:-$((KAFKA_PORT + 1))}"
 KAFKA_HOME_DIR="${KAFKA_HOME_DIR:-$ROOT/.kafka/$KAFKA_PORT}"
 JAVA="${JAVA:-java}"
+CLUSTER_PORT="${CLUSTER_PORT:-7077}"
+CLUSTER_HOME_DIR="${CLUSTER_HOME_DIR:-$ROOT/.cluster/$CLUSTER_PORT}"
 
 die() {
     echo "error: $*" >&2
@@ -59,6 +63,23 @@ broker_pid() {
     echo "$pid"
 }
 
+# Prints SPARK_HOME of the installed pyspark (its bin/spark-class starts a standalone cluster).
+spark_home() {
+    "$VENV/bin/python" -c 'import os, pyspark; print(os.path.dirname(pyspark.__file__))'
+}
+
+# Prints the pids of the local cluster's daemons that cluster-start.sh started for this
+# CLUSTER_HOME_DIR and that still run (a recycled pid does not count), workers first.
+cluster_pids() {
+    local pid_file pid
+    for pid_file in "$CLUSTER_HOME_DIR"/worker-*.pid "$CLUSTER_HOME_DIR"/master.pid; do
+        [[ -f "$pid_file" ]] || continue
+        pid="$(cat "$pid_file")"
+        tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF -- "-Diot.cluster.home=$CLUSTER_HOME_DIR " &&
+            echo "$pid"
+    done
+}
+
 # True when something accepts TCP connections on localhost:$1.
 port_open() {
     (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
@@ -75,18 +96,21 @@ print(*[s.getsockname()[1] for s in socks])')
     export KAFKA_PORT KAFKA_CONTROLLER_PORT
 }
 
-# Builds the job's library as a zip for --py-files (rebuilt every time, so never stale); prints
-# its path.
+# Builds the job's library as a zip for --py-files (rebuilt every time, so never stale), with
+# conf/job.toml and conf/states.csv inside as iotstream/conf/ (the defaults of a driver that runs
+# away from this checkout); prints its path.
 build_job_zip() {
     local zip="$ROOT/.build/iotstream.zip"
     mkdir -p "$(dirname "$zip")"
-    "$VENV/bin/python" - "$ROOT/jobs" "$zip" <<'PY'
+    "$VENV/bin/python" - "$ROOT" "$zip" <<'PY'
 import sys, zipfile
 from pathlib import Path
 root, out = Path(sys.argv[1]), Path(sys.argv[2])
 with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
-    for f in sorted((root / "iotstream").rglob("*.py")):
-        z.write(f, f.relative_to(root))
+    for f in sorted((root / "jobs" / "iotstream").rglob("*.py")):
+        z.write(f, f.relative_to(root / "jobs"))
+    for name in ("job.toml", "states.csv"):
+        z.write(root / "conf" / name, f"iotstream/conf/{name}")
 PY
     echo "$zip"
 }

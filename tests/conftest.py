@@ -80,10 +80,11 @@ class Broker:
         run_script("kafka-topics.sh", "--bootstrap-server", self.bootstrap, "--create",
                    "--topic", topic, "--partitions", str(partitions), env=self.env)
 
-    def produce_file(self, topic: str, path: Path) -> None:
-        """Feeds a file of lines through Kafka's real console producer."""
+    def produce_file(self, topic: str, path: Path, *options: str) -> None:
+        """Feeds a file of lines through Kafka's real console producer (more of its options,
+        e.g. --property parse.key=true, after the path)."""
         run_script("kafka-console-producer.sh", "--bootstrap-server", self.bootstrap,
-                   "--topic", topic, env=self.env, input_path=path)
+                   "--topic", topic, *options, env=self.env, input_path=path)
 
 
 @pytest.fixture(scope="session")

@@ -4,6 +4,8 @@ using the real broker)."""
 
 from __future__ import annotations
 
+import os
+import shutil
 import subprocess
 import sys
 import time
@@ -106,3 +108,21 @@ def test_check_passes_against_the_real_broker(broker, tmp_path):
     done = run_script("submit.sh", broker.bootstrap, "t", "--output-dir", str(tmp_path / "o"),
                       "--check")
     assert done.stdout.startswith(f"ok: topic t at {broker.bootstrap}"), done.stdout
+
+
+@pytest.mark.broker
+def test_the_job_runs_away_from_the_checkout_on_the_zip_s_defaults(broker, tmp_path):
+    # As spark-submit --deploy-mode cluster starts the driver: the entry script alone in a
+    # folder, the library (and conf/job.toml, states.csv) in the --py-files zip.
+    zip_path = subprocess.run(["bash", "-c", f"source {SCRIPTS}/common.sh && build_job_zip"],
+                              capture_output=True, text=True, check=True).stdout.strip()
+    shutil.copy(JOB, tmp_path / "iot_aggregator.py")
+    env = {**os.environ, "PYTHONPATH": zip_path}
+    done = subprocess.run([sys.executable, "iot_aggregator.py", broker.bootstrap, "--output-dir",
+                           "out", "--check"], cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith(f"ok: topic iotmsgs at {broker.bootstrap}"), done.stdout
+    assert "detectors band, three_sigma, zscore, stuck, silent" in done.stdout
+    shown = subprocess.run([sys.executable, "iot_aggregator.py", "--help"], cwd=tmp_path, env=env,
+                           capture_output=True, text=True).stdout
+    assert f"{zip_path}/iotstream/conf/job.toml" in "".join(shown.split())  # help text wraps

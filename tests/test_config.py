@@ -148,3 +148,24 @@ def test_a_config_without_the_new_sections_takes_the_defaults(tmp_path):
 def test_bad_detector_settings_are_refused(tmp_path, old, new, message):
     with pytest.raises(ConfigError, match=message):
         load_config(_conf_copy(tmp_path, old, new))
+
+
+def test_scaling_knobs_come_from_the_config(tmp_path):
+    c = load_config(CONF)
+    assert (c.min_partitions, c.executors, c.executor_cores, c.executor_memory) == (0, 0, 0, "")
+    path = _conf_copy(tmp_path, "min_partitions = 0", "min_partitions = 12")
+    path.write_text(path.read_text().replace("executors = 0", "executors = 4")
+                    .replace('executor_memory = ""', 'executor_memory = "2g"'))
+    c = load_config(path)
+    assert (c.min_partitions, c.executors, c.executor_cores, c.executor_memory) == (12, 4, 0, "2g")
+
+
+@pytest.mark.parametrize("old, new, message", [
+    ("min_partitions = 0", "min_partitions = -1", "min partitions must be >= 0"),
+    ("executors = 0", "executors = -2", "executors and executor_cores must be >= 0"),
+    ('executor_memory = ""', 'executor_memory = "lots"', "executor_memory must be a size like 2g"),
+    ('executor_memory = ""', "executor_memory = 2", "executor_memory must be a str"),
+])
+def test_bad_scaling_knobs_are_refused(tmp_path, old, new, message):
+    with pytest.raises(ConfigError, match=message):
+        load_config(_conf_copy(tmp_path, old, new))

@@ -8,7 +8,8 @@ import pytest
 from pyspark.errors import AnalysisException
 
 from iotstream import stream
-from iotstream.config import load_config
+from iotstream.config import ConfigError, load_config
+from iotstream.sinks import qualified
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -20,3 +21,28 @@ def test_a_session_without_the_connector_is_recognised(spark):
         stream.read_kafka(spark, config)
     assert stream.is_missing_kafka_source(caught.value)
     assert not stream.is_missing_kafka_source(AnalysisException("[PATH_NOT_FOUND] no such path"))
+
+
+def _config(**knobs):
+    return load_config(ROOT / "conf" / "job.toml").with_overrides(**knobs)
+
+
+def test_scaling_knobs_become_spark_settings_for_each_cluster_manager():
+    assert stream.scaling_settings(_config(), "yarn") == {"spark.sql.shuffle.partitions": "4"}
+    knobs = _config(executors=3, executor_cores=2, executor_memory="4g", shuffle_partitions=12)
+    common = {"spark.sql.shuffle.partitions": "12", "spark.executor.cores": "2",
+              "spark.executor.memory": "4g"}
+    for master in ("yarn", "k8s://https://api:6443", "local[*]"):
+        assert stream.scaling_settings(knobs, master) == {**common, "spark.executor.instances": "3"}
+    # Standalone counts cores, not executors.
+    assert stream.scaling_settings(knobs, "spark://h:7077") == {**common, "spark.cores.max": "6"}
+    with pytest.raises(ConfigError, match="needs executor_cores too"):
+        stream.scaling_settings(_config(executors=3), "spark://h:7077")
+
+
+def test_output_locations_are_made_absolute_for_the_executors(spark, tmp_path):
+    # Hadoop's local file system resolves a relative path against the JVM's working directory.
+    jvm_cwd = spark._jvm.java.lang.System.getProperty("user.dir")
+    assert qualified(spark, "out/tables") == f"file:{jvm_cwd}/out/tables"
+    assert qualified(spark, f"file://{tmp_path}/out") == f"file:{tmp_path}/out"
+    assert qualified(spark, "/abs/out") == "file:/abs/out"

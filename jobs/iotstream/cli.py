@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib.resources
 import os
 import socket
 import sys
@@ -41,7 +42,9 @@ def parse_args(argv: list[str] | None, default_config: Path) -> argparse.Namespa
                    "(default: [kafka] bootstrap_servers of the config)")
     p.add_argument("topic", nargs="?", help="topic to read (default: [kafka] topic)")
     p.add_argument("--config", type=Path, default=default_config,
-                   help=f"job config file (default: {default_config})")
+                   help=f"job config file; under --deploy-mode cluster, ship it (and its "
+                   f"states.csv) with spark-submit --files and pass its name (default: "
+                   f"{default_config})")
     p.add_argument("--output-dir", help="where the Parquet tables go (default: ./output)")
     p.add_argument("--checkpoint-dir", help="streaming checkpoint (default: OUTPUT_DIR/_checkpoint)")
     p.add_argument("--trigger-seconds", type=float, help="micro-batch interval (default: 3)")
@@ -49,6 +52,10 @@ def parse_args(argv: list[str] | None, default_config: Path) -> argparse.Namespa
                    help="earliest | latest | JSON; used only when there is no checkpoint yet")
     p.add_argument("--max-offsets-per-trigger", type=int, metavar="N",
                    help="at most N records per micro-batch (0 = no limit)")
+    p.add_argument("--min-partitions", type=int, metavar="N",
+                   help="at least N Spark tasks read each batch (0 = one per Kafka partition)")
+    p.add_argument("--shuffle-partitions", type=int, metavar="N",
+                   help="spark.sql.shuffle.partitions of the job (default: 4)")
     p.add_argument("--available-now", action="store_true",
                    help="process everything in the topic now (in micro-batches), then exit")
     p.add_argument("--check", action="store_true",
@@ -66,6 +73,8 @@ def resolve_config(args: argparse.Namespace) -> JobConfig:
         trigger_seconds=args.trigger_seconds,
         starting_offsets=args.starting_offsets,
         max_offsets_per_trigger=args.max_offsets_per_trigger,
+        min_partitions=args.min_partitions,
+        shuffle_partitions=args.shuffle_partitions,
         available_now=args.available_now or None,
     )
 
@@ -93,8 +102,14 @@ def describe(config: JobConfig) -> str:
     )
 
 
+def packaged_config() -> Path:
+    """conf/job.toml (and states.csv) as packaged in the job's zip: the defaults of a driver that
+    runs away from the source checkout (spark-submit --deploy-mode cluster)."""
+    return importlib.resources.files("iotstream") / "conf" / "job.toml"  # type: ignore[return-value]
+
+
 def main(argv: list[str] | None = None, default_config: Path | None = None) -> int:
-    args = parse_args(argv, default_config or Path("conf/job.toml"))
+    args = parse_args(argv, default_config or packaged_config())
     try:
         config = resolve_config(args)
         check_environment(config)

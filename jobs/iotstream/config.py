@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -30,6 +31,8 @@ SHOWN_OPTIONS = frozenset(f"kafka.{name}" for name in (
     "ssl.truststore.type", "ssl.keystore.type", "client.id", "group.id", "isolation.level",
 ))
 DEFAULT_MAX_RECORD_BYTES = 65536
+# Spark's memory sizes: a number and a unit (k, m, g, t, p, optionally with b; MiB if none).
+MEMORY_SIZE = re.compile(r"[1-9][0-9]*([kmgtp]b?)?", re.IGNORECASE)
 
 
 class ConfigError(ValueError):
@@ -119,6 +122,13 @@ class JobConfig:
     alerts_topic: str = "iot-alerts"  # "" = no alerts to Kafka
     # Every N batches, each table's files of the N batches before are merged into one (0: never).
     compact_every_batches: int = 100
+    # Kafka source option minPartitions: at least this many Spark tasks read a batch (0: one per
+    # Kafka partition).
+    min_partitions: int = 0
+    # What the job asks the cluster manager for ([cluster]); 0 / "" leave it to spark-submit.
+    executors: int = 0
+    executor_cores: int = 0
+    executor_memory: str = ""
     # Passed to the Kafka source unchanged (TLS, SASL, ...): never printed as they are.
     kafka_options: Mapping[str, str] = field(default_factory=dict, repr=False)
     source: str = field(default="", compare=False)  # the config file it came from
@@ -144,6 +154,7 @@ def load_config(path: Path, environ: Mapping[str, str] | None = None) -> JobConf
     sections = {name: _section(raw, name, path) for name in ("kafka", "stream", "console", "anomalies")}
     windows = _optional_section(raw, "windows", path)
     alerts = _optional_section(raw, "alerts", path)
+    cluster = _optional_section(raw, "cluster", path)
     kafka, stream, console, anomalies = (sections[n] for n in ("kafka", "stream", "console", "anomalies"))
     states_file = path.parent / _get(anomalies, "states_file", str, path)
     overrides = anomalies.get("tolerance_by_state", {})
@@ -170,6 +181,7 @@ def load_config(path: Path, environ: Mapping[str, str] | None = None) -> JobConf
         fail_on_data_loss=_get(kafka, "fail_on_data_loss", bool, path),
         max_record_bytes=_get(kafka, "max_record_bytes", int, path)
         if "max_record_bytes" in kafka else DEFAULT_MAX_RECORD_BYTES,
+        min_partitions=_get(kafka, "min_partitions", int, path, 0),
         trigger_seconds=_get(stream, "trigger_seconds", float, path),
         available_now=False,
         output_dir=_get(stream, "output_dir", str, path),
@@ -177,6 +189,9 @@ def load_config(path: Path, environ: Mapping[str, str] | None = None) -> JobConf
         shuffle_partitions=_get(stream, "shuffle_partitions", int, path),
         compact_every_batches=_get(stream, "compact_every_batches", int, path, 100),
         max_anomaly_rows=_get(console, "max_anomaly_rows", int, path),
+        executors=_get(cluster, "executors", int, path, 0),
+        executor_cores=_get(cluster, "executor_cores", int, path, 0),
+        executor_memory=_get(cluster, "executor_memory", str, path, ""),
         bands=bands,
         window_seconds=_get(windows, "length_seconds", float, path, 60.0),
         watermark_seconds=_get(windows, "watermark_seconds", float, path, 30.0),
@@ -263,6 +278,13 @@ def _validated(c: JobConfig) -> JobConfig:
         problems.append("max_record_bytes must be >= 1")
     if c.shuffle_partitions < 1:
         problems.append("shuffle partitions must be >= 1")
+    if c.min_partitions < 0:
+        problems.append("min partitions must be >= 0 (0 = one Spark task per Kafka partition)")
+    if c.executors < 0 or c.executor_cores < 0:
+        problems.append("[cluster] executors and executor_cores must be >= 0 (0 = spark-submit's)")
+    if c.executor_memory and not MEMORY_SIZE.fullmatch(c.executor_memory):
+        problems.append(f"[cluster] executor_memory must be a size like 2g or 512m, not "
+                        f"{c.executor_memory!r}")
     if c.compact_every_batches < 0:
         problems.append("compact_every_batches must be >= 0 (0 = never)")
     if c.max_anomaly_rows < 0:

@@ -16,9 +16,9 @@ from pyspark.sql.streaming import StreamingQuery
 from iotstream import stream
 from iotstream.alerts import AlertPublisher
 from iotstream.cli import describe
-from iotstream.config import JobConfig
+from iotstream.config import ConfigError, JobConfig
 from iotstream.pipeline import BatchProcessor, StopRequested
-from iotstream.sinks import ParquetSink
+from iotstream.sinks import ParquetSink, qualified
 
 NO_CONNECTOR = (
     "error: Spark has no Kafka source: the spark-sql-kafka-0-10 connector jars are not on the "
@@ -61,8 +61,16 @@ def run(config: JobConfig) -> int:
     # UTC, like the session's, so what the console prints and what is written back agree.
     os.environ["TZ"] = "UTC"
     time.tzset()
-    spark = stream.build_session(config)
     try:
+        spark = stream.build_session(config)
+    except ConfigError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    try:
+        config = config.with_overrides(
+            output_dir=qualified(spark, config.output_dir),
+            checkpoint_dir=qualified(spark, config.checkpoint_dir) if config.checkpoint_dir else None,
+        )
         try:
             records = stream.read_kafka(spark, config)
         except AnalysisException as e:
@@ -83,6 +91,7 @@ def run(config: JobConfig) -> int:
         processor = BatchProcessor(config, ParquetSink(config.output_dir), stopping=stopping,
                                    alerts=alerts)
         print(f"iot-aggregator: {describe(config)}", flush=True)
+        print(f"iot-aggregator: {stream.describe_resources(spark, config)}", flush=True)
         queries = [stream.start(records, processor, config)]
         try:
             if _wait(queries, stop):

@@ -33,6 +33,14 @@ def _hadoop(spark: SparkSession, location: str) -> tuple[Any, Any]:
     return path(location).getFileSystem(spark._jsc.hadoopConfiguration()), path
 
 
+def qualified(spark: SparkSession, location: str) -> str:
+    """`location` as a full URI (a relative path made absolute against the driver's working
+    directory), so that executors, whatever their own working directory, write where the
+    driver does."""
+    fs, path = _hadoop(spark, location)
+    return fs.makeQualified(path(location)).toString()
+
+
 def arrow_schema(schema: T.StructType) -> pa.Schema:
     """The Arrow schema of a table: Spark's types, timestamps as UTC instants (microseconds)."""
     return to_arrow_schema(schema, timezone="UTC")

@@ -4,29 +4,76 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from pyspark import SparkConf, SparkContext
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.streaming import StreamingQuery
 
-from iotstream.config import JobConfig, checkpoint_location
+from iotstream.config import ConfigError, JobConfig, checkpoint_location
 from iotstream.parse import BATCH_TIME, KAFKA_COLUMNS
 
 QUERY_NAME = "iot-aggregator"
 
 
+def scaling_settings(config: JobConfig, master: str) -> dict[str, str]:
+    """The Spark settings of the config's scaling knobs, for the given master URL."""
+    settings = {"spark.sql.shuffle.partitions": str(config.shuffle_partitions)}
+    if config.executor_cores:
+        settings["spark.executor.cores"] = str(config.executor_cores)
+    if config.executor_memory:
+        settings["spark.executor.memory"] = config.executor_memory
+    if config.executors:
+        if master.startswith("spark://"):
+            # Standalone has no executor count: every executor takes spark.executor.cores, and
+            # spark.cores.max caps the application's cores.
+            if not config.executor_cores:
+                raise ConfigError("[cluster] executors on a standalone cluster (spark://) needs "
+                                  "executor_cores too: the job asks for executors × executor_cores "
+                                  "cores (spark.cores.max)")
+            settings["spark.cores.max"] = str(config.executors * config.executor_cores)
+        else:
+            settings["spark.executor.instances"] = str(config.executors)
+    return settings
+
+
 def build_session(config: JobConfig) -> SparkSession:
-    """The job's session; master and resources come from spark-submit."""
-    return (
+    """The job's session. Master and resources come from spark-submit, but for the scaling knobs
+    that the config sets: like any setting an application makes itself, those win over
+    spark-submit's flags and spark-defaults.conf (a knob left at 0 / "" sets nothing)."""
+    # Connects pyspark to spark-submit's JVM, whose SparkConf knows the master.
+    SparkContext._ensure_initialized()
+    master = SparkConf().get("spark.master", "")
+    builder = (
         SparkSession.builder.appName(QUERY_NAME)
         # Batch dates (the Parquet partitions) and printed times are UTC whatever the host's zone.
         .config("spark.sql.session.timeZone", "UTC")
-        .config("spark.sql.shuffle.partitions", str(config.shuffle_partitions))
         # Spark's own redaction of what it logs, widened to Kafka's SASL settings.
         .config("spark.redaction.regex", "(?i)secret|password|token|access[.]?key|jaas|sasl")
         # Plain microsecond timestamps: read as such by pyarrow, pandas and every engine.
         .config("spark.sql.parquet.outputTimestampType", "TIMESTAMP_MICROS")
-        .getOrCreate()
     )
+    for key, value in scaling_settings(config, master).items():
+        builder = builder.config(key, value)
+    return builder.getOrCreate()
+
+
+RESOURCE_SETTINGS = {"spark.executor.instances": "executors", "spark.executor.cores": "cores each",
+                     "spark.executor.memory": "memory each", "spark.cores.max": "cores max"}
+
+
+def describe_resources(spark: SparkSession, config: JobConfig) -> str:
+    """Where the job runs and with what, as Spark has it (from the config or spark-submit);
+    executor settings left to Spark's defaults are not listed."""
+    conf = spark.sparkContext.getConf()
+    executors = [f"{label} {conf.get(key)}" for key, label in RESOURCE_SETTINGS.items()
+                 if conf.contains(key)]
+    return "; ".join([
+        f"master {spark.sparkContext.master}",
+        *([", ".join(executors)] if executors else []),
+        f"shuffle partitions {spark.conf.get('spark.sql.shuffle.partitions')}",
+        f"Kafka maxOffsetsPerTrigger {config.max_offsets_per_trigger or 'none'}, "
+        f"minPartitions {config.min_partitions or 'none'}",
+    ])
 
 
 def read_kafka(spark: SparkSession, config: JobConfig) -> DataFrame:
@@ -41,6 +88,8 @@ def read_kafka(spark: SparkSession, config: JobConfig) -> DataFrame:
     )
     if config.max_offsets_per_trigger:
         reader = reader.option("maxOffsetsPerTrigger", str(config.max_offsets_per_trigger))
+    if config.min_partitions:
+        reader = reader.option("minPartitions", str(config.min_partitions))
     # current_timestamp() in a streaming query is the micro-batch's timestamp, kept in the
     # checkpoint: a batch replayed after a crash gets the same batch_time (and date partition).
     return reader.load().select(*KAFKA_COLUMNS, F.current_timestamp().alias(BATCH_TIME))
