@@ -40,9 +40,12 @@ require_setup
 [[ "$workers" =~ ^[1-9][0-9]*$ ]] || die "CLUSTER_WORKERS must be a number >= 1, not '$workers'"
 [[ "$cores" =~ ^[1-9][0-9]*$ ]] || die "CLUSTER_WORKER_CORES must be a number >= 1, not '$cores'"
 
-if [[ -n "$(cluster_pids)" ]]; then
+running="$(cluster_pids | wc -l)"
+if ((running == workers + 1)); then
     echo "cluster: already running at $master_url (stop it with ./scripts/cluster-stop.sh)"
     exit 0
+elif ((running > 0)); then
+    die "the cluster of $CLUSTER_HOME_DIR is partly running ($running of $((workers + 1)) daemons); run ./scripts/cluster-stop.sh, then start it again"
 fi
 for port in "$CLUSTER_PORT" "$ui_port"; do
     ! port_open "$port" || die "port $port is already in use by another program; stop it or set CLUSTER_PORT / CLUSTER_UI_PORT"
@@ -50,10 +53,12 @@ done
 
 export SPARK_HOME
 SPARK_HOME="$(spark_home)"
-# Loopback only; the tag lets cluster-stop.sh find these daemons and no others. The REST
-# submission server (port 6066) is not needed: spark-submit talks to the master's own port.
+# Loopback only; IOT_CLUSTER_HOME lets cluster-stop.sh find these daemons and no others (see
+# cluster_pids). The REST submission server (port 6066) is not needed: spark-submit talks to
+# the master's own port.
 export SPARK_LOCAL_IP=127.0.0.1 SPARK_DAEMON_MEMORY="${SPARK_DAEMON_MEMORY:-512m}"
-export SPARK_DAEMON_JAVA_OPTS="-Diot.cluster.home=$CLUSTER_HOME_DIR -Dspark.master.rest.enabled=false"
+export IOT_CLUSTER_HOME="$CLUSTER_HOME_DIR"
+export SPARK_DAEMON_JAVA_OPTS="${SPARK_DAEMON_JAVA_OPTS:-} -Dspark.master.rest.enabled=false"
 mkdir -p "$CLUSTER_HOME_DIR"
 rm -f "$CLUSTER_HOME_DIR"/*.pid
 

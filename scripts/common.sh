@@ -69,15 +69,18 @@ spark_home() {
 }
 
 # Prints the pids of the local cluster's daemons that cluster-start.sh started for this
-# CLUSTER_HOME_DIR and that still run (a recycled pid does not count), workers first.
+# CLUSTER_HOME_DIR and that still run, workers first. cluster-start.sh marks them with
+# IOT_CLUSTER_HOME in their environment, which spark-class keeps when it becomes the JVM: a
+# recycled pid, or another cluster's daemon, does not count.
 cluster_pids() {
-    local pid_file pid
+    local pid_file pid environ
     for pid_file in "$CLUSTER_HOME_DIR"/worker-*.pid "$CLUSTER_HOME_DIR"/master.pid; do
         [[ -f "$pid_file" ]] || continue
         pid="$(cat "$pid_file")"
-        tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF -- "-Diot.cluster.home=$CLUSTER_HOME_DIR " &&
-            echo "$pid"
+        environ="$( { tr '\0' '\n' <"/proc/$pid/environ"; } 2>/dev/null)" || continue
+        [[ $'\n'"$environ"$'\n' == *$'\n'"IOT_CLUSTER_HOME=$CLUSTER_HOME_DIR"$'\n'* ]] && echo "$pid"
     done
+    return 0
 }
 
 # True when something accepts TCP connections on localhost:$1.

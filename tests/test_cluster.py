@@ -40,7 +40,6 @@ PARTITIONS = 6
 EMPTY = 4  # the partition no record goes to
 EVENTS = 6_000
 PER_BATCH = "1500"
-KILL_AFTER_S = 8  # into a batch of ~20 s here: past its read, which fills the cache
 BAD_LINES = ["not json at all", '{"guid": "g", "state": "ZZ"}']
 # Processing time differs from run to run; everything else must not.
 RUN_COLUMNS = {"batch_time", "date"}
@@ -155,25 +154,38 @@ def runs(broker, tmp_path_factory):
 def submit_killing_an_executor(args: list[str], env: dict[str, str], home: Path, logs: Path,
                                ) -> tuple[subprocess.CompletedProcess, int | None]:
     """submit.sh ARGS, with one of the cluster's executors killed (SIGKILL, as a lost node)
-    KILL_AFTER_S seconds into the job's third batch, when the batch's rows are cached. Returns
-    the finished run and the pid killed (None if the job ended before)."""
+    during the job's third batch, as soon as a job of the batch reads the batch's cached rows
+    from it (its log says "Found block rdd_… locally"): the rows it holds are then lost, and
+    later jobs of the batch need them. Returns the finished run and the pid killed (None if the
+    job ended first)."""
     out, err = logs.with_suffix(".out"), logs.with_suffix(".err")
     with out.open("w") as stdout, err.open("w") as stderr:
         job = subprocess.Popen([str(SCRIPTS / "submit.sh"), *args], stdout=stdout, stderr=stderr,
                                stdin=subprocess.DEVNULL, text=True, env={**os.environ, **env})
-        killed = None
-        deadline = time.monotonic() + 900
-        while job.poll() is None and "== Batch 1 " not in out.read_text():
-            assert time.monotonic() < deadline, "the cluster run did not finish its second batch"
-            time.sleep(0.5)
-        time.sleep(KILL_AFTER_S)
-        if job.poll() is None:
-            killed = executor_pids(home)[0]
-            os.kill(killed, signal.SIGKILL)
-        job.wait(timeout=max(60.0, deadline - time.monotonic()))
+        try:
+            killed = _kill_an_executor_in_the_third_batch(job, out, home)
+            job.wait(timeout=900)
+        finally:
+            if job.poll() is None:
+                job.kill()
     done = subprocess.CompletedProcess(job.args, job.returncode, out.read_text(), err.read_text())
     assert done.returncode == 0, f"--- stdout\n{done.stdout[-4000:]}\n--- stderr\n{done.stderr[-4000:]}"
     return done, killed
+
+
+def _kill_an_executor_in_the_third_batch(job: subprocess.Popen, out: Path, home: Path) -> int | None:
+    deadline = time.monotonic() + 900
+    while job.poll() is None and "== Batch 1 " not in out.read_text():  # the third one starts
+        assert time.monotonic() < deadline, "the cluster run did not finish its second batch"
+        time.sleep(0.2)
+    seen = {pid: len(_executor_log(pid)) for pid in executor_pids(home)}
+    while job.poll() is None and time.monotonic() < deadline:
+        for pid in executor_pids(home):
+            if "Found block rdd_" in _executor_log(pid)[seen.get(pid, 0):]:
+                os.kill(pid, signal.SIGKILL)
+                return pid
+        time.sleep(0.1)
+    return None
 
 
 def executor_pids(home: Path) -> list[int]:
@@ -181,12 +193,20 @@ def executor_pids(home: Path) -> list[int]:
     pids = []
     for proc in Path("/proc").iterdir():
         try:
-            if proc.name.isdigit() and Path(os.readlink(proc / "cwd")).is_relative_to(home):
+            if proc.name.isdigit() and Path(os.readlink(proc / "cwd")).is_relative_to(home.resolve()):
                 if b"CoarseGrainedExecutorBackend" in (proc / "cmdline").read_bytes():
                     pids.append(int(proc.name))
         except OSError:
             continue  # gone, or not ours to read
     return sorted(pids)
+
+
+def _executor_log(pid: int) -> str:
+    """What the executor has logged so far (its stderr, in its working folder)."""
+    try:
+        return (Path(os.readlink(f"/proc/{pid}/cwd")) / "stderr").read_text(errors="replace")
+    except OSError:
+        return ""
 
 
 def test_the_input_fills_five_partitions_and_leaves_one_empty(runs):
@@ -208,12 +228,12 @@ def test_the_cluster_run_used_both_workers_and_the_config_s_executor_settings(ru
     assert re.search(r"master spark://127\.0\.0\.1:\d+; cores each 1, memory each 512m, "
                      r"cores max 2; shuffle partitions 3; Kafka maxOffsetsPerTrigger 1500, "
                      r"minPartitions 12", out), out[:2000]
-    # Each worker ran the application's executors (the one killed, then its replacement, on
-    # one of them): their logs are in the worker's folder.
+    # Each worker ran tasks of the application (in the executor killed, then its replacement,
+    # on one of them): their logs are in the worker's folder.
     for worker in ("work-1", "work-2"):
-        logs = list((runs["home"] / worker).glob("app-*/*/stderr"))
-        assert logs, worker
-        assert all("Executor" in log.read_text(errors="replace") for log in logs), worker
+        logs = [log.read_text(errors="replace")
+                for log in (runs["home"] / worker).glob("app-*/*/stderr")]
+        assert any("Executor: Running task" in log for log in logs), worker
 
 
 def test_the_cluster_writes_the_same_tables_as_local_mode(runs):

@@ -32,8 +32,11 @@ def test_scaling_knobs_become_spark_settings_for_each_cluster_manager():
     knobs = _config(executors=3, executor_cores=2, executor_memory="4g", shuffle_partitions=12)
     common = {"spark.sql.shuffle.partitions": "12", "spark.executor.cores": "2",
               "spark.executor.memory": "4g"}
-    for master in ("yarn", "k8s://https://api:6443", "local[*]"):
+    for master in ("yarn", "k8s://https://api:6443", "local-cluster[2,1,1024]"):
         assert stream.scaling_settings(knobs, master) == {**common, "spark.executor.instances": "3"}
+    # Local mode has no executors to size.
+    for master in ("local", "local[*]", "local[2]"):
+        assert stream.scaling_settings(knobs, master) == {"spark.sql.shuffle.partitions": "12"}
     # Standalone counts cores, not executors.
     assert stream.scaling_settings(knobs, "spark://h:7077") == {**common, "spark.cores.max": "6"}
     with pytest.raises(ConfigError, match="needs executor_cores too"):

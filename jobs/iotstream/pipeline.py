@@ -20,7 +20,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
-from iotstream import aggregates, anomalies, console, detectors, parse, windows
+from iotstream import aggregates, anomalies, console, detectors, parse, stream, windows
 from iotstream.config import JobConfig, checkpoint_location
 from iotstream.schema import ANOMALIES_SCHEMA, SENSORS_SCHEMA, TABLES, WINDOW_STATS_SCHEMA
 from iotstream.sinks import ParquetSink, VersionedState, to_arrow
@@ -293,7 +293,7 @@ def _cached(batch: DataFrame) -> DataFrame:
     instead of re-planning the parse (-15% per batch). On a cluster it is only persisted: the
     rows of an executor that is lost are then read again from Kafka (the same offsets, so the
     same rows), where a local checkpoint's would be gone and the batch would fail."""
-    if batch.sparkSession.sparkContext.master.startswith("local"):
+    if stream.is_local(batch.sparkSession.sparkContext.master):
         return batch.localCheckpoint(eager=False)
     return batch.persist(StorageLevel.MEMORY_AND_DISK)
 

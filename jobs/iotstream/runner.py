@@ -16,7 +16,7 @@ from pyspark.sql.streaming import StreamingQuery
 from iotstream import stream
 from iotstream.alerts import AlertPublisher
 from iotstream.cli import describe
-from iotstream.config import ConfigError, JobConfig
+from iotstream.config import ConfigError, JobConfig, checkpoint_location
 from iotstream.pipeline import BatchProcessor, StopRequested
 from iotstream.sinks import ParquetSink, qualified
 
@@ -92,6 +92,7 @@ def run(config: JobConfig) -> int:
                                    alerts=alerts)
         print(f"iot-aggregator: {describe(config)}", flush=True)
         print(f"iot-aggregator: {stream.describe_resources(spark, config)}", flush=True)
+        _warn_if_node_local(spark.sparkContext.master, config)
         queries = [stream.start(records, processor, config)]
         try:
             if _wait(queries, stop):
@@ -114,6 +115,19 @@ def run(config: JobConfig) -> int:
         return 0
     finally:
         spark.stop()
+
+
+def _warn_if_node_local(master: str, config: JobConfig) -> None:
+    """On a cluster, output and checkpoint on a local file system work only if every node
+    sees the same folder (a shared mount, or a cluster on one machine)."""
+    if stream.is_local(master):
+        return
+    for name, location in (("output", config.output_dir),
+                           ("checkpoint", checkpoint_location(config))):
+        if location.startswith("file:"):
+            print(f"iot-aggregator: warning: the {name} {location} is on a local file system; "
+                  "on a cluster every node must see that same folder (a shared mount), or use "
+                  "hdfs://, s3a://, ...", file=sys.stderr, flush=True)
 
 
 def _wait(queries: list[StreamingQuery], stop: StopRequest) -> bool:

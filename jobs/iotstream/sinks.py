@@ -41,6 +41,19 @@ def qualified(spark: SparkSession, location: str) -> str:
     return fs.makeQualified(path(location)).toString()
 
 
+def last_offsets_entry(spark: SparkSession, checkpoint: str) -> str | None:
+    """The text of the newest entry of a streaming checkpoint's offset log (None if none)."""
+    fs, path = _hadoop(spark, checkpoint)
+    folder = path(f"{checkpoint.rstrip('/')}/offsets")
+    if not fs.exists(folder):
+        return None
+    batches = [int(s.getPath().getName()) for s in fs.listStatus(folder)
+               if s.getPath().getName().isdigit()]
+    if not batches:
+        return None
+    return _read_file(spark, fs, path(folder, str(max(batches)))).decode("utf-8")
+
+
 def arrow_schema(schema: T.StructType) -> pa.Schema:
     """The Arrow schema of a table: Spark's types, timestamps as UTC instants (microseconds)."""
     return to_arrow_schema(schema, timezone="UTC")

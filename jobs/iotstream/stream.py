@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 
 from pyspark import SparkConf, SparkContext
@@ -11,13 +12,23 @@ from pyspark.sql.streaming import StreamingQuery
 
 from iotstream.config import ConfigError, JobConfig, checkpoint_location
 from iotstream.parse import BATCH_TIME, KAFKA_COLUMNS
+from iotstream.sinks import last_offsets_entry
 
 QUERY_NAME = "iot-aggregator"
 
 
+def is_local(master: str) -> bool:
+    """Whether the master URL runs everything in the driver's JVM (local, local[N], local[*]):
+    no executor can be lost, no other node reads the files. local-cluster[...] has executors."""
+    return master == "local" or master.startswith("local[")
+
+
 def scaling_settings(config: JobConfig, master: str) -> dict[str, str]:
-    """The Spark settings of the config's scaling knobs, for the given master URL."""
+    """The Spark settings of the config's scaling knobs, for the given master URL (in local
+    mode the executor settings mean nothing, and are left out)."""
     settings = {"spark.sql.shuffle.partitions": str(config.shuffle_partitions)}
+    if is_local(master):
+        return settings
     if config.executor_cores:
         settings["spark.executor.cores"] = str(config.executor_cores)
     if config.executor_memory:
@@ -67,13 +78,30 @@ def describe_resources(spark: SparkSession, config: JobConfig) -> str:
     conf = spark.sparkContext.getConf()
     executors = [f"{label} {conf.get(key)}" for key, label in RESOURCE_SETTINGS.items()
                  if conf.contains(key)]
+    asked = spark.conf.get("spark.sql.shuffle.partitions")
+    kept = recorded_shuffle_partitions(spark, config)
+    shuffle = (f"shuffle partitions {kept} (recorded in the checkpoint at its first batch, "
+               f"which Spark keeps; {asked} asked)" if kept and kept != asked
+               else f"shuffle partitions {asked}")
     return "; ".join([
         f"master {spark.sparkContext.master}",
         *([", ".join(executors)] if executors else []),
-        f"shuffle partitions {spark.conf.get('spark.sql.shuffle.partitions')}",
+        shuffle,
         f"Kafka maxOffsetsPerTrigger {config.max_offsets_per_trigger or 'none'}, "
         f"minPartitions {config.min_partitions or 'none'}",
     ])
+
+
+def recorded_shuffle_partitions(spark: SparkSession, config: JobConfig) -> str | None:
+    """The shuffle partitions of an existing checkpoint: Spark records them in the offset log
+    at the query's first batch and sets them again on every restart, whatever is asked."""
+    entry = last_offsets_entry(spark, checkpoint_location(config))
+    for line in (entry or "").splitlines()[1:2]:  # v1, then the batch's metadata
+        try:
+            return str(json.loads(line)["conf"]["spark.sql.shuffle.partitions"])
+        except (ValueError, KeyError, TypeError):
+            return None
+    return None
 
 
 def read_kafka(spark: SparkSession, config: JobConfig) -> DataFrame:
