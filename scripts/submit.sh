@@ -22,8 +22,10 @@ Runs jobs/iot_aggregator.py with spark-submit. Everything before a lone -- goes 
 (e.g. --master spark://host:7077 --executor-memory 2g); everything else goes to the job.
 Job options (./scripts/submit.sh --help-job for the full list):
   [BROKERS] [TOPIC]  --output-dir DIR  --checkpoint-dir DIR  --trigger-seconds S
-  --starting-offsets earliest|latest|JSON  --max-offsets-per-trigger N  --available-now
-  --config FILE  --check
+  --starting-offsets earliest|latest|JSON  --max-offsets-per-trigger N  --min-partitions N
+  --shuffle-partitions N  --available-now  --config FILE  --check
+On a cluster: ./scripts/submit.sh --master spark://HOST:7077 -- BROKERS TOPIC --output-dir URI
+(README, Running on a cluster; ./scripts/cluster-start.sh starts one on this machine).
 USAGE
 }
 
