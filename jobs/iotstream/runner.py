@@ -16,7 +16,7 @@ from pyspark.sql.streaming import StreamingQuery
 from iotstream import stream
 from iotstream.alerts import AlertPublisher
 from iotstream.cli import describe
-from iotstream.config import ConfigError, JobConfig, checkpoint_location
+from iotstream.config import ConfigError, JobConfig, checkpoint_location, local_path
 from iotstream.pipeline import BatchProcessor, StopRequested
 from iotstream.sinks import ParquetSink, qualified
 
@@ -124,7 +124,7 @@ def _warn_if_node_local(master: str, config: JobConfig) -> None:
         return
     for name, location in (("output", config.output_dir),
                            ("checkpoint", checkpoint_location(config))):
-        if location.startswith("file:"):
+        if local_path(location) is not None:
             print(f"iot-aggregator: warning: the {name} {location} is on a local file system; "
                   "on a cluster every node must see that same folder (a shared mount), or use "
                   "hdfs://, s3a://, ...", file=sys.stderr, flush=True)

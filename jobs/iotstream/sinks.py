@@ -123,13 +123,12 @@ class ParquetSink:
 
     def __init__(self, output_dir: str) -> None:
         self.output_dir = output_dir
-        self.tables = tuple(TABLES)
 
     def clear_batch(self, spark: SparkSession, batch_id: int) -> None:
         """Removes whatever an earlier attempt at `batch_id` wrote, in every table (batch_totals
         first: while any of the batch's rows remain, its batch_totals row is gone too)."""
         fs, path = _hadoop(spark, self.output_dir)
-        ordered = sorted(self.tables, key=lambda t: t != "batch_totals")
+        ordered = sorted(TABLES, key=lambda t: t != "batch_totals")
         for table in ordered:
             pattern = f"{table_path(self.output_dir, table)}/{PARTITION_COLUMN}=*/"
             prefix = batch_file_prefix(batch_id)
@@ -172,7 +171,7 @@ class ParquetSink:
         """(table, date folder, its files) for every table's date partition."""
         fs, path = _hadoop(spark, self.output_dir)
         found = []
-        for table in self.tables:
+        for table in TABLES:
             pattern = path(f"{table_path(self.output_dir, table)}/{PARTITION_COLUMN}=*")
             for folder in fs.globStatus(pattern) or []:
                 files = [f.getPath() for f in fs.listStatus(folder.getPath())]
