@@ -47,7 +47,7 @@ exec_kafka_tool() {
 
 # Prints the comma-separated connector jars that spark-submit needs with --jars.
 spark_connector_jars() {
-    local jars=("$JARS_DIR"/spark/*.jar)
+    local jars=("$JARS_DIR"/spark/*.jar "$JARS_DIR"/engine/iot-engine.jar)
     local IFS=,
     echo "${jars[*]}"
 }

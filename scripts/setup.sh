@@ -3,7 +3,8 @@
 #   - .venv with the Python packages pinned in pyproject.toml (pyspark, kafka-python, pytest, ...)
 #   - .jars/spark: the official Spark Kafka connector (spark-sql-kafka-0-10) and its dependencies
 #   - .jars/kafka: an Apache Kafka broker (KRaft) and its command-line tools
-# Both jar sets come from Maven Central with mvn, as declared in pom.xml.
+#   - .jars/engine/iot-engine.jar: the job's per-sensor step, built from engine/ with mvn
+# The jars come from Maven Central with mvn, as pom.xml and engine/pom.xml declare them.
 # Java 17+ and Maven are installed with apt-get when missing (needs root).
 #
 # Environment: VENV, JARS_DIR (see scripts/common.sh); PYTHON (default: python3).
@@ -33,9 +34,11 @@ PYTHON="${PYTHON:-python3}"
 stamp="$VENV/.setup-stamp"
 # What is installed depends on the pinned lists in pyproject.toml and on pom.xml, nothing else.
 pins() { sed -n -e '/^dependencies = \[/,/^\]/p' -e '/^test = \[/,/^\]/p' "$ROOT/pyproject.toml"; }
-want="$({ pins; cat "$ROOT/pom.xml"; } | sha256sum | cut -d' ' -f1)"
+engine_sources() { find "$ROOT/engine/pom.xml" "$ROOT/engine/src" -type f | sort | xargs cat; }
+want="$({ pins; cat "$ROOT/pom.xml"; engine_sources; } | sha256sum | cut -d' ' -f1)"
 if [[ $force == 0 && -f "$stamp" && "$(cat "$stamp")" == "$want" ]] &&
-    ls "$JARS_DIR"/spark/spark-sql-kafka-*.jar "$JARS_DIR"/kafka/kafka_*.jar >/dev/null 2>&1; then
+    ls "$JARS_DIR"/spark/spark-sql-kafka-*.jar "$JARS_DIR"/kafka/kafka_*.jar \
+        "$JARS_DIR"/engine/iot-engine.jar >/dev/null 2>&1; then
     echo "setup: up to date ($VENV, $JARS_DIR)"
     exit 0
 fi
@@ -61,6 +64,9 @@ pyspark_pin="$(sed -n 's/.*"pyspark==\([^"]*\)".*/\1/p' "$ROOT/pyproject.toml")"
 spark_pom="$(sed -n 's:.*<spark.version>\(.*\)</spark.version>.*:\1:p' "$ROOT/pom.xml")"
 [[ "$pyspark_pin" == "$spark_pom" ]] ||
     die "pyspark pin ($pyspark_pin, pyproject.toml) differs from spark.version ($spark_pom, pom.xml); make them equal"
+spark_engine="$(sed -n 's:.*<spark.version>\(.*\)</spark.version>.*:\1:p' "$ROOT/engine/pom.xml")"
+[[ "$pyspark_pin" == "$spark_engine" ]] ||
+    die "pyspark pin ($pyspark_pin, pyproject.toml) differs from spark.version ($spark_engine, engine/pom.xml); make them equal"
 
 # --- Python environment -------------------------------------------------------------------------
 [[ -x "$VENV/bin/python" ]] || "$PYTHON" -m venv "$VENV"
@@ -91,6 +97,16 @@ fetch_jars() { # profile, destination
 mkdir -p "$JARS_DIR"
 fetch_jars spark-connector spark
 fetch_jars kafka kafka
+
+echo "setup: building the job's engine ($JARS_DIR/engine/iot-engine.jar)"
+if ! mvn -B -q -ntp -Dstyle.color=never -f "$ROOT/engine/pom.xml" package \
+    >"$JARS_DIR/mvn-engine.log" 2>&1; then
+    tail -n 20 "$JARS_DIR/mvn-engine.log" >&2
+    die "mvn could not build the engine (log: $JARS_DIR/mvn-engine.log)"
+fi
+mkdir -p "$JARS_DIR/engine"
+cp "$ROOT/engine/target/iot-engine.jar" "$JARS_DIR/engine/iot-engine.jar.tmp"
+mv "$JARS_DIR/engine/iot-engine.jar.tmp" "$JARS_DIR/engine/iot-engine.jar"
 
 echo "$want" >"$stamp"
 echo "setup: done (Python packages in $VENV, jars in $JARS_DIR)"

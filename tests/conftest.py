@@ -49,8 +49,16 @@ def spark():
     """The one SparkSession of the unit tests: starting a JVM is the dearest thing a test does."""
     from pyspark.sql import SparkSession
 
+    from iotstream import engine
+
+    jar = ROOT / ".jars" / "engine" / engine.JAR_NAME
+    if not jar.exists():
+        raise RuntimeError(f"{jar} is missing: run ./scripts/setup.sh")
+    builder = SparkSession.builder.master("local[2]")
+    for key, value in engine.SETTINGS.items():
+        builder = builder.config(key, value)
     session = (
-        SparkSession.builder.master("local[2]")
+        builder.config("spark.jars", str(jar))
         .appName("iot-tests")
         .config("spark.sql.shuffle.partitions", "1")
         .config("spark.sql.session.timeZone", "UTC")

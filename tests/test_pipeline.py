@@ -16,6 +16,7 @@ from iotstream.schema import TABLES
 from iotstream.sinks import ParquetSink
 from iotstream.views import REPORTS, read_table, register_views
 from sparkdata import BANDS, BATCH_TIME, event, kafka_records
+from streamrun import StreamRun
 
 ROOT = Path(__file__).resolve().parent.parent
 CLOCK = datetime(2030, 1, 2, 3, 4, 5, tzinfo=UTC)  # used only for a batch with no rows
@@ -26,14 +27,16 @@ BATCH_1 = [event("a", "CA", 62.0), event("d", "CA", 999.0), event("e", "AK", 20.
 
 
 @pytest.fixture
-def processor_factory(tmp_path):
+def processor_factory(spark, tmp_path):
     config = replace(load_config(ROOT / "conf" / "job.toml"), bands=BANDS,
-                     output_dir=str(tmp_path / "out"), max_anomaly_rows=1)
+                     output_dir=str(tmp_path / "out"), max_anomaly_rows=1, alerts_topic="")
 
-    def make() -> tuple[BatchProcessor, io.StringIO]:
+    def make() -> tuple[StreamRun, io.StringIO]:
+        """A new process of the job: its query runs the handler on the given batches."""
         out = io.StringIO()
-        return BatchProcessor(config, ParquetSink(config.output_dir), out,
-                              clock=lambda: CLOCK), out
+        processor = BatchProcessor(config, ParquetSink(config.output_dir), out,
+                                   clock=lambda: CLOCK)
+        return StreamRun(spark, config, processor), out
 
     return make, tmp_path / "out"
 
@@ -112,10 +115,10 @@ def test_an_empty_batch_writes_zero_totals_and_keeps_the_running_total(spark, pr
     processor(kafka_records(spark, BATCH_0), 0)
     processor(kafka_records(spark, []), 1)
     restarted, _ = make()
-    restarted(kafka_records(spark, BATCH_1), 3)  # batch 2 never ran here: continue from batch 1
+    restarted(kafka_records(spark, BATCH_1), 2)  # a new process: continues from batch 1's rows
     totals = {r.batch_id: (r.messages, r.running_messages, r.sensors, r.anomalies)
               for r in _read(spark, out, "batch_totals").collect()}
-    assert totals == {0: (4, 4, 3, 1), 1: (0, 4, 0, 0), 3: (3, 7, 3, 1)}
+    assert totals == {0: (4, 4, 3, 1), 1: (0, 4, 0, 0), 2: (3, 7, 3, 1)}
     assert _read(spark, out, "state_stats").where(F.col("batch_id") == 1).count() == 0
     assert "Messages: 0 in batch · 4 since start" in console.getvalue()
 
@@ -210,11 +213,12 @@ def test_compaction_merges_the_batches_before_and_changes_no_row(spark, tmp_path
 
     def run(out: Path, every: int, ids: range) -> None:
         config = replace(load_config(ROOT / "conf" / "job.toml"), bands=BANDS, output_dir=str(out),
-                         compact_every_batches=every)
+                         compact_every_batches=every, alerts_topic="")
         processor = BatchProcessor(config, ParquetSink(config.output_dir), io.StringIO(),
                                    clock=lambda: CLOCK)
+        run_batch = StreamRun(spark, config, processor)
         for i in ids:
-            processor(kafka_records(spark, batches[i], first_offset=10 * i), i)
+            run_batch(kafka_records(spark, batches[i], first_offset=10 * i), i)
 
     def rows(out: Path) -> dict[str, list]:
         return {t: sorted(map(tuple, _read(spark, out, t).collect()), key=repr) for t in TABLES

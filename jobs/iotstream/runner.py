@@ -13,7 +13,7 @@ import time
 from pyspark.errors import AnalysisException, StreamingQueryException
 from pyspark.sql.streaming import StreamingQuery
 
-from iotstream import stream
+from iotstream import engine, stream
 from iotstream.alerts import AlertPublisher
 from iotstream.cli import describe
 from iotstream.config import ConfigError, JobConfig, checkpoint_location, local_path
@@ -93,7 +93,12 @@ def run(config: JobConfig) -> int:
         print(f"iot-aggregator: {describe(config)}", flush=True)
         print(f"iot-aggregator: {stream.describe_resources(spark, config)}", flush=True)
         _warn_if_node_local(spark.sparkContext.master, config)
-        queries = [stream.start(records, processor, config)]
+        try:
+            rows = engine.plan(records, config)
+        except ConfigError as e:
+            print(f"error: {e}", file=sys.stderr)
+            return 2
+        queries = [stream.start(rows, processor, config)]
         try:
             if _wait(queries, stop):
                 print("iot-aggregator: stopped", file=sys.stderr)
@@ -114,7 +119,17 @@ def run(config: JobConfig) -> int:
                 query.stop()
         return 0
     finally:
+        if config.alerts_topic:
+            _close_alerts(spark)
         spark.stop()
+
+
+def _close_alerts(spark) -> None:
+    """Closes the alerts' Kafka producer (sends what it still holds), if the engine is there."""
+    try:
+        spark._jvm.iot.engine.Alerts.close()
+    except Exception:  # noqa: BLE001 - no engine jar: no producer was made
+        pass
 
 
 def _warn_if_node_local(master: str, config: JobConfig) -> None:

@@ -70,6 +70,14 @@ def to_arrow(rows: DataFrame | pa.Table | list[dict[str, Any]], schema: T.Struct
     return rows.select(*schema.fieldNames()).toArrow().cast(target)
 
 
+def naive(table: pa.Table) -> pa.Table:
+    """`table` with its timestamps as naive UTC, the driver's one convention (rows collected with
+    Spark's collect() are naive UTC too)."""
+    columns = [c.cast(pa.timestamp("us")) if pa.types.is_timestamp(c.type) else c
+               for c in table.columns]
+    return pa.Table.from_arrays(columns, names=table.column_names)
+
+
 def parquet_bytes(data: pa.Table) -> bytes:
     """`data` as one Parquet file (snappy), in memory."""
     buffer = pa.BufferOutputStream()
@@ -262,18 +270,21 @@ class VersionedState:
         names = [s.getPath().getName() for s in fs.listStatus(path(self.location))]
         return sorted(int(n[2:]) for n in names if n.startswith("v=") and n[2:].isdigit())
 
-    def load(self, spark: SparkSession, batch_id: int) -> DataFrame:
-        """The state as the last batch before `batch_id` left it (empty before any)."""
+    def load(self, spark: SparkSession, batch_id: int) -> pa.Table:
+        """The state as the last batch before `batch_id` left it (empty before any), read on the
+        driver (no Spark job: the job's own state is small)."""
         before = [v for v in self._versions(spark) if v < batch_id]
         if not before:
-            return spark.createDataFrame([], self.schema)
-        return spark.read.schema(self.schema).parquet(f"{self.location}/v={before[-1]}")
+            return to_arrow([], self.schema)
+        fs, path = _hadoop(spark, self.location)
+        folder = path(f"{self.location}/v={before[-1]}")
+        parts = [to_arrow(pq.read_table(pa.BufferReader(_read_file(spark, fs, s.getPath()))),
+                          self.schema)
+                 for s in fs.listStatus(folder) if s.getPath().getName().endswith(".parquet")]
+        return pa.concat_tables(parts) if parts else to_arrow([], self.schema)
 
-    def save(self, state: DataFrame | pa.Table, batch_id: int, spark: SparkSession | None = None,
-             ) -> None:
-        """Saves the state after `batch_id` (collected: the job's state is small) as one file;
-        keeps only it and the version before it."""
-        spark = spark or state.sparkSession
+    def save(self, state: pa.Table, batch_id: int, spark: SparkSession) -> None:
+        """Saves the state after `batch_id` as one file; keeps only it and the version before it."""
         fs, path = _hadoop(spark, self.location)
         content = parquet_bytes(to_arrow(state, self.schema))
         staging = f"{self.location}/{STAGING}-{batch_id}"

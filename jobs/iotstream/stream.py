@@ -10,6 +10,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.streaming import StreamingQuery
 
+from iotstream import engine
 from iotstream.config import ConfigError, JobConfig, checkpoint_location
 from iotstream.parse import BATCH_TIME, KAFKA_COLUMNS
 from iotstream.sinks import last_offsets_entry
@@ -47,6 +48,20 @@ def scaling_settings(config: JobConfig, master: str) -> dict[str, str]:
     return settings
 
 
+def session_settings(config: JobConfig, master: str) -> dict[str, str]:
+    """Every setting the job gives its session, for the given master URL."""
+    return {
+        # Batch dates (the Parquet partitions) and printed times are UTC whatever the host's zone.
+        "spark.sql.session.timeZone": "UTC",
+        # Spark's own redaction of what it logs, widened to Kafka's SASL settings.
+        "spark.redaction.regex": "(?i)secret|password|token|access[.]?key|jaas|sasl",
+        # Plain microsecond timestamps: read as such by pyarrow, pandas and every engine.
+        "spark.sql.parquet.outputTimestampType": "TIMESTAMP_MICROS",
+        **engine.SETTINGS,
+        **scaling_settings(config, master),
+    }
+
+
 def build_session(config: JobConfig) -> SparkSession:
     """The job's session. Master and resources come from spark-submit, but for the scaling knobs
     that the config sets: like any setting an application makes itself, those win over
@@ -54,16 +69,8 @@ def build_session(config: JobConfig) -> SparkSession:
     # Connects pyspark to spark-submit's JVM, whose SparkConf knows the master.
     SparkContext._ensure_initialized()
     master = SparkConf().get("spark.master", "")
-    builder = (
-        SparkSession.builder.appName(QUERY_NAME)
-        # Batch dates (the Parquet partitions) and printed times are UTC whatever the host's zone.
-        .config("spark.sql.session.timeZone", "UTC")
-        # Spark's own redaction of what it logs, widened to Kafka's SASL settings.
-        .config("spark.redaction.regex", "(?i)secret|password|token|access[.]?key|jaas|sasl")
-        # Plain microsecond timestamps: read as such by pyarrow, pandas and every engine.
-        .config("spark.sql.parquet.outputTimestampType", "TIMESTAMP_MICROS")
-    )
-    for key, value in scaling_settings(config, master).items():
+    builder = SparkSession.builder.appName(QUERY_NAME)
+    for key, value in session_settings(config, master).items():
         builder = builder.config(key, value)
     return builder.getOrCreate()
 

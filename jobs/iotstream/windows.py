@@ -1,28 +1,32 @@
 """Tumbling event-time windows per state, the watermark, late records, and `three_sigma`.
 
 A window is [start, start + length) on `event_time`. The watermark after a batch is the latest
-event time seen so far less the configured delay (it never goes back). A window is written to
-`window_stats` by the first batch whose watermark reaches its end, and is then closed: a record
-that arrives for a closed window is *late*, counted and kept in `late_events`, not dropped. The
-windows still open after a batch are the job's own state (`WINDOW_STATE_SCHEMA`), saved with the
-batch (sinks.VersionedState), so a restart goes on with the same partial windows.
+event time seen so far less the configured delay (it never goes back; Spark keeps the same one
+for the query's event-time timers). A window is written to `window_stats` by the first batch whose
+watermark reaches its end, and is then closed: a record that arrives for a closed window is
+*late*, counted and kept in `late_events`, not dropped. The per-sensor step marks late records
+and the first record of each sensor in each window, so a window's figures are sums: the batch
+brings per-window partial sums (one aggregation on the executors), and the driver adds them to
+the windows still open, which are the job's own small state (`WINDOW_STATE_SCHEMA`: states ×
+open windows, saved with each batch), so a restart goes on with the same partial windows.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import json
+import math
+from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 
-from pyspark.sql import Column, DataFrame
+from pyspark.sql import Column
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
-from iotstream.anomalies import plausible
-
 WINDOW_START = "window_start"
 LATE = "late"
+SUMS = ("messages", "readings", "total", "total_sq", "low", "high", "sensors")
 
-# An open window of one state: sums from which avg / stddev come, and its distinct sensors.
+# An open window of one state: the sums avg / stddev come from, and its distinct sensors.
 WINDOW_STATE_SCHEMA = T.StructType([
     T.StructField(WINDOW_START, T.TimestampType()),
     T.StructField("state", T.StringType()),
@@ -32,8 +36,9 @@ WINDOW_STATE_SCHEMA = T.StructType([
     T.StructField("total_sq", T.DoubleType()),
     T.StructField("low", T.DoubleType()),
     T.StructField("high", T.DoubleType()),
-    T.StructField("guids", T.ArrayType(T.StringType())),
+    T.StructField("sensors", T.LongType()),
 ])
+Key = tuple[datetime, str]  # (window start, state)
 
 
 def window_start(length_seconds: float) -> Column:
@@ -42,111 +47,98 @@ def window_start(length_seconds: float) -> Column:
     return F.timestamp_micros(F.floor(F.unix_micros("event_time") / micros) * micros)
 
 
-def window_end(length_seconds: float) -> Column:
-    return F.col(WINDOW_START) + F.make_dt_interval(secs=F.lit(length_seconds))
+def merge(open_windows: Iterable[Mapping], partials: Iterable[Mapping]) -> dict[Key, dict]:
+    """The open windows before a batch + the batch's partial sums (WINDOW_STATE_SCHEMA fields)
+    → the windows after it. A partial with no message (late records only) opens nothing."""
+    merged: dict[Key, dict] = {}
+    for row in (*open_windows, *partials):
+        if not row["messages"]:
+            continue
+        key = (row[WINDOW_START], row["state"])
+        into = merged.get(key)
+        if into is None:
+            merged[key] = {WINDOW_START: key[0], "state": key[1],
+                           **{name: row[name] for name in SUMS}}
+            continue
+        for name in ("messages", "readings", "sensors"):
+            into[name] += row[name]
+        for name in ("total", "total_sq"):
+            into[name] = _add(into[name], row[name])
+        into["low"] = _pick(min, into["low"], row["low"])
+        into["high"] = _pick(max, into["high"], row["high"])
+    return merged
 
 
-def with_windows(length_seconds: float, watermark: datetime | None) -> Callable[[DataFrame], DataFrame]:
-    """Transform on flagged records: adds `window_start` and `late` (a usable record whose
-    window the watermark of earlier batches has already closed)."""
-
-    late = F.col("event_time").isNotNull() & closed(length_seconds, watermark)
-
-    def transform(flagged: DataFrame) -> DataFrame:
-        with_start = flagged.withColumn(WINDOW_START, window_start(length_seconds))
-        return with_start.withColumn(LATE, F.coalesce(late, F.lit(False)))
-
-    return transform
+def _add(a: float | None, b: float | None) -> float | None:
+    return b if a is None else a if b is None else a + b
 
 
-def partials(events: DataFrame) -> DataFrame:
-    """One batch's on-time usable events → WINDOW_STATE_SCHEMA rows (impossible values count as
-    messages, not as readings, as in state_stats)."""
-    t = F.when(plausible(), F.col("temperature"))
-    return events.groupBy(WINDOW_START, "state").agg(
-        F.count(F.lit(1)).alias("messages"),
-        F.count(t).alias("readings"),
-        F.sum(t).alias("total"),
-        F.sum(t * t).alias("total_sq"),
-        F.min(t).alias("low"),
-        F.max(t).alias("high"),
-        F.collect_set("guid").alias("guids"),
-    )
+def _pick(fn, a: float | None, b: float | None) -> float | None:
+    return b if a is None else a if b is None else fn(a, b)
 
 
-def merge(open_windows: DataFrame, batch: DataFrame) -> DataFrame:
-    """Open windows before the batch + the batch's partials → the windows after it."""
-    both = open_windows.select(*WINDOW_STATE_SCHEMA.fieldNames()).unionByName(
-        batch.select(*WINDOW_STATE_SCHEMA.fieldNames()))
-    return both.groupBy(WINDOW_START, "state").agg(
-        F.sum("messages").cast("long").alias("messages"),
-        F.sum("readings").cast("long").alias("readings"),
-        F.sum("total").alias("total"),
-        F.sum("total_sq").alias("total_sq"),
-        F.min("low").alias("low"),
-        F.max("high").alias("high"),
-        F.array_distinct(F.flatten(F.collect_list("guids"))).alias("guids"),
-    )
+def is_closed(start: datetime, length_seconds: float, watermark: datetime | None) -> bool:
+    """Whether the window ends at or before the watermark: written, or due."""
+    return watermark is not None and start + timedelta(seconds=length_seconds) <= watermark
 
 
-def _mean() -> Column:
-    return F.col("total") / F.col("readings")
+def mean(w: Mapping) -> float | None:
+    return w["total"] / w["readings"] if w["readings"] else None
 
 
-def _stddev() -> Column:
-    """Sample standard deviation from the sums (null under two readings; never negative)."""
-    n = F.col("readings")
-    variance = (F.col("total_sq") - F.col("total") * F.col("total") / n) / (n - 1)
-    return F.when(n >= 2, F.sqrt(F.greatest(variance, F.lit(0.0))))
+def stddev(w: Mapping) -> float | None:
+    """Sample standard deviation from the sums (None under two readings; never negative)."""
+    n = w["readings"]
+    if n < 2:
+        return None
+    variance = (w["total_sq"] - w["total"] * w["total"] / n) / (n - 1)
+    return math.sqrt(max(variance, 0.0))
 
 
-def closed(length_seconds: float, watermark: datetime | None) -> Column:
-    """Whether the window (`window_start`) ends at or before the watermark: written, or due."""
-    if watermark is None:
-        return F.lit(False)
-    return window_end(length_seconds) <= F.lit(watermark)
+def window_stats(closed: Iterable[Mapping], length_seconds: float) -> list[dict]:
+    """Closed windows → window_stats rows (the columns after batch_id and batch_time)."""
+    return [
+        {WINDOW_START: w[WINDOW_START],
+         "window_end": w[WINDOW_START] + timedelta(seconds=length_seconds), "state": w["state"],
+         "avg_temperature": mean(w), "min_temperature": w["low"], "max_temperature": w["high"],
+         "stddev_temperature": stddev(w), "messages": w["messages"], "sensors": w["sensors"],
+         "readings": w["readings"]}
+        for w in sorted(closed, key=lambda w: (w[WINDOW_START], w["state"]))
+    ]
 
 
-def window_stats(windows: DataFrame, length_seconds: float) -> DataFrame:
-    """Closed windows → the window_stats table's columns after batch_id and batch_time."""
-    return windows.select(
-        WINDOW_START,
-        window_end(length_seconds).alias("window_end"),
-        "state",
-        _mean().alias("avg_temperature"),
-        F.col("low").alias("min_temperature"),
-        F.col("high").alias("max_temperature"),
-        _stddev().alias("stddev_temperature"),
-        "messages",
-        F.size("guids").cast("long").alias("sensors"),
-        "readings",
-    )
+def three_sigma_limits(merged: Mapping[Key, Mapping], min_readings: int) -> dict[Key, tuple]:
+    """(mean, stddev) of every window with min_readings and some spread: three_sigma's yardstick,
+    from the window's readings so far, this batch's included."""
+    limits = {}
+    for key, w in merged.items():
+        sd = stddev(w)
+        if w["readings"] >= min_readings and sd:
+            limits[key] = (mean(w), sd)
+    return limits
 
 
-def three_sigma(events: DataFrame, merged: DataFrame, k: float, min_readings: int) -> DataFrame:
-    """On-time plausible readings more than k standard deviations from their state's mean over
-    their window (its readings so far, this batch's included) → anomaly rows with `reason`
-    high/low, `detector` three_sigma and `score` = |z|."""
-    stats = merged.where(F.col("readings") >= min_readings).select(
-        WINDOW_START, "state", _mean().alias("mean"), _stddev().alias("sd"))
-    z = (F.col("temperature") - F.col("mean")) / F.col("sd")
-    return (
-        events.where(plausible())
-        .join(stats, [WINDOW_START, "state"])
-        .where((F.col("sd") > 0) & (F.abs(z) > k))
-        .select(
-            "guid", "state", "event_time", "temperature", "band_low", "band_high",
-            F.when(z > 0, "high").otherwise("low").alias("reason"),
-            F.lit("three_sigma").alias("detector"),
-            F.abs(z).alias("score"),
-        )
-    )
+def limits_json(limits: Mapping[Key, tuple]) -> str:
+    """three_sigma's limits as JSON, keyed 'state|window start in µs since the epoch': passed to
+    the batch's side query as one literal."""
+    return json.dumps({f"{state}|{_micros(start)}": [m, sd]
+                       for (start, state), (m, sd) in sorted(limits.items())})
+
+
+def _micros(t: datetime) -> int:
+    """Microseconds since the epoch of a naive UTC (or aware) datetime."""
+    from datetime import UTC
+    aware = t if t.tzinfo else t.replace(tzinfo=UTC)
+    delta = aware - datetime(1970, 1, 1, tzinfo=UTC)
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
 
 
 def next_watermark(before: datetime | None, max_event_time: datetime | None,
                    delay_seconds: float) -> datetime | None:
-    """The watermark after a batch whose latest event time is `max_event_time`."""
+    """The watermark after a batch whose latest event time is `max_event_time`. As Spark's own:
+    milliseconds (the event time truncated) less the delay."""
     if max_event_time is None:
         return before
-    candidate = max_event_time - timedelta(seconds=delay_seconds)
+    truncated = max_event_time.replace(microsecond=max_event_time.microsecond // 1000 * 1000)
+    candidate = truncated - timedelta(milliseconds=round(delay_seconds * 1000))
     return candidate if before is None or candidate > before else before

@@ -1,0 +1,22 @@
+package iot.engine;
+
+import java.io.Serializable;
+
+/**
+ * The settings of the per-sensor detectors and of the windows, as the Python job reads them from
+ * its config ([windows], [detectors.*]). Times are in microseconds of event time.
+ */
+public record Rules(
+        long windowMicros,
+        boolean zscore, int history, int minHistory, double threshold, double minSigma,
+        boolean stuck, int repeats,
+        boolean silent, long silentMicros,
+        long ttlMicros) implements Serializable {
+
+    public Rules {
+        if (windowMicros <= 0 || history < 1 || minHistory < 1 || repeats < 2 || ttlMicros <= 0
+                || silentMicros <= 0) {
+            throw new IllegalArgumentException("invalid detector settings: " + this);
+        }
+    }
+}

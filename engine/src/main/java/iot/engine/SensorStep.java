@@ -1,0 +1,62 @@
+package iot.engine;
+
+import org.apache.spark.api.java.function.MapFunction;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Encoders;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.streaming.OutputMode;
+import org.apache.spark.sql.streaming.TimeMode;
+import org.apache.spark.sql.types.DataTypes;
+import org.apache.spark.sql.types.StructType;
+
+/**
+ * Entry point from PySpark: {@code SensorStep.apply(df._jdf, ...)} on the job's streaming
+ * DataFrame of parsed records. It needs the columns guid, state, event_time, temperature, reason
+ * (the band rule's, null for a normal reading), usable, kafka_partition and kafka_offset; every
+ * other column is passed through. The query needs an event-time watermark upstream (on a column
+ * the step's input no longer has, so that Spark drops no late row: the step marks them instead)
+ * and the RocksDB state store provider, as Spark's transformWithState requires.
+ */
+public final class SensorStep {
+    /** Keys of records that are not usable start with this (no sensor's guid does). */
+    static final String UNUSABLE = "\u0000";
+    static final String[] EXTRA = {"kind", "late", "first_of_sensor", "first_in_state",
+        "first_in_window", "new_sensor", "z_reason", "z_score", "stuck_score"};
+
+    private SensorStep() {}
+
+    /** The step's output: the input's columns (nullable: a silent row has only a few), then EXTRA. */
+    public static StructType outputSchema(StructType input) {
+        StructType out = new StructType();
+        for (var f : input.fields()) out = out.add(f.name(), f.dataType(), true); // silent rows
+        return out.add("kind", DataTypes.StringType, false)
+                .add("late", DataTypes.BooleanType, false)
+                .add("first_of_sensor", DataTypes.BooleanType, false)
+                .add("first_in_state", DataTypes.BooleanType, false)
+                .add("first_in_window", DataTypes.BooleanType, false)
+                .add("new_sensor", DataTypes.BooleanType, false)
+                .add("z_reason", DataTypes.StringType)
+                .add("z_score", DataTypes.DoubleType)
+                .add("stuck_score", DataTypes.DoubleType);
+    }
+
+    public static Dataset<Row> apply(Dataset<Row> records, Rules rules) {
+        StructType schema = records.schema();
+        int guid = schema.fieldIndex("guid");
+        int usable = schema.fieldIndex("usable");
+        int partition = schema.fieldIndex("kafka_partition");
+        MapFunction<Row, String> key = r -> r.getBoolean(usable)
+                ? r.getString(guid) : UNUSABLE + r.getInt(partition);
+        return records.groupByKey(key, Encoders.STRING()).transformWithState(
+                new SensorProcessor(schema, rules), TimeMode.EventTime(), OutputMode.Append(),
+                Encoders.row(outputSchema(schema)));
+    }
+
+    /** The settings, built from Python (py4j calls a constructor with boxed arguments). */
+    public static Rules rules(long windowMicros, boolean zscore, int history, int minHistory,
+                              double threshold, double minSigma, boolean stuck, int repeats,
+                              boolean silent, long silentMicros, long ttlMicros) {
+        return new Rules(windowMicros, zscore, history, minHistory, threshold, minSigma, stuck,
+                repeats, silent, silentMicros, ttlMicros);
+    }
+}
