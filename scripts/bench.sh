@@ -9,12 +9,18 @@
 #     (Kafka → from_json → no-op sink) and by the job (every output), both drained with
 #     availableNow on the same batch size;
 #  3. sustained: the job on 3 s triggers while the simulator feeds a second topic through
-#     kafka-console-producer at rising rates, BENCH_STEP_SECONDS per rate.
+#     kafka-console-producer at rising rates, BENCH_STEP_SECONDS per rate;
+#  4. demo rate: the job on 3 s triggers fed at 200 events/s (as demo.sh), BENCH_DEMO_SECONDS;
+#  5. fleet: per fleet size (BENCH_ACTIVE sensors, then BENCH_FLEET), the job's state warmed with
+#     every sensor of the fleet, then timed batches from BENCH_ACTIVE of them, wide batches from
+#     as many distinct sensors as a batch holds, and a restart (scripts/bench_fleet.py).
 # Figures come from the queries' checkpoints, Kafka and /proc (scripts/bench.py), never from the job.
 #
 # Tunables (environment), full / --quick: BENCH_EVENTS 1000000 / 200000, BENCH_RATES
 # "2500 5000 10000 15000" / "10000", BENCH_STEP_SECONDS 120 / 60, BENCH_MAX_OFFSETS 30000
 # (records per batch in the drained runs), BENCH_PARTITIONS 3, BENCH_SENSORS 1000,
+# BENCH_DEMO_SECONDS 90 / 60, BENCH_FLEET 1000000 / 200000, BENCH_ACTIVE 1000,
+# BENCH_FLEET_BATCHES 10 / 6 (timed batches per fleet), BENCH_WIDE_BATCHES 4 / 3,
 # BENCH_KEEP=1 keeps the work folder (data, checkpoints, outputs, logs).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
@@ -32,10 +38,15 @@ while [[ $# -gt 0 ]]; do
 done
 if [[ "$quick" == 1 ]]; then
     events="${BENCH_EVENTS:-200000}" rates="${BENCH_RATES:-10000}" step="${BENCH_STEP_SECONDS:-60}"
+    demo_seconds="${BENCH_DEMO_SECONDS:-60}" fleet="${BENCH_FLEET:-200000}"
+    fleet_batches="${BENCH_FLEET_BATCHES:-6}" wide_batches="${BENCH_WIDE_BATCHES:-3}"
 else
     events="${BENCH_EVENTS:-1000000}" rates="${BENCH_RATES:-2500 5000 10000 15000}"
-    step="${BENCH_STEP_SECONDS:-120}"
+    step="${BENCH_STEP_SECONDS:-120}" demo_seconds="${BENCH_DEMO_SECONDS:-90}"
+    fleet="${BENCH_FLEET:-1000000}" fleet_batches="${BENCH_FLEET_BATCHES:-10}"
+    wide_batches="${BENCH_WIDE_BATCHES:-4}"
 fi
+active="${BENCH_ACTIVE:-1000}"
 max_offsets="${BENCH_MAX_OFFSETS:-30000}"
 partitions="${BENCH_PARTITIONS:-3}"
 sensors="${BENCH_SENSORS:-1000}"
@@ -80,6 +91,7 @@ json.dump({"date": datetime.date.today().isoformat(), "cores": os.cpu_count(),
            "events": $events, "partitions": $partitions, "max_offsets_per_trigger": $max_offsets,
            "sensors": $sensors, "trigger_seconds": $trigger, "rates": "$rates".split(),
            "step_seconds": $step, "quick": bool($quick), "bootstrap": "$bootstrap",
+           "demo_seconds": $demo_seconds, "fleet": $fleet, "active": $active,
            "pyspark": pyspark.__version__}, open(sys.argv[1], "w"))
 PY
 
@@ -170,6 +182,56 @@ done
 pkill -INT -P "$job" -f iot_aggregator.py || kill -TERM "$job"
 wait "$job" || true
 kill "$mon" 2>/dev/null || true
+
+say "demo rate: 200 events/s for $demo_seconds s, $trigger s triggers (as demo.sh)"
+topics --create --topic bench-demo --partitions "$partitions"
+"$ROOT/scripts/submit.sh" "${spark_conf[@]}" -- "$bootstrap" bench-demo \
+    --output-dir "$work/demo-out" --trigger-seconds "$trigger" >"$work/demo.log" 2>&1 &
+job=$!
+background+=("$job")
+"$py" "$ROOT/iotsimulator.py" --rate 200 --duration "$demo_seconds" --sensors 500 |
+    "$ROOT/scripts/kafka-console-producer.sh" --bootstrap-server "$bootstrap" --topic bench-demo
+sleep "$((2 * trigger))"
+pkill -INT -P "$job" -f iot_aggregator.py || kill -TERM "$job"
+wait "$job" || true
+
+# One fleet: data, warm + timed + wide batches drained, then a restart that reads a few more.
+fleet_run() { # name, sensors, wide batches
+    local name="$1" n="$2" wide="$3" topic="bench-fleet-$1" part
+    say "fleet $name: $n sensors; $fleet_batches timed batches of $max_offsets readings from" \
+        "$active of them; $wide wide batches; a restart"
+    "$py" "$ROOT/scripts/bench_fleet.py" data --sensors "$n" --active "$active" \
+        --per-batch "$max_offsets" --batches "$fleet_batches" --wide "$wide" --out "$work/$name-data"
+    topics --create --topic "$topic" --partitions "$partitions"
+    for part in warm timed wide; do
+        "$ROOT/scripts/kafka-console-producer.sh" --bootstrap-server "$bootstrap" --topic "$topic" \
+            --producer-property linger.ms=20 --producer-property batch.size=262144 \
+            <"$work/$name-data/$part.jsonl"
+        "$py" "$ROOT/scripts/bench_fleet.py" mark --bootstrap "$bootstrap" --topic "$topic" \
+            --out "$work/$name.$part.end"
+    done
+    "$ROOT/scripts/submit.sh" "${spark_conf[@]}" -- "$bootstrap" "$topic" \
+        --output-dir "$work/$name-out" --available-now --max-offsets-per-trigger "$max_offsets" \
+        >"$work/$name.log" 2>&1 &
+    job=$!
+    background+=("$job")
+    monitor "$job" "$topic" "$work/$name-monitor.jsonl" "$work/$name-out/_checkpoint"
+    wait "$job" || { tail -20 "$work/$name.log" >&2; die "the fleet run ($name) failed"; }
+    kill "$mon" 2>/dev/null || true
+    "$ROOT/scripts/kafka-console-producer.sh" --bootstrap-server "$bootstrap" --topic "$topic" \
+        --producer-property linger.ms=20 <"$work/$name-data/restart.jsonl"
+    "$py" "$ROOT/scripts/bench_fleet.py" mark --bootstrap "$bootstrap" --topic "$topic" \
+        --out "$work/$name.restart.end"
+    rm -r "$work/$name-data"
+    now >"$work/$name.restart.submitted"
+    "$ROOT/scripts/submit.sh" "${spark_conf[@]}" -- "$bootstrap" "$topic" \
+        --output-dir "$work/$name-out" --available-now --max-offsets-per-trigger "$max_offsets" \
+        >"$work/$name-restart.log" 2>&1 || { tail -20 "$work/$name-restart.log" >&2; die "the restart ($name) failed"; }
+    "$py" "$ROOT/scripts/bench_fleet.py" summary --work "$work" --name "$name" --sensors "$n" \
+        --out "$work/fleet-$name.json" >&2
+}
+fleet_run small "$active" 0
+fleet_run large "$fleet" "$wide_batches"
 
 broker="$(broker_pid || true)"
 [[ -n "$broker" ]] || die "the broker is gone before the end of the run"

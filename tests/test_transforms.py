@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import datetime
 
 from pyspark.sql import functions as F
-from pyspark_test import assert_pyspark_df_equal
 
-from iotstream import aggregates, anomalies, parse, windows
-from sparkdata import BANDS, BATCH_TIME, MAX_RECORD_BYTES, event, kafka_records
+from iotstream import anomalies, parse
+from sparkdata import BANDS, MAX_RECORD_BYTES, event, kafka_records
 
 T1 = datetime(2026, 1, 1, 0, 0, 1)  # the default event time of sparkdata.event
 
@@ -126,63 +124,4 @@ def test_anomalies_table_columns_and_rows(spark):
                   for r in got.collect()) == [
         ("g1", "above_band", 45.0, 75.0, "band", 24.0),  # °F above the band
         ("g2", "impossible", 1.0, 51.0, "band", 948.0),
-    ]
-
-
-def _figures(spark, lines):
-    flagged = (kafka_records(spark, lines).transform(PARSE).transform(anomalies.flag_anomalies(BANDS))
-               .transform(windows.with_windows(60.0, None)))
-    return aggregates.batch_figures(flagged)
-
-
-def test_batch_figures_per_state_and_for_the_whole_batch(spark):
-    lines = [
-        event("a", "CA", 60.0), event("a", "CA", 62.0), event("b", "CA", 64.0),
-        event("c", "AK", 20.0), event("d", "AK", 30.0), event("d", "AK", 99.0),
-        event("f", "CA", 500.0),  # impossible: a message, an anomaly, but not a temperature
-        "not json", event("e", "ZZ", 60.0), None,
-    ]
-    expected = spark.createDataFrame(
-        [  # state, avg, min, max, messages, sensors, states, anomalies, consumed, rejected, total
-            ("AK", 149.0 / 3, 20.0, 99.0, 3, 2, 3, 1, 1, 3, 3, 0, 0, T1, 0),
-            ("CA", 62.0, 60.0, 64.0, 4, 3, 3, 1, 1, 4, 4, 0, 0, T1, 0),
-            ("ZZ", None, None, None, 0, 0, 0, 0, 0, 1, 0, 1, 0, None, 0),
-            (None, None, None, None, 0, 0, 0, 0, 0, 2, 0, 2, 0, None, 0),
-            (None, 335.0 / 6, 20.0, 99.0, 7, 5, 6, 2, 2, 10, 7, 3, 0, T1, 1),
-        ],
-        "state string, avg_temperature double, min_temperature double, max_temperature double, "
-        "messages long, sensors long, readings long, states long, anomalies long, consumed long, "
-        "accepted long, quarantined long, late long, max_event_time timestamp, is_total byte",
-    )
-    assert_pyspark_df_equal(_figures(spark, lines).drop("batch_time"), expected,
-                            check_column_names=True,
-                            check_columns_in_order=True, check_dtype=False,
-                            order_by=["is_total", "state"])
-
-
-def test_split_figures_gives_batch_totals_and_states_hottest_first(spark):
-    lines = [event("a", "CA", 60.0), event("b", "AK", 20.0), event("c", "AK", 30.0),
-             event("x", "ZZ", 1.0), event("y", "HI", -999.0)]
-    baselines = {**BANDS.baselines, "HI": 70.0}
-    bands = replace(BANDS, baselines=baselines)
-    lines[0] = event("a", "CA", 60.0, "2026-01-01T00:01:30.000000Z")
-    # The window 00:00-00:01 was written when the watermark reached 00:01: the others are late.
-    watermark = datetime(2026, 1, 1, 0, 1)
-    flagged = (kafka_records(spark, lines).transform(parse.parse_records(baselines, 1000))
-               .transform(anomalies.flag_anomalies(bands))
-               .transform(windows.with_windows(60.0, watermark)))
-    rows = [r.asDict() for r in aggregates.batch_figures(flagged).collect()]
-    totals, states = aggregates.split_figures(rows)
-    assert totals == {"consumed": 5, "accepted": 4, "quarantined": 1, "late": 3, "messages": 4,
-                      "sensors": 4, "states": 3, "anomalies": 1,
-                      "batch_time": BATCH_TIME.replace(tzinfo=None),
-                      "max_event_time": datetime(2026, 1, 1, 0, 1, 30)}
-    assert states == [
-        {"state": "CA", "avg_temperature": 60.0, "min_temperature": 60.0, "max_temperature": 60.0,
-         "messages": 1, "sensors": 1, "readings": 1},
-        {"state": "AK", "avg_temperature": 25.0, "min_temperature": 20.0, "max_temperature": 30.0,
-         "messages": 2, "sensors": 2, "readings": 2},
-        # Only an impossible reading: no temperature figures, listed last.
-        {"state": "HI", "avg_temperature": None, "min_temperature": None, "max_temperature": None,
-         "messages": 1, "sensors": 1, "readings": 0},
     ]

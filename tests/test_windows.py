@@ -16,6 +16,7 @@ from iotstream.pipeline import BatchProcessor
 from iotstream.sinks import ParquetSink
 from iotstream.views import read_table
 from sparkdata import BANDS, event, kafka_records
+from streamrun import StreamRun
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -29,15 +30,15 @@ def ts(clock: str) -> datetime:
 
 
 @pytest.fixture
-def make(tmp_path):
+def make(spark, tmp_path):
     base = load_config(ROOT / "conf" / "job.toml")
     config = replace(base, bands=BANDS, output_dir=str(tmp_path / "out"), window_seconds=60.0,
                      watermark_seconds=30.0, alerts_topic="",
                      detectors=replace(base.detectors, sigma_k=1.5, sigma_min_readings=5))
 
-    def new_process() -> tuple[BatchProcessor, io.StringIO]:
+    def new_process() -> tuple[StreamRun, io.StringIO]:
         out = io.StringIO()
-        return BatchProcessor(config, ParquetSink(config.output_dir), out), out
+        return StreamRun(spark, config, BatchProcessor(config, ParquetSink(config.output_dir), out)), out
 
     return new_process, tmp_path / "out"
 

@@ -10,7 +10,7 @@ import java.util.Arrays;
  * state store as bytes ({@link #toBytes}): a sensor the job has forgotten (TTL) keeps an entry
  * with no model, so it is never counted as a new sensor twice.
  */
-final class SensorModel {
+public final class SensorModel {
     static final long NONE = Long.MIN_VALUE;
     private static final byte FORMAT = 1;
 
@@ -25,20 +25,21 @@ final class SensorModel {
     long[] windows = new long[0]; // starts of the open windows this sensor was counted in
     long timer = NONE; // the one event-time timer registered for it (ms), if any
 
-    /** What one reading raised: zscore (reason, |z|) and stuck (its run length). */
-    static final class Finding {
-        String zReason;
-        double zScore;
-        boolean stuck;
-        double stuckScore;
-        boolean silent; // the sensor came back after more than the silence limit
-        long silentTime;
-        double silentValue;
-        String silentState;
+    /** What one reading raised: zscore (reason, |z|), stuck (its run length), and a silence. */
+    public static final class Finding {
+        public String zReason;
+        public double zScore;
+        public boolean stuck;
+        public double stuckScore;
+        public boolean silent; // the sensor came back after more than the silence limit
+        public long silentTime; // ... its last reading before: when, what, in which state
+        public double silentValue;
+        public String silentState;
     }
 
-    /** Takes one on-time reading (normal: may enter the history); fills {@code f}. */
-    void observe(Rules r, String readingState, long when, double value, boolean normal, Finding f) {
+    /** Takes one on-time reading (normal: it may enter the history); returns what it raised. */
+    public Finding observe(Rules r, String readingState, long when, double value, boolean normal) {
+        Finding f = new Finding();
         hasModel = true;
         if (lastTime != NONE && when > lastTime && r.silent() && !silentReported
                 && when - lastTime > r.silentMicros()) {
@@ -82,6 +83,12 @@ final class SensorModel {
             }
             history[historySize++] = value;
         }
+        return f;
+    }
+
+    /** The readings the model judges by, oldest first. */
+    public double[] history() {
+        return Arrays.copyOf(history, historySize);
     }
 
     /** Whether the window starting at {@code start} is new for this sensor (and records it). */

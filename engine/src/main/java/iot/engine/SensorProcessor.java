@@ -119,9 +119,8 @@ final class SensorProcessor extends StatefulProcessor<String, Row, Row> {
             if (late) { // kept out of the model: it comes after newer readings the model has seen
                 out.add(row(r, "reading", true, first, firstInState, false, isNew, null));
             } else {
-                SensorModel.Finding f = new SensorModel.Finding();
-                m.observe(rules, r.getString(state), when, r.getDouble(temperature),
-                          r.isNullAt(reason), f);
+                SensorModel.Finding f = m.observe(rules, r.getString(state), when,
+                                                  r.getDouble(temperature), r.isNullAt(reason));
                 if (f.silent) out.add(silentRow(key, f.silentState, f.silentTime, f.silentValue));
                 out.add(row(r, "reading", false, first, firstInState, m.firstInWindow(start), isNew, f));
             }
