@@ -47,6 +47,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                    help="events per second of event time (default 10000: a batch is 3 s of it)")
     p.add_argument("--anomaly-rate", type=float, default=0.001)
     p.add_argument("--bootstrap", default="", help="a broker for the alerts (default: alerts off)")
+    p.add_argument("--shuffle-partitions", type=int, help="instead of the config's")
+    p.add_argument("--conf", action="append", default=[], metavar="KEY=VALUE",
+                   help="a Spark setting to try (repeatable)")
     p.add_argument("--config", type=Path, default=ROOT / "conf" / "job.toml")
     p.add_argument("--work", type=Path, help="work folder (default: a new temporary one)")
     p.add_argument("--json", type=Path, help="also write every figure to this file")
@@ -127,12 +130,16 @@ def run(args: argparse.Namespace, work: Path) -> dict:
         output_dir=str(work / "out"), checkpoint_dir=str(work / "out" / "_checkpoint"),
         available_now=True, alerts_topic="iot-harness-alerts" if args.bootstrap else "",
         bootstrap_servers=args.bootstrap or "localhost:9092")
+    if args.shuffle_partitions:
+        config = config.with_overrides(shuffle_partitions=args.shuffle_partitions)
     builder = SparkSession.builder.master("local[2]").appName("iot-harness").config(
         "spark.ui.enabled", "false").config("spark.ui.showConsoleProgress", "false").config(
         "spark.driver.extraJavaOptions",
         f"-Dlog4j2.configurationFile=file:{ROOT / 'conf' / 'log4j2.properties'}").config(
         "spark.jars", ",".join(str(j) for j in jars(bool(args.bootstrap))))
-    for key, value in stream.session_settings(config, "local[2]").items():
+    settings = {**stream.session_settings(config, "local[2]"),
+                **dict(c.split("=", 1) for c in args.conf)}
+    for key, value in settings.items():
         builder = builder.config(key, value)
     spark = builder.getOrCreate()
     records = (spark.readStream.schema(KAFKA_SCHEMA).option("maxFilesPerTrigger", 1)

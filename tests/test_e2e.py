@@ -112,7 +112,7 @@ def e2e(broker, tmp_path_factory) -> E2E:
         f.write("\n".join(BAD_LINES) + "\n")
     broker.produce_file(TOPIC, d / "data2.txt")
     done = run_script("submit.sh", *SPARK_OPTS, *job, "--max-offsets-per-trigger", "2500",
-                      "--shuffle-partitions", "2", env=SECRET_ENV)
+                      "--shuffle-partitions", "3", env=SECRET_ENV)
     runs.append(Run(done.stdout, done.stderr))
 
     for name in ("labels1.csv", "labels2.csv"):
@@ -158,9 +158,9 @@ def test_first_run_is_one_batch_and_the_restart_continues(e2e):
         assert f"== Batch {batch_id} " in e2e.runs[1].stdout
     assert "+ 3 quarantined" in e2e.runs[1].stdout
     # Spark keeps the shuffle partitions of a checkpoint's first run; the job says so.
-    assert "; shuffle partitions 4; " in e2e.runs[0].stdout
-    assert ("shuffle partitions 4 (recorded in the checkpoint at its first batch, which Spark "
-            "keeps; 2 asked)") in e2e.runs[1].stdout
+    assert "; shuffle partitions 2; " in e2e.runs[0].stdout
+    assert ("shuffle partitions 2 (recorded in the checkpoint at its first batch, which Spark "
+            "keeps; 3 asked)") in e2e.runs[1].stdout
 
 
 def test_state_stats_match_plain_python_batch_by_batch(e2e):

@@ -28,7 +28,6 @@ from iotstream.sinks import naive, to_arrow
 # Late or quarantined records beyond this many in one batch are written by Spark's executors
 # instead of through the driver (a burst of bad records must not fill the driver's memory).
 DRIVER_ROWS = 10_000
-LEVEL_WINDOW, LEVEL_STATE, LEVEL_BATCH = 0, 1, 3  # grouping_id of (window, state), (state), ()
 
 
 @dataclass(frozen=True)
@@ -124,9 +123,6 @@ def compute(batch: DataFrame, batch_id: int, carry: Carry, config: JobConfig,
 
 _LATE = ("guid", "state", "event_time", "temperature", windows.WINDOW_START, "kafka_partition",
          "kafka_offset")
-_WINDOW_SUMS = {"messages": "w_messages", "readings": "w_readings", "total": "w_total",
-                "total_sq": "w_total_sq", "low": "w_low", "high": "w_high",
-                "sensors": "w_sensors"}
 
 
 # The batch's rows are a temporary view while a batch is computed. Both queries are SQL text:
@@ -135,21 +131,17 @@ _WINDOW_SUMS = {"messages": "w_messages", "readings": "w_readings", "total": "w_
 VIEW = "iot_batch"
 _PLAUSIBLE = f"(reason IS NULL OR reason <> '{IMPOSSIBLE}')"
 FIGURES_SQL = f"""
-SELECT state, window_start,
-       avg(t) AS avg_temperature, min(t) AS min_temperature, max(t) AS max_temperature,
-       count_if(ok) AS messages, count_if(ok AND first_in_state) AS state_sensors,
-       count_if(ok AND first_of_sensor) AS sensors, count(t) AS readings,
+SELECT state, window_start, late,
+       count_if(ok) AS messages, count(t) AS readings, sum(t) AS total,
+       sum(t * t) AS total_sq, min(t) AS low, max(t) AS high,
+       count_if(ok AND first_in_state) AS state_sensors,
+       count_if(ok AND first_of_sensor) AS sensors,
+       count_if(ok AND first_in_window) AS window_sensors,
        count_if(kind <> '{SILENT}') AS consumed, count_if(kind = '{RECORD}') AS quarantined,
-       count_if(ok AND late) AS late, max(batch_time) AS batch_time,
-       max(CASE WHEN ok THEN event_time END) AS max_event_time,
-       count_if(ok AND NOT late) AS w_messages, count(wt) AS w_readings, sum(wt) AS w_total,
-       sum(wt * wt) AS w_total_sq, min(wt) AS w_low, max(wt) AS w_high,
-       count_if(ok AND NOT late AND first_in_window) AS w_sensors,
-       grouping_id() AS level
-FROM (SELECT *, CASE WHEN ok AND {_PLAUSIBLE} THEN temperature END AS t,
-             CASE WHEN ok AND NOT late AND {_PLAUSIBLE} THEN temperature END AS wt
+       max(batch_time) AS batch_time, max(CASE WHEN ok THEN event_time END) AS max_event_time
+FROM (SELECT *, CASE WHEN ok AND {_PLAUSIBLE} THEN temperature END AS t
       FROM (SELECT *, kind = '{READING}' AS ok FROM {VIEW}))
-GROUP BY state, window_start GROUPING SETS ((state), (), (window_start, state))
+GROUP BY state, window_start, late
 """
 # :limits: three_sigma's (mean, stddev) per 'state|window start in µs', as JSON.
 SIDE_SQL = f"""
@@ -172,27 +164,45 @@ WHERE kind = '{SILENT}'
 
 
 def _figures(batch: DataFrame) -> dict[str, Any]:
-    """One aggregation over the batch, at three levels: per state (state_stats), the whole batch
-    (the ledger, the latest event time) and per state and window (partial sums of on-time
-    readings). Distinct sensors are counts of the step's first-of flags."""
-    rows = naive(_query(batch, FIGURES_SQL).toArrow()).to_pylist()
-    total = next((r for r in rows if r["level"] == LEVEL_BATCH), None)
-    if total is None:  # an empty batch aggregates to no row at all
-        total = {"messages": 0, "sensors": 0, "consumed": 0, "quarantined": 0, "late": 0,
-                 "batch_time": None, "max_event_time": None}
+    """One aggregation over the batch, by state, window and lateness; the driver adds the groups
+    up per state (state_stats), for the whole batch (the ledger, the latest event time) and per
+    window (partial sums of on-time readings). Distinct sensors are counts of the step's
+    first-of flags, so they add up too."""
+    groups = naive(_query(batch, FIGURES_SQL).toArrow()).to_pylist()
+    total = {"messages": 0, "sensors": 0, "consumed": 0, "quarantined": 0, "late": 0,
+             "batch_time": None, "max_event_time": None}
+    per_state: dict[str, dict[str, Any]] = {}
+    parts = []
+    for g in groups:
+        for name in ("messages", "sensors", "consumed", "quarantined"):
+            total[name] += g[name]
+        total["late"] += g["messages"] if g[windows.LATE] else 0
+        for name in ("batch_time", "max_event_time"):
+            total[name] = windows.pick(max, total[name], g[name])
+        if not g["messages"]:
+            continue
+        s = per_state.setdefault(g["state"], {"messages": 0, "readings": 0, "total": None,
+                                              "low": None, "high": None, "sensors": 0})
+        for name in ("messages", "readings"):
+            s[name] += g[name]
+        s["sensors"] += g["state_sensors"]
+        s["total"] = windows.add(s["total"], g["total"])
+        s["low"] = windows.pick(min, s["low"], g["low"])
+        s["high"] = windows.pick(max, s["high"], g["high"])
+        if not g[windows.LATE]:
+            parts.append({windows.WINDOW_START: g[windows.WINDOW_START], "state": g["state"],
+                          **{k: g[k] for k in windows.SUMS if k != "sensors"},
+                          "sensors": g["window_sensors"]})
     total["accepted"] = total["messages"]
     states = [
-        {"state": r["state"], "avg_temperature": r["avg_temperature"],
-         "min_temperature": r["min_temperature"], "max_temperature": r["max_temperature"],
-         "messages": r["messages"], "sensors": r["state_sensors"], "readings": r["readings"]}
-        for r in rows if r["level"] == LEVEL_STATE and r["messages"]
+        {"state": state, "avg_temperature": s["total"] / s["readings"] if s["readings"] else None,
+         "min_temperature": s["low"], "max_temperature": s["high"], "messages": s["messages"],
+         "sensors": s["sensors"], "readings": s["readings"]}
+        for state, s in per_state.items()
     ]
     # Hottest first; a state whose readings were all impossible has no average: last.
     states.sort(key=lambda s: (s["avg_temperature"] is None, -(s["avg_temperature"] or 0),
                                s["state"]))
-    parts = [{windows.WINDOW_START: r[windows.WINDOW_START], "state": r["state"],
-              **{name: r[column] for name, column in _WINDOW_SUMS.items()}}
-             for r in rows if r["level"] == LEVEL_WINDOW]
     return {"batch": total, "states": states, "windows": parts}
 
 

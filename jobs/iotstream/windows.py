@@ -63,17 +63,19 @@ def merge(open_windows: Iterable[Mapping], partials: Iterable[Mapping]) -> dict[
         for name in ("messages", "readings", "sensors"):
             into[name] += row[name]
         for name in ("total", "total_sq"):
-            into[name] = _add(into[name], row[name])
-        into["low"] = _pick(min, into["low"], row["low"])
-        into["high"] = _pick(max, into["high"], row["high"])
+            into[name] = add(into[name], row[name])
+        into["low"] = pick(min, into["low"], row["low"])
+        into["high"] = pick(max, into["high"], row["high"])
     return merged
 
 
-def _add(a: float | None, b: float | None) -> float | None:
+def add(a: float | None, b: float | None) -> float | None:
+    """a + b, where None is nothing (a sum over no reading)."""
     return b if a is None else a if b is None else a + b
 
 
-def _pick(fn, a: float | None, b: float | None) -> float | None:
+def pick(fn, a, b):
+    """fn(a, b) (min or max), where None is nothing."""
     return b if a is None else a if b is None else fn(a, b)
 
 

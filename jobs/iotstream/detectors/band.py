@@ -1,0 +1,20 @@
+"""`band`: a reading outside its state's band (the state's average ± tolerance) or outside any
+real air temperature. The rule is the parse's `reason` column (anomalies.anomaly_reason); the
+score is how far outside the band, in °F."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from iotstream.detectors import Detector, Finding, Row
+
+
+def findings(row: Row, _settings: object) -> Iterable[Finding]:
+    t, low, high = row["temperature"], row["band_low"], row["band_high"]
+    score = abs(t) if low is None or high is None else max(low - t, t - high)
+    return [(row["reason"], float(score))]
+
+
+DETECTOR = Detector(
+    name="band", settings={}, meant_for=("spike", "impossible", "drift"),
+    wanted="kind = 'reading' AND reason IS NOT NULL", findings=findings)
