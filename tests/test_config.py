@@ -169,3 +169,24 @@ def test_scaling_knobs_come_from_the_config(tmp_path):
 def test_bad_scaling_knobs_are_refused(tmp_path, old, new, message):
     with pytest.raises(ConfigError, match=message):
         load_config(_conf_copy(tmp_path, old, new))
+
+
+def test_every_detector_of_the_registry_has_its_config_table_fields_and_quality_kinds():
+    import tomllib
+    from dataclasses import fields
+
+    from iotstream.config import Detectors
+    from iotstream.detectors import REGISTRY
+
+    with (ROOT / "conf" / "job.toml").open("rb") as f:
+        tables = tomllib.load(f)["detectors"]
+    names = {f.name for f in fields(Detectors)}
+    kinds = {"spike", "impossible", "drift", "stuck", "silent"}  # the simulator's labels
+    for name, detector in REGISTRY.items():
+        assert name in names, f"Detectors has no enabled flag {name!r}"
+        table = tables[name]
+        assert set(table) <= {"enabled", *detector.settings}, name
+        for key, (field, kind) in detector.settings.items():
+            assert field in names and key in table, (name, key)
+            assert isinstance(table[key], kind) or (kind is float and isinstance(table[key], int))
+        assert detector.meant_for and set(detector.meant_for) <= kinds, name

@@ -21,6 +21,7 @@ from pyspark.sql import functions as F
 from iotstream import console, windows
 from iotstream.anomalies import IMPOSSIBLE
 from iotstream.config import JobConfig
+from iotstream.detectors import REGISTRY
 from iotstream.engine import READING, RECORD, SILENT, is_reading
 from iotstream.schema import TABLES
 from iotstream.sinks import naive, to_arrow
@@ -143,23 +144,27 @@ FROM (SELECT *, CASE WHEN ok AND {_PLAUSIBLE} THEN temperature END AS t
       FROM (SELECT *, kind = '{READING}' AS ok FROM {VIEW}))
 GROUP BY state, window_start, late
 """
-# :limits: three_sigma's (mean, stddev) per 'state|window start in µs', as JSON.
+# The side pass: the rows that carry a finding of some detector (`hit_<name>`, from the
+# registry's `wanted`), and the late and quarantined records and new sensors. `sigma_z` is
+# three_sigma's z: :limits holds its (mean, stddev) per 'state|window start in µs', as JSON.
+_HITS = ",\n             ".join(f"(({d.wanted}) AND :{d.name}) AS hit_{d.name}"
+                          for d in REGISTRY.values())
 SIDE_SQL = f"""
 SELECT kind, guid, state, event_time, temperature, band_low, band_high, reason, z_reason,
        z_score, stuck_score, sigma_z, new_sensor, late, window_start, kafka_partition,
-       kafka_offset, kafka_timestamp, raw, reject_reason
-FROM (SELECT *, CASE WHEN kind = '{READING}' AND NOT late AND {_PLAUSIBLE}
-                          AND abs(z) > :sigma_k THEN z END AS sigma_z
-      FROM (SELECT *, (temperature - limit[0]) / limit[1] AS z
-            FROM (SELECT *, try_element_at(from_json(:limits, 'map<string, array<double>>'),
-                                           concat_ws('|', state, unix_micros(window_start))
-                           ) AS limit
-                  FROM {VIEW})))
-WHERE kind = '{SILENT}'
+       kafka_offset, kafka_timestamp, raw, reject_reason, {", ".join(f"hit_{n}" for n in REGISTRY)}
+FROM (SELECT *,
+             {_HITS}
+      FROM (SELECT *, CASE WHEN kind = '{READING}' AND NOT late AND {_PLAUSIBLE}
+                                AND abs(z) > :sigma_k THEN z END AS sigma_z
+            FROM (SELECT *, (temperature - limit[0]) / limit[1] AS z
+                  FROM (SELECT *, try_element_at(
+                                      from_json(:limits, 'map<string, array<double>>'),
+                                      concat_ws('|', state, unix_micros(window_start))) AS limit
+                        FROM {VIEW}))))
+WHERE {" OR ".join(f"hit_{name}" for name in REGISTRY)}
    OR (kind = '{RECORD}' AND :quarantine)
-   OR (kind = '{READING}' AND (new_sensor OR z_reason IS NOT NULL OR stuck_score IS NOT NULL
-                              OR sigma_z IS NOT NULL OR (late AND :late)
-                              OR (reason IS NOT NULL AND :band)))
+   OR (kind = '{READING}' AND (new_sensor OR (late AND :late)))
 """
 
 
@@ -211,8 +216,9 @@ def _side_rows(batch: DataFrame, limits: Mapping, config: JobConfig,
     """The batch's rows that some table needs, one pass: findings of every detector, late and
     quarantined records (unless too many for the driver), new sensors."""
     d = config.detectors
-    args = {"limits": windows.limits_json(limits), "sigma_k": float(d.sigma_k), "band": d.band,
-            "late": not big["late"], "quarantine": not big["quarantine"]}
+    args = {"limits": windows.limits_json(limits), "sigma_k": float(d.sigma_k),
+            "late": not big["late"], "quarantine": not big["quarantine"],
+            **{name: getattr(d, name) for name in REGISTRY}}
     return naive(_query(batch, SIDE_SQL, args).toArrow()).to_pylist()
 
 
@@ -222,36 +228,20 @@ def _query(batch: DataFrame, sql: str, args: Mapping[str, Any] | None = None) ->
 
 
 def _anomalies(side: list[dict[str, Any]], config: JobConfig) -> list[dict[str, Any]]:
-    """Anomaly rows (the table's columns after batch_id and batch_time), every detector's."""
-    d = config.detectors
+    """Anomaly rows (the table's columns after batch_id and batch_time): what each detector of
+    the registry found in the rows it wanted."""
     found = []
-
-    def add(r: dict, reason: str, detector: str, score: float) -> None:
-        found.append({k: r[k] for k in ("guid", "state", "event_time", "temperature", "band_low",
-                                        "band_high")}
-                     | {"reason": reason, "detector": detector, "score": float(score)})
-
     for r in side:
-        if r["kind"] == SILENT:
-            add(r, "silent", "silent", d.silent_seconds)
-            continue
-        if r["kind"] != READING:
-            continue
-        if d.band and r["reason"] is not None:
-            add(r, r["reason"], "band", _band_score(r))
-        if r["sigma_z"] is not None:
-            add(r, "high" if r["sigma_z"] > 0 else "low", "three_sigma", abs(r["sigma_z"]))
-        if r["z_reason"] is not None:
-            add(r, r["z_reason"], "zscore", r["z_score"])
-        if r["stuck_score"] is not None:
-            add(r, "stuck", "stuck", r["stuck_score"])
+        for name, detector in REGISTRY.items():
+            if not r[f"hit_{name}"]:
+                continue
+            for reason, score in detector.findings(r, config.detectors):
+                found.append({k: r[k] for k in _FINDING} | {"reason": reason, "detector": name,
+                                                            "score": float(score)})
     return found
 
 
-def _band_score(r: Mapping[str, Any]) -> float:
-    """How far outside its band a reading is, in °F (its magnitude when the band is unknown)."""
-    t, low, high = r["temperature"], r["band_low"], r["band_high"]
-    return abs(t) if low is None or high is None else max(low - t, t - high)
+_FINDING = ("guid", "state", "event_time", "temperature", "band_low", "band_high")
 
 
 def _quarantined(r: Mapping[str, Any]) -> dict[str, Any]:

@@ -16,6 +16,7 @@ from types import MappingProxyType
 from typing import Any
 from urllib.parse import urlparse
 
+from iotstream.detectors import NAMES, REGISTRY
 from iotstream.states import StatesFileError, load_baselines
 
 STARTING_OFFSETS_WORDS = ("earliest", "latest")
@@ -60,8 +61,9 @@ class Bands:
 class Detectors:
     """Which anomaly detectors run, and their settings (conf/job.toml [detectors.*]).
 
+    One enabled flag per detector of the registry (iotstream.detectors), and its settings:
     `band` uses the Bands; `three_sigma` works on event-time windows; `zscore`, `stuck` and
-    `silent` keep a model per sensor (detectors.py)."""
+    `silent` keep a model per sensor (the engine's per-sensor step)."""
 
     band: bool = True
     three_sigma: bool = True
@@ -87,16 +89,9 @@ class Detectors:
         return [name for name in DETECTORS if getattr(self, name)]
 
 
-DETECTORS = ("band", "three_sigma", "zscore", "stuck", "silent")
+DETECTORS = NAMES
 # [detectors.<name>] key → (Detectors field, type); every table also takes `enabled`.
-DETECTOR_SETTINGS = {
-    "three_sigma": {"k": ("sigma_k", float), "min_readings": ("sigma_min_readings", int)},
-    "zscore": {"history": ("zscore_history", int), "min_history": ("zscore_min_history", int),
-               "threshold": ("zscore_threshold", float), "min_sigma": ("zscore_min_sigma", float)},
-    "stuck": {"repeats": ("stuck_repeats", int)},
-    "silent": {"after_seconds": ("silent_seconds", float)},
-    "band": {},
-}
+DETECTOR_SETTINGS = {name: d.settings for name, d in REGISTRY.items()}
 
 
 @dataclass(frozen=True)
