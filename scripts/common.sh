@@ -32,6 +32,8 @@ require_setup() {
         die "Kafka jars missing in $JARS_DIR/kafka — run ./scripts/setup.sh first"
     [[ -n "$(ls "$JARS_DIR"/spark/spark-sql-kafka-*.jar 2>/dev/null)" ]] ||
         die "Spark Kafka connector jars missing in $JARS_DIR/spark — run ./scripts/setup.sh first"
+    [[ -f "$JARS_DIR/engine/iot-engine.jar" ]] ||
+        die "the job's engine jar is missing in $JARS_DIR/engine — run ./scripts/setup.sh first"
 }
 
 # Runs one of Kafka's Java tools (main class first) with the fetched jars; replaces this shell.

@@ -111,6 +111,18 @@ def spark_jobs(spark) -> list[dict]:
             "tasks": j.numTasks(),
             "name": j.name()[:60],
         })
+    stages = {}
+    listed = store.stageList(None, False, False, getattr(store, "stageList$default$4")(), None)
+    for i in range(listed.size()):
+        st = listed.apply(i)
+        sub, end = st.submissionTime(), st.completionTime()
+        if sub.isDefined() and end.isDefined():
+            stages[st.stageId()] = {"tasks": st.numTasks(), "name": st.name()[:40],
+                                    "s": round((end.get().getTime() - sub.get().getTime()) / 1000, 3),
+                                    "run_s": round(st.executorRunTime() / 1000, 3)}
+    for j in out:
+        ids = jobs.apply([x["id"] for x in out].index(j["id"])).stageIds()
+        j["stage_s"] = [stages[ids.apply(k)] for k in range(ids.size()) if ids.apply(k) in stages]
     return sorted(out, key=lambda j: j["id"])
 
 
@@ -165,6 +177,7 @@ def run(args: argparse.Namespace, work: Path) -> dict:
             "add_batch_s": p["durationMs"].get("addBatch", 0) / 1000, "handler_s": handler,
             "phases": parts, "spark_jobs": len(mine),
             "job_s": [round((j["completed"] or begin) - j["submitted"], 3) for j in mine],
+            "stages": [j["stage_s"] for j in mine],
         })
     spark.stop()
     return {"records_per_batch": args.records, "sensors": args.sensors, "batches": batches}

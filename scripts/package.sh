@@ -20,12 +20,14 @@ USAGE
 *) echo "error: package.sh takes no arguments (see -h)" >&2; exit 1 ;;
 esac
 [[ -x "$VENV/bin/python" ]] || die "no Python environment at $VENV — run ./scripts/setup.sh first"
+[[ -f "$JARS_DIR/engine/iot-engine.jar" ]] || die "no engine jar in $JARS_DIR/engine — run ./scripts/setup.sh first"
 
 zip="$(build_job_zip)"
 version="$("$VENV/bin/python" -c 'import pyspark; print(pyspark.__version__)')"
 cat <<TEXT
 built $zip
 ship the job with:
+  --jars $JARS_DIR/engine/iot-engine.jar   (the job's engine: the per-sensor step, the alerts)
   --packages org.apache.spark:spark-sql-kafka-0-10_2.13:$version   (or --jars with .jars/spark/*.jar)
   --py-files $zip
   --files my-job.toml,states.csv           (your own config, with --deploy-mode cluster;

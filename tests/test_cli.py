@@ -83,6 +83,20 @@ def test_submit_refuses_a_new_checkpoint_on_output_of_another(tmp_path):
     _clear_failure(done, 2, "holds the output of another checkpoint", "--output-dir")
 
 
+def test_submit_refuses_a_checkpoint_of_the_earlier_engine(tmp_path):
+    (tmp_path / "out" / "_checkpoint" / "offsets").mkdir(parents=True)
+    (tmp_path / "out" / "_checkpoint" / "iot-sensor-models").mkdir()  # kept by the old engine
+    done = run_script("submit.sh", "--output-dir", str(tmp_path / "out"), check=False)
+    _clear_failure(done, 2, "written by an earlier version of the job", "--checkpoint-dir")
+
+
+def test_submit_reports_a_missing_engine_jar(tmp_path):
+    for part in ("spark", "kafka"):  # everything else of the setup is there
+        (tmp_path / part).symlink_to(ROOT / ".jars" / part)
+    done = run_script("submit.sh", env={"JARS_DIR": str(tmp_path)}, check=False)
+    _clear_failure(done, 1, "engine jar is missing", "./scripts/setup.sh")
+
+
 def test_submit_reports_a_broken_config(tmp_path):
     bad = tmp_path / "job.toml"
     bad.write_text("[kafka\n")

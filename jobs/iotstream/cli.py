@@ -141,6 +141,10 @@ def _check_writable(location: str) -> None:
                           "--output-dir / --checkpoint-dir or fix its permissions") from None
 
 
+# What the job kept in its checkpoint before the engine moved the sensor models to Spark's state.
+OLD_ENGINE_STATE = ("iot-sensor-models", "iot-known-sensors")
+
+
 def _check_output_matches_checkpoint(config: JobConfig) -> None:
     """Batch ids start again at 0 with a new checkpoint: on an output folder that another
     checkpoint wrote, its batches would replace the earlier ones."""
@@ -152,6 +156,12 @@ def _check_output_matches_checkpoint(config: JobConfig) -> None:
             f"{config.output_dir} holds the output of another checkpoint than {checkpoint}; a new "
             "checkpoint would overwrite its batches. Use the checkpoint that wrote it "
             "(--checkpoint-dir), or a new --output-dir"
+        )
+    if any((checkpoint / old).is_dir() for old in OLD_ENGINE_STATE):
+        raise ConfigError(
+            f"{checkpoint} was written by an earlier version of the job, which kept the sensors' "
+            "models in files of its own; this version keeps them in Spark's state store and "
+            "cannot go on from it. Start with a new --checkpoint-dir and --output-dir"
         )
 
 
