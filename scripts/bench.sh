@@ -198,9 +198,9 @@ wait "$job" || true
 # One fleet: data, warm + timed + wide batches drained, then a restart that reads a few more.
 fleet_run() { # name, sensors, wide batches
     local name="$1" n="$2" wide="$3" topic="bench-fleet-$1" part
-    say "fleet $name: $n sensors; $fleet_batches timed batches of $max_offsets readings from" \
-        "$active of them; $wide wide batches; a restart"
-    "$py" "$ROOT/scripts/bench_fleet.py" data --sensors "$n" --active "$active" \
+    say "fleet $name: $n sensors, warmed with $fleet readings; $fleet_batches timed batches of" \
+        "$max_offsets readings from $active of them; $wide wide batches; a restart"
+    "$py" "$ROOT/scripts/bench_fleet.py" data --sensors "$n" --warm "$fleet" --active "$active" \
         --per-batch "$max_offsets" --batches "$fleet_batches" --wide "$wide" --out "$work/$name-data"
     topics --create --topic "$topic" --partitions "$partitions"
     for part in warm timed wide; do

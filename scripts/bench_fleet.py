@@ -1,7 +1,9 @@
 """The benchmark's fleet step (scripts/bench.sh runs it): does a batch cost follow the batch or the
 fleet? For a fleet of N sensors, one topic holds, in order:
 
-- warm: one reading from each of the N sensors (the job's state then knows the whole fleet);
+- warm: `warm` readings (default N), the N sensors in turn, so that each is seen at least once
+  (the job's state then knows the whole fleet). bench.sh warms every fleet with the same count,
+  so the timed batches of each run come after as many batches (an equally warm JVM);
 - timed: batches of `per_batch` readings from the same `active` sensors of that fleet;
 - wide: batches of `per_batch` readings from as many distinct sensors (the cost per key);
 - restart: a few more timed batches, read by a second run of the job (restart time).
@@ -9,7 +11,8 @@ fleet? For a fleet of N sensors, one topic holds, in order:
 Event time: the warm readings take 10 s, the timed and wide ones follow within 70 s, so no
 sensor of the fleet is reported silent (120 s) or forgotten (TTL) while batches are timed.
 
-    bench_fleet.py data --sensors N --out DIR [--active 1000 --per-batch 30000 --batches 10 --wide 4]
+    bench_fleet.py data --sensors N --out DIR [--warm W --active 1000 --per-batch 30000
+                        --batches 10 --wide 4]
     bench_fleet.py mark --bootstrap B --topic T --out FILE      (the topic's end offsets, as JSON)
     bench_fleet.py summary --work DIR --name NAME --out FILE
 """
@@ -59,10 +62,11 @@ def data(args: argparse.Namespace) -> int:
         guid, state, base = fleet[i]
         return _line(guid, state, when, round(base + rng.gauss(0, 1.5), 1))
 
+    warm = max(args.warm or 0, args.sensors)
     with (out / "warm.jsonl").open("w") as f:
-        step = WARM_SECONDS / args.sensors
-        for i in range(args.sensors):
-            f.write(reading(i, START + timedelta(seconds=i * step)) + "\n")
+        step = WARM_SECONDS / warm
+        for i in range(warm):
+            f.write(reading(i % args.sensors, START + timedelta(seconds=i * step)) + "\n")
     timed = args.per_batch * (args.batches + RESTART_BATCHES)
     wide = args.per_batch * args.wide
     step = TIMED_SECONDS / (timed + wide)
@@ -139,6 +143,7 @@ def main(argv: list[str] | None = None) -> int:
     sub = p.add_subparsers(dest="command", required=True)
     d = sub.add_parser("data")
     d.add_argument("--sensors", type=int, required=True)
+    d.add_argument("--warm", type=int, default=0, help="warm readings (at least --sensors)")
     d.add_argument("--active", type=int, default=1000)
     d.add_argument("--per-batch", type=int, default=30_000)
     d.add_argument("--batches", type=int, default=10)

@@ -74,8 +74,11 @@ def compute(batch: DataFrame, batch_id: int, carry: Carry, config: JobConfig,
     d = config.detectors
     limits = windows.three_sigma_limits(merged, d.sigma_min_readings) if d.three_sigma else {}
     big = {"late": totals["late"] > DRIVER_ROWS, "quarantine": totals["quarantined"] > DRIVER_ROWS}
-    side = _side_rows(batch, limits, config, big)
-    mark("detect")
+    if _side_pass_needed(totals, figures["windows"], limits, config, big):
+        side = _side_rows(batch, limits, config, big)
+        mark("detect")
+    else:  # nothing any detector could report, no new sensor, no late or quarantined record
+        side = []
 
     stamp = {"batch_id": batch_id, "batch_time": batch_time}
     found = _anomalies(side, config)
@@ -139,7 +142,10 @@ SELECT state, window_start, late,
        count_if(ok AND first_of_sensor) AS sensors,
        count_if(ok AND first_in_window) AS window_sensors,
        count_if(kind <> '{SILENT}') AS consumed, count_if(kind = '{RECORD}') AS quarantined,
-       max(batch_time) AS batch_time, max(CASE WHEN ok THEN event_time END) AS max_event_time
+       max(batch_time) AS batch_time, max(CASE WHEN ok THEN event_time END) AS max_event_time,
+       count_if(ok AND new_sensor) AS new_sensors,
+       {", ".join(f"count_if({d.wanted}) AS hits_{n}" for n, d in REGISTRY.items()
+                  if not d.side_only)}
 FROM (SELECT *, CASE WHEN ok AND {_PLAUSIBLE} THEN temperature END AS t
       FROM (SELECT *, kind = '{READING}' AS ok FROM {VIEW}))
 GROUP BY state, window_start, late
@@ -174,12 +180,13 @@ def _figures(batch: DataFrame) -> dict[str, Any]:
     window (partial sums of on-time readings). Distinct sensors are counts of the step's
     first-of flags, so they add up too."""
     groups = naive(_query(batch, FIGURES_SQL).toArrow()).to_pylist()
-    total = {"messages": 0, "sensors": 0, "consumed": 0, "quarantined": 0, "late": 0,
-             "batch_time": None, "max_event_time": None}
+    counts = ("messages", "sensors", "consumed", "quarantined", "new_sensors",
+              *(f"hits_{n}" for n, d in REGISTRY.items() if not d.side_only))
+    total = {**dict.fromkeys(counts, 0), "late": 0, "batch_time": None, "max_event_time": None}
     per_state: dict[str, dict[str, Any]] = {}
     parts = []
     for g in groups:
-        for name in ("messages", "sensors", "consumed", "quarantined"):
+        for name in counts:
             total[name] += g[name]
         total["late"] += g["messages"] if g[windows.LATE] else 0
         for name in ("batch_time", "max_event_time"):
@@ -209,6 +216,28 @@ def _figures(batch: DataFrame) -> dict[str, Any]:
     states.sort(key=lambda s: (s["avg_temperature"] is None, -(s["avg_temperature"] or 0),
                                s["state"]))
     return {"batch": total, "states": states, "windows": parts}
+
+
+def _side_pass_needed(totals: Mapping[str, Any], parts: list[dict], limits: Mapping,
+                      config: JobConfig, big: Mapping[str, bool]) -> bool:
+    """Whether the side pass can bring anything: the figures count every detector's rows but
+    three_sigma's, new sensors, late and quarantined records; three_sigma can find something
+    only in a window whose lowest or highest reading of the batch is more than k sd from its
+    mean."""
+    d = config.detectors
+    counted = any(totals[f"hits_{name}"] and getattr(d, name)
+                  for name, detector in REGISTRY.items() if not detector.side_only)
+    records = (totals["late"] and not big["late"]) or (totals["quarantined"]
+                                                        and not big["quarantine"])
+    if counted or records or totals["new_sensors"]:
+        return True
+    for w in parts:
+        limit = limits.get((w[windows.WINDOW_START], w["state"]))
+        if limit and w["readings"]:
+            mean, sd = limit  # the side pass's arithmetic: |(t - mean) / sd| > k
+            if max(abs((w["low"] - mean) / sd), abs((w["high"] - mean) / sd)) > d.sigma_k:
+                return True
+    return False
 
 
 def _side_rows(batch: DataFrame, limits: Mapping, config: JobConfig,

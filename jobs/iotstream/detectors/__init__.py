@@ -31,6 +31,9 @@ class Detector:
     meant_for: tuple[str, ...]  # the simulator's fault kinds (quality.py's recall)
     wanted: str  # SQL: the batch rows that carry a finding of this detector
     findings: Callable[[Row, Any], Iterable[Finding]]  # (row, config.Detectors) → findings
+    # Whether `wanted` needs the side pass's own columns (three_sigma's z): if not, the batch's
+    # figures count its rows, and a batch where no detector has any skips the side pass.
+    side_only: bool = False
 
 
 def _registry() -> dict[str, Detector]:

@@ -18,4 +18,4 @@ def findings(row: Row, _settings: object) -> Iterable[Finding]:
 DETECTOR = Detector(
     name="three_sigma",
     settings={"k": ("sigma_k", float), "min_readings": ("sigma_min_readings", int)},
-    meant_for=("spike",), wanted="sigma_z IS NOT NULL", findings=findings)
+    meant_for=("spike",), wanted="sigma_z IS NOT NULL", findings=findings, side_only=True)
