@@ -8,6 +8,7 @@ broker is needed and every run sees the same batches. Alerts are off unless --bo
 broker. Everything else (parse, windows, detectors, state, every Parquet table) is the job's.
 
     .venv/bin/python scripts/harness.py [--batches 8] [--records 30000] [--sensors 1000] [--json F]
+        [--shuffle-partitions N] [--conf KEY=VALUE ...] [--floor] [--bootstrap BROKER]
 
 Prints one line per batch and a summary (median of the batches after --warmup).
 """
@@ -53,6 +54,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--config", type=Path, default=ROOT / "conf" / "job.toml")
     p.add_argument("--work", type=Path, help="work folder (default: a new temporary one)")
     p.add_argument("--json", type=Path, help="also write every figure to this file")
+    p.add_argument("--floor", action="store_true",
+                   help="first time the reference queries under the job (harness_floor.py)")
     return p.parse_args(argv)
 
 
@@ -154,6 +157,10 @@ def run(args: argparse.Namespace, work: Path) -> dict:
     for key, value in settings.items():
         builder = builder.config(key, value)
     spark = builder.getOrCreate()
+    floor = {}
+    if args.floor:
+        import harness_floor
+        floor = harness_floor.run(spark, config, data, work, args.warmup)
     records = (spark.readStream.schema(KAFKA_SCHEMA).option("maxFilesPerTrigger", 1)
                .parquet(str(data)).select(*KAFKA_COLUMNS, F.current_timestamp().alias(BATCH_TIME)))
     console = io.StringIO()
@@ -180,7 +187,8 @@ def run(args: argparse.Namespace, work: Path) -> dict:
             "stages": [j["stage_s"] for j in mine],
         })
     spark.stop()
-    return {"records_per_batch": args.records, "sensors": args.sensors, "batches": batches}
+    return {"records_per_batch": args.records, "sensors": args.sensors, "batches": batches,
+            "floor": floor}
 
 
 def summary(result: dict, warmup: int) -> dict:
@@ -211,6 +219,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"median after {args.warmup} warm-up batches: batch {s['batch_s_p50']} s, handler "
           f"{s['handler_s_p50']} s, {s['spark_jobs_p50']} Spark jobs; phases "
           + " · ".join(f"{n} {v}" for n, v in s["phases_p50"].items()))
+    if result["floor"]:
+        floor = {**result["floor"], "job": s["batch_s_p50"]}
+        print("batch time / bare (bare/x, as the bench's job/bare): " + " · ".join(
+            f"{name} {t:.3f} s ({floor['bare'] / t:.2f})" for name, t in floor.items()))
     if args.json:
         args.json.write_text(json.dumps(result, indent=1))
     return 0

@@ -28,7 +28,7 @@ def _config(**knobs):
 
 
 def test_scaling_knobs_become_spark_settings_for_each_cluster_manager():
-    assert stream.scaling_settings(_config(), "yarn") == {"spark.sql.shuffle.partitions": "4"}
+    assert stream.scaling_settings(_config(), "yarn") == {"spark.sql.shuffle.partitions": "2"}
     knobs = _config(executors=3, executor_cores=2, executor_memory="4g", shuffle_partitions=12)
     common = {"spark.sql.shuffle.partitions": "12", "spark.executor.cores": "2",
               "spark.executor.memory": "4g"}
