@@ -124,7 +124,7 @@ def test_windows_detectors_and_alerts_come_from_the_config(tmp_path):
     path.write_text(path.read_text().replace("enabled = true\ntopic", "enabled = false\ntopic"))
     c = load_config(path)
     assert (c.detectors.zscore, c.detectors.zscore_history, c.alerts_topic) == (False, 50, "")
-    assert c.detectors.per_sensor  # stuck and silent still need the per-sensor models
+    assert (c.detectors.stuck, c.detectors.silent) == (True, True)  # the others stay on
 
 
 def test_a_config_without_the_new_sections_takes_the_defaults(tmp_path):

@@ -187,3 +187,25 @@ def test_the_sensor_step_keeps_models_across_batches_restarts_and_evicts_idle_se
         (2, "z", "zscore", sec(210), 75.0, pytest.approx(z)),
         (3, "z", "silent", sec(210), 75.0, 120.0),
     ]
+
+
+def test_a_sensor_that_comes_back_and_goes_silent_again_is_reported_again_on_time(spark, tmp_path):
+    found = _batches(spark, tmp_path / "out", {
+        0: [("s", i, 60.0 + i % 2) for i in range(10)] + [("w", 0, 60.0)],
+        1: [("w", 200, 60.0)],  # the watermark after it (170 s) passes s's 9 + 120
+        2: [("w", 210, 60.0)],  # s reported silent; its timer moves on to its TTL (609 s)
+        3: [("s", 220, 60.0), ("w", 220, 60.0)],  # s is back: due again at 220 + 120
+        4: [("w", 400, 60.0)],  # the watermark after it (370 s) passes 340 s
+        5: [("w", 410, 60.0)],
+    })
+    assert [(b, t) for b, g, d, t, _, _ in found if g == "s" and d == "silent"] == [
+        (2, sec(9)), (5, sec(220))]
+
+
+def test_a_shorter_history_setting_applies_to_a_saved_model(spark):
+    model = Model(spark)  # history 30
+    feed(model, [60.0 + (i % 7) * 0.3 for i in range(30)])
+    assert len(model.history) == 30
+    model.rules = Model(spark, replace(DETECTORS, zscore_history=20)).rules
+    assert model.observe("CA", sec(100), 61.1) == []
+    assert len(model.history) == 20 and model.history[-1] == 61.1

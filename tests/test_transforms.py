@@ -67,9 +67,10 @@ def test_parse_names_why_a_record_cannot_be_used(spark):
 
 def test_quarantine_keeps_the_record_and_where_it_came_from(spark):
     lines = [event("g", "CA", 60.0), b"\xff\xfe", "oops", None]
-    got = parse.quarantined(
-        kafka_records(spark, lines, partition=4, first_offset=100).transform(PARSE)
-    ).collect()
+    parsed = kafka_records(spark, lines, partition=4, first_offset=100).transform(PARSE)
+    got = parsed.where(~parse.is_usable()).select(
+        "kafka_partition", "kafka_offset", "kafka_timestamp", "raw",
+        F.col(parse.REJECT_REASON).alias("reason")).collect()
     assert [(r.kafka_partition, r.kafka_offset, r.raw, r.reason) for r in got] == [
         (4, 101, "base64://4=", "not_utf8"),
         (4, 102, "oops", "not_json"),
@@ -80,7 +81,7 @@ def test_quarantine_keeps_the_record_and_where_it_came_from(spark):
 
 def test_usable_keeps_only_accepted_events(spark):
     lines = [event("a", "CA", 60.0), "garbage", event("b", "ZZ", 1.0), event("c", "AK", 20.0)]
-    got = parse.usable(kafka_records(spark, lines).transform(PARSE))
+    got = kafka_records(spark, lines).transform(PARSE).where(parse.is_usable())
     assert sorted(r.guid for r in got.collect()) == ["a", "c"]
     assert {"guid", "destination", "state", "event_time", "temperature"} <= set(got.columns)
 
@@ -115,13 +116,15 @@ def test_anomaly_reasons_at_and_beyond_the_band_edges(spark):
     assert [r.reason for r in got] == list(readings.values())
 
 
-def test_anomalies_table_columns_and_rows(spark):
-    flagged = _flagged(spark, [("CA", 60.0), ("CA", 99.0), ("AK", 999.0)])
-    got = anomalies.anomalies(flagged.where(F.col(parse.REJECT_REASON).isNull()))
-    assert got.columns == ["guid", "state", "event_time", "temperature", "band_low", "band_high",
-                           "reason", "detector", "score"]
-    assert sorted((r.guid, r.reason, r.band_low, r.band_high, r.detector, r.score)
-                  for r in got.collect()) == [
-        ("g1", "above_band", 45.0, 75.0, "band", 24.0),  # °F above the band
-        ("g2", "impossible", 1.0, 51.0, "band", 948.0),
+def test_the_band_detector_scores_how_far_outside_the_band(spark):
+    from iotstream.detectors import REGISTRY
+
+    band = REGISTRY["band"]
+    flagged = _flagged(spark, [("CA", 60.0), ("CA", 99.0), ("AK", 999.0), ("CA", 40.0)])
+    rows = [r.asDict() for r in flagged.where(band.wanted.replace("kind = 'reading' AND ", ""))
+            .collect()]
+    assert sorted((r["guid"], *f) for r in rows for f in band.findings(r, None)) == [
+        ("g1", "above_band", 24.0),  # °F above the band (45..75)
+        ("g2", "impossible", 948.0),  # AK's band is 1..51
+        ("g3", "below_band", 5.0),
     ]

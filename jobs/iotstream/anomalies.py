@@ -8,7 +8,6 @@ from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 from iotstream.config import Bands
-from iotstream.schema import ANOMALIES_SCHEMA
 
 IMPOSSIBLE = "impossible"
 BELOW_BAND = "below_band"
@@ -56,11 +55,6 @@ def anomaly_reason(bands: Bands) -> Column:
     )
 
 
-def plausible() -> Column:
-    """A flagged reading that can be a real temperature (normal, or out of band but possible)."""
-    return F.col("reason").isNull() | (F.col("reason") != IMPOSSIBLE)
-
-
 def flag_anomalies(bands: Bands) -> Callable[[DataFrame], DataFrame]:
     """Transform: adds `band_low`, `band_high` and `reason` (null when the reading is normal)."""
     reason = anomaly_reason(bands)
@@ -69,17 +63,3 @@ def flag_anomalies(bands: Bands) -> Callable[[DataFrame], DataFrame]:
         return events.transform(with_bands(bands)).withColumn("reason", reason)
 
     return transform
-
-
-def band_score() -> Column:
-    """How far outside its band a reading is, in °F (0 when the band is unknown)."""
-    t = F.col("temperature")
-    return F.coalesce(F.greatest(F.col("band_low") - t, t - F.col("band_high")), F.abs(t))
-
-
-def anomalies(flagged: DataFrame) -> DataFrame:
-    """The band detector's findings among flagged usable events, as the `anomalies` table's
-    columns after batch_id and batch_time."""
-    return flagged.where(F.col("reason").isNotNull()).select(
-        *ANOMALIES_SCHEMA.fieldNames()[2:-2], F.lit("band").alias("detector"),
-        band_score().alias("score"))

@@ -80,11 +80,6 @@ class Detectors:
     silent_seconds: float = 120.0
     sensor_ttl_seconds: float = 3600.0
 
-    @property
-    def per_sensor(self) -> bool:
-        """Whether any detector needs the per-sensor models."""
-        return self.zscore or self.stuck or self.silent
-
     def enabled(self) -> list[str]:
         return [name for name in DETECTORS if getattr(self, name)]
 

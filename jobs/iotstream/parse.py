@@ -137,17 +137,3 @@ def _raw() -> Column:
 def is_usable() -> Column:
     """A parsed record that passed every rule."""
     return F.col(REJECT_REASON).isNull()
-
-
-def usable(parsed: DataFrame) -> DataFrame:
-    """The parsed records that passed every rule."""
-    return parsed.where(is_usable())
-
-
-def quarantined(parsed: DataFrame) -> DataFrame:
-    """The records that failed a rule, as the `quarantine` table's columns after batch_id and
-    batch_time."""
-    return parsed.where(~is_usable()).select(
-        "kafka_partition", "kafka_offset", "kafka_timestamp", "raw",
-        F.col(REJECT_REASON).alias("reason"),
-    )

@@ -62,7 +62,7 @@ class BatchProcessor:
         started = time.monotonic()
         phases = _Phases()
         carry = self._carry(batch.sparkSession, batch_id)
-        cached = _cached(batch)
+        cached, release = _cached(batch)
         try:
             result = compute(cached, batch_id, carry, self.config, self.clock, phases.mark)
             self.commit(batch.sparkSession, result, phases.mark)
@@ -71,7 +71,7 @@ class BatchProcessor:
                 raise StopRequested(f"batch {batch_id} cut short, left for the next run") from None
             raise
         finally:
-            _release(cached)
+            release()
         self._last = result.carry
         report = replace(result.report, seconds=time.monotonic() - started,
                          phases=tuple(phases.phases))
@@ -131,27 +131,23 @@ class BatchProcessor:
         )
 
 
-def _cached(batch: DataFrame) -> DataFrame:
-    """The batch, cached by its first action for every later job of the batch: the per-sensor
-    step runs once (a second run would load and commit the same state version again).
+def _cached(batch: DataFrame) -> tuple[DataFrame, Callable[[], None]]:
+    """The batch, cached by its first action for every later job of the batch (the per-sensor
+    step runs once: a second run would load and commit the same state version again), and what
+    frees it.
 
     In local mode its lineage is also cut (localCheckpoint): later jobs plan from the cached rows.
     On a cluster it is only persisted: the rows of an executor that is lost are then computed
     again (the same Kafka offsets and state version, so the same rows), where a local
     checkpoint's would be gone and the batch would fail."""
     if stream.is_local(batch.sparkSession.sparkContext.master):
-        return batch.localCheckpoint(eager=False)
-    return batch.persist(StorageLevel.MEMORY_AND_DISK)
-
-
-def _release(cached: DataFrame) -> None:
-    """Frees the cached rows of the batch (Spark frees a local checkpoint's only when its cleaner
-    gets to them, which can be long after the batch)."""
-    plan = cached._jdf.queryExecution().logical()
-    if plan.getClass().getSimpleName() == "LogicalRDD":
-        plan.rdd().unpersist(False)
-    else:
-        cached.unpersist()
+        checkpointed = batch.localCheckpoint(eager=False)
+        # Spark frees a local checkpoint's blocks only when its cleaner gets to them, which can
+        # be long after the batch: they are freed at once.
+        rdd = checkpointed._jdf.queryExecution().logical().rdd()
+        return checkpointed, lambda: rdd.unpersist(False)
+    persisted = batch.persist(StorageLevel.MEMORY_AND_DISK)
+    return persisted, persisted.unpersist
 
 
 class _Phases:

@@ -16,7 +16,9 @@ public record Rules(
     public Rules {
         if (windowMicros <= 0 || history < 1 || minHistory < 1 || repeats < 2 || ttlMicros <= 0
                 || silentMicros <= 0) {
-            throw new IllegalArgumentException("invalid detector settings: " + this);
+            throw new IllegalArgumentException("invalid detector settings: window " + windowMicros
+                    + " µs, history " + history + " (from " + minHistory + "), repeats " + repeats
+                    + ", silence " + silentMicros + " µs, TTL " + ttlMicros + " µs");
         }
     }
 }

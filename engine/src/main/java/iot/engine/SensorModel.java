@@ -76,11 +76,12 @@ public final class SensorModel {
         }
         // Flagged readings, exact repeats and out-of-band values would bend the model.
         if (!flagged && !repeat && normal) {
-            if (history.length < r.history()) history = Arrays.copyOf(history, r.history());
-            if (historySize == r.history()) {
-                System.arraycopy(history, 1, history, 0, historySize - 1);
-                historySize--;
+            if (historySize >= r.history()) { // keep the last history - 1, then add this one
+                int drop = historySize - r.history() + 1;
+                System.arraycopy(history, drop, history, 0, historySize - drop);
+                historySize -= drop;
             }
+            if (history.length < r.history()) history = Arrays.copyOf(history, r.history());
             history[historySize++] = value;
         }
         return f;
@@ -106,7 +107,8 @@ public final class SensorModel {
         if (kept < windows.length) windows = Arrays.copyOf(windows, kept);
     }
 
-    /** Forgets the model (TTL): the sensor stays known. */
+    /** Forgets the model (TTL): the sensor stays known, and so do the windows it was counted
+     * in (a window longer than the TTL may still be open: it must not count the sensor twice). */
     void forget() {
         hasModel = false;
         history = new double[0];
@@ -115,7 +117,6 @@ public final class SensorModel {
         repeats = 0;
         lastTime = NONE;
         silentReported = false;
-        windows = new long[0];
     }
 
     /** When this sensor next needs looking at without a reading (ms of event time), or NONE. */

@@ -32,7 +32,7 @@ import scala.jdk.javaapi.CollectionConverters;
 final class SensorProcessor extends StatefulProcessor<String, Row, Row> {
     private static final long serialVersionUID = 1L;
     private final Rules rules;
-    private final int guid, state, time, temperature, reason, partition, offset, width;
+    private final int guid, state, time, temperature, reason, partition, offset, batchTime, width;
     private transient ValueState<byte[]> store;
 
     SensorProcessor(StructType input, Rules rules) {
@@ -44,6 +44,7 @@ final class SensorProcessor extends StatefulProcessor<String, Row, Row> {
         reason = input.fieldIndex("reason");
         partition = input.fieldIndex("kafka_partition");
         offset = input.fieldIndex("kafka_offset");
+        batchTime = input.fieldIndex("batch_time");
         width = input.size();
     }
 
@@ -80,8 +81,10 @@ final class SensorProcessor extends StatefulProcessor<String, Row, Row> {
         return RowFactory.create(v);
     }
 
-    private Row silentRow(String key, String sensorState, long lastTime, double lastValue) {
+    private Row silentRow(String key, String sensorState, long lastTime, double lastValue,
+                          TimerValues timers) {
         Object[] v = new Object[width + SensorStep.EXTRA.length];
+        v[batchTime] = new Timestamp(timers.getCurrentProcessingTimeInMs()); // the batch's time
         v[guid] = key;
         v[state] = sensorState;
         v[time] = timestamp(lastTime);
@@ -94,13 +97,12 @@ final class SensorProcessor extends StatefulProcessor<String, Row, Row> {
     @Override
     public scala.collection.Iterator<Row> handleInputRows(
             String key, scala.collection.Iterator<Row> rows, TimerValues timers) {
+        if (key.startsWith(SensorStep.UNUSABLE)) { // passed through as they come, not held
+            return rows.map(r -> row(r, "record", false, false, false, false, false, null));
+        }
         List<Row> in = new ArrayList<>();
         while (rows.hasNext()) in.add(rows.next());
         List<Row> out = new ArrayList<>(in.size() + 1);
-        if (key.startsWith(SensorStep.UNUSABLE)) {
-            for (Row r : in) out.add(row(r, "record", false, false, false, false, false, null));
-            return CollectionConverters.asScala(out.iterator());
-        }
         in.sort(Comparator.<Row>comparingLong(r -> micros(r.getTimestamp(time)))
                 .thenComparingInt(r -> r.getInt(partition))
                 .thenComparingLong(r -> r.getLong(offset)));
@@ -121,14 +123,20 @@ final class SensorProcessor extends StatefulProcessor<String, Row, Row> {
             } else {
                 SensorModel.Finding f = m.observe(rules, r.getString(state), when,
                                                   r.getDouble(temperature), r.isNullAt(reason));
-                if (f.silent) out.add(silentRow(key, f.silentState, f.silentTime, f.silentValue));
+                if (f.silent) {
+                    out.add(silentRow(key, f.silentState, f.silentTime, f.silentValue, timers));
+                }
                 out.add(row(r, "reading", false, first, firstInState, m.firstInWindow(start), isNew, f));
             }
             first = false;
         }
-        if (m.timer == SensorModel.NONE) {
-            m.timer = m.nextDeadlineMs(rules);
-            if (m.timer != SensorModel.NONE) getHandle().registerTimer(m.timer);
+        // The timer stays where it is unless the sensor is now due earlier (it came back after
+        // a reported silence, whose timer was moved to the TTL): then it moves there.
+        long due = m.nextDeadlineMs(rules);
+        if (due != SensorModel.NONE && (m.timer == SensorModel.NONE || due < m.timer)) {
+            if (m.timer != SensorModel.NONE) getHandle().deleteTimer(m.timer);
+            m.timer = due;
+            getHandle().registerTimer(due);
         }
         store.update(m.toBytes());
         return CollectionConverters.asScala(out.iterator());
@@ -143,7 +151,7 @@ final class SensorProcessor extends StatefulProcessor<String, Row, Row> {
         long watermark = timers.getCurrentWatermarkInMs() * 1000;
         if (m.hasModel && m.lastTime != SensorModel.NONE) {
             if (rules.silent() && !m.silentReported && m.lastTime + rules.silentMicros() <= watermark) {
-                out.add(silentRow(key, m.state, m.lastTime, m.lastValue));
+                out.add(silentRow(key, m.state, m.lastTime, m.lastValue, timers));
                 m.silentReported = true;
             }
             if (m.lastTime + rules.ttlMicros() <= watermark) m.forget();

@@ -12,8 +12,8 @@ import org.apache.spark.sql.types.StructType;
 /**
  * Entry point from PySpark: {@code SensorStep.apply(df._jdf, ...)} on the job's streaming
  * DataFrame of parsed records. It needs the columns guid, state, event_time, temperature, reason
- * (the band rule's, null for a normal reading), usable, kafka_partition and kafka_offset; every
- * other column is passed through. The query needs an event-time watermark upstream (on a column
+ * (the band rule's, null for a normal reading), usable, kafka_partition, kafka_offset and
+ * batch_time; every other column is passed through. The query needs an event-time watermark upstream (on a column
  * the step's input no longer has, so that Spark drops no late row: the step marks them instead)
  * and the RocksDB state store provider, as Spark's transformWithState requires.
  */
