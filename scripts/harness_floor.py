@@ -22,16 +22,15 @@ from typing import Any
 
 
 def run(spark: Any, config: Any, data: Path, work: Path, warmup: int) -> dict[str, float]:
+    from harness import KAFKA_SCHEMA
     from pyspark.sql import functions as F
 
     from iotstream import anomalies, compute, engine, parse
     from iotstream.parse import BATCH_TIME, KAFKA_COLUMNS
     from iotstream.schema import EVENT_SCHEMA
 
-    kafka_schema = "value binary, partition int, offset bigint, timestamp timestamp"
-
     def source():
-        return (spark.readStream.schema(kafka_schema).option("maxFilesPerTrigger", 1)
+        return (spark.readStream.schema(KAFKA_SCHEMA).option("maxFilesPerTrigger", 1)
                 .parquet(str(data)).select(*KAFKA_COLUMNS, F.current_timestamp().alias(BATCH_TIME)))
 
     def parsed(records):

@@ -84,9 +84,10 @@ def compute(batch: DataFrame, batch_id: int, carry: Carry, config: JobConfig,
     found = _anomalies(side, config)
     new = [r for r in side if r["kind"] == READING and r["new_sensor"]]
     new_by_state = collections.Counter(r["state"] for r in new)
-    closed = [w for w in merged.values()
-              if windows.is_closed(w[windows.WINDOW_START], config.window_seconds, watermark)]
-    still_open = [w for w in merged.values() if w not in closed]
+    closed, still_open = [], []
+    for w in merged.values():
+        shut = windows.is_closed(w[windows.WINDOW_START], config.window_seconds, watermark)
+        (closed if shut else still_open).append(w)
     state_totals = _add_totals(carry.state_totals, figures["states"], new_by_state)
     total_rows = _total_rows(state_totals)
     running = carry.running_messages + totals["messages"]
