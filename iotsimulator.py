@@ -3,7 +3,9 @@
 
 Each sensor belongs to one US state for life and reports a temperature that wanders
 around the state's average (conf/states.csv) on a bounded, mean-reverting walk.
-Optionally some readings are replaced by labelled anomalies (ground truth for tests).
+Optionally some readings are replaced by labelled anomalies (ground truth for tests):
+point anomalies (spike, impossible), incidents (a sensor stuck, drifting or silent for a while)
+and level shifts (a sensor whose level moves for good, labelled at its first new reading).
 """
 from __future__ import annotations
 
@@ -62,8 +64,12 @@ INCIDENT_KINDS = ("stuck", "drift", "silent")
 STUCK_READINGS = (15, 30)  # repeats of the last value (the job's default stuck detector: 10)
 DRIFT_READINGS = (20, 40)
 DRIFT_MIN_F, DRIFT_MAX_F = 20.0, 30.0  # beyond the ±15 °F band, unlike the walk (±9 °F)
+# A shift moves a sensor's baseline for good (say, a re-sited sensor), by more than the walk's
+# ±9 °F; the new level may well lie inside the ±15 °F band.
+SHIFT_MIN_F, SHIFT_MAX_F = 10.0, 30.0
 SILENT_SECONDS = (180.0, 600.0)  # of event time; the job's default silent detector: 120 s
 LABEL_COLUMNS = ("guid", "eventTime", "kind", "temperature")
+LABEL_KINDS = (*ANOMALY_KINDS, *INCIDENT_KINDS, "shift")
 
 OUTPUT_BATCH_LINES = 4096  # join lines before writing: far fewer write calls
 PACE_TICK_S = 0.005  # with --rate on stdout: write (and flush) what is due this often
@@ -83,7 +89,8 @@ class KafkaUnavailable(RuntimeError):
 
 @dataclass
 class Sensor:
-    """One device: identity, state and baseline are fixed; offset_f is its walk position."""
+    """One device: identity and state are fixed; baseline_f is its state's average until a
+    shift moves it (for good); offset_f is its walk position around baseline_f."""
 
     guid: str
     destination: str
@@ -188,8 +195,9 @@ def events(sensors: list[Sensor], rng: random.Random, clock: Iterator[datetime],
 
     Point anomalies (spike, impossible) replace one reading; incidents (stuck, drift, silent;
     probability per event in incident_rates) start on the chosen sensor and last several of its
-    readings (silent: a span of event time, in which the sensor is never chosen). An event's
-    labels are its own (point anomaly, stuck or drift reading) or a silence it starts."""
+    readings (silent: a span of event time, in which the sensor is never chosen); a shift (its
+    rate in incident_rates too) moves the sensor's baseline for good. An event's labels are its
+    own (point anomaly, stuck, drift or shift reading) or a silence it starts."""
     rates = {k: v for k, v in (incident_rates or {}).items() if v > 0}
     for _ in range(count) if count is not None else itertools.count():
         moment = next(clock)
@@ -226,6 +234,10 @@ def _reading(sensor: Sensor, rng: random.Random, anomaly_rate: float,
                 sensor.incident_f = (sensor.last[1] if kind == "stuck" else
                                      rng.choice((-1.0, 1.0)) * rng.uniform(DRIFT_MIN_F, DRIFT_MAX_F))
                 break
+        # Drawn after the incidents, and only when shifts are on: rate-0 output is unchanged.
+        if sensor.incident is None and "shift" in rates and rng.random() < rates["shift"]:
+            sensor.baseline_f += rng.choice((-1.0, 1.0)) * rng.uniform(SHIFT_MIN_F, SHIFT_MAX_F)
+            return "shift", advance_walk(sensor, rng)  # the walk goes on around the new level
     if sensor.incident is not None:
         kind = sensor.incident
         sensor.remaining -= 1
@@ -473,10 +485,12 @@ def build_parser() -> argparse.ArgumentParser:
              f"{DRIFT_READINGS[0]}-{DRIFT_READINGS[1]} readings (default 0)")
     add("--silent-rate", type=rate, default=0.0, metavar="P",
         help=f"... goes silent for {SILENT_SECONDS[0]:g}-{SILENT_SECONDS[1]:g} s (default 0)")
+    add("--shift-rate", type=rate, default=0.0, metavar="P",
+        help=f"... changes its level for good by {SHIFT_MIN_F:g}-{SHIFT_MAX_F:g} °F (default 0)")
     add("--labels", type=Path, metavar="FILE",
         help="write the injected anomalies as CSV: " + ",".join(LABEL_COLUMNS) + " (kind: "
-             + ", ".join(ANOMALY_KINDS + INCIDENT_KINDS) + "; a silent row is the sensor's last "
-             "reading before its silence)")
+             + ", ".join(LABEL_KINDS) + "; a silent row is the sensor's last reading before its "
+             "silence, a shift row its first at the new level)")
     add("--states-file", type=Path, default=DEFAULT_STATES_FILE, metavar="FILE",
         help="state,name,avg_temp_f table (default: conf/states.csv beside this script)")
     add("--rate", type=_checked(float, lambda v: v >= 0, ">= 0"),
@@ -570,7 +584,8 @@ def main(argv: list[str] | None = None) -> int:
         label_writer = csv.writer(labels_file, lineterminator="\n") if labels_file else None
         if label_writer:
             label_writer.writerow(LABEL_COLUMNS)
-        incidents = {"stuck": args.stuck_rate, "drift": args.drift_rate, "silent": args.silent_rate}
+        incidents = {"stuck": args.stuck_rate, "drift": args.drift_rate, "silent": args.silent_rate,
+                     "shift": args.shift_rate}
         fleet_rng = random.Random(args.sensor_seed) if args.sensor_seed is not None else rng
         pairs = events(make_sensors(states, args.sensors, fleet_rng), rng, clock, count,
                        args.anomaly_rate, incidents)

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Detection quality, measured: the simulator writes a labelled stream (spikes, impossible values,
-# stuck, drifting and silent sensors) into a private Kafka broker, the job drains it with
-# spark-submit, and scripts/quality.py prints precision and recall per detector (Markdown).
+# stuck, drifting and silent sensors, sensors whose level shifts for good) into a private Kafka
+# broker, the job drains it with spark-submit, and scripts/quality.py prints precision and recall
+# per detector and the goals (Markdown).
 #
 # usage: ./scripts/quality.sh [--json FILE]
 #
@@ -13,7 +14,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 json=""
 case "${1:-}" in
 -h | --help)
-    sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'
     exit 0 ;;
 --json)
     [[ $# -eq 2 ]] || die "usage: $0 [--json FILE]"
@@ -42,9 +43,11 @@ echo "quality: broker on $bootstrap; $events events from $sensors sensors (seed 
 "$ROOT/scripts/kafka-start.sh" >/dev/null
 "$ROOT/scripts/kafka-topics.sh" --bootstrap-server "$bootstrap" --create --topic "$topic" \
     --partitions 3 >/dev/null
+# Event time from a day ago: the job quarantines readings > 7 days older than their Kafka time.
 "$VENV/bin/python" "$ROOT/iotsimulator.py" --bootstrap-server "$bootstrap" --topic "$topic" \
     --rate 0 --count "$events" --seed "$seed" --sensors "$sensors" --anomaly-rate 0.002 \
-    --stuck-rate 0.0002 --drift-rate 0.0002 --silent-rate 0.0002 --labels "$work/labels.csv"
+    --stuck-rate 0.0002 --drift-rate 0.0002 --silent-rate 0.0002 --shift-rate 0.0003 \
+    --start-time "$(date -u -d '1 day ago' +%Y-%m-%dT%H:%M:00Z)" --labels "$work/labels.csv"
 echo "quality: running the job (spark-submit, --available-now); log in $work/job.log" >&2
 if ! "$ROOT/scripts/submit.sh" --conf spark.ui.enabled=false -- "$bootstrap" "$topic" \
     --output-dir "$work/out" --available-now --max-offsets-per-trigger 20000 >"$work/job.log" 2>&1; then

@@ -42,11 +42,22 @@ def event(guid: str, state: str, temperature: object, event_time: str = "2026-01
 
 
 def kafka_records(spark: SparkSession, lines: list[str | bytes | None], partition: int = 0,
-                  first_offset: int = 0, batch_time: datetime = BATCH_TIME) -> DataFrame:
-    """A batch DataFrame like the one the streaming query hands to foreachBatch."""
+                  first_offset: int = 0, batch_time: datetime = BATCH_TIME,
+                  produced_at: datetime | None = None) -> DataFrame:
+    """A batch DataFrame like the one the streaming query hands to foreachBatch. Each record's
+    Kafka timestamp is `produced_at`, or by default its own eventTime (a sensor with a good
+    clock), or PRODUCED_AT for a record without one."""
     rows = [
         (None if v is None else (v if isinstance(v, bytes) else v.encode()), partition,
-         first_offset + i, PRODUCED_AT, batch_time)
+         first_offset + i, produced_at or _sent_at(v), batch_time)
         for i, v in enumerate(lines)
     ]
     return spark.createDataFrame(rows, KAFKA_RECORD_SCHEMA)
+
+
+def _sent_at(line: str | bytes | None) -> datetime:
+    try:
+        sent = datetime.fromisoformat(json.loads(line)["eventTime"].replace("Z", "+00:00"))
+    except (TypeError, ValueError, KeyError, AttributeError):
+        return PRODUCED_AT
+    return sent if sent.tzinfo else sent.replace(tzinfo=UTC)

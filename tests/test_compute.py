@@ -39,8 +39,9 @@ def _table(spark, tmp_path, name: str, batch_id: int) -> list[dict]:
 
 def test_figures_per_state_and_for_the_whole_batch(spark, tmp_path, run):
     lines = [
-        event("a", "CA", 60.0), event("a", "CA", 62.0), event("b", "CA", 64.0),
-        event("c", "AK", 20.0), event("d", "AK", 30.0), event("d", "AK", 99.0),
+        event("a", "CA", 60.0), event("a", "CA", 62.0, "2026-01-01T00:00:02.000000Z"),
+        event("b", "CA", 64.0), event("c", "AK", 20.0), event("d", "AK", 30.0),
+        event("d", "AK", 99.0, "2026-01-01T00:00:02.000000Z"),
         event("f", "CA", 500.0),  # impossible: a message, an anomaly, but not a temperature
         "not json", event("e", "ZZ", 60.0), None,
     ]

@@ -117,7 +117,7 @@ def test_windows_detectors_and_alerts_come_from_the_config(tmp_path):
     c = load_config(CONF)
     assert (c.window_seconds, c.watermark_seconds, c.alerts_topic) == (60.0, 30.0, "iot-alerts")
     d = c.detectors
-    assert d.enabled() == ["band", "three_sigma", "zscore", "stuck", "silent"]
+    assert d.enabled() == ["band", "three_sigma", "zscore", "stuck", "silent", "level_shift"]
     assert (d.sigma_k, d.zscore_history, d.zscore_threshold, d.stuck_repeats, d.silent_seconds,
             d.sensor_ttl_seconds) == (3.0, 30, 6.0, 10, 120.0, 3600.0)
     path = _conf_copy(tmp_path, "enabled = true\nhistory = 30", "enabled = false\nhistory = 50")
@@ -181,7 +181,7 @@ def test_every_detector_of_the_registry_has_its_config_table_fields_and_quality_
     with (ROOT / "conf" / "job.toml").open("rb") as f:
         tables = tomllib.load(f)["detectors"]
     names = {f.name for f in fields(Detectors)}
-    kinds = {"spike", "impossible", "drift", "stuck", "silent"}  # the simulator's labels
+    kinds = {"spike", "impossible", "drift", "stuck", "silent", "shift"}  # the simulator's labels
     for name, detector in REGISTRY.items():
         assert name in names, f"Detectors has no enabled flag {name!r}"
         table = tables[name]

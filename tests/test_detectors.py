@@ -43,7 +43,8 @@ class Model:
         self.rules = engine.SensorStep.rules(
             60_000_000, d.zscore, d.zscore_history, d.zscore_min_history,
             float(d.zscore_threshold), float(d.zscore_min_sigma), d.stuck, d.stuck_repeats,
-            d.silent, round(d.silent_seconds * 1e6), round(d.sensor_ttl_seconds * 1e6))
+            d.silent, round(d.silent_seconds * 1e6), round(d.sensor_ttl_seconds * 1e6),
+            d.level_shift, d.level_shift_readings)
         self.silent_seconds = d.silent_seconds
         self.java = engine.SensorModel()
 
@@ -51,8 +52,9 @@ class Model:
         """One reading → what it raised, as anomaly rows: (state, event_time, temperature,
         reason, detector, score)."""
         low, high = BANDS.band(state)
-        normal = BANDS.physical_min <= value <= BANDS.physical_max and low <= value <= high
-        f = self.java.observe(self.rules, state, micros(when), float(value), normal)
+        plausible = BANDS.physical_min <= value <= BANDS.physical_max
+        normal = plausible and low <= value <= high
+        f = self.java.observe(self.rules, state, micros(when), float(value), normal, plausible)
         found = []
         if get_field(f, "silent"):
             found.append((get_field(f, "silentState"),
@@ -63,6 +65,11 @@ class Model:
         if get_field(f, "zReason") is not None:
             found.append((state, when, value, get_field(f, "zReason"), "zscore",
                           get_field(f, "zScore")))
+        if get_field(f, "shift"):
+            size = get_field(f, "shiftSize")
+            found.append((state, T0 + timedelta(microseconds=get_field(f, "shiftTime") - micros(T0)),
+                          get_field(f, "shiftValue"), "up" if size > 0 else "down",
+                          "level_shift", abs(size)))
         return found
 
     @property

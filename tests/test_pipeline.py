@@ -15,15 +15,23 @@ from iotstream.pipeline import BatchProcessor
 from iotstream.schema import TABLES
 from iotstream.sinks import ParquetSink
 from iotstream.views import REPORTS, read_table, register_views
-from sparkdata import BANDS, BATCH_TIME, event, kafka_records
+from sparkdata import BANDS, BATCH_TIME, PRODUCED_AT, event, kafka_records
 from streamrun import StreamRun
 
 ROOT = Path(__file__).resolve().parent.parent
 CLOCK = datetime(2030, 1, 2, 3, 4, 5, tzinfo=UTC)  # used only for a batch with no rows
 
-BATCH_0 = [event("a", "CA", 60.0), event("a", "CA", 70.0), event("b", "AK", 26.0),
-           event("c", "AK", 90.0), "not json"]
-BATCH_1 = [event("a", "CA", 62.0), event("d", "CA", 999.0), event("e", "AK", 20.0)]
+BATCH_0 = [event("a", "CA", 60.0), event("a", "CA", 70.0, "2026-01-01T00:00:02.000000Z"),
+           event("b", "AK", 26.0), event("c", "AK", 90.0), "not json"]
+# a's reading of batch 0 sent again (a duplicate), and f's clock 73 years ahead (quarantined).
+BATCH_1 = [event("a", "CA", 62.0, "2026-01-01T00:00:03.000000Z"), event("d", "CA", 999.0),
+           event("e", "AK", 20.0), event("a", "CA", 60.0),
+           event("f", "CA", 61.0, "2099-01-01T00:00:00.000000Z")]
+
+
+def batch_1(spark, **options):
+    """BATCH_1 as Kafka records produced on 2026-01-01 (f's clock is off)."""
+    return kafka_records(spark, BATCH_1, produced_at=PRODUCED_AT, **options)
 
 
 @pytest.fixture
@@ -49,7 +57,7 @@ def test_two_batches_write_every_table(spark, processor_factory):
     make, out = processor_factory
     processor, console = make()
     processor(kafka_records(spark, BATCH_0), 0)
-    processor(kafka_records(spark, BATCH_1, first_offset=5), 1)
+    processor(batch_1(spark, first_offset=5), 1)
 
     written = {t for t in TABLES if (out / t).exists()}
     # No window closed (every event at the same time) and nothing late.
@@ -85,7 +93,17 @@ def test_two_batches_write_every_table(spark, processor_factory):
     assert "== Batch 0 · 2026-05-06 07:08:09 UTC" in text  # Spark's batch time, not the clock
     assert "Messages: 4 in batch · 4 since start" in text
     assert "Messages: 3 in batch · 7 since start" in text
-    assert "Ledger: 5 records read = 4 accepted + 1 quarantined" in text
+    assert "Ledger: 5 records read = 4 accepted + 1 quarantined + 0 duplicates" in text
+    assert "Ledger: 5 records read = 3 accepted + 1 quarantined + 1 duplicates" in text
+    [dup] = _read(spark, out, "duplicates").collect()
+    assert (dup.batch_id, dup.guid, dup.event_time, dup.temperature, dup.kind,
+            dup.kafka_offset) == (1, "a", datetime(2026, 1, 1, 0, 0, 1), 60.0, "resend", 8)
+    [clock] = _read(spark, out, "clock_errors").collect()
+    skew = (datetime(2099, 1, 1) - datetime(2026, 1, 1)).total_seconds()
+    assert (clock.guid, clock.error, clock.action, clock.readings, clock.max_skew_seconds,
+            clock.latest_event_time) == ("f", "future", "quarantined", 1, skew, datetime(2099, 1, 1))
+    [q] = _read(spark, out, "quarantine").where("batch_id = 1").collect()
+    assert (q.kafka_offset, q.reason) == (9, "bad_value:eventTime_future")
 
 
 def test_running_total_continues_after_a_restart(spark, processor_factory):
@@ -93,7 +111,7 @@ def test_running_total_continues_after_a_restart(spark, processor_factory):
     first, _ = make()
     first(kafka_records(spark, BATCH_0), 0)
     restarted, console = make()  # a new process: nothing in memory, only the Parquet output
-    restarted(kafka_records(spark, BATCH_1), 1)
+    restarted(batch_1(spark), 1)
     running = dict(_read(spark, out, "batch_totals").select("batch_id", "running_messages").collect())
     assert running == {0: 4, 1: 7}
     assert "Messages: 3 in batch · 7 since start" in console.getvalue()
@@ -115,7 +133,7 @@ def test_an_empty_batch_writes_zero_totals_and_keeps_the_running_total(spark, pr
     processor(kafka_records(spark, BATCH_0), 0)
     processor(kafka_records(spark, []), 1)
     restarted, _ = make()
-    restarted(kafka_records(spark, BATCH_1), 2)  # a new process: continues from batch 1's rows
+    restarted(batch_1(spark), 2)  # a new process: continues from batch 1's rows
     totals = {r.batch_id: (r.messages, r.running_messages, r.sensors, r.anomalies)
               for r in _read(spark, out, "batch_totals").collect()}
     assert totals == {0: (4, 4, 3, 1), 1: (0, 4, 0, 0), 2: (3, 7, 3, 1)}
@@ -127,7 +145,8 @@ def test_sql_views_and_canned_reports_over_the_output(spark, processor_factory):
     make, out = processor_factory
     processor, _ = make()
     processor(kafka_records(spark, [event("a", "CA", 60.0), event("b", "CA", 999.0)]), 0)
-    processor(kafka_records(spark, [event("a", "CA", 70.0), event("c", "CA", 74.0)]), 1)
+    processor(kafka_records(spark, [event("a", "CA", 70.0, "2026-01-01T00:00:02.000000Z"),
+                                    event("c", "CA", 74.0)]), 1)
     found = register_views(spark, str(out))
     # Nothing quarantined, late or in a closed window.
     assert set(found) == {"state_stats", "batch_totals", "anomalies", "state_totals", "sensors"}
@@ -158,17 +177,18 @@ def test_a_replayed_batch_replaces_its_rows_instead_of_adding_them(spark, proces
     make, out = processor_factory
     first, _ = make()
     first(kafka_records(spark, BATCH_0), 0)
-    first(kafka_records(spark, BATCH_1), 1)
+    first(batch_1(spark), 1)
     # A crash after batch 1 wrote its files but before Spark committed it: the restarted job
     # runs batch 1 again, with the same records.
     restarted, _ = make()
-    restarted(kafka_records(spark, BATCH_1), 1)
+    restarted(batch_1(spark), 1)
     counts = {t: _read(spark, out, t).groupBy("batch_id").count().collect() for t in TABLES
               if (out / t).exists()}
     assert dict(counts["batch_totals"]) == {0: 1, 1: 1}
     assert dict(counts["state_stats"]) == {0: 2, 1: 2}
     assert dict(counts["anomalies"]) == {0: 1, 1: 1}
-    assert dict(counts["quarantine"]) == {0: 1}
+    assert dict(counts["quarantine"]) == {0: 1, 1: 1}
+    assert dict(counts["duplicates"]) == {1: 1}
     running = dict(_read(spark, out, "batch_totals").select("batch_id", "running_messages").collect())
     assert running == {0: 4, 1: 7}
     files = sorted(p.name for p in (out / "batch_totals").rglob("*.parquet"))
@@ -190,7 +210,7 @@ def test_every_record_is_accepted_or_quarantined(spark, processor_factory):
         (2, 55, "unknown_state"),
     ]
     assert [q.raw for q in quarantine] == ["junk", None, "base64:/w==", "", event("b", "ZZ", 1.0)]
-    assert "Ledger: 7 records read = 2 accepted + 5 quarantined" in console.getvalue()
+    assert "Ledger: 7 records read = 2 accepted + 5 quarantined + 0 duplicates" in console.getvalue()
 
 
 def test_a_replay_with_fewer_rows_leaves_none_of_the_earlier_ones(spark, processor_factory):
@@ -209,7 +229,9 @@ def test_a_replay_with_fewer_rows_leaves_none_of_the_earlier_ones(spark, process
 
 
 def test_compaction_merges_the_batches_before_and_changes_no_row(spark, tmp_path):
-    batches = [BATCH_0, BATCH_1 + ["junk"], BATCH_0, BATCH_1]
+    # Batch 2: batch 0's sensors 10 s later (the same readings again would be duplicates).
+    later = [line.replace("T00:00:0", "T00:00:1") for line in BATCH_0]
+    batches = [BATCH_0, BATCH_1 + ["junk"], later, BATCH_1]
 
     def run(out: Path, every: int, ids: range) -> None:
         config = replace(load_config(ROOT / "conf" / "job.toml"), bands=BANDS, output_dir=str(out),
@@ -218,7 +240,8 @@ def test_compaction_merges_the_batches_before_and_changes_no_row(spark, tmp_path
                                    clock=lambda: CLOCK)
         run_batch = StreamRun(spark, config, processor)
         for i in ids:
-            run_batch(kafka_records(spark, batches[i], first_offset=10 * i), i)
+            run_batch(kafka_records(spark, batches[i], first_offset=10 * i,
+                                    produced_at=PRODUCED_AT), i)
 
     def rows(out: Path) -> dict[str, list]:
         return {t: sorted(map(tuple, _read(spark, out, t).collect()), key=repr) for t in TABLES

@@ -12,6 +12,7 @@ import subprocess
 import sys
 import time
 from collections import defaultdict
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -34,6 +35,9 @@ ANOMALY_BAND_F = 15.0  # the aggregator's "far from baseline" threshold
 IMPOSSIBLE_FLOOR_F = 200.0
 BINOMIAL_SIGMAS = 5  # tolerance for random counts: a false failure is ~1 in 3 million
 WALL_CLOCK_SLACK = timedelta(seconds=5)
+# Over 1,000 readings the walk's mean is within ~0.2 °F of its centre (sd ~1.2 °F, correlation
+# time ~10 readings, and the offset it starts from fades within ~50): 1 °F is five of those.
+LONG_RUN_READINGS, CENTRE_TOLERANCE_F = 1000, 1.0
 
 
 def run_cli(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
@@ -60,10 +64,34 @@ def deviation(event: dict[str, Any]) -> float:
 
 def generate(count: int, sensors: int, seed: int, anomaly_rate: float = 0.0):
     """In-process run with a seed and the simulated clock: (sensor list, list of pairs)."""
+    fleet, pairs = stream(count, sensors, seed, anomaly_rate)
+    return fleet, list(pairs)
+
+
+def stream(count: int, sensors: int, seed: int, anomaly_rate: float = 0.0,
+           rates: dict[str, float] | None = None):
+    """Like generate(), but the pairs come lazily: the fleet can be inspected between them."""
     rng = random.Random(seed)
     fleet = sim.make_sensors(STATES, sensors, rng)
     clock = sim.simulated_clock(sim.parse_utc(sim.DEFAULT_START_TIME), 0.01)
-    return fleet, list(sim.events(fleet, rng, clock, count, anomaly_rate))
+    return fleet, sim.events(fleet, rng, clock, count, anomaly_rate, rates)
+
+
+Pairs = Iterable[tuple[dict[str, Any], list[sim.AnomalyLabel]]]
+
+
+def follow_levels(fleet: list[sim.Sensor], pairs: Pairs) -> Iterator[tuple[dict[str, Any], list[str], float]]:
+    """Yield (event, label kinds, its sensor's level) and check that a sensor's baseline moves
+    only at a reading labelled shift, by 10-30 °F."""
+    sensors = {s.guid: s for s in fleet}
+    level = {s.guid: s.baseline_f for s in fleet}
+    for event, labels in pairs:
+        guid, kinds = event["guid"], [label.kind for label in labels]
+        if "shift" in kinds:
+            assert sim.SHIFT_MIN_F <= abs(sensors[guid].baseline_f - level[guid]) <= sim.SHIFT_MAX_F
+            level[guid] = sensors[guid].baseline_f
+        assert sensors[guid].baseline_f == level[guid]
+        yield event, kinds, level[guid]
 
 
 # --- conf/states.csv -------------------------------------------------------------------
@@ -243,6 +271,87 @@ def test_incidents_are_labelled_as_they_are_emitted(tmp_path: Path) -> None:
                if (e["guid"], e["eventTime"]) not in labelled)
 
 
+def test_shifts_are_labelled_at_about_their_rate(tmp_path: Path) -> None:
+    count, sensors, rate = 60_000, 50, 0.002
+    labels_path = tmp_path / "labels.csv"
+    events = parse_lines(run_cli(str(count), "--seed", "13", "--sensors", str(sensors),
+                                 "--shift-rate", str(rate), "--labels", str(labels_path)).stdout)
+    with labels_path.open(newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert {row["kind"] for row in rows} == {"shift"}
+    # Any reading but a sensor's first can be a shift's (no other fault is on here).
+    chances = count - sensors
+    assert abs(len(rows) - chances * rate) < BINOMIAL_SIGMAS * math.sqrt(chances * rate * (1 - rate))
+    emitted = {(e["guid"], e["eventTime"]): temperature(e) for e in events}
+    keys = [(row["guid"], row["eventTime"]) for row in rows]
+    assert len(set(keys)) == len(keys)
+    assert all(float(row["temperature"]) == emitted[key] for row, key in zip(rows, keys, strict=True))
+
+
+def test_a_shifted_sensor_reads_on_around_its_new_level() -> None:
+    fleet, pairs = stream(200_000, sensors=20, seed=17, rates={"shift": 0.0002})
+    shifts: list[tuple[float, float, list[float]]] = []  # (old level, new level, its readings)
+    current: dict[str, list[float]] = {}
+    levels = {s.guid: s.baseline_f for s in fleet}
+    for event, kinds, level in follow_levels(fleet, pairs):
+        guid, reading = event["guid"], temperature(event)
+        if kinds:
+            assert kinds == ["shift"]
+            current[guid] = []
+            shifts.append((levels[guid], level, current[guid]))
+            levels[guid] = level
+        # The shift's own reading is the first at the new level; every later one stays there.
+        assert abs(reading - level) <= sim.NORMAL_MAX_DEVIATION, event
+        if guid in current:
+            current[guid].append(reading)
+    long_runs = [s for s in shifts if len(s[2]) >= LONG_RUN_READINGS]
+    assert len(shifts) > 20 and len(long_runs) > 10
+    for old, new, readings in long_runs:
+        direction = math.copysign(1.0, new - old)
+        mean = sum(readings) / len(readings)
+        assert abs(mean - new) < CENTRE_TOLERANCE_F
+        # At least 10 °F off the old level, in the shift's direction, but for the walk's noise:
+        # a shift can be as small as 10 °F.
+        assert direction * (mean - old) >= sim.SHIFT_MIN_F - CENTRE_TOLERANCE_F
+
+
+def test_faults_after_a_shift_are_relative_to_the_new_level() -> None:
+    fleet, pairs = stream(100_000, sensors=20, seed=23, anomaly_rate=0.01,
+                          rates={"shift": 0.001, "drift": 0.001})
+    shifted: set[str] = set()
+    seen: dict[str, int] = defaultdict(int)  # spike and drift readings of shifted sensors
+    for event, kinds, level in follow_levels(fleet, pairs):
+        guid, off = event["guid"], abs(temperature(event) - level)
+        if "spike" in kinds:
+            assert sim.SPIKE_MIN_F - sim.ROUNDING_SLACK_F <= off <= sim.SPIKE_MAX_F + sim.ROUNDING_SLACK_F
+        elif "drift" in kinds:
+            assert sim.DRIFT_MIN_F - sim.NORMAL_MAX_DEVIATION <= off
+            assert off <= sim.DRIFT_MAX_F + sim.NORMAL_MAX_DEVIATION
+        elif "impossible" not in kinds:
+            assert off <= sim.NORMAL_MAX_DEVIATION, event
+        if "shift" in kinds:
+            shifted.add(guid)
+        elif guid in shifted:
+            for kind in set(kinds) & {"spike", "drift"}:
+                seen[kind] += 1
+    assert seen["spike"] > 50 and seen["drift"] > 50
+
+
+def test_shift_rate_0_changes_nothing(tmp_path: Path) -> None:
+    args = ("5000", "--seed", "4", "--sensors", "30", "--anomaly-rate", "0.01", "--stuck-rate",
+            "0.002", "--drift-rate", "0.002", "--silent-rate", "0.001")
+    runs = {}
+    for name, extra in (("without", ()), ("zero", ("--shift-rate", "0")),
+                        ("on", ("--shift-rate", "0.001"))):
+        labels_path = tmp_path / f"{name}.csv"
+        runs[name] = (run_cli(*args, *extra, "--labels", str(labels_path)).stdout,
+                      labels_path.read_text())
+    assert runs["zero"] == runs["without"]
+    assert {"spike", "stuck", "drift", "silent"} <= {
+        row["kind"] for row in csv.DictReader(runs["zero"][1].splitlines())}
+    assert runs["on"][0] != runs["without"][0] and "shift" in runs["on"][1]
+
+
 # --- clocks ----------------------------------------------------------------------------
 
 def test_wall_clock_is_strictly_increasing_true_utc() -> None:
@@ -268,6 +377,9 @@ def test_wall_clock_breaks_ties() -> None:
     (["10", "--rate", "-1"], "must be >= 0"),
     (["--rate", "10", "--duration", "0"], "must be > 0"),
     (["10", "--anomaly-rate", "2"], "must be in [0, 1]"),
+    (["10", "--shift-rate", "1.5"], "must be in [0, 1]"),
+    (["10", "--shift-rate", "-0.1"], "must be in [0, 1]"),
+    (["10", "--shift-rate", "often"], "invalid value 'often'"),
     (["10", "--sensors", "0"], "must be >= 1"),
     (["10", "--topic", "t"], "only valid with --bootstrap-server"),
     (["--bootstrap-server", "localhost:9092", "--count", "5"], "--topic and --rate are required"),
@@ -293,6 +405,7 @@ def test_bad_states_file_is_a_one_line_error(tmp_path: Path, content: str | None
 def test_help_documents_options_and_examples() -> None:
     help_text = run_cli("--help").stdout
     for option in ("--sensors", "--seed", "--start-time", "--event-interval", "--anomaly-rate",
+                   "--stuck-rate", "--drift-rate", "--silent-rate", "--shift-rate",
                    "--labels", "--states-file", "--bootstrap-server", "--topic", "--rate",
                    "--duration", "--count", "examples:"):
         assert option in help_text

@@ -28,6 +28,7 @@ examples:
   ./scripts/submit.sh --check                  # validate config and broker, then exit
 """
 CONNECT_TIMEOUT_SECONDS = 5.0
+ACTIONS = {"quarantine": "quarantined", "adjust": "adjusted"}
 
 
 def parse_args(argv: list[str] | None, default_config: Path) -> argparse.Namespace:
@@ -55,7 +56,15 @@ def parse_args(argv: list[str] | None, default_config: Path) -> argparse.Namespa
     p.add_argument("--min-partitions", type=int, metavar="N",
                    help="at least N Spark tasks read each batch (0 = one per Kafka partition)")
     p.add_argument("--shuffle-partitions", type=int, metavar="N",
-                   help="spark.sql.shuffle.partitions of the job (default: 4)")
+                   help="spark.sql.shuffle.partitions of the job (default: 2)")
+    p.add_argument("--max-past-seconds", type=float, metavar="S",
+                   help="eventTime more than S before its Kafka timestamp: the [event_time] "
+                   "policy applies (default: 7 days; 0 = no limit, e.g. to replay history)")
+    p.add_argument("--max-future-seconds", type=float, metavar="S",
+                   help="eventTime more than S after its Kafka timestamp: the [event_time] policy "
+                   "applies (default: 300; 0 = no limit)")
+    p.add_argument("--event-time-policy", choices=("quarantine", "adjust"),
+                   help="for such readings (default: quarantine)")
     p.add_argument("--available-now", action="store_true",
                    help="process everything in the topic now (in micro-batches), then exit")
     p.add_argument("--check", action="store_true",
@@ -75,6 +84,9 @@ def resolve_config(args: argparse.Namespace) -> JobConfig:
         max_offsets_per_trigger=args.max_offsets_per_trigger,
         min_partitions=args.min_partitions,
         shuffle_partitions=args.shuffle_partitions,
+        max_past_seconds=args.max_past_seconds,
+        max_future_seconds=args.max_future_seconds,
+        time_policy=args.event_time_policy,
         available_now=args.available_now or None,
     )
 
@@ -97,9 +109,18 @@ def describe(config: JobConfig) -> str:
         f"topic {config.topic} at {config.bootstrap_servers}, {mode}; "
         f"output {config.output_dir}, checkpoint {checkpoint_location(config)}; "
         f"windows {config.window_seconds:g} s, watermark {config.watermark_seconds:g} s; "
+        f"event time {_limits(config)}; "
         f"detectors {detectors}; {alerts}"
         + (f"; Kafka options: {options}" if options else "")
     )
+
+
+def _limits(config: JobConfig) -> str:
+    def limit(seconds: float) -> str:
+        return f"{seconds:g} s" if seconds else "any time"
+
+    return (f"{limit(config.max_past_seconds)} before to {limit(config.max_future_seconds)} after "
+            f"its Kafka timestamp, else {ACTIONS[config.time_policy]}")
 
 
 def packaged_config() -> Path:

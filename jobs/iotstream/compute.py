@@ -22,7 +22,7 @@ from iotstream import console, windows
 from iotstream.anomalies import IMPOSSIBLE
 from iotstream.config import JobConfig
 from iotstream.detectors import REGISTRY
-from iotstream.engine import READING, RECORD, SILENT, is_reading
+from iotstream.engine import DUPLICATE, READING, RECORD, is_reading
 from iotstream.schema import TABLES
 from iotstream.sinks import naive, to_arrow
 
@@ -73,7 +73,8 @@ def compute(batch: DataFrame, batch_id: int, carry: Carry, config: JobConfig,
     merged = windows.merge(carry.open_windows, figures["windows"])
     d = config.detectors
     limits = windows.three_sigma_limits(merged, d.sigma_min_readings) if d.three_sigma else {}
-    big = {"late": totals["late"] > DRIVER_ROWS, "quarantine": totals["quarantined"] > DRIVER_ROWS}
+    big = {"late": totals["late"] > DRIVER_ROWS, "quarantine": totals["quarantined"] > DRIVER_ROWS,
+           "duplicates": totals["duplicates"] > DRIVER_ROWS}
     if _side_pass_needed(totals, figures["windows"], limits, config, big):
         side = _side_rows(batch, limits, config, big)
         mark("detect")
@@ -94,7 +95,7 @@ def compute(batch: DataFrame, batch_id: int, carry: Carry, config: JobConfig,
     all_sensors = carry.total_sensors + len(new)
     batch_row = {
         **{k: totals[k] for k in ("messages", "sensors", "consumed", "accepted", "quarantined",
-                                  "late")},
+                                  "late", "duplicates", "conflicts", "time_adjusted")},
         "states": len(figures["states"]), "anomalies": len(found), "running_messages": running,
         "total_sensors": all_sensors, "watermark": watermark,
     }
@@ -108,6 +109,9 @@ def compute(batch: DataFrame, batch_id: int, carry: Carry, config: JobConfig,
               if r["kind"] == READING and r[windows.LATE]],
         "quarantine": _quarantine_rows(batch, batch_id, batch_time) if big["quarantine"]
         else [_quarantined(r) for r in side if r["kind"] == RECORD],
+        "duplicates": _duplicate_rows(batch, batch_id, batch_time) if big["duplicates"]
+        else [_duplicate(r) for r in side if r["kind"] == DUPLICATE],
+        "clock_errors": _clock_errors(batch) if totals["clock_errors"] else [],
         "state_stats": figures["states"],
         "state_totals": total_rows,
         "batch_totals": [batch_row],
@@ -142,7 +146,11 @@ SELECT state, window_start, late,
        count_if(ok AND first_in_state) AS state_sensors,
        count_if(ok AND first_of_sensor) AS sensors,
        count_if(ok AND first_in_window) AS window_sensors,
-       count_if(kind <> '{SILENT}') AS consumed, count_if(kind = '{RECORD}') AS quarantined,
+       count_if(kind IN ('{READING}', '{RECORD}', '{DUPLICATE}')) AS consumed,
+       count_if(kind = '{RECORD}') AS quarantined, count_if(kind = '{DUPLICATE}') AS duplicates,
+       count_if(kind = '{DUPLICATE}' AND detail = 'conflict') AS conflicts,
+       count_if(ok AND clock IS NOT NULL) AS time_adjusted,
+       count_if(kind IN ('{READING}', '{RECORD}') AND clock IS NOT NULL) AS clock_errors,
        max(batch_time) AS batch_time, max(CASE WHEN ok THEN event_time END) AS max_event_time,
        count_if(ok AND new_sensor) AS new_sensors,
        {", ".join(f"count_if({d.wanted}) AS hits_{n}" for n, d in REGISTRY.items()
@@ -158,8 +166,9 @@ _HITS = ",\n             ".join(f"(({d.wanted}) AND :{d.name}) AS hit_{d.name}"
                           for d in REGISTRY.values())
 SIDE_SQL = f"""
 SELECT kind, guid, state, event_time, temperature, band_low, band_high, reason, z_reason,
-       z_score, stuck_score, sigma_z, new_sensor, late, window_start, kafka_partition,
-       kafka_offset, kafka_timestamp, raw, reject_reason, {", ".join(f"hit_{n}" for n in REGISTRY)}
+       z_score, stuck_score, detail, detail_score, sigma_z, new_sensor, late, window_start,
+       kafka_partition, kafka_offset, kafka_timestamp, raw, reject_reason,
+       {", ".join(f"hit_{n}" for n in REGISTRY)}
 FROM (SELECT *,
              {_HITS}
       FROM (SELECT *, CASE WHEN kind = '{READING}' AND NOT late AND {_PLAUSIBLE}
@@ -171,7 +180,19 @@ FROM (SELECT *,
                         FROM {VIEW}))))
 WHERE {" OR ".join(f"hit_{name}" for name in REGISTRY)}
    OR (kind = '{RECORD}' AND :quarantine)
+   OR (kind = '{DUPLICATE}' AND :duplicates)
    OR (kind = '{READING}' AND (new_sensor OR (late AND :late)))
+"""
+# A sensor's readings whose clock is off, per batch (only run when the figures count some).
+CLOCK_SQL = f"""
+SELECT guid, state, clock AS error,
+       CASE WHEN kind = '{RECORD}' THEN 'quarantined' ELSE 'adjusted' END AS action,
+       count(*) AS readings, max(abs(clock_skew)) AS max_skew_seconds,
+       max(timestamp_micros(unix_micros(kafka_timestamp) + CAST(round(clock_skew * 1e6) AS BIGINT)))
+           AS latest_event_time
+FROM {VIEW}
+WHERE kind IN ('{READING}', '{RECORD}') AND clock IS NOT NULL
+GROUP BY guid, state, clock, kind
 """
 
 
@@ -181,7 +202,8 @@ def _figures(batch: DataFrame) -> dict[str, Any]:
     window (partial sums of on-time readings). Distinct sensors are counts of the step's
     first-of flags, so they add up too."""
     groups = naive(_query(batch, FIGURES_SQL).toArrow()).to_pylist()
-    counts = ("messages", "sensors", "consumed", "quarantined", "new_sensors",
+    counts = ("messages", "sensors", "consumed", "quarantined", "new_sensors", "duplicates",
+              "conflicts", "time_adjusted", "clock_errors",
               *(f"hits_{n}" for n, d in REGISTRY.items() if not d.side_only))
     total = {**dict.fromkeys(counts, 0), "late": 0, "batch_time": None, "max_event_time": None}
     per_state: dict[str, dict[str, Any]] = {}
@@ -228,8 +250,8 @@ def _side_pass_needed(totals: Mapping[str, Any], parts: list[dict], limits: Mapp
     d = config.detectors
     counted = any(totals[f"hits_{name}"] and getattr(d, name)
                   for name, detector in REGISTRY.items() if not detector.side_only)
-    records = (totals["late"] and not big["late"]) or (totals["quarantined"]
-                                                        and not big["quarantine"])
+    records = any(totals[count] and not big[name] for count, name in (
+        ("late", "late"), ("quarantined", "quarantine"), ("duplicates", "duplicates")))
     if counted or records or totals["new_sensors"]:
         return True
     for w in parts:
@@ -248,6 +270,7 @@ def _side_rows(batch: DataFrame, limits: Mapping, config: JobConfig,
     d = config.detectors
     args = {"limits": windows.limits_json(limits), "sigma_k": float(d.sigma_k),
             "late": not big["late"], "quarantine": not big["quarantine"],
+            "duplicates": not big["duplicates"],
             **{name: getattr(d, name) for name in REGISTRY}}
     return naive(_query(batch, SIDE_SQL, args).toArrow()).to_pylist()
 
@@ -277,6 +300,25 @@ _FINDING = ("guid", "state", "event_time", "temperature", "band_low", "band_high
 def _quarantined(r: Mapping[str, Any]) -> dict[str, Any]:
     return {"kafka_partition": r["kafka_partition"], "kafka_offset": r["kafka_offset"],
             "kafka_timestamp": r["kafka_timestamp"], "raw": r["raw"], "reason": r["reject_reason"]}
+
+
+def _duplicate(r: Mapping[str, Any]) -> dict[str, Any]:
+    return {**{k: r[k] for k in _DUPLICATE}, "kind": r["detail"], "kept_temperature": r["detail_score"]}
+
+
+_DUPLICATE = ("guid", "state", "event_time", "temperature", "kafka_partition", "kafka_offset",
+              "kafka_timestamp")
+
+
+def _duplicate_rows(batch: DataFrame, batch_id: int, batch_time: datetime) -> DataFrame:
+    return batch.where(F.col("kind") == DUPLICATE).select(
+        *_stamp(batch_id, batch_time), *_DUPLICATE[:4], F.col("detail").alias("kind"),
+        F.col("detail_score").alias("kept_temperature"), *_DUPLICATE[4:])
+
+
+def _clock_errors(batch: DataFrame) -> list[dict[str, Any]]:
+    """Per sensor, its readings whose clock the policy caught (at most a row per sensor)."""
+    return naive(_query(batch, CLOCK_SQL).toArrow()).to_pylist()
 
 
 def _stamp(batch_id: int, batch_time: datetime) -> list:

@@ -32,6 +32,8 @@ SHOWN_OPTIONS = frozenset(f"kafka.{name}" for name in (
     "ssl.truststore.type", "ssl.keystore.type", "client.id", "group.id", "isolation.level",
 ))
 DEFAULT_MAX_RECORD_BYTES = 65536
+# What the job does with a reading whose clock is off ([event_time] policy).
+TIME_POLICIES = ("quarantine", "adjust")
 # Spark's memory sizes: a number and a unit (k, m, g, t, p, optionally with b; MiB if none).
 MEMORY_SIZE = re.compile(r"[1-9][0-9]*([kmgtp]b?)?", re.IGNORECASE)
 
@@ -62,8 +64,8 @@ class Detectors:
     """Which anomaly detectors run, and their settings (conf/job.toml [detectors.*]).
 
     One enabled flag per detector of the registry (iotstream.detectors), and its settings:
-    `band` uses the Bands; `three_sigma` works on event-time windows; `zscore`, `stuck` and
-    `silent` keep a model per sensor (the engine's per-sensor step)."""
+    `band` uses the Bands; `three_sigma` works on event-time windows; `zscore`, `stuck`,
+    `silent` and `level_shift` keep a model per sensor (the engine's per-sensor step)."""
 
     band: bool = True
     three_sigma: bool = True
@@ -78,6 +80,8 @@ class Detectors:
     stuck_repeats: int = 10
     silent: bool = True
     silent_seconds: float = 120.0
+    level_shift: bool = True
+    level_shift_readings: int = 10
     sensor_ttl_seconds: float = 3600.0
 
     def enabled(self) -> list[str]:
@@ -108,6 +112,11 @@ class JobConfig:
     bands: Bands
     window_seconds: float = 60.0
     watermark_seconds: float = 30.0
+    # A reading whose eventTime is more than this ahead of / behind its Kafka record's timestamp
+    # is quarantined or adjusted (to the Kafka timestamp) by the policy; 0 = no limit.
+    max_future_seconds: float = 300.0
+    max_past_seconds: float = 604800.0
+    time_policy: str = "quarantine"
     detectors: Detectors = field(default_factory=Detectors)
     alerts_topic: str = "iot-alerts"  # "" = no alerts to Kafka
     # Every N batches, each table's files of the N batches before are merged into one (0: never).
@@ -143,6 +152,7 @@ def load_config(path: Path, environ: Mapping[str, str] | None = None) -> JobConf
         raise ConfigError(f"config file {path} is not valid TOML: {e}") from None
     sections = {name: _section(raw, name, path) for name in ("kafka", "stream", "console", "anomalies")}
     windows = _optional_section(raw, "windows", path)
+    event_time = _optional_section(raw, "event_time", path)
     alerts = _optional_section(raw, "alerts", path)
     cluster = _optional_section(raw, "cluster", path)
     kafka, stream, console, anomalies = (sections[n] for n in ("kafka", "stream", "console", "anomalies"))
@@ -185,6 +195,9 @@ def load_config(path: Path, environ: Mapping[str, str] | None = None) -> JobConf
         bands=bands,
         window_seconds=_get(windows, "length_seconds", float, path, 60.0),
         watermark_seconds=_get(windows, "watermark_seconds", float, path, 30.0),
+        max_future_seconds=_get(event_time, "max_future_seconds", float, path, 300.0),
+        max_past_seconds=_get(event_time, "max_past_seconds", float, path, 604800.0),
+        time_policy=_get(event_time, "policy", str, path, "quarantine"),
         detectors=_detectors(_optional_section(raw, "detectors", path), path),
         alerts_topic=(_get(alerts, "topic", str, path, "iot-alerts")
                       if _get(alerts, "enabled", bool, path, True) else ""),
@@ -293,6 +306,13 @@ def _validated(c: JobConfig) -> JobConfig:
                         ("windows watermark_seconds", c.watermark_seconds)):
         if not (math.isfinite(value) and value >= (1 if "length" in name else 0)):
             problems.append(f"{name} must be {'>= 1' if 'length' in name else '>= 0'}, not {value}")
+    for name, value in (("max_future_seconds", c.max_future_seconds),
+                        ("max_past_seconds", c.max_past_seconds)):
+        if not (math.isfinite(value) and value >= 0):
+            problems.append(f"[event_time] {name} must be >= 0 (0 = no limit), not {value}")
+    if c.time_policy not in TIME_POLICIES:
+        problems.append(f"[event_time] policy must be {' or '.join(TIME_POLICIES)}, not "
+                        f"{c.time_policy!r}")
     d = c.detectors
     if not d.sigma_k > 0 or d.sigma_min_readings < 2:
         problems.append("three_sigma needs k > 0 and min_readings >= 2")
@@ -300,6 +320,8 @@ def _validated(c: JobConfig) -> JobConfig:
         problems.append("zscore needs 2 <= min_history <= history")
     if not (d.zscore_threshold > 0 and d.zscore_min_sigma > 0):
         problems.append("zscore needs threshold > 0 and min_sigma > 0")
+    if d.level_shift_readings < 2:
+        problems.append("level_shift readings must be >= 2")
     if d.stuck_repeats < 2:
         problems.append("stuck repeats must be >= 2")
     if not 0 < d.silent_seconds < d.sensor_ttl_seconds:

@@ -62,10 +62,14 @@ def render(report: BatchReport) -> str:
         f"Sensors: {t['sensors']:,} in batch · {t['total_sensors']:,} since start    "
         f"States: {t['states']}    Anomalies: {t['anomalies']:,}"
     )
-    late = f" ({t['late']:,} late: in late_events)" if t["late"] else ""
+    notes = [f"{t['late']:,} late: in late_events"] if t["late"] else []
+    if t.get("time_adjusted"):
+        notes.append(f"{t['time_adjusted']:,} time-adjusted: in clock_errors")
+    accepted = f" ({'; '.join(notes)})" if notes else ""
+    conflicts = f" ({t['conflicts']:,} conflicting)" if t.get("conflicts") else ""
     lines.append(
-        f"Ledger: {t['consumed']:,} records read = {t['accepted']:,} accepted{late}"
-        f" + {t['quarantined']:,} quarantined"
+        f"Ledger: {t['consumed']:,} records read = {t['accepted']:,} accepted{accepted}"
+        f" + {t['quarantined']:,} quarantined + {t.get('duplicates') or 0:,} duplicates{conflicts}"
     )
     mark = t["watermark"].strftime("%Y-%m-%d %H:%M:%S UTC") if t["watermark"] else "none yet"
     lines.append(f"Event time: watermark {mark} · {report.windows_written:,} window rows written"

@@ -1,13 +1,14 @@
 """The streaming plan: Kafka records → parsed, flagged records → the per-sensor step → foreachBatch.
 
-The per-sensor step (zscore, stuck, silent, and which records are late, first of their sensor or
-window, or new sensors) is Spark's `transformWithState` operator with a small Java processor
-(`engine/`, built by scripts/setup.sh into `iot-engine.jar`) on the RocksDB state store: each
-sensor's model lives in Spark's state, partitioned by sensor on the executors and checkpointed
-incrementally with the query. A batch reads and writes only the models of the sensors in it
-(and of those whose timer is due), whatever the size of the fleet; a replayed batch starts from
-the same state version. Every record comes out of the step with its flags; silences come out as
-rows of their own (`kind` = silent). Everything after it is the batch handler's (pipeline.py).
+The per-sensor step (zscore, stuck, silent, level_shift, re-sent readings, and which records are
+late, first of their sensor or window, or new sensors) is Spark's `transformWithState` operator
+with a small Java processor (`engine/`, built by scripts/setup.sh into `iot-engine.jar`) on the
+RocksDB state store: each sensor's model lives in Spark's state, partitioned by sensor on the
+executors and checkpointed incrementally with the query. A batch reads and writes only the
+models of the sensors in it (and of those whose timer is due), whatever the size of the fleet; a
+replayed batch starts from the same state version. Every record comes out of the step with its
+flags; silences and level shifts come out as rows of their own (`kind` = silent, shift).
+Everything after it is the batch handler's (pipeline.py).
 """
 
 from __future__ import annotations
@@ -34,13 +35,16 @@ NO_JAR = (
     f"with ./scripts/submit.sh, or pass .jars/engine/{JAR_NAME} to spark-submit with --jars "
     "(./scripts/setup.sh builds it)"
 )
-# Row kinds after the step: an accepted reading, a record that is not usable, a silence found.
-READING, RECORD, SILENT = "reading", "record", "silent"
+# Row kinds after the step: an accepted reading, a record that is not usable, a re-send of an
+# accepted reading (resend, or conflict when its value differs: `detail`), a silence found, a
+# level shift found. The first three are the records read: the ledger's terms.
+READING, RECORD, DUPLICATE, SILENT, SHIFT = "reading", "record", "duplicate", "silent", "shift"
 USABLE = "usable"
 _WATERMARK_TIME = "_watermark_time"
 # The step's input: what it reads, and what the batch handler needs of each record.
 STEP_INPUT = ("guid", "state", "event_time", "temperature", "reason", USABLE, "kafka_partition",
-              "kafka_offset", "kafka_timestamp", "raw", parse.REJECT_REASON, parse.BATCH_TIME)
+              "kafka_offset", "kafka_timestamp", "raw", parse.REJECT_REASON, parse.BATCH_TIME,
+              parse.CLOCK, parse.CLOCK_SKEW)
 
 
 def is_reading() -> Column:
@@ -50,14 +54,19 @@ def is_reading() -> Column:
 def plan(records: DataFrame, config: JobConfig) -> DataFrame:
     """Streaming Kafka records (parse.KAFKA_COLUMNS + batch_time) → one row per record, with the
     step's flags (late, first_of_sensor, first_in_state, first_in_window, new_sensor, z_reason,
-    z_score, stuck_score), window_start and the state's band; plus a row per silence found."""
+    z_score, stuck_score, detail, detail_score), window_start and the state's band; plus a row
+    per silence and per level shift found."""
+    policy = parse.TimePolicy(config.max_future_seconds, config.max_past_seconds,
+                              config.time_policy)
     flagged = (
-        records.transform(parse.parse_records(config.bands.baselines, config.max_record_bytes))
+        records.transform(parse.parse_records(config.bands.baselines, config.max_record_bytes,
+                                              policy))
         .transform(anomalies.flag_anomalies(config.bands))
         .withColumn(USABLE, parse.is_usable())
     )
-    # Spark's watermark follows the usable records' event time. It is defined on a column the
-    # step's input no longer has: Spark then drops no record as late (the step marks them).
+    # Spark's watermark follows the usable records' event time: never a reading the event-time
+    # policy quarantined (and an adjusted one by its Kafka timestamp). It is defined on a column
+    # the step's input no longer has: Spark then drops no record as late (the step marks them).
     delay_ms = round(config.watermark_seconds * 1000)
     watched = (
         flagged.withColumn(_WATERMARK_TIME, F.when(F.col(USABLE), F.col("event_time")))
@@ -80,7 +89,8 @@ def _step(records: DataFrame, config: JobConfig) -> DataFrame:
         rules = step.rules(
             round(config.window_seconds * 1e6), d.zscore, d.zscore_history, d.zscore_min_history,
             float(d.zscore_threshold), float(d.zscore_min_sigma), d.stuck, d.stuck_repeats,
-            d.silent, round(d.silent_seconds * 1e6), round(d.sensor_ttl_seconds * 1e6))
+            d.silent, round(d.silent_seconds * 1e6), round(d.sensor_ttl_seconds * 1e6),
+            d.level_shift, d.level_shift_readings)
     except TypeError as e:  # py4j: an unknown class is a package, which cannot be called
         raise ConfigError(NO_JAR) from e
     return DataFrame(step.apply(records._jdf, rules), spark)

@@ -7,6 +7,7 @@ Every record ends up in exactly one place: usable events feed the figures; the o
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
@@ -29,6 +30,36 @@ REQUIRED = (
     ("temperature", "$.payload.data.temperature", "temperature"),
 )
 _LENIENT_SCHEMA = T.StructType(EVENT_SCHEMA.fields + [T.StructField(CORRUPT, T.StringType())])
+# A reading's clock: "future" or "past" when its eventTime is off its Kafka timestamp by more
+# than the policy allows (null otherwise, and for records rejected for another reason), and by
+# how much (eventTime - Kafka timestamp, seconds).
+CLOCK, CLOCK_SKEW = "clock", "clock_skew"
+CLOCK_REASONS = {"future": "bad_value:eventTime_future", "past": "bad_value:eventTime_past"}
+# Kafka timestamps before this are "none" (-1 in old message formats): no clock to judge by.
+_KAFKA_TIME_KNOWN = "1970-01-02"
+
+
+@dataclass(frozen=True)
+class TimePolicy:
+    """The event-time policy ([event_time]): limits in seconds (0 = none) and what happens to a
+    reading beyond them: "quarantine" (rejected, reason bad_value:eventTime_future / _past) or
+    "adjust" (its event time becomes its Kafka timestamp)."""
+
+    max_future_seconds: float = 0.0
+    max_past_seconds: float = 0.0
+    action: str = "quarantine"
+
+
+def _clock(policy: TimePolicy) -> Column:
+    """"future", "past" or null: the reading's eventTime against its Kafka record's timestamp."""
+    skew = F.unix_micros("event_time") - F.unix_micros("kafka_timestamp")
+    known = F.col("kafka_timestamp") >= F.lit(_KAFKA_TIME_KNOWN).cast("timestamp")
+    clock = F.when(F.lit(False), F.lit(None).cast("string"))
+    if policy.max_future_seconds:
+        clock = clock.when(known & (skew > round(policy.max_future_seconds * 1e6)), F.lit("future"))
+    if policy.max_past_seconds:
+        clock = clock.when(known & (skew < -round(policy.max_past_seconds * 1e6)), F.lit("past"))
+    return clock
 
 
 def _finite(name: str) -> Column:
@@ -51,8 +82,10 @@ def _field_problems(suffix: str, path: str, parsed: str) -> list[tuple[Column, C
     ]
 
 
-def reject_reason(known_states: Iterable[str], max_record_bytes: int) -> Column:
-    """Why a record cannot be used, or null when it can. First failing rule wins."""
+def reject_reason(known_states: Iterable[str], max_record_bytes: int,
+                  policy: TimePolicy = TimePolicy()) -> Column:
+    """Why a record cannot be used, or null when it can. First failing rule wins; the clock's
+    (the `clock` column) comes last, and only under the quarantine policy."""
     states = sorted(set(known_states))
     text = F.col("text")
     reason = (
@@ -67,20 +100,26 @@ def reject_reason(known_states: Iterable[str], max_record_bytes: int) -> Column:
     for field in REQUIRED:
         for condition, why in _field_problems(*field):
             reason = reason.when(condition, why)
-    return (
+    reason = (
         reason.when(F.col("event_time").isNull(), F.lit("bad_value:eventTime"))
         .when(~F.col("state").isin(states), F.lit("unknown_state"))
         .when(~_finite("temperature"), F.lit("bad_value:temperature"))
     )
+    if policy.action == "quarantine":
+        for clock, why in CLOCK_REASONS.items():
+            reason = reason.when(F.col(CLOCK) == clock, F.lit(why))
+    return reason
 
 
 def parse_records(
-    known_states: Iterable[str], max_record_bytes: int
+    known_states: Iterable[str], max_record_bytes: int, policy: TimePolicy = TimePolicy()
 ) -> Callable[[DataFrame], DataFrame]:
     """Transform: Kafka records → guid, destination, state, event_time, temperature, the record's
-    Kafka coordinates and batch_time, `reject_reason` (null for a usable event) and `raw` (the
-    record as it came, for the quarantine; null for a usable event)."""
-    reason = reject_reason(known_states, max_record_bytes)
+    Kafka coordinates and batch_time, `reject_reason` (null for a usable event), `raw` (the
+    record as it came, for the quarantine; null for a usable event) and the clock's verdict
+    (`clock`, `clock_skew`). Under the adjust policy, a reading whose clock is off takes its
+    Kafka timestamp as event time."""
+    reason = reject_reason(known_states, max_record_bytes, policy)
 
     def transform(records: DataFrame) -> DataFrame:
         text = F.col("value").cast("string")
@@ -113,13 +152,22 @@ def parse_records(
         for name in ("guid", "state", "event_time_text"):
             # Spark's reader hands an object or array where text belongs over as its JSON text.
             suspect = suspect | F.col(name).startswith("{") | F.col(name).startswith("[")
+        skew = (F.unix_micros("event_time") - F.unix_micros("kafka_timestamp")) / 1e6
+        mine = F.col(REJECT_REASON).isNull() | F.col(REJECT_REASON).isin(*CLOCK_REASONS.values())
+        clocked = F.when(mine, F.col(CLOCK))
+        adjusted = F.col(CLOCK).isNotNull() & F.col(REJECT_REASON).isNull()
         return (
-            parsed.withColumn("suspect", suspect)
+            parsed.withColumn(CLOCK, _clock(policy))
+            .withColumn("suspect", suspect)
             # Parsed a second time, strictly, only when the lenient parse left doubt: to tell
             # "not JSON" from "missing field" from "wrong type".
             .withColumn("json", F.when(F.col("suspect"), F.try_parse_json(bounded)))
             .withColumn(REJECT_REASON, reason)
             .withColumn("raw", _raw())
+            .withColumn(CLOCK_SKEW, F.when(clocked.isNotNull(), skew))
+            .withColumn("event_time", F.when(adjusted, F.col("kafka_timestamp"))
+                        .otherwise(F.col("event_time")))
+            .withColumn(CLOCK, clocked)
             .drop("e", "value", "text", "json", "suspect", "event_time_text", CORRUPT)
         )
 

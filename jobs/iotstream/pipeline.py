@@ -24,8 +24,8 @@ from iotstream.sinks import ParquetSink, VersionedState, naive
 WINDOW_STATE_DIR = "iot-open-windows"
 # Tables in the order a batch writes them: batch_totals last (its row says the batch is
 # complete), the open windows between the tables and it.
-COMMIT_ORDER = ("anomalies", "window_stats", "late_events", "quarantine", "sensors",
-                "state_stats", "state_totals")
+COMMIT_ORDER = ("anomalies", "window_stats", "late_events", "quarantine", "duplicates",
+                "clock_errors", "sensors", "state_stats", "state_totals")
 
 
 class StopRequested(Exception):

@@ -51,11 +51,17 @@ BATCH_TOTALS_SCHEMA = T.StructType(
         T.StructField(name, T.LongType())
         for name in (
             "messages", "running_messages", "sensors", "states", "anomalies",
-            # The ledger: every record read from Kafka is accepted or quarantined; `late` of
-            # the accepted ones came for an event-time window already written (late_events).
+            # The ledger: every record read from Kafka is accepted, quarantined or a duplicate
+            # (a re-send of an accepted reading); `late` of the accepted ones came for an
+            # event-time window already written (late_events).
             "consumed", "accepted", "quarantined", "late",
             # Since the first batch: exact count of distinct sensors ever seen.
             "total_sensors",
+            "duplicates",
+            # Of the duplicates, those whose value differs from the kept reading's.
+            "conflicts",
+            # Of the accepted, those whose event time the policy set to their Kafka timestamp.
+            "time_adjusted",
         )
     ]
     # The event-time watermark after the batch: windows ending at or before it are written.
@@ -72,8 +78,8 @@ ANOMALIES_SCHEMA = T.StructType(
         T.StructField("band_low", T.DoubleType()),
         T.StructField("band_high", T.DoubleType()),
         T.StructField("reason", T.StringType()),
-        # Which detector flagged the reading (band, three_sigma, zscore, stuck, silent), and
-        # by how much, in the detector's own unit (see README).
+        # Which detector flagged the reading (band, three_sigma, zscore, stuck, silent,
+        # level_shift), and by how much, in the detector's own unit (see README).
         T.StructField("detector", T.StringType()),
         T.StructField("score", T.DoubleType()),
     ]
@@ -142,6 +148,40 @@ LATE_EVENTS_SCHEMA = T.StructType(
     ]
 )
 
+# Re-sends: a reading with the sensor and event time of one already accepted (in an event-time
+# window still open), left out of every figure. kind: resend (same value) or conflict (another
+# value; the first one read is kept: kept_temperature).
+DUPLICATES_SCHEMA = T.StructType(
+    _BATCH
+    + [
+        T.StructField("guid", T.StringType()),
+        T.StructField("state", T.StringType()),
+        T.StructField("event_time", T.TimestampType()),
+        T.StructField("temperature", T.DoubleType()),
+        T.StructField("kind", T.StringType()),
+        T.StructField("kept_temperature", T.DoubleType()),
+        T.StructField("kafka_partition", T.IntegerType()),
+        T.StructField("kafka_offset", T.LongType()),
+        T.StructField("kafka_timestamp", T.TimestampType()),
+    ]
+)
+
+# Readings whose eventTime was off their Kafka timestamp by more than the event-time policy
+# allows, per sensor and batch: error future / past, action quarantined / adjusted, how many,
+# the largest gap (seconds) and the latest eventTime as sent.
+CLOCK_ERRORS_SCHEMA = T.StructType(
+    _BATCH
+    + [
+        T.StructField("guid", T.StringType()),
+        T.StructField("state", T.StringType()),
+        T.StructField("error", T.StringType()),
+        T.StructField("action", T.StringType()),
+        T.StructField("readings", T.LongType()),
+        T.StructField("max_skew_seconds", T.DoubleType()),
+        T.StructField("latest_event_time", T.TimestampType()),
+    ]
+)
+
 # Table name → schema. Every table is also partitioned by `date` (the batch's UTC date).
 TABLES = {
     "state_stats": STATE_STATS_SCHEMA,
@@ -152,5 +192,7 @@ TABLES = {
     "state_totals": STATE_TOTALS_SCHEMA,
     "sensors": SENSORS_SCHEMA,
     "late_events": LATE_EVENTS_SCHEMA,
+    "duplicates": DUPLICATES_SCHEMA,
+    "clock_errors": CLOCK_ERRORS_SCHEMA,
 }
 PARTITION_COLUMN = "date"

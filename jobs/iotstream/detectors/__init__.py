@@ -7,7 +7,7 @@ the batch's rows carry its findings (`wanted`: SQL over the rows of engine.plan,
 batch's one pass over its rows) and what it found in such a row (`findings`: (reason, score)
 pairs). Where a finding comes from is the detector's own business: a rule column of the parse
 (band), the window figures (three_sigma), or the per-sensor step in the engine (zscore, stuck,
-silent). Adding a detector: a module here, its entry in REGISTRY, its table in conf/job.toml
+silent, level_shift). Adding a detector: a module here, its entry in REGISTRY, its table in conf/job.toml
 (its fields in config.Detectors), and its test.
 
 No Spark here: quality.py imports the registry with pyarrow alone.
@@ -37,10 +37,10 @@ class Detector:
 
 
 def _registry() -> dict[str, Detector]:
-    from iotstream.detectors import band, silent, stuck, three_sigma, zscore
+    from iotstream.detectors import band, level_shift, silent, stuck, three_sigma, zscore
 
     return {d.name: d for d in (band.DETECTOR, three_sigma.DETECTOR, zscore.DETECTOR,
-                                stuck.DETECTOR, silent.DETECTOR)}
+                                stuck.DETECTOR, silent.DETECTOR, level_shift.DETECTOR)}
 
 
 REGISTRY: Mapping[str, Detector] = _registry()

@@ -6,13 +6,22 @@ import java.util.Arrays;
 
 /**
  * One sensor's detector state, fed its on-time readings in event-time order by {@link #observe}.
- * The same rules as the job's documentation gives for zscore, stuck and silent. Stored in Spark's
- * state store as bytes ({@link #toBytes}): a sensor the job has forgotten (TTL) keeps an entry
- * with no model, so it is never counted as a new sensor twice.
+ * The same rules as the job's documentation gives for zscore, stuck, silent and level_shift.
+ * It also remembers the readings accepted in windows still open ({@link #seen}): a re-send of one
+ * is a duplicate. Stored in Spark's state store as bytes ({@link #toBytes}): a sensor the job has
+ * forgotten (TTL) keeps an entry with no model, so it is never counted as a new sensor twice.
+ *
+ * <p>Level shifts: a reading more than RUN_SHARE of zscore's threshold from the history starts or
+ * continues a run on its side; a run of {@code shiftReadings} readings is a new level. zscore
+ * reports a run once, at its first flagged reading; the new level replaces the history (zscore
+ * re-learns at once), and the history before is kept for {@code 2 * history} readings: a return
+ * to it within them was an excursion, and the old history comes back. A run that ends before it
+ * is a new level hands its unflagged readings to the history, as if there had been no run.
  */
 public final class SensorModel {
     static final long NONE = Long.MIN_VALUE;
-    private static final byte FORMAT = 1;
+    private static final byte FORMAT = 2; // 1: before duplicates and level shifts
+    static final double RUN_SHARE = 0.5;
 
     boolean hasModel;
     double[] history = new double[0]; // the last normal readings, oldest first
@@ -24,8 +33,26 @@ public final class SensorModel {
     boolean silentReported;
     long[] windows = new long[0]; // starts of the open windows this sensor was counted in
     long timer = NONE; // the one event-time timer registered for it (ms), if any
+    // The readings accepted in windows still open (event time, value), and the latest such time.
+    long[] seenTimes = new long[0];
+    double[] seenValues = new double[0];
+    int seenSize;
+    long seenMax = NONE;
+    // The current run: side (+1 above, -1 below, 0 none), its readings, which of them would have
+    // entered the history, where it began, and whether zscore has reported it.
+    int runSide;
+    double[] run = new double[0];
+    boolean[] runNormal = new boolean[0];
+    int runSize;
+    long runStart = NONE;
+    double runStartValue;
+    boolean runReported;
+    // The history before the last level shift, and for how many readings a return to it counts.
+    double[] before = new double[0];
+    int probation;
 
-    /** What one reading raised: zscore (reason, |z|), stuck (its run length), and a silence. */
+    /** What one reading raised: zscore (reason, |z|), stuck (its run length), a silence, a
+     * level shift (when and at what value its run began, and its size: new mean - old mean). */
     public static final class Finding {
         public String zReason;
         public double zScore;
@@ -35,10 +62,19 @@ public final class SensorModel {
         public long silentTime; // ... its last reading before: when, what, in which state
         public double silentValue;
         public String silentState;
+        public boolean shift;
+        public long shiftTime;
+        public double shiftValue;
+        public double shiftSize;
     }
 
-    /** Takes one on-time reading (normal: it may enter the history); returns what it raised. */
-    public Finding observe(Rules r, String readingState, long when, double value, boolean normal) {
+    /**
+     * Takes one on-time reading that is no duplicate; returns what it raised. {@code normal}: in
+     * its band (it may enter the history); {@code plausible}: a possible temperature at all (an
+     * impossible one is scored, but neither starts, continues nor ends a run).
+     */
+    public Finding observe(Rules r, String readingState, long when, double value, boolean normal,
+                           boolean plausible) {
         Finding f = new Finding();
         hasModel = true;
         if (lastTime != NONE && when > lastTime && r.silent() && !silentReported
@@ -60,36 +96,130 @@ public final class SensorModel {
             f.stuck = true;
             f.stuckScore = repeats;
         }
-        boolean flagged = false;
-        if (r.zscore() && historySize >= r.minHistory()) {
-            double sum = 0;
-            for (int i = 0; i < historySize; i++) sum += history[i];
-            double mean = sum / historySize;
-            double squares = 0;
-            for (int i = 0; i < historySize; i++) squares += (history[i] - mean) * (history[i] - mean);
-            double z = (value - mean) / Math.max(Math.sqrt(squares / historySize), r.minSigma());
-            if (Math.abs(z) > r.threshold()) {
-                flagged = true;
-                f.zReason = z > 0 ? "high" : "low";
-                f.zScore = Math.abs(z);
+        boolean scored = (r.zscore() || r.levelShift()) && historySize >= r.minHistory();
+        double z = scored ? score(history, historySize, value, r.minSigma()) : 0;
+        double runLimit = r.threshold() * RUN_SHARE;
+        if (probation > 0) {
+            probation--;
+            if (scored && plausible && Math.abs(z) > runLimit) {
+                double back = score(before, before.length, value, r.minSigma());
+                if (Math.abs(back) <= runLimit) { // the level before is back: an excursion
+                    history = before;
+                    historySize = before.length;
+                    probation = 0;
+                    clearRun();
+                    z = back;
+                }
             }
+            if (probation == 0) before = new double[0];
         }
-        // Flagged readings, exact repeats and out-of-band values would bend the model.
-        if (!flagged && !repeat && normal) {
-            if (historySize >= r.history()) { // keep the last history - 1, then add this one
-                int drop = historySize - r.history() + 1;
-                System.arraycopy(history, drop, history, 0, historySize - drop);
-                historySize -= drop;
+        boolean flagged = scored && Math.abs(z) > r.threshold();
+        boolean inHistory = !flagged && !repeat && normal;
+        int side = scored && plausible && Math.abs(z) > runLimit ? (z > 0 ? 1 : -1) : 0;
+        boolean report = flagged;
+        if (side != 0) {
+            if (side != runSide) {
+                endRun(r);
+                runSide = side;
+                runStart = when;
+                runStartValue = value;
             }
-            if (history.length < r.history()) history = Arrays.copyOf(history, r.history());
-            history[historySize++] = value;
+            addToRun(value, inHistory);
+            report = flagged && !runReported;
+            runReported |= flagged;
+        } else {
+            if (plausible) endRun(r);
+            if (inHistory) addToHistory(r, value);
+        }
+        if (report && r.zscore()) {
+            f.zReason = z > 0 ? "high" : "low";
+            f.zScore = Math.abs(z);
+        }
+        if (runSize >= r.shiftReadings()) {
+            f.shift = r.levelShift();
+            f.shiftTime = runStart;
+            f.shiftValue = runStartValue;
+            f.shiftSize = mean(run, runSize) - mean(history, historySize);
+            before = Arrays.copyOf(history, historySize);
+            probation = 2 * r.history();
+            int keep = Math.min(runSize, r.history());
+            history = Arrays.copyOfRange(run, runSize - keep, runSize);
+            historySize = keep;
+            clearRun();
         }
         return f;
+    }
+
+    private static double mean(double[] values, int n) {
+        double sum = 0;
+        for (int i = 0; i < n; i++) sum += values[i];
+        return sum / n;
+    }
+
+    /** The reading's z against {@code n} values: (value - mean) / max(sd, minSigma). */
+    private static double score(double[] values, int n, double value, double minSigma) {
+        double mean = mean(values, n);
+        double squares = 0;
+        for (int i = 0; i < n; i++) squares += (values[i] - mean) * (values[i] - mean);
+        return (value - mean) / Math.max(Math.sqrt(squares / n), minSigma);
+    }
+
+    private void addToHistory(Rules r, double value) {
+        if (historySize >= r.history()) { // keep the last history - 1, then add this one
+            int drop = historySize - r.history() + 1;
+            System.arraycopy(history, drop, history, 0, historySize - drop);
+            historySize -= drop;
+        }
+        if (history.length < r.history()) history = Arrays.copyOf(history, r.history());
+        history[historySize++] = value;
+    }
+
+    private void addToRun(double value, boolean normal) {
+        if (run.length == runSize) {
+            run = Arrays.copyOf(run, runSize * 2 + 2);
+            runNormal = Arrays.copyOf(runNormal, run.length);
+        }
+        run[runSize] = value;
+        runNormal[runSize++] = normal;
+    }
+
+    /** A run that ended before it was a new level: its unflagged readings enter the history. */
+    private void endRun(Rules r) {
+        for (int i = 0; i < runSize; i++) if (runNormal[i]) addToHistory(r, run[i]);
+        clearRun();
+    }
+
+    private void clearRun() {
+        runSide = 0;
+        runSize = 0;
+        run = new double[0];
+        runNormal = new boolean[0];
+        runStart = NONE;
+        runStartValue = 0;
+        runReported = false;
     }
 
     /** The readings the model judges by, oldest first. */
     public double[] history() {
         return Arrays.copyOf(history, historySize);
+    }
+
+    /** Where the reading accepted at {@code when} (event time) is among the seen ones, or -1. */
+    int seen(long when) {
+        if (seenMax == NONE || when > seenMax) return -1; // the usual case: a newer reading
+        for (int i = seenSize - 1; i >= 0; i--) if (seenTimes[i] == when) return i;
+        return -1;
+    }
+
+    /** Remembers an accepted reading until its window closes. */
+    void remember(long when, double value) {
+        if (seenTimes.length == seenSize) {
+            seenTimes = Arrays.copyOf(seenTimes, seenSize * 2 + 4);
+            seenValues = Arrays.copyOf(seenValues, seenTimes.length);
+        }
+        seenTimes[seenSize] = when;
+        seenValues[seenSize++] = value;
+        if (seenMax == NONE || when > seenMax) seenMax = when;
     }
 
     /** Whether the window starting at {@code start} is new for this sensor (and records it). */
@@ -105,10 +235,21 @@ public final class SensorModel {
         int kept = 0;
         for (long w : windows) if (w + windowMicros > watermarkMicros) windows[kept++] = w;
         if (kept < windows.length) windows = Arrays.copyOf(windows, kept);
+        kept = 0;
+        for (int i = 0; i < seenSize; i++) {
+            long t = seenTimes[i];
+            if (Math.floorDiv(t, windowMicros) * windowMicros + windowMicros > watermarkMicros) {
+                seenTimes[kept] = t;
+                seenValues[kept++] = seenValues[i];
+            }
+        }
+        seenSize = kept;
+        if (kept == 0) seenMax = NONE;
     }
 
     /** Forgets the model (TTL): the sensor stays known, and so do the windows it was counted
-     * in (a window longer than the TTL may still be open: it must not count the sensor twice). */
+     * in and the readings seen in them (a window longer than the TTL may still be open: it must
+     * not count the sensor twice, nor take a re-send). */
     void forget() {
         hasModel = false;
         history = new double[0];
@@ -117,6 +258,9 @@ public final class SensorModel {
         repeats = 0;
         lastTime = NONE;
         silentReported = false;
+        clearRun();
+        before = new double[0];
+        probation = 0;
     }
 
     /** When this sensor next needs looking at without a reading (ms of event time), or NONE. */
@@ -128,24 +272,38 @@ public final class SensorModel {
 
     byte[] toBytes() {
         byte[] name = state == null ? new byte[0] : state.getBytes(StandardCharsets.UTF_8);
-        ByteBuffer b = ByteBuffer.allocate(64 + 8 * historySize + 8 * windows.length + name.length);
-        b.put(FORMAT).put((byte) ((hasModel ? 1 : 0) | (silentReported ? 2 : 0) | (state == null ? 4 : 0)));
+        ByteBuffer b = ByteBuffer.allocate(128 + name.length + 8 * (historySize + windows.length
+                + before.length) + 16 * seenSize + 9 * runSize);
+        b.put(FORMAT).put((byte) ((hasModel ? 1 : 0) | (silentReported ? 2 : 0) | (state == null ? 4 : 0)
+                | (runReported ? 8 : 0)));
         b.putInt(historySize);
         for (int i = 0; i < historySize; i++) b.putDouble(history[i]);
         b.putDouble(lastValue).putInt(repeats).putLong(lastTime).putLong(timer);
         b.putInt(name.length).put(name);
         b.putInt(windows.length);
         for (long w : windows) b.putLong(w);
+        b.putInt(seenSize);
+        for (int i = 0; i < seenSize; i++) b.putLong(seenTimes[i]).putDouble(seenValues[i]);
+        b.putLong(seenMax).put((byte) runSide).putInt(runSize);
+        for (int i = 0; i < runSize; i++) b.putDouble(run[i]).put((byte) (runNormal[i] ? 1 : 0));
+        b.putLong(runStart).putDouble(runStartValue);
+        b.putInt(before.length);
+        for (double v : before) b.putDouble(v);
+        b.putInt(probation);
         return Arrays.copyOf(b.array(), b.position());
     }
 
     static SensorModel fromBytes(byte[] bytes) {
         ByteBuffer b = ByteBuffer.wrap(bytes);
-        if (b.get() != FORMAT) throw new IllegalStateException("unknown sensor state format");
+        byte format = b.get();
+        if (format != FORMAT && format != 1) {
+            throw new IllegalStateException("unknown sensor state format " + format);
+        }
         SensorModel m = new SensorModel();
         byte flags = b.get();
         m.hasModel = (flags & 1) != 0;
         m.silentReported = (flags & 2) != 0;
+        m.runReported = (flags & 8) != 0;
         m.historySize = b.getInt();
         m.history = new double[m.historySize];
         for (int i = 0; i < m.historySize; i++) m.history[i] = b.getDouble();
@@ -158,6 +316,28 @@ public final class SensorModel {
         m.state = (flags & 4) != 0 ? null : new String(name, StandardCharsets.UTF_8);
         m.windows = new long[b.getInt()];
         for (int i = 0; i < m.windows.length; i++) m.windows[i] = b.getLong();
+        if (format == 1) return m; // saved before re-sends and runs were kept: none yet
+        m.seenSize = b.getInt();
+        m.seenTimes = new long[m.seenSize];
+        m.seenValues = new double[m.seenSize];
+        for (int i = 0; i < m.seenSize; i++) {
+            m.seenTimes[i] = b.getLong();
+            m.seenValues[i] = b.getDouble();
+        }
+        m.seenMax = b.getLong();
+        m.runSide = b.get();
+        m.runSize = b.getInt();
+        m.run = new double[m.runSize];
+        m.runNormal = new boolean[m.runSize];
+        for (int i = 0; i < m.runSize; i++) {
+            m.run[i] = b.getDouble();
+            m.runNormal[i] = b.get() != 0;
+        }
+        m.runStart = b.getLong();
+        m.runStartValue = b.getDouble();
+        m.before = new double[b.getInt()];
+        for (int i = 0; i < m.before.length; i++) m.before[i] = b.getDouble();
+        m.probation = b.getInt();
         return m;
     }
 }

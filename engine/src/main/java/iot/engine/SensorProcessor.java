@@ -23,14 +23,17 @@ import scala.jdk.javaapi.CollectionConverters;
  * The per-sensor step of a micro-batch, one call per sensor (grouping key: its guid). Every input
  * row comes out again, with {@link SensorStep#EXTRA} columns added: whether it is late (its window
  * already closed by the watermark), first of its sensor in the batch / in its state / in its
- * window, a new sensor, and what zscore and stuck found. A sensor silent for too long adds a row
- * of kind "silent". Records that are not usable have keys of their own and pass through untouched.
+ * window, a new sensor, and what zscore and stuck found. A reading with the event time of one
+ * already accepted in a window still open is a duplicate (kind "duplicate"), kept out of the
+ * model. A sensor silent for too long adds a row of kind "silent", a new level one of kind
+ * "shift". Records that are not usable have keys of their own and pass through untouched.
  *
  * <p>One event-time timer per sensor, moved only when it fires: it fires at the earliest its
  * sensor can be due (silence, then TTL) and is then set again from the sensor's latest reading.
  */
 final class SensorProcessor extends StatefulProcessor<String, Row, Row> {
     private static final long serialVersionUID = 1L;
+    private static final String IMPOSSIBLE = "impossible"; // the band rule's reason (anomalies.py)
     private final Rules rules;
     private final int guid, state, time, temperature, reason, partition, offset, batchTime, width;
     private transient ValueState<byte[]> store;
@@ -81,16 +84,31 @@ final class SensorProcessor extends StatefulProcessor<String, Row, Row> {
         return RowFactory.create(v);
     }
 
-    private Row silentRow(String key, String sensorState, long lastTime, double lastValue,
-                          TimerValues timers) {
+    /** A re-send of a reading already accepted: "resend", or "conflict" when its value differs
+     * from the kept one (detail_score). */
+    private Row duplicate(Row in, double kept) {
+        Row out = row(in, "duplicate", false, false, false, false, false, null);
+        Object[] v = new Object[out.length()];
+        for (int i = 0; i < v.length; i++) v[i] = out.get(i);
+        v[width + 9] = in.getDouble(temperature) == kept ? "resend" : "conflict";
+        v[width + 10] = kept;
+        return RowFactory.create(v);
+    }
+
+    /** A row of its own for what the step found without a reading of this batch to carry it:
+     * a silence (the sensor's last reading) or a level shift (the first reading of the level). */
+    private Row found(String kind, String key, String sensorState, long when, double value,
+                      String detail, Double score, TimerValues timers) {
         Object[] v = new Object[width + SensorStep.EXTRA.length];
         v[batchTime] = new Timestamp(timers.getCurrentProcessingTimeInMs()); // the batch's time
         v[guid] = key;
         v[state] = sensorState;
-        v[time] = timestamp(lastTime);
-        v[temperature] = lastValue;
-        v[width] = "silent";
+        v[time] = timestamp(when);
+        v[temperature] = value;
+        v[width] = kind;
         v[width + 1] = v[width + 2] = v[width + 3] = v[width + 4] = v[width + 5] = false;
+        v[width + 9] = detail;
+        v[width + 10] = score;
         return RowFactory.create(v);
     }
 
@@ -116,17 +134,30 @@ final class SensorProcessor extends StatefulProcessor<String, Row, Row> {
             long when = micros(r.getTimestamp(time));
             long start = Math.floorDiv(when, rules.windowMicros()) * rules.windowMicros();
             boolean late = watermark > 0 && start + rules.windowMicros() <= watermark;
+            int seen = late ? -1 : m.seen(when);
+            if (seen >= 0) { // the same sensor and event time as a reading already accepted
+                out.add(duplicate(r, m.seenValues[seen]));
+                continue;
+            }
             boolean firstInState = states.add(r.getString(state));
             boolean isNew = first && !known;
             if (late) { // kept out of the model: it comes after newer readings the model has seen
                 out.add(row(r, "reading", true, first, firstInState, false, isNew, null));
             } else {
-                SensorModel.Finding f = m.observe(rules, r.getString(state), when,
-                                                  r.getDouble(temperature), r.isNullAt(reason));
+                double value = r.getDouble(temperature);
+                boolean plausible = r.isNullAt(reason) || !IMPOSSIBLE.equals(r.getString(reason));
+                SensorModel.Finding f = m.observe(rules, r.getString(state), when, value,
+                                                  r.isNullAt(reason), plausible);
+                m.remember(when, value);
                 if (f.silent) {
-                    out.add(silentRow(key, f.silentState, f.silentTime, f.silentValue, timers));
+                    out.add(found("silent", key, f.silentState, f.silentTime, f.silentValue, null,
+                                  null, timers));
                 }
                 out.add(row(r, "reading", false, first, firstInState, m.firstInWindow(start), isNew, f));
+                if (f.shift) {
+                    out.add(found("shift", key, r.getString(state), f.shiftTime, f.shiftValue,
+                                  f.shiftSize > 0 ? "up" : "down", Math.abs(f.shiftSize), timers));
+                }
             }
             first = false;
         }
@@ -151,7 +182,7 @@ final class SensorProcessor extends StatefulProcessor<String, Row, Row> {
         long watermark = timers.getCurrentWatermarkInMs() * 1000;
         if (m.hasModel && m.lastTime != SensorModel.NONE) {
             if (rules.silent() && !m.silentReported && m.lastTime + rules.silentMicros() <= watermark) {
-                out.add(silentRow(key, m.state, m.lastTime, m.lastValue, timers));
+                out.add(found("silent", key, m.state, m.lastTime, m.lastValue, null, null, timers));
                 m.silentReported = true;
             }
             if (m.lastTime + rules.ttlMicros() <= watermark) m.forget();

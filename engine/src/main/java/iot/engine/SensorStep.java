@@ -21,7 +21,8 @@ public final class SensorStep {
     /** Keys of records that are not usable start with this (no sensor's guid does). */
     static final String UNUSABLE = "\u0000";
     static final String[] EXTRA = {"kind", "late", "first_of_sensor", "first_in_state",
-        "first_in_window", "new_sensor", "z_reason", "z_score", "stuck_score"};
+        "first_in_window", "new_sensor", "z_reason", "z_score", "stuck_score", "detail",
+        "detail_score"};
 
     private SensorStep() {}
 
@@ -37,7 +38,9 @@ public final class SensorStep {
                 .add("new_sensor", DataTypes.BooleanType, false)
                 .add("z_reason", DataTypes.StringType)
                 .add("z_score", DataTypes.DoubleType)
-                .add("stuck_score", DataTypes.DoubleType);
+                .add("stuck_score", DataTypes.DoubleType)
+                .add("detail", DataTypes.StringType) // duplicate: resend/conflict; shift: up/down
+                .add("detail_score", DataTypes.DoubleType); // the kept value; the shift's size
     }
 
     public static Dataset<Row> apply(Dataset<Row> records, Rules rules) {
@@ -55,8 +58,9 @@ public final class SensorStep {
     /** The settings, built from Python (py4j calls a constructor with boxed arguments). */
     public static Rules rules(long windowMicros, boolean zscore, int history, int minHistory,
                               double threshold, double minSigma, boolean stuck, int repeats,
-                              boolean silent, long silentMicros, long ttlMicros) {
+                              boolean silent, long silentMicros, long ttlMicros,
+                              boolean levelShift, int shiftReadings) {
         return new Rules(windowMicros, zscore, history, minHistory, threshold, minSigma, stuck,
-                repeats, silent, silentMicros, ttlMicros);
+                repeats, silent, silentMicros, ttlMicros, levelShift, shiftReadings);
     }
 }
