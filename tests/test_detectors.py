@@ -51,10 +51,8 @@ class Model:
     def observe(self, state: str, when: datetime, value: float) -> list[tuple]:
         """One reading → what it raised, as anomaly rows: (state, event_time, temperature,
         reason, detector, score)."""
-        low, high = BANDS.band(state)
         plausible = BANDS.physical_min <= value <= BANDS.physical_max
-        normal = plausible and low <= value <= high
-        f = self.java.observe(self.rules, state, micros(when), float(value), normal, plausible)
+        f = self.java.observe(self.rules, state, micros(when), float(value), plausible)
         found = []
         if get_field(f, "silent"):
             found.append((get_field(f, "silentState"),
@@ -216,3 +214,52 @@ def test_a_shorter_history_setting_applies_to_a_saved_model(spark):
     model.rules = Model(spark, replace(DETECTORS, zscore_history=20)).rules
     assert model.observe("CA", sec(100), 61.1) == []
     assert len(model.history) == 20 and model.history[-1] == 61.1
+
+
+# --- level shifts -------------------------------------------------------------------------------
+
+STEADY = [60.0, 61.0, 60.5, 59.5, 60.0, 61.0, 60.5, 59.5, 60.0, 61.0]  # mean 60.3, sd 0.51
+
+
+def test_a_new_level_is_reported_once_at_its_first_reading_and_zscore_learns_it(spark):
+    model = Model(spark)  # threshold 4: a run is readings beyond 2 sd, 10 of them a new level
+    feed(model, STEADY)
+    moved = [80.0, 80.5, 79.5, 80.0, 81.0, 80.0, 79.5, 80.5, 80.0, 80.5]
+    found = feed(model, moved, start=10)
+    size = statistics.mean(moved) - statistics.mean(STEADY)
+    # zscore: the run's first reading only; level_shift: once, at that reading, by the size.
+    assert [(f[1], f[2], f[3], f[4]) for f in found] == [
+        (sec(10), 80.0, "high", "zscore"), (sec(10), 80.0, "up", "level_shift")]
+    assert [f for f in found if f[4] == "level_shift"][0][5] == pytest.approx(size)
+    # The history moved by the size, its spread kept: the new level is normal at once...
+    assert model.history == pytest.approx([v + size for v in STEADY])
+    assert feed(model, [80.3, 79.8, 80.9] * 20, start=20) == []
+    # ... and a spike is judged against it.
+    assert feed(model, [95.0], start=80)[0][3:5] == ("high", "zscore")
+
+
+def test_a_short_excursion_is_one_zscore_finding_and_no_shift(spark):
+    model = Model(spark)
+    feed(model, STEADY)
+    found = feed(model, [75.0, 76.0, 75.5, 60.5, 60.0], start=10)
+    assert [(f[1], f[4]) for f in found] == [(sec(10), "zscore")]
+    assert model.history == STEADY + [60.5, 60.0]  # the excursion stayed out of it
+
+
+def test_a_return_to_the_level_before_a_shift_is_quiet_and_restores_its_history(spark):
+    model = Model(spark)
+    feed(model, STEADY)
+    drift = [40.0 + (i % 3) * 0.5 for i in range(15)]  # a 20 °F drift, shorter than 2 × history
+    found = feed(model, drift, start=10)
+    assert [(f[1], f[3], f[4]) for f in found] == [
+        (sec(10), "low", "zscore"), (sec(10), "down", "level_shift")]
+    assert feed(model, [60.2, 60.8, 60.0], start=25) == []  # back: no finding
+    assert model.history[:len(STEADY)] == STEADY  # the history of before, and the readings since
+
+
+def test_level_shift_disabled_still_learns_the_new_level_without_reporting_it(spark):
+    model = Model(spark, replace(DETECTORS, level_shift=False))
+    feed(model, STEADY)
+    found = feed(model, [80.0 + (i % 2) * 0.5 for i in range(10)], start=10)
+    assert [f[4] for f in found] == ["zscore"]
+    assert feed(model, [80.2, 80.4], start=20) == []

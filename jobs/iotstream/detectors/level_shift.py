@@ -3,10 +3,11 @@ move began, with the size of the move in °F as the score and `up` or `down` as 
 
 Computed by the engine's per-sensor step (engine/…/SensorModel.java): `readings` readings in a
 row more than threshold / 2 of zscore's standard deviations from the sensor's history, on the
-same side, are a new level. zscore then judges by those readings (it re-learns at once) and
-reports such a run once, at its first reading. A return to the level before, within twice
-zscore's `history` readings, ends the shift quietly: it was an excursion, not a move for good.
-The step hands it on as a row of kind `shift` (event time and value of the run's first reading;
+same side, are a new level; its size is their mean less the history's. zscore reports such a run
+once, at its first flagged reading, and then judges by the new level at once (the history moves
+by the size, keeping its spread). A return to the level before within 2 × zscore's `history`
+readings ends the shift quietly: it was an excursion (a drift), not a move for good. The step
+hands a shift on as a row of kind `shift` (event time and value of the run's first reading;
 `detail` up/down, `detail_score` the size)."""
 
 from __future__ import annotations

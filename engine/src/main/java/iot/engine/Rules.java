@@ -4,7 +4,8 @@ import java.io.Serializable;
 
 /**
  * The settings of the per-sensor detectors and of the windows, as the Python job reads them from
- * its config ([windows], [detectors.*]; level_shift's readings also set when zscore re-learns a new level). Times are in microseconds of event time.
+ * its config ([windows], [detectors.*]). Times are in microseconds of event time. level_shift's
+ * readings also set when zscore takes a new level when level_shift is disabled.
  */
 public record Rules(
         long windowMicros,

@@ -12,11 +12,11 @@ import java.util.Arrays;
  * forgotten (TTL) keeps an entry with no model, so it is never counted as a new sensor twice.
  *
  * <p>Level shifts: a reading more than RUN_SHARE of zscore's threshold from the history starts or
- * continues a run on its side; a run of {@code shiftReadings} readings is a new level. zscore
- * reports a run once, at its first flagged reading; the new level replaces the history (zscore
- * re-learns at once), and the history before is kept for {@code 2 * history} readings: a return
- * to it within them was an excursion, and the old history comes back. A run that ends before it
- * is a new level hands its unflagged readings to the history, as if there had been no run.
+ * continues a run on its side; {@code shiftReadings} such readings in a row are a new level,
+ * reported at the first of them with its size (their mean less the history's). zscore reports a
+ * run once, at its first flagged reading. The history then moves by the size, keeping its spread
+ * (zscore judges by the new level at once); the history before is kept for {@code 2 * history}
+ * readings: a return to it within them was an excursion, and the old history comes back.
  */
 public final class SensorModel {
     static final long NONE = Long.MIN_VALUE;
@@ -41,11 +41,10 @@ public final class SensorModel {
     // The current run: side (+1 above, -1 below, 0 none), its readings, which of them would have
     // entered the history, where it began, and whether zscore has reported it.
     int runSide;
+    // Only its last shiftReadings readings are kept: an older one leaves for the history.
     double[] run = new double[0];
-    boolean[] runNormal = new boolean[0];
+    long[] runTimes = new long[0];
     int runSize;
-    long runStart = NONE;
-    double runStartValue;
     boolean runReported;
     // The history before the last level shift, and for how many readings a return to it counts.
     double[] before = new double[0];
@@ -69,11 +68,12 @@ public final class SensorModel {
     }
 
     /**
-     * Takes one on-time reading that is no duplicate; returns what it raised. {@code normal}: in
-     * its band (it may enter the history); {@code plausible}: a possible temperature at all (an
-     * impossible one is scored, but neither starts, continues nor ends a run).
+     * Takes one on-time reading that is no duplicate; returns what it raised. {@code plausible}:
+     * a possible temperature at all (an impossible one is scored, but never enters the history
+     * and neither starts, continues nor ends a run). A reading outside its state's band may: the
+     * history is the sensor's own level, and a band would cut it off at one side.
      */
-    public Finding observe(Rules r, String readingState, long when, double value, boolean normal,
+    public Finding observe(Rules r, String readingState, long when, double value,
                            boolean plausible) {
         Finding f = new Finding();
         hasModel = true;
@@ -102,8 +102,11 @@ public final class SensorModel {
         if (probation > 0) {
             probation--;
             if (scored && plausible && Math.abs(z) > runLimit) {
+                // Back at the level before (nearer to it than to the new one, and a reading the
+                // old history would not flag): the shift was an excursion.
                 double back = score(before, before.length, value, r.minSigma());
-                if (Math.abs(back) <= runLimit) { // the level before is back: an excursion
+                if (Math.abs(back) <= r.threshold() && Math.abs(value - mean(before, before.length))
+                        < Math.abs(value - mean(history, historySize))) {
                     history = before;
                     historySize = before.length;
                     probation = 0;
@@ -114,37 +117,36 @@ public final class SensorModel {
             if (probation == 0) before = new double[0];
         }
         boolean flagged = scored && Math.abs(z) > r.threshold();
-        boolean inHistory = !flagged && !repeat && normal;
+        boolean inHistory = !flagged && !repeat && plausible;
         int side = scored && plausible && Math.abs(z) > runLimit ? (z > 0 ? 1 : -1) : 0;
         boolean report = flagged;
         if (side != 0) {
             if (side != runSide) {
-                endRun(r);
+                clearRun();
                 runSide = side;
-                runStart = when;
-                runStartValue = value;
             }
-            addToRun(value, inHistory);
+            addToRun(r, when, value);
             report = flagged && !runReported;
             runReported |= flagged;
-        } else {
-            if (plausible) endRun(r);
-            if (inHistory) addToHistory(r, value);
+        } else if (plausible) {
+            clearRun();
         }
+        if (inHistory) addToHistory(r, value);
         if (report && r.zscore()) {
             f.zReason = z > 0 ? "high" : "low";
             f.zScore = Math.abs(z);
         }
         if (runSize >= r.shiftReadings()) {
+            double size = mean(run, runSize) - mean(history, historySize);
             f.shift = r.levelShift();
-            f.shiftTime = runStart;
-            f.shiftValue = runStartValue;
-            f.shiftSize = mean(run, runSize) - mean(history, historySize);
+            f.shiftTime = runTimes[0];
+            f.shiftValue = run[0];
+            f.shiftSize = size;
+            // The history moves to the new level and keeps its spread: a few readings of the new
+            // level alone would understate how much the sensor varies.
             before = Arrays.copyOf(history, historySize);
             probation = 2 * r.history();
-            int keep = Math.min(runSize, r.history());
-            history = Arrays.copyOfRange(run, runSize - keep, runSize);
-            historySize = keep;
+            for (int i = 0; i < historySize; i++) history[i] += size;
             clearRun();
         }
         return f;
@@ -174,28 +176,25 @@ public final class SensorModel {
         history[historySize++] = value;
     }
 
-    private void addToRun(double value, boolean normal) {
+    private void addToRun(Rules r, long when, double value) {
+        if (runSize >= r.shiftReadings()) { // only the last shiftReadings are kept
+            System.arraycopy(run, 1, run, 0, runSize - 1);
+            System.arraycopy(runTimes, 1, runTimes, 0, runSize - 1);
+            runSize--;
+        }
         if (run.length == runSize) {
             run = Arrays.copyOf(run, runSize * 2 + 2);
-            runNormal = Arrays.copyOf(runNormal, run.length);
+            runTimes = Arrays.copyOf(runTimes, run.length);
         }
         run[runSize] = value;
-        runNormal[runSize++] = normal;
-    }
-
-    /** A run that ended before it was a new level: its unflagged readings enter the history. */
-    private void endRun(Rules r) {
-        for (int i = 0; i < runSize; i++) if (runNormal[i]) addToHistory(r, run[i]);
-        clearRun();
+        runTimes[runSize++] = when;
     }
 
     private void clearRun() {
         runSide = 0;
         runSize = 0;
         run = new double[0];
-        runNormal = new boolean[0];
-        runStart = NONE;
-        runStartValue = 0;
+        runTimes = new long[0];
         runReported = false;
     }
 
@@ -273,7 +272,7 @@ public final class SensorModel {
     byte[] toBytes() {
         byte[] name = state == null ? new byte[0] : state.getBytes(StandardCharsets.UTF_8);
         ByteBuffer b = ByteBuffer.allocate(128 + name.length + 8 * (historySize + windows.length
-                + before.length) + 16 * seenSize + 9 * runSize);
+                + before.length) + 16 * (seenSize + runSize));
         b.put(FORMAT).put((byte) ((hasModel ? 1 : 0) | (silentReported ? 2 : 0) | (state == null ? 4 : 0)
                 | (runReported ? 8 : 0)));
         b.putInt(historySize);
@@ -285,8 +284,7 @@ public final class SensorModel {
         b.putInt(seenSize);
         for (int i = 0; i < seenSize; i++) b.putLong(seenTimes[i]).putDouble(seenValues[i]);
         b.putLong(seenMax).put((byte) runSide).putInt(runSize);
-        for (int i = 0; i < runSize; i++) b.putDouble(run[i]).put((byte) (runNormal[i] ? 1 : 0));
-        b.putLong(runStart).putDouble(runStartValue);
+        for (int i = 0; i < runSize; i++) b.putDouble(run[i]).putLong(runTimes[i]);
         b.putInt(before.length);
         for (double v : before) b.putDouble(v);
         b.putInt(probation);
@@ -328,13 +326,11 @@ public final class SensorModel {
         m.runSide = b.get();
         m.runSize = b.getInt();
         m.run = new double[m.runSize];
-        m.runNormal = new boolean[m.runSize];
+        m.runTimes = new long[m.runSize];
         for (int i = 0; i < m.runSize; i++) {
             m.run[i] = b.getDouble();
-            m.runNormal[i] = b.get() != 0;
+            m.runTimes[i] = b.getLong();
         }
-        m.runStart = b.getLong();
-        m.runStartValue = b.getDouble();
         m.before = new double[b.getInt()];
         for (int i = 0; i < m.before.length; i++) m.before[i] = b.getDouble();
         m.probation = b.getInt();

@@ -146,8 +146,7 @@ final class SensorProcessor extends StatefulProcessor<String, Row, Row> {
             } else {
                 double value = r.getDouble(temperature);
                 boolean plausible = r.isNullAt(reason) || !IMPOSSIBLE.equals(r.getString(reason));
-                SensorModel.Finding f = m.observe(rules, r.getString(state), when, value,
-                                                  r.isNullAt(reason), plausible);
+                SensorModel.Finding f = m.observe(rules, r.getString(state), when, value, plausible);
                 m.remember(when, value);
                 if (f.silent) {
                     out.add(found("silent", key, f.silentState, f.silentTime, f.silentValue, null,
