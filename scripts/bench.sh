@@ -96,7 +96,9 @@ json.dump({"date": datetime.date.today().isoformat(), "cores": os.cpu_count(),
 PY
 
 say "preloading $events events ($sensors sensors) with kafka-console-producer"
-"$py" "$ROOT/iotsimulator.py" "$events" --seed 42 --sensors "$sensors" >"$work/data.jsonl"
+# Simulated time from a day ago: within the job's event-time policy (7 days back at most).
+"$py" "$ROOT/iotsimulator.py" "$events" --seed 42 --sensors "$sensors" \
+    --start-time "$(date -u -d '1 day ago' +%Y-%m-%dT%H:%M:00Z)" >"$work/data.jsonl"
 started="$(now)"
 "$ROOT/scripts/kafka-console-producer.sh" --bootstrap-server "$bootstrap" --topic bench \
     --producer-property linger.ms=20 --producer-property batch.size=262144 <"$work/data.jsonl"

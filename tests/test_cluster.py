@@ -22,6 +22,7 @@ import signal
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pyarrow.dataset as ds
@@ -39,6 +40,8 @@ TOPIC = "iotmsgs-cluster"
 PARTITIONS = 6
 EMPTY = 4  # the partition no record goes to
 EVENTS = 6_000
+# A day ago: within the job's event-time policy (readings at most 7 days behind Kafka's clock).
+START = (datetime.now(UTC) - timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:00Z")
 PER_BATCH = "1500"
 BAD_LINES = ["not json at all", '{"guid": "g", "state": "ZZ"}']
 # Processing time differs from run to run; everything else must not.
@@ -61,7 +64,7 @@ def keyed_input(d: Path) -> tuple[Path, int, int]:
     events = subprocess.run(
         [sys.executable, str(ROOT / "iotsimulator.py"), str(EVENTS), "--seed", "11", "--sensors",
          "240", "--event-interval", "0.1", "--anomaly-rate", "0.02", "--stuck-rate", "0.002",
-         "--silent-rate", "0.0005", "--start-time", "2026-03-01T00:00:00Z"],
+         "--silent-rate", "0.0005", "--start-time", START],
         capture_output=True, text=True, check=True).stdout.splitlines()
     late = [json.loads(line) for line in events[:3]]
     for event in late:

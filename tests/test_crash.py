@@ -15,6 +15,7 @@ import sys
 import threading
 import time
 from collections import Counter
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pyarrow.dataset as ds
@@ -29,6 +30,12 @@ EVENTS = 12_000
 BAD = ["garbage", "", '{"guid": "g", "state": "CA"}', "[1]"]
 KILLS = 3
 BLOCK_TIMEOUT = 900  # JVM start-up on a slow, shared machine
+RESENDS = 200  # readings sent twice, a few lines after the first time
+
+
+def recent() -> str:
+    """A simulated clock's start a day ago: within the job's event-time policy (7 days back)."""
+    return (datetime.now(UTC) - timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:00Z")
 
 
 def start_job(bootstrap: str, out: str, topic: str = TOPIC, per_batch: int = 1500,
@@ -71,9 +78,14 @@ def test_sigkill_mid_stream_loses_nothing_and_doubles_nothing(broker, tmp_path):
     data, labels = tmp_path / "data.txt", tmp_path / "labels.csv"
     with data.open("w") as f:
         subprocess.run([sys.executable, str(ROOT / "iotsimulator.py"), str(EVENTS), "--seed", "11",
-                        "--anomaly-rate", "0.01", "--labels", str(labels)], stdout=f, check=True)
-    with data.open("a") as f:
-        f.write("\n".join(BAD) + "\n")
+                        "--anomaly-rate", "0.01", "--labels", str(labels), "--start-time",
+                        recent()], stdout=f, check=True)
+    # Re-sends, 1-40 lines after their first time: across batches and across the kills too.
+    lines = data.read_text().splitlines()
+    rng = random.Random(9)
+    for i in sorted(rng.sample(range(len(lines) - 50), RESENDS), reverse=True):
+        lines.insert(i + rng.randint(1, 40), lines[i])
+    data.write_text("\n".join(lines + BAD) + "\n")
     broker.create_topic(TOPIC, partitions=3)
     broker.produce_file(TOPIC, data)
     out = str(tmp_path / "out")
@@ -102,12 +114,15 @@ def test_sigkill_mid_stream_loses_nothing_and_doubles_nothing(broker, tmp_path):
     ids = [t["batch_id"] for t in totals]
     assert ids == list(range(len(ids)))  # every batch once, none missing
     assert sum(t["messages"] for t in totals) == EVENTS
-    assert sum(t["consumed"] for t in totals) == EVENTS + len(BAD)
+    assert sum(t["consumed"] for t in totals) == EVENTS + RESENDS + len(BAD)
+    assert sum(t["duplicates"] for t in totals) == RESENDS  # each re-send counted once
     running = 0
     for t in totals:
         running += t["messages"]
         assert t["running_messages"] == running  # carried across every restart
-        assert t["consumed"] == t["accepted"] + t["quarantined"]
+        assert t["consumed"] == t["accepted"] + t["quarantined"] + t["duplicates"]
+    duplicates = Counter((d["guid"], d["event_time"]) for d in table("duplicates"))
+    assert len(duplicates) == RESENDS and set(duplicates.values()) == {1}
 
     stats = table("state_stats")
     assert Counter((s["batch_id"], s["state"]) for s in stats).most_common(1)[0][1] == 1
@@ -141,8 +156,8 @@ def test_a_broker_outage_mid_stream_loses_nothing(broker, tmp_path):
     topic, events, outage_s = "iotmsgs-outage", 6_000, 30
     data = tmp_path / "data.txt"
     with data.open("w") as f:
-        subprocess.run([sys.executable, str(ROOT / "iotsimulator.py"), str(events), "--seed", "12"],
-                       stdout=f, check=True)
+        subprocess.run([sys.executable, str(ROOT / "iotsimulator.py"), str(events), "--seed", "12",
+                        "--start-time", recent()], stdout=f, check=True)
     broker.create_topic(topic, partitions=3)
     broker.produce_file(topic, data)
     out = tmp_path / "out"

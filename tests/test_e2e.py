@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import csv
 import json
+import random
 import subprocess
 import sys
 import time
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pyarrow.dataset as ds
@@ -34,17 +36,40 @@ SECRET_ENV = {"IOT_KAFKA_SASL_JAAS_CONFIG":
               f'org.apache.kafka.common.security.plain.PlainLoginModule required '
               f'username="alice" password="{SECRET}";',
               "IOT_KAFKA_SECURITY_PROTOCOL": "PLAINTEXT"}
+# The simulated clocks start two days and one day ago, on the hour: recent enough for the job's
+# event-time policy (7 days back at most), and run 2 comes after run 1 in event time.
+_HOUR = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+START_1, START_2 = _HOUR - timedelta(days=2), _HOUR - timedelta(days=1)
+# A reading stamped 2099 (a broken clock): quarantined by the event-time policy, and the
+# watermark never moves to it.
+FUTURE = json.dumps({"guid": "0-ZZZ2-00B", "destination": "0-AAA2", "state": "CA",
+                     "eventTime": "2099-01-01T00:00:00.000000Z",
+                     "payload": {"format": "urn:example:sensor:temp", "data": {"temperature": 61.0}}})
 BAD_LINES = ["this is not json", '{"guid": "x", "state": "ZZ"}',
              json.dumps({"guid": "0-ZZZ1-00A", "state": "CA",
                                            "eventTime": "2026-01-01T00:00:00.000000Z",
-                                           "payload": {"data": {}}})]
+                                           "payload": {"data": {}}}), FUTURE]
+BAD_REASONS = ["not_json", "missing_field:eventTime", "missing_field:temperature",
+               "bad_value:eventTime_future"]
+RESENDS = 100  # run 2's readings sent twice, a few lines after the first time
 
 
-def simulate(path: Path, labels: Path, count: int, seed: int, start: str) -> None:
+def simulate(path: Path, labels: Path, count: int, seed: int, start: datetime) -> None:
     with path.open("w") as out:
         subprocess.run([sys.executable, str(ROOT / "iotsimulator.py"), str(count), "--seed",
                         str(seed), "--sensors", "300", "--anomaly-rate", "0.02", "--labels",
-                        str(labels), "--start-time", start], stdout=out, check=True)
+                        str(labels), "--start-time", start.strftime("%Y-%m-%dT%H:%M:%SZ")],
+                       stdout=out, check=True)
+
+
+def resend(path: Path, count: int, seed: int) -> None:
+    """Sends `count` of the file's lines again, each 1-40 lines after its first time (as an
+    at-least-once producer does after a timeout)."""
+    lines = path.read_text().splitlines()
+    rng = random.Random(seed)
+    for i in sorted(rng.sample(range(len(lines) - 50), count), reverse=True):
+        lines.insert(i + rng.randint(1, 40), lines[i])
+    path.write_text("\n".join(lines) + "\n")
 
 
 @dataclass
@@ -101,13 +126,14 @@ def e2e(broker, tmp_path_factory) -> E2E:
     runs, labels = [], []
 
     # Run 1: one 10,000-event file, drained in one micro-batch.
-    simulate(d / "data1.txt", d / "labels1.csv", 10_000, seed=7, start="2026-02-01T00:00:00Z")
+    simulate(d / "data1.txt", d / "labels1.csv", 10_000, seed=7, start=START_1)
     broker.produce_file(TOPIC, d / "data1.txt")
     done = run_script("submit.sh", *SPARK_OPTS, *job)
     runs.append(Run(done.stdout, done.stderr))
 
     # Run 2, a restart: new records (with unusable ones), several micro-batches.
-    simulate(d / "data2.txt", d / "labels2.csv", 6_000, seed=8, start="2026-02-02T00:00:00Z")
+    simulate(d / "data2.txt", d / "labels2.csv", 6_000, seed=8, start=START_2)
+    resend(d / "data2.txt", RESENDS, seed=3)
     with (d / "data2.txt").open("a") as f:
         f.write("\n".join(BAD_LINES) + "\n")
     broker.produce_file(TOPIC, d / "data2.txt")
@@ -123,21 +149,29 @@ def e2e(broker, tmp_path_factory) -> E2E:
 
 
 def expected_batches(e: E2E) -> dict[int, list[reference.Reading]]:
-    """The usable readings of each batch, split by the offsets the checkpoint recorded."""
+    """The accepted readings of each batch, split by the offsets the checkpoint recorded: usable,
+    not from the future (the test's records were all produced today), each sensor and event
+    time once (the first time it is read)."""
     states = set(reference.baselines())
     batches: dict[int, list[reference.Reading]] = {}
     previous = {p: 0 for p in range(PARTITIONS)}
+    seen: set[tuple[str, str]] = set()
     for batch_id in sorted(e.batch_ends):
         ends = e.batch_ends[batch_id]
         values = [e.records[(p, o)] for p in range(PARTITIONS)
                   for o in range(previous.get(p, 0), ends.get(p, 0))]
-        batches[batch_id] = [r for v in values if (r := reference.usable(v, states))]
+        batches[batch_id] = []
+        for v in values:
+            r = reference.usable(v, states)
+            if r and not r.event_time.startswith("2099") and (r.guid, r.event_time) not in seen:
+                seen.add((r.guid, r.event_time))
+                batches[batch_id].append(r)
         previous = ends
     return batches
 
 
 def test_every_record_reached_kafka_and_was_processed(e2e):
-    assert len(e2e.records) == 10_000 + 6_000 + len(BAD_LINES)
+    assert len(e2e.records) == 10_000 + 6_000 + RESENDS + len(BAD_LINES)
     last = max(e2e.batch_ends)
     assert sum(e2e.batch_ends[last].values()) == len(e2e.records)
 
@@ -156,7 +190,7 @@ def test_first_run_is_one_batch_and_the_restart_continues(e2e):
     assert "== Batch 0 " not in e2e.runs[1].stdout
     for batch_id in ids[1:]:
         assert f"== Batch {batch_id} " in e2e.runs[1].stdout
-    assert "+ 3 quarantined" in e2e.runs[1].stdout
+    assert "+ 4 quarantined" in e2e.runs[1].stdout
     # Spark keeps the shuffle partitions of a checkpoint's first run; the job says so.
     assert "; shuffle partitions 2; " in e2e.runs[0].stdout
     assert ("shuffle partitions 2 (recorded in the checkpoint at its first batch, which Spark "
@@ -250,10 +284,10 @@ def test_windows_are_written_once_the_watermark_passes_them(e2e):
     minute = {}
     for readings in expected_batches(e2e).values():
         for r in readings:
-            if r.event_time.startswith("2026-02-01T00:00"):
+            if r.event_time.startswith(START_1.strftime("%Y-%m-%dT%H:%M")):
                 minute.setdefault(r.state, []).append(r)
     got = {w["state"]: w for w in windows
-           if w["window_start"].strftime("%Y-%m-%dT%H:%M:%S") == "2026-02-01T00:00:00"}
+           if w["window_start"] == START_1}
     assert set(got) == set(minute)
     for state, readings in minute.items():
         assert got[state]["messages"] == len(readings)
@@ -305,15 +339,29 @@ def test_query_sh_answers_sql_over_the_output(e2e):
 def test_the_ledger_balances_and_bad_records_are_quarantined(e2e):
     totals = e2e.table("batch_totals")
     for t in totals:
-        assert t["consumed"] == t["accepted"] + t["quarantined"]
+        assert t["consumed"] == t["accepted"] + t["quarantined"] + t["duplicates"]
         assert t["accepted"] == t["messages"]
     assert sum(t["consumed"] for t in totals) == len(e2e.records)
+    assert sum(t["duplicates"] for t in totals) == RESENDS
+    assert sum(t["conflicts"] for t in totals) == 0
     quarantine = e2e.table("quarantine")
     assert sorted((q["raw"], q["reason"]) for q in quarantine) == sorted(
-        zip(BAD_LINES, ["not_json", "missing_field:eventTime", "missing_field:temperature"],
-            strict=True))
+        zip(BAD_LINES, BAD_REASONS, strict=True))
     for q in quarantine:  # each one points back at its record in Kafka
         assert e2e.records[(q["kafka_partition"], q["kafka_offset"])] == q["raw"].encode()
+    [clock] = e2e.table("clock_errors")
+    assert (clock["guid"], clock["error"], clock["action"], clock["readings"]) == (
+        "0-ZZZ2-00B", "future", "quarantined", 1)
+    assert clock["latest_event_time"] == datetime(2099, 1, 1, tzinfo=UTC)
+    # The re-sends: each kept in `duplicates`, pointing back at its record in Kafka, which is
+    # the same reading as one accepted before it.
+    duplicates = e2e.table("duplicates")
+    assert len(duplicates) == RESENDS and {d["kind"] for d in duplicates} == {"resend"}
+    for d in duplicates:
+        sent = json.loads(e2e.records[(d["kafka_partition"], d["kafka_offset"])])
+        assert (sent["guid"], sent["payload"]["data"]["temperature"]) == (d["guid"],
+                                                                          d["temperature"])
+        assert sent["eventTime"] == d["event_time"].strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def test_kafka_options_reach_the_job_and_secrets_are_never_printed(e2e):

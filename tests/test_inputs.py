@@ -1,0 +1,164 @@
+"""Readings from real fleets through the job's streaming query: broken clocks (the event-time
+policy), re-sent readings (duplicates) and sensors whose level moves for good (level_shift)."""
+
+from __future__ import annotations
+
+import io
+import subprocess
+import sys
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from pyspark.sql import functions as F
+
+from iotstream.config import load_config
+from iotstream.pipeline import BatchProcessor
+from iotstream.sinks import ParquetSink
+from iotstream.views import read_table
+from sparkdata import BANDS, event, kafka_records
+from streamrun import StreamRun
+
+ROOT = Path(__file__).resolve().parent.parent
+T0 = datetime(2026, 1, 1, tzinfo=UTC)
+FUTURE = event("broken-clock", "CA", 61.0, "2099-01-01T00:00:00.000000Z")
+
+
+def at(seconds: float) -> str:
+    return (T0 + timedelta(seconds=seconds)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def run_batches(spark, out: Path, batches: list, **settings) -> str:
+    """Runs the job's query over the batches (DataFrames of Kafka records), one process per
+    batch; returns the console output."""
+    config = replace(load_config(ROOT / "conf" / "job.toml"), output_dir=str(out),
+                     alerts_topic="", **settings)
+    console = io.StringIO()
+    for batch_id, records in enumerate(batches):
+        processor = BatchProcessor(config, ParquetSink(config.output_dir), console)
+        StreamRun(spark, config, processor)(records, batch_id)
+    return console.getvalue()
+
+
+def rows(spark, out: Path, table: str, *columns: str) -> list[tuple]:
+    if not (out / table).exists():
+        return []
+    return sorted(tuple(r) for r in read_table(spark, str(out), table).select(*columns).collect())
+
+
+@pytest.fixture(scope="module")
+def fleet_lines() -> list[str]:
+    """10,000 simulator readings from 100 sensors over 500 s of event time from T0, some of them
+    going silent."""
+    return subprocess.run(
+        [sys.executable, str(ROOT / "iotsimulator.py"), "10000", "--seed", "5", "--sensors", "100",
+         "--event-interval", "0.05", "--silent-rate", "0.002", "--start-time", at(0)],
+        check=True, capture_output=True, text=True).stdout.splitlines()
+
+
+def test_a_2099_reading_changes_no_watermark_window_or_silence_and_is_quarantined(
+        spark, tmp_path, fleet_lines):
+    chunks = [fleet_lines[i:i + 2500] for i in range(0, 10_000, 2500)]
+    plain = [kafka_records(spark, c, first_offset=2500 * i) for i, c in enumerate(chunks)]
+    # The same stream with one reading stamped 2099 a third of the way in, produced (Kafka's
+    # timestamp) when the readings around it were.
+    broken = list(plain)
+    sent = datetime.fromisoformat(chunks[1][0].split('"eventTime": "')[1][:26] + "+00:00")
+    broken[1] = plain[1].unionByName(kafka_records(spark, [FUTURE], first_offset=99_999,
+                                                   produced_at=sent))
+    run_batches(spark, tmp_path / "plain", plain)
+    run_batches(spark, tmp_path / "broken", broken)
+
+    def same(table: str, *columns: str) -> list[tuple]:
+        got = rows(spark, tmp_path / "broken", table, *columns)
+        assert got == rows(spark, tmp_path / "plain", table, *columns), table
+        return got
+
+    marks = same("batch_totals", "batch_id", "watermark", "late", "messages", "accepted")
+    assert marks[-1][1] == datetime(2026, 1, 1, 0, 7, 49, 950000)  # 499.95 s less 30 s
+    assert sum(m[2] for m in marks) == 0
+    assert len(same("window_stats", "window_start", "state", "messages", "avg_temperature")) > 50
+    silent = same("anomalies", "batch_id", "guid", "event_time", "detector")
+    assert [s for s in silent if s[3] == "silent"]  # sensors did go silent, in both runs
+
+    broken_out = tmp_path / "broken"
+    assert rows(spark, broken_out, "quarantine", "batch_id", "kafka_offset", "reason") == [
+        (1, 99_999, "bad_value:eventTime_future")]
+    assert rows(spark, broken_out, "clock_errors", "batch_id", "guid", "error", "action",
+                "readings") == [(1, "broken-clock", "future", "quarantined", 1)]
+    totals = read_table(spark, str(broken_out), "batch_totals").where("batch_id = 1").first()
+    assert (totals.consumed, totals.accepted, totals.quarantined, totals.duplicates) == (
+        2501, 2500, 1, 0)
+
+
+def test_the_adjust_policy_takes_the_kafka_timestamp_as_event_time(spark, tmp_path):
+    produced = T0 + timedelta(seconds=40)
+    records = kafka_records(spark, [event("a", "CA", 60.0, at(10)), FUTURE,
+                                    event("old", "CA", 59.0, "2025-06-01T00:00:00.000000Z")],
+                            produced_at=produced)
+    text = run_batches(spark, tmp_path / "out", [records], bands=BANDS, time_policy="adjust")
+    out = tmp_path / "out"
+    [t] = rows(spark, out, "batch_totals", "consumed", "accepted", "quarantined", "time_adjusted",
+               "watermark")
+    assert t == (3, 3, 0, 2, datetime(2026, 1, 1, 0, 0, 10))  # the Kafka timestamp less 30 s
+    assert rows(spark, out, "sensors", "guid", "first_event_time") == [
+        ("a", datetime(2026, 1, 1, 0, 0, 10)), ("broken-clock", datetime(2026, 1, 1, 0, 0, 40)),
+        ("old", datetime(2026, 1, 1, 0, 0, 40))]
+    assert rows(spark, out, "clock_errors", "guid", "error", "action", "latest_event_time") == [
+        ("broken-clock", "future", "adjusted", datetime(2099, 1, 1)),
+        ("old", "past", "adjusted", datetime(2025, 6, 1))]
+    assert "3 accepted (2 time-adjusted: in clock_errors)" in text
+
+
+def test_re_sends_are_counted_once_across_batches_restarts_and_a_replay(spark, tmp_path):
+    out = tmp_path / "out"
+    first = [event("a", "CA", 60.0 + i, at(i)) for i in range(1, 6)] + [
+        event("b", "AK", 20.0 + i, at(i)) for i in range(1, 4)]
+    second = [
+        event("a", "CA", 62.0, at(2)),  # a re-send of batch 0's reading
+        event("a", "CA", 99.0, at(3)),  # the same sensor and time, another value: a conflict
+        event("b", "AK", 30.0, at(4)), event("b", "AK", 30.0, at(4)),  # twice in one batch
+        event("a", "CA", 66.0, at(6)),
+    ]
+    text = run_batches(spark, out, [kafka_records(spark, first),
+                                    kafka_records(spark, second, first_offset=8)], bands=BANDS)
+    # A crash after batch 1 wrote its files: it runs again from the state before it.
+    config = replace(load_config(ROOT / "conf" / "job.toml"), output_dir=str(out),
+                     alerts_topic="", bands=BANDS)
+    StreamRun(spark, config, BatchProcessor(config, ParquetSink(str(out)), io.StringIO()))(
+        kafka_records(spark, second, first_offset=8), 1)
+
+    assert rows(spark, out, "duplicates", "batch_id", "guid", "event_time", "temperature", "kind",
+                "kept_temperature", "kafka_offset") == [
+        (1, "a", datetime(2026, 1, 1, 0, 0, 2), 62.0, "resend", 62.0, 8),
+        (1, "a", datetime(2026, 1, 1, 0, 0, 3), 99.0, "conflict", 63.0, 9),
+        (1, "b", datetime(2026, 1, 1, 0, 0, 4), 30.0, "resend", 30.0, 11)]
+    assert rows(spark, out, "batch_totals", "batch_id", "consumed", "accepted", "quarantined",
+                "duplicates", "conflicts", "messages") == [
+        (0, 8, 8, 0, 0, 0, 8), (1, 5, 2, 0, 3, 1, 2)]
+    stats = read_table(spark, str(out), "state_stats").where("batch_id = 1")
+    assert sorted((r.state, r.messages, r.avg_temperature) for r in stats.collect()) == [
+        ("AK", 1, 30.0), ("CA", 1, 66.0)]
+    assert "Ledger: 5 records read = 2 accepted + 0 quarantined + 3 duplicates (1 conflicting)" \
+        in text
+
+
+def test_a_sensor_that_moves_for_good_is_one_level_shift_and_then_normal(spark, tmp_path):
+    steady = [60.0, 61.0, 60.5, 59.5, 60.0, 61.0, 60.5, 59.5, 60.0, 61.0, 60.5, 60.0]
+    moved = [v + 20.0 for v in steady]
+    batches = [[event("s", "CA", v, at(i)) for i, v in enumerate(steady)],
+               [event("s", "CA", v, at(20 + i)) for i, v in enumerate(moved)],
+               [event("s", "CA", v, at(40 + i)) for i, v in enumerate(moved)]]
+    out = tmp_path / "out"
+    run_batches(spark, out, [kafka_records(spark, b, first_offset=20 * i)
+                             for i, b in enumerate(batches)],
+                bands=BANDS, detectors=replace(load_config(ROOT / "conf" / "job.toml").detectors,
+                                               band=False, three_sigma=False))
+    found = read_table(spark, str(out), "anomalies").orderBy("detector")
+    assert [(r.batch_id, r.detector, r.reason, r.event_time, r.temperature)
+            for r in found.collect()] == [
+        (1, "level_shift", "up", datetime(2026, 1, 1, 0, 0, 20), 80.0),
+        (1, "zscore", "high", datetime(2026, 1, 1, 0, 0, 20), 80.0)]
+    score = found.where(F.col("detector") == "level_shift").first().score
+    assert score == pytest.approx(sum(moved[:10]) / 10 - sum(steady) / 12)
