@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import random
 import re
 import shutil
 import signal
@@ -40,6 +41,7 @@ TOPIC = "iotmsgs-cluster"
 PARTITIONS = 6
 EMPTY = 4  # the partition no record goes to
 EVENTS = 6_000
+RESENDS = 20
 # A day ago: within the job's event-time policy (readings at most 7 days behind Kafka's clock).
 START = (datetime.now(UTC) - timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:00Z")
 PER_BATCH = "1500"
@@ -56,11 +58,13 @@ def kafka_partition(key: str) -> int:
     return (murmur2(key.encode()) & 0x7FFFFFFF) % PARTITIONS
 
 
-def keyed_input(d: Path) -> tuple[Path, int, int]:
+def keyed_input(d: Path) -> tuple[Path, int, int, int]:
     """Simulator events keyed by sensor (guid TAB json), 10 minutes of event time, leaving out
     the sensors whose records would land on partition EMPTY. At the end: a few unusable
     records, and copies of the first readings, which come after their window was written
-    (late). Returns the file, its number of records and how many of them are usable events."""
+    (late), RESENDS readings sent twice and a reading stamped 2099 (quarantined). Returns the
+    file, its number of records, how many of them are accepted readings and how many re-sends
+    (those of sensors on partition EMPTY are left out too)."""
     events = subprocess.run(
         [sys.executable, str(ROOT / "iotsimulator.py"), str(EVENTS), "--seed", "11", "--sensors",
          "240", "--event-interval", "0.1", "--anomaly-rate", "0.02", "--stuck-rate", "0.002",
@@ -69,19 +73,28 @@ def keyed_input(d: Path) -> tuple[Path, int, int]:
     late = [json.loads(line) for line in events[:3]]
     for event in late:
         event["payload"]["data"]["temperature"] += 0.5
-    events += [json.dumps(event) for event in late]
+    rng = random.Random(4)
+    for i in sorted(rng.sample(range(len(events) - 30), RESENDS), reverse=True):
+        events.insert(i + rng.randint(1, 20), events[i])  # re-sent a few records later
+    clock = next(g for g in (f"0-ZZZ-CLOCK-{n:02d}" for n in range(100))
+                 if kafka_partition(g) != EMPTY)
+    future = {**json.loads(events[-1]), "guid": clock, "eventTime": "2099-01-01T00:00:00.000000Z"}
+    events += [json.dumps(event) for event in late] + [json.dumps(future)]
     states = set(reference.baselines())
-    lines, usable = [], 0
+    lines, usable, resent, seen = [], 0, 0, set()
     for line in events:
         guid = json.loads(line)["guid"]
         if kafka_partition(guid) != EMPTY:
             lines.append(f"{guid}\t{line}")
-            usable += reference.usable(line.encode(), states) is not None
+            if reference.usable(line.encode(), states) and guid != clock:
+                usable += line not in seen
+                resent += line in seen
+            seen.add(line)
     keys = [k for k in (f"bad-{n}" for n in range(100)) if kafka_partition(k) != EMPTY]
     lines += [f"{key}\t{bad}" for key, bad in zip(keys, BAD_LINES, strict=False)]
     path = d / "keyed.txt"
     path.write_text("\n".join(lines) + "\n")
-    return path, len(lines), usable
+    return path, len(lines), usable, resent
 
 
 def end_offsets(bootstrap: str) -> dict[int, int]:
@@ -121,7 +134,7 @@ def same_value(a: object, b: object) -> bool:
 def runs(broker, tmp_path_factory):
     d = tmp_path_factory.mktemp("cluster")
     broker.create_topic(TOPIC, PARTITIONS)
-    data, records, usable = keyed_input(d)
+    data, records, usable, resent = keyed_input(d)
     broker.produce_file(TOPIC, data, "--property", "parse.key=true")
     ends = end_offsets(broker.bootstrap)
 
@@ -150,7 +163,7 @@ def runs(broker, tmp_path_factory):
              "--shuffle-partitions", "3"], env, home, d / "cluster-run")
     finally:
         run_script("cluster-stop.sh", env=env, check=False)
-    return {"dir": d, "records": records, "usable": usable, "ends": ends, "local": local,
+    return {"dir": d, "records": records, "usable": usable, "resent": resent, "ends": ends, "local": local,
             "cluster": cluster, "killed": killed, "home": home}
 
 
@@ -258,4 +271,6 @@ def test_every_record_was_read_once_across_partitions_and_batches(runs):
     assert len(totals) >= math.ceil(runs["records"] / int(PER_BATCH))
     assert sum(t["consumed"] for t in totals) == runs["records"]
     assert sum(t["messages"] for t in totals) == runs["usable"]
-    assert sum(t["quarantined"] for t in totals) == runs["records"] - runs["usable"]
+    assert sum(t["duplicates"] for t in totals) == runs["resent"] > 0
+    assert sum(t["quarantined"] for t in totals) == (
+        runs["records"] - runs["usable"] - runs["resent"])
