@@ -25,7 +25,7 @@ def run(spark: Any, config: Any, data: Path, work: Path, warmup: int) -> dict[st
     from harness import KAFKA_SCHEMA
     from pyspark.sql import functions as F
 
-    from iotstream import anomalies, compute, engine, parse
+    from iotstream import anomalies, compute, engine, parse, queries
     from iotstream.parse import BATCH_TIME, KAFKA_COLUMNS
     from iotstream.schema import EVENT_SCHEMA
 
@@ -58,7 +58,7 @@ def run(spark: Any, config: Any, data: Path, work: Path, warmup: int) -> dict[st
     def step(batch, _):
         c = batch.persist()
         c.count()
-        compute._query(c, compute.FIGURES_SQL).collect()
+        compute._query(c, queries.FIGURES_SQL).collect()
         c.unpersist()
 
     event = F.from_json(F.col("value").cast("string"), EVENT_SCHEMA).alias("e")

@@ -7,8 +7,9 @@ What counts (README, "Detection quality"):
   stuck; for `silent`, a labelled silence);
 - recall: the share of the labelled faults of the kinds a detector is meant for that it found.
   Readings count one by one (a shift is labelled at its first reading at the new level); a stuck
-  run counts once (found if any of its readings is flagged); a silence counts once, and only if
-  the watermark got past it (last reading + after_seconds);
+  run and a drift count once (found if any of their readings is flagged: the detectors report a
+  run of readings once); a silence counts once, and only if the watermark got past it (last
+  reading + after_seconds);
 - goals: for each (fault kind, detector, goal), the detector's precision and its recall on that
   kind alone must both reach the goal;
 - after a shift, zscore must learn the sensor's new level within its history: its findings on
@@ -41,6 +42,8 @@ GOALS = (("spike", "zscore", 0.95), ("stuck", "stuck", 0.95), ("silent", "silent
          ("shift", "level_shift", 0.9))
 # zscore findings on readings labelled with these are not charged to a shift.
 NOT_SHIFT = ("spike", "impossible", "drift", "stuck")
+# A sensor's drift labels further apart than this (event time) are two drifts.
+DRIFT_GAP = timedelta(seconds=30)
 # Fixed width, so these timestamps compare as strings in time order.
 TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
 
@@ -89,7 +92,8 @@ def evaluate(labels: list[dict[str, str]], found: list[dict], watermark: datetim
     }
     # Each labelled fault, by kind, as the keys any one of which finds it.
     faults = {kind: [{k} for k, v in readings.items() if v == kind]
-              for kind in ("spike", "impossible", "drift")}
+              for kind in ("spike", "impossible")}
+    faults["drift"] = _drifts(labels)
     faults["stuck"] = [members for members in runs.values() if len(members) + 1 >= stuck_repeats]
     faults["silent"] = [{s} for s in observable]
     faults["shift"] = [{k} for k, v in readings.items() if v == "shift"]
@@ -135,6 +139,28 @@ def evaluate(labels: list[dict[str, str]], found: list[dict], watermark: datetim
                       "recall": recall, "met": met})
     return {"detectors": detectors, "kinds": kinds, "goals": goals,
             "after_shift": after_shift(readings, flags["zscore"], zscore_history)}
+
+
+def _drifts(labels: list[dict[str, str]]) -> list[set[Key]]:
+    """Each drift as its readings: a sensor's drift labels in a row (no other label of the sensor
+    between them, at most DRIFT_GAP apart)."""
+    drifts: list[set[Key]] = []
+    current: dict[str, tuple[datetime, set[Key]] | None] = {}  # guid → its drift going on
+    for lab in sorted(labels, key=lambda lab: lab["eventTime"]):
+        guid = lab["guid"]
+        if lab["kind"] != "drift":
+            current[guid] = None
+            continue
+        when = _parse(lab["eventTime"])
+        going = current.get(guid)
+        if going is None or when - going[0] > DRIFT_GAP:
+            drift: set[Key] = set()
+            drifts.append(drift)
+        else:
+            drift = going[1]
+        drift.add((guid, lab["eventTime"]))
+        current[guid] = (when, drift)
+    return drifts
 
 
 def after_shift(readings: dict[Key, str], zscore: set[Key], history: int) -> dict:

@@ -70,6 +70,29 @@ def anomalous(r: Reading) -> bool:
     return not (low <= r.temperature <= high) or not physically_possible(r.temperature)
 
 
+def band_reason(r: Reading) -> str | None:
+    """The band rule's reason: impossible, below_band, above_band, or None (in band)."""
+    low, high = band(r.state)
+    if not physically_possible(r.temperature):
+        return "impossible"
+    return "below_band" if r.temperature < low else "above_band" if r.temperature > high else None
+
+
+def band_findings(batches: list[list[Reading]]) -> set[tuple[str, str]]:
+    """(guid, eventTime) of the readings `band` reports: out of band where the sensor's reading
+    before was not, or for another reason. A sensor's readings go in the job's order: batch by
+    batch, by event time within a batch."""
+    before: dict[str, str | None] = {}
+    found = set()
+    for readings in batches:
+        for r in sorted(readings, key=lambda r: r.event_time):
+            reason = band_reason(r)
+            if reason is not None and reason != before.get(r.guid):
+                found.add((r.guid, r.event_time))
+            before[r.guid] = reason
+    return found
+
+
 @dataclass
 class StateFigures:
     """Messages and sensors count every usable reading; temperatures only possible ones."""

@@ -41,7 +41,7 @@ class Model:
         engine = spark._jvm.iot.engine
         d = detectors
         self.rules = engine.SensorStep.rules(
-            60_000_000, d.zscore, d.zscore_history, d.zscore_min_history,
+            60_000_000, 30_000_000, d.zscore, d.zscore_history, d.zscore_min_history,
             float(d.zscore_threshold), float(d.zscore_min_sigma), d.stuck, d.stuck_repeats,
             d.silent, round(d.silent_seconds * 1e6), round(d.sensor_ttl_seconds * 1e6),
             d.level_shift, d.level_shift_readings)

@@ -229,8 +229,10 @@ def test_a_replay_with_fewer_rows_leaves_none_of_the_earlier_ones(spark, process
 
 
 def test_compaction_merges_the_batches_before_and_changes_no_row(spark, tmp_path):
-    # Batch 2: batch 0's sensors 10 s later (the same readings again would be duplicates).
-    later = [line.replace("T00:00:0", "T00:00:1") for line in BATCH_0]
+    # Batch 2: batch 0's readings 10 s later (the same again would be duplicates), c's from
+    # another sensor (c's would go on with its run out of band: no new band finding).
+    later = [line.replace("T00:00:0", "T00:00:1").replace('"guid": "c"', '"guid": "c2"')
+             for line in BATCH_0]
     batches = [BATCH_0, BATCH_1 + ["junk"], later, BATCH_1]
 
     def run(out: Path, every: int, ids: range) -> None:

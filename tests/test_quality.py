@@ -136,3 +136,14 @@ def test_zscore_findings_after_a_shift(history: int, met: bool):
     verdict = "met" if met else "NOT met"
     assert (f"- Goal (zscore findings after a labelled shift <= history ({history}) per shift): "
             f"{verdict} (3 shifts; max 3, mean 2.33 per shift)") in quality.markdown(r)
+
+
+def test_a_drift_counts_once_and_is_found_by_any_of_its_readings():
+    labels = [label("d", 1, "drift"), label("d", 3, "drift"), label("d", 5, "drift"),
+              label("d", 40, "drift"),  # 35 s later: another drift
+              label("e", 2, "drift"), label("e", 4, "spike"), label("e", 6, "drift")]
+    drifts = sorted(sorted(s for _, s in drift) for drift in quality._drifts(labels))
+    assert drifts == [[t(1), t(3), t(5)], [t(2)], [t(6)], [t(40)]]
+    found = [flag("band", "d", 3), flag("band", "e", 6)]
+    result = quality.evaluate(labels, found, None, 120.0, 10, 30)
+    assert result["kinds"]["drift"] == {"labelled": 4, "caught": 2}

@@ -87,7 +87,8 @@ def _step(records: DataFrame, config: JobConfig) -> DataFrame:
         step = jvm.iot.engine.SensorStep
         d = config.detectors
         rules = step.rules(
-            round(config.window_seconds * 1e6), d.zscore, d.zscore_history, d.zscore_min_history,
+            round(config.window_seconds * 1e6), round(config.watermark_seconds * 1e6), d.zscore,
+            d.zscore_history, d.zscore_min_history,
             float(d.zscore_threshold), float(d.zscore_min_sigma), d.stuck, d.stuck_repeats,
             d.silent, round(d.silent_seconds * 1e6), round(d.sensor_ttl_seconds * 1e6),
             d.level_shift, d.level_shift_readings)

@@ -1,6 +1,9 @@
 """`band`: a reading outside its state's band (the state's average ± tolerance) or outside any
 real air temperature. The rule is the parse's `reason` column (anomalies.anomaly_reason); the
-score is how far outside the band, in °F."""
+score is how far outside the band, in °F. A sensor's run of readings out of band for one reason
+is reported once, at its first reading (`band_new`, from the engine's per-sensor step): a sensor
+that sits out of its band, or drifts out of it, is one finding, not one per reading. A late
+reading, which the step keeps out of the sensor's model, is judged on its own."""
 
 from __future__ import annotations
 
@@ -17,4 +20,4 @@ def findings(row: Row, _settings: object) -> Iterable[Finding]:
 
 DETECTOR = Detector(
     name="band", settings={}, meant_for=("spike", "impossible", "drift"),
-    wanted="kind = 'reading' AND reason IS NOT NULL", findings=findings)
+    wanted="kind = 'reading' AND reason IS NOT NULL AND (band_new OR late)", findings=findings)

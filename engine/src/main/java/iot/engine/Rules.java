@@ -8,7 +8,7 @@ import java.io.Serializable;
  * readings also set when zscore takes a new level when level_shift is disabled.
  */
 public record Rules(
-        long windowMicros,
+        long windowMicros, long watermarkMicros,
         boolean zscore, int history, int minHistory, double threshold, double minSigma,
         boolean stuck, int repeats,
         boolean silent, long silentMicros,
@@ -16,9 +16,10 @@ public record Rules(
         boolean levelShift, int shiftReadings) implements Serializable {
 
     public Rules {
-        if (windowMicros <= 0 || history < 1 || minHistory < 1 || repeats < 2 || ttlMicros <= 0
+        if (windowMicros <= 0 || watermarkMicros < 0 || history < 1 || minHistory < 1 || repeats < 2 || ttlMicros <= 0
                 || silentMicros <= 0 || shiftReadings < 2) {
             throw new IllegalArgumentException("invalid detector settings: window " + windowMicros
+                    + " µs, watermark delay " + watermarkMicros
                     + " µs, history " + history + " (from " + minHistory + "), repeats " + repeats
                     + ", silence " + silentMicros + " µs, TTL " + ttlMicros + " µs, level shift after "
                     + shiftReadings + " readings");

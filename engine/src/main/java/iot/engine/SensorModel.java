@@ -38,14 +38,19 @@ public final class SensorModel {
     double[] seenValues = new double[0];
     int seenSize;
     long seenMax = NONE;
-    // The current run: side (+1 above, -1 below, 0 none), its readings, which of them would have
-    // entered the history, where it began, and whether zscore has reported it.
+    // The current run: side (+1 above, -1 below, 0 none), its readings (when and what) and
+    // whether zscore has reported it. Its readings that zscore does not flag enter the history
+    // as they come: a move smaller than zscore's threshold is learnt without a finding (holding
+    // them back until the run ends was tried: the history then stopped following a sensor's
+    // slow wander, and such wanders became shifts).
     int runSide;
-    // Only its last shiftReadings readings are kept: an older one leaves for the history.
     double[] run = new double[0];
     long[] runTimes = new long[0];
     int runSize;
     boolean runReported;
+    // The band rule's reason for the latest reading (null: in its band): a reading out of band
+    // is band's finding only when the one before was not, or for another reason.
+    String band;
     // The history before the last level shift, and for how many readings a return to it counts.
     double[] before = new double[0];
     int probation;
@@ -61,6 +66,7 @@ public final class SensorModel {
         public long silentTime; // ... its last reading before: when, what, in which state
         public double silentValue;
         public String silentState;
+        public boolean bandNew; // out of band, where the reading before was not (so reason)
         public boolean shift;
         public long shiftTime;
         public double shiftValue;
@@ -125,7 +131,7 @@ public final class SensorModel {
                 clearRun();
                 runSide = side;
             }
-            addToRun(r, when, value);
+            addToRun(when, value);
             report = flagged && !runReported;
             runReported |= flagged;
         } else if (plausible) {
@@ -176,12 +182,7 @@ public final class SensorModel {
         history[historySize++] = value;
     }
 
-    private void addToRun(Rules r, long when, double value) {
-        if (runSize >= r.shiftReadings()) { // only the last shiftReadings are kept
-            System.arraycopy(run, 1, run, 0, runSize - 1);
-            System.arraycopy(runTimes, 1, runTimes, 0, runSize - 1);
-            runSize--;
-        }
+    private void addToRun(long when, double value) {
         if (run.length == runSize) {
             run = Arrays.copyOf(run, runSize * 2 + 2);
             runTimes = Arrays.copyOf(runTimes, run.length);
@@ -196,6 +197,13 @@ public final class SensorModel {
         run = new double[0];
         runTimes = new long[0];
         runReported = false;
+    }
+
+    /** Whether a reading with this band reason (null: in band) starts a run out of band. */
+    boolean bandStarts(String reason) {
+        boolean starts = reason != null && !reason.equals(band);
+        band = reason;
+        return starts;
     }
 
     /** The readings the model judges by, oldest first. */
@@ -229,7 +237,14 @@ public final class SensorModel {
         return true;
     }
 
-    /** Drops the windows the watermark has closed. */
+    /** Forgets the readings seen that the next batch will find late whatever comes: their
+     * window ends by this sensor's latest reading less the watermark delay, which the
+     * watermark reaches by then (a first batch, or a backlog, would otherwise keep them all). */
+    void forgetPassed(Rules r) {
+        if (seenMax != NONE) closeWindows(r.windowMicros(), seenMax - r.watermarkMicros());
+    }
+
+    /** Drops the windows the watermark has closed, and the readings seen in them. */
     void closeWindows(long windowMicros, long watermarkMicros) {
         int kept = 0;
         for (long w : windows) if (w + windowMicros > watermarkMicros) windows[kept++] = w;
@@ -260,6 +275,7 @@ public final class SensorModel {
         clearRun();
         before = new double[0];
         probation = 0;
+        band = null;
     }
 
     /** When this sensor next needs looking at without a reading (ms of event time), or NONE. */
@@ -271,7 +287,8 @@ public final class SensorModel {
 
     byte[] toBytes() {
         byte[] name = state == null ? new byte[0] : state.getBytes(StandardCharsets.UTF_8);
-        ByteBuffer b = ByteBuffer.allocate(128 + name.length + 8 * (historySize + windows.length
+        byte[] out = band == null ? new byte[0] : band.getBytes(StandardCharsets.UTF_8);
+        ByteBuffer b = ByteBuffer.allocate(128 + name.length + out.length + 8 * (historySize + windows.length
                 + before.length) + 16 * (seenSize + runSize));
         b.put(FORMAT).put((byte) ((hasModel ? 1 : 0) | (silentReported ? 2 : 0) | (state == null ? 4 : 0)
                 | (runReported ? 8 : 0)));
@@ -288,6 +305,7 @@ public final class SensorModel {
         b.putInt(before.length);
         for (double v : before) b.putDouble(v);
         b.putInt(probation);
+        b.putInt(band == null ? -1 : out.length).put(out);
         return Arrays.copyOf(b.array(), b.position());
     }
 
@@ -334,6 +352,12 @@ public final class SensorModel {
         m.before = new double[b.getInt()];
         for (int i = 0; i < m.before.length; i++) m.before[i] = b.getDouble();
         m.probation = b.getInt();
+        int bandLength = b.getInt();
+        if (bandLength >= 0) {
+            byte[] out = new byte[bandLength];
+            b.get(out);
+            m.band = new String(out, StandardCharsets.UTF_8);
+        }
         return m;
     }
 }

@@ -36,6 +36,7 @@ final class SensorProcessor extends StatefulProcessor<String, Row, Row> {
     private static final String IMPOSSIBLE = "impossible"; // the band rule's reason (anomalies.py)
     private final Rules rules;
     private final int guid, state, time, temperature, reason, partition, offset, batchTime, width;
+    private final int clock; // the event-time policy's verdict, when the input has it (else -1)
     private transient ValueState<byte[]> store;
 
     SensorProcessor(StructType input, Rules rules) {
@@ -48,6 +49,7 @@ final class SensorProcessor extends StatefulProcessor<String, Row, Row> {
         partition = input.fieldIndex("kafka_partition");
         offset = input.fieldIndex("kafka_offset");
         batchTime = input.fieldIndex("batch_time");
+        clock = java.util.Arrays.asList(input.fieldNames()).indexOf("clock");
         width = input.size();
     }
 
@@ -81,6 +83,7 @@ final class SensorProcessor extends StatefulProcessor<String, Row, Row> {
             v[width + 7] = f.zReason == null ? null : f.zScore;
             v[width + 8] = f.stuck ? f.stuckScore : null;
         }
+        v[width + 11] = f != null && f.bandNew;
         return RowFactory.create(v);
     }
 
@@ -107,6 +110,7 @@ final class SensorProcessor extends StatefulProcessor<String, Row, Row> {
         v[temperature] = value;
         v[width] = kind;
         v[width + 1] = v[width + 2] = v[width + 3] = v[width + 4] = v[width + 5] = false;
+        v[width + 11] = false;
         v[width + 9] = detail;
         v[width + 10] = score;
         return RowFactory.create(v);
@@ -134,7 +138,10 @@ final class SensorProcessor extends StatefulProcessor<String, Row, Row> {
             long when = micros(r.getTimestamp(time));
             long start = Math.floorDiv(when, rules.windowMicros()) * rules.windowMicros();
             boolean late = watermark > 0 && start + rules.windowMicros() <= watermark;
-            int seen = late ? -1 : m.seen(when);
+            // A reading whose time the policy set to its Kafka timestamp is not judged a
+            // re-send: two readings may share a Kafka timestamp, and a re-send has another.
+            boolean adjusted = clock >= 0 && !r.isNullAt(clock);
+            int seen = late || adjusted ? -1 : m.seen(when);
             if (seen >= 0) { // the same sensor and event time as a reading already accepted
                 out.add(duplicate(r, m.seenValues[seen]));
                 continue;
@@ -145,9 +152,11 @@ final class SensorProcessor extends StatefulProcessor<String, Row, Row> {
                 out.add(row(r, "reading", true, first, firstInState, false, isNew, null));
             } else {
                 double value = r.getDouble(temperature);
-                boolean plausible = r.isNullAt(reason) || !IMPOSSIBLE.equals(r.getString(reason));
-                SensorModel.Finding f = m.observe(rules, r.getString(state), when, value, plausible);
-                m.remember(when, value);
+                String band = r.isNullAt(reason) ? null : r.getString(reason);
+                SensorModel.Finding f = m.observe(rules, r.getString(state), when, value,
+                                                  !IMPOSSIBLE.equals(band));
+                f.bandNew = m.bandStarts(band);
+                if (!adjusted) m.remember(when, value);
                 if (f.silent) {
                     out.add(found("silent", key, f.silentState, f.silentTime, f.silentValue, null,
                                   null, timers));
@@ -162,6 +171,7 @@ final class SensorProcessor extends StatefulProcessor<String, Row, Row> {
         }
         // The timer stays where it is unless the sensor is now due earlier (it came back after
         // a reported silence, whose timer was moved to the TTL): then it moves there.
+        m.forgetPassed(rules);
         long due = m.nextDeadlineMs(rules);
         if (due != SensorModel.NONE && (m.timer == SensorModel.NONE || due < m.timer)) {
             if (m.timer != SensorModel.NONE) getHandle().deleteTimer(m.timer);
@@ -186,6 +196,7 @@ final class SensorProcessor extends StatefulProcessor<String, Row, Row> {
             }
             if (m.lastTime + rules.ttlMicros() <= watermark) m.forget();
         }
+        m.closeWindows(rules.windowMicros(), watermark); // a sensor gone: nothing left open
         m.timer = m.nextDeadlineMs(rules);
         if (m.timer != SensorModel.NONE) getHandle().registerTimer(m.timer);
         store.update(m.toBytes());

@@ -22,7 +22,7 @@ public final class SensorStep {
     static final String UNUSABLE = "\u0000";
     static final String[] EXTRA = {"kind", "late", "first_of_sensor", "first_in_state",
         "first_in_window", "new_sensor", "z_reason", "z_score", "stuck_score", "detail",
-        "detail_score"};
+        "detail_score", "band_new"};
 
     private SensorStep() {}
 
@@ -40,7 +40,8 @@ public final class SensorStep {
                 .add("z_score", DataTypes.DoubleType)
                 .add("stuck_score", DataTypes.DoubleType)
                 .add("detail", DataTypes.StringType) // duplicate: resend/conflict; shift: up/down
-                .add("detail_score", DataTypes.DoubleType); // the kept value; the shift's size
+                .add("detail_score", DataTypes.DoubleType) // the kept value; the shift's size
+                .add("band_new", DataTypes.BooleanType, false); // out of band, unlike the one before
     }
 
     public static Dataset<Row> apply(Dataset<Row> records, Rules rules) {
@@ -56,11 +57,11 @@ public final class SensorStep {
     }
 
     /** The settings, built from Python (py4j calls a constructor with boxed arguments). */
-    public static Rules rules(long windowMicros, boolean zscore, int history, int minHistory,
+    public static Rules rules(long windowMicros, long watermarkMicros, boolean zscore, int history, int minHistory,
                               double threshold, double minSigma, boolean stuck, int repeats,
                               boolean silent, long silentMicros, long ttlMicros,
                               boolean levelShift, int shiftReadings) {
-        return new Rules(windowMicros, zscore, history, minHistory, threshold, minSigma, stuck,
+        return new Rules(windowMicros, watermarkMicros, zscore, history, minHistory, threshold, minSigma, stuck,
                 repeats, silent, silentMicros, ttlMicros, levelShift, shiftReadings);
     }
 }
