@@ -78,18 +78,26 @@ def band_reason(r: Reading) -> str | None:
     return "below_band" if r.temperature < low else "above_band" if r.temperature > high else None
 
 
+BAND_BACK = 10  # readings in band that end a sensor's run out of band
+
+
 def band_findings(batches: list[list[Reading]]) -> set[tuple[str, str]]:
-    """(guid, eventTime) of the readings `band` reports: out of band where the sensor's reading
-    before was not, or for another reason. A sensor's readings go in the job's order: batch by
-    batch, by event time within a batch."""
-    before: dict[str, str | None] = {}
+    """(guid, eventTime) of the readings `band` reports: out of band, starting a run (for another
+    reason than the sensor's run out of band, or after BAND_BACK readings in band). A sensor's
+    readings go in the job's order: batch by batch, by event time within a batch."""
+    run: dict[str, tuple[str | None, int]] = {}  # guid → (its run's reason, readings in band)
     found = set()
     for readings in batches:
         for r in sorted(readings, key=lambda r: r.event_time):
             reason = band_reason(r)
-            if reason is not None and reason != before.get(r.guid):
+            current, back = run.get(r.guid, (None, 0))
+            if reason is None:
+                back += 1
+                run[r.guid] = (None, 0) if back >= BAND_BACK else (current, back)
+                continue
+            if reason != current:
                 found.add((r.guid, r.event_time))
-            before[r.guid] = reason
+            run[r.guid] = (reason, 0)
     return found
 
 

@@ -140,7 +140,7 @@ def test_sigkill_mid_stream_loses_nothing_and_doubles_nothing(broker, tmp_path):
     readings = {(r.guid, r.event_time): r for line in data.read_bytes().splitlines()
                 if (r := reference.usable(line, states))}
     expected = reference.band_findings([list(readings.values())])
-    assert expected <= injected and len(expected) > 0.95 * len(injected)
+    assert expected <= injected and len(expected) > 0.85 * len(injected)
     assert {(g, t) for d, g, t in found if d == "band"} == expected
     assert {d for d, _, _ in found} >= {"band", "zscore"}
 

