@@ -46,9 +46,18 @@ REPORTS = {
         SELECT reason, count(*) AS records, min(kafka_timestamp) AS first_seen,
                max(kafka_timestamp) AS last_seen
         FROM quarantine GROUP BY reason ORDER BY records DESC, reason""",
+    "Sensors with broken clocks": """
+        SELECT guid, state, error, action, sum(readings) AS readings,
+               max(max_skew_seconds) AS max_skew_seconds, max(latest_event_time) AS latest_sent
+        FROM clock_errors GROUP BY guid, state, error, action ORDER BY readings DESC, guid""",
+    "Re-sent readings by sensor": """
+        SELECT guid, state, count(*) AS duplicates, count_if(kind = 'conflict') AS conflicts,
+               min(event_time) AS first_seen, max(event_time) AS last_seen
+        FROM duplicates GROUP BY guid, state ORDER BY duplicates DESC, guid""",
     "Totals": """
         SELECT count(*) AS batches, sum(consumed) AS consumed, sum(accepted) AS accepted,
-               sum(quarantined) AS quarantined, sum(late) AS late, max(total_sensors) AS sensors,
+               sum(quarantined) AS quarantined, sum(duplicates) AS duplicates, sum(late) AS late,
+               max(total_sensors) AS sensors,
                sum(anomalies) AS anomalies,
                min(batch_time) AS first_batch, max(batch_time) AS last_batch
         FROM batch_totals""",
