@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import statistics
+import struct
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -263,3 +264,20 @@ def test_level_shift_disabled_still_learns_the_new_level_without_reporting_it(sp
     found = feed(model, [80.0 + (i % 2) * 0.5 for i in range(10)], start=10)
     assert [f[4] for f in found] == ["zscore"]
     assert feed(model, [80.2, 80.4], start=20) == []
+
+
+def test_a_model_saved_by_the_engine_before_re_sends_and_runs_loads(spark):
+    # Format 1 (the engine before this one): flags (has a model), history, last value, repeats,
+    # last time, timer, state, windows; nothing after them.
+    history = [60.0, 61.0] * 5
+    saved = (struct.pack(">bbi", 1, 1, len(history)) + struct.pack(f">{len(history)}d", *history)
+             + struct.pack(">diqq", 61.0, 1, micros(sec(9)), 0) + struct.pack(">i", 2) + b"CA"
+             + struct.pack(">iq", 1, 0))
+    codec = spark._jvm.iot.engine.SensorCodec
+    java = codec.fromBytes(bytearray(saved))
+    model = Model(spark)
+    model.java = java
+    assert model.history == history
+    assert feed(model, [75.0], start=10)[0][3:5] == ("high", "zscore")
+    again = codec.fromBytes(codec.toBytes(java))  # saved in today's format, and back
+    assert list(again.history()) == history

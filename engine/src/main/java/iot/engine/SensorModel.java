@@ -1,14 +1,12 @@
 package iot.engine;
 
-import java.nio.ByteBuffer;
-import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 
 /**
  * One sensor's detector state, fed its on-time readings in event-time order by {@link #observe}.
  * The same rules as the job's documentation gives for zscore, stuck, silent and level_shift.
  * It also remembers the readings accepted in windows still open ({@link #seen}): a re-send of one
- * is a duplicate. Stored in Spark's state store as bytes ({@link #toBytes}): a sensor the job has
+ * is a duplicate. Stored in Spark's state store as bytes ({@link SensorCodec}): a sensor the job has
  * forgotten (TTL) keeps an entry with no model, so it is never counted as a new sensor twice.
  *
  * <p>Level shifts: a reading more than RUN_SHARE of zscore's threshold from the history starts or
@@ -20,7 +18,6 @@ import java.util.Arrays;
  */
 public final class SensorModel {
     static final long NONE = Long.MIN_VALUE;
-    private static final byte FORMAT = 2; // 1: before duplicates and level shifts
     static final double RUN_SHARE = 0.5;
     static final int BAND_BACK = 10;
 
@@ -292,82 +289,5 @@ public final class SensorModel {
         if (!hasModel || lastTime == NONE) return NONE;
         long due = lastTime + (r.silent() && !silentReported ? r.silentMicros() : r.ttlMicros());
         return Math.floorDiv(due + 999, 1000);
-    }
-
-    byte[] toBytes() {
-        byte[] name = state == null ? new byte[0] : state.getBytes(StandardCharsets.UTF_8);
-        byte[] out = band == null ? new byte[0] : band.getBytes(StandardCharsets.UTF_8);
-        ByteBuffer b = ByteBuffer.allocate(128 + name.length + out.length + 8 * (historySize + windows.length
-                + before.length) + 16 * (seenSize + runSize));
-        b.put(FORMAT).put((byte) ((hasModel ? 1 : 0) | (silentReported ? 2 : 0) | (state == null ? 4 : 0)
-                | (runReported ? 8 : 0)));
-        b.putInt(historySize);
-        for (int i = 0; i < historySize; i++) b.putDouble(history[i]);
-        b.putDouble(lastValue).putInt(repeats).putLong(lastTime).putLong(timer);
-        b.putInt(name.length).put(name);
-        b.putInt(windows.length);
-        for (long w : windows) b.putLong(w);
-        b.putInt(seenSize);
-        for (int i = 0; i < seenSize; i++) b.putLong(seenTimes[i]).putDouble(seenValues[i]);
-        b.putLong(seenMax).put((byte) runSide).putInt(runSize);
-        for (int i = 0; i < runSize; i++) b.putDouble(run[i]).putLong(runTimes[i]);
-        b.putInt(before.length);
-        for (double v : before) b.putDouble(v);
-        b.putInt(probation);
-        b.putInt(band == null ? -1 : out.length).put(out).putInt(inBand);
-        return Arrays.copyOf(b.array(), b.position());
-    }
-
-    static SensorModel fromBytes(byte[] bytes) {
-        ByteBuffer b = ByteBuffer.wrap(bytes);
-        byte format = b.get();
-        if (format != FORMAT && format != 1) {
-            throw new IllegalStateException("unknown sensor state format " + format);
-        }
-        SensorModel m = new SensorModel();
-        byte flags = b.get();
-        m.hasModel = (flags & 1) != 0;
-        m.silentReported = (flags & 2) != 0;
-        m.runReported = (flags & 8) != 0;
-        m.historySize = b.getInt();
-        m.history = new double[m.historySize];
-        for (int i = 0; i < m.historySize; i++) m.history[i] = b.getDouble();
-        m.lastValue = b.getDouble();
-        m.repeats = b.getInt();
-        m.lastTime = b.getLong();
-        m.timer = b.getLong();
-        byte[] name = new byte[b.getInt()];
-        b.get(name);
-        m.state = (flags & 4) != 0 ? null : new String(name, StandardCharsets.UTF_8);
-        m.windows = new long[b.getInt()];
-        for (int i = 0; i < m.windows.length; i++) m.windows[i] = b.getLong();
-        if (format == 1) return m; // saved before re-sends and runs were kept: none yet
-        m.seenSize = b.getInt();
-        m.seenTimes = new long[m.seenSize];
-        m.seenValues = new double[m.seenSize];
-        for (int i = 0; i < m.seenSize; i++) {
-            m.seenTimes[i] = b.getLong();
-            m.seenValues[i] = b.getDouble();
-        }
-        m.seenMax = b.getLong();
-        m.runSide = b.get();
-        m.runSize = b.getInt();
-        m.run = new double[m.runSize];
-        m.runTimes = new long[m.runSize];
-        for (int i = 0; i < m.runSize; i++) {
-            m.run[i] = b.getDouble();
-            m.runTimes[i] = b.getLong();
-        }
-        m.before = new double[b.getInt()];
-        for (int i = 0; i < m.before.length; i++) m.before[i] = b.getDouble();
-        m.probation = b.getInt();
-        int bandLength = b.getInt();
-        if (bandLength >= 0) {
-            byte[] out = new byte[bandLength];
-            b.get(out);
-            m.band = new String(out, StandardCharsets.UTF_8);
-        }
-        m.inBand = b.getInt();
-        return m;
     }
 }

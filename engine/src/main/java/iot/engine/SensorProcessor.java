@@ -130,7 +130,7 @@ final class SensorProcessor extends StatefulProcessor<String, Row, Row> {
                 .thenComparingLong(r -> r.getLong(offset)));
         long watermark = timers.getCurrentWatermarkInMs() * 1000; // 0: none yet
         boolean known = store.exists();
-        SensorModel m = known ? SensorModel.fromBytes(store.get()) : new SensorModel();
+        SensorModel m = known ? SensorCodec.fromBytes(store.get()) : new SensorModel();
         if (watermark > 0) m.closeWindows(rules.windowMicros(), watermark);
         Set<String> states = new HashSet<>(2);
         boolean first = true;
@@ -178,7 +178,7 @@ final class SensorProcessor extends StatefulProcessor<String, Row, Row> {
             m.timer = due;
             getHandle().registerTimer(due);
         }
-        store.update(m.toBytes());
+        store.update(SensorCodec.toBytes(m));
         return CollectionConverters.asScala(out.iterator());
     }
 
@@ -187,7 +187,7 @@ final class SensorProcessor extends StatefulProcessor<String, Row, Row> {
             String key, TimerValues timers, ExpiredTimerInfo expired) {
         List<Row> out = new ArrayList<>(1);
         if (!store.exists()) return CollectionConverters.asScala(out.iterator());
-        SensorModel m = SensorModel.fromBytes(store.get());
+        SensorModel m = SensorCodec.fromBytes(store.get());
         long watermark = timers.getCurrentWatermarkInMs() * 1000;
         if (m.hasModel && m.lastTime != SensorModel.NONE) {
             if (rules.silent() && !m.silentReported && m.lastTime + rules.silentMicros() <= watermark) {
@@ -199,7 +199,7 @@ final class SensorProcessor extends StatefulProcessor<String, Row, Row> {
         m.closeWindows(rules.windowMicros(), watermark); // a sensor gone: nothing left open
         m.timer = m.nextDeadlineMs(rules);
         if (m.timer != SensorModel.NONE) getHandle().registerTimer(m.timer);
-        store.update(m.toBytes());
+        store.update(SensorCodec.toBytes(m));
         return CollectionConverters.asScala(out.iterator());
     }
 }
