@@ -116,11 +116,11 @@ def describe(config: JobConfig) -> str:
 
 
 def _limits(config: JobConfig) -> str:
-    def limit(seconds: float) -> str:
-        return f"{seconds:g} s" if seconds else "any time"
-
-    return (f"{limit(config.max_past_seconds)} before to {limit(config.max_future_seconds)} after "
-            f"its Kafka timestamp, else {ACTIONS[config.time_policy]}")
+    sides = [f"at most {seconds:g} s {side}" if seconds else f"any time {side}"
+             for seconds, side in ((config.max_past_seconds, "before"),
+                                   (config.max_future_seconds, "after"))]
+    return (f"{' and '.join(sides)} its Kafka timestamp, else "
+            f"{ACTIONS[config.time_policy]}")
 
 
 def packaged_config() -> Path:
