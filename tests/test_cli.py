@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import time
@@ -131,6 +132,17 @@ def test_check_passes_against_the_real_broker(broker, tmp_path):
                           "--check", "--max-past-seconds", "0", "--event-time-policy", "adjust")
     assert ("event time any time before and at most 300 s after its Kafka timestamp, else "
             "adjusted" in adjusted.stdout)
+
+
+@pytest.mark.broker
+def test_a_metrics_port_in_use_is_reported_before_spark_starts(broker, tmp_path):
+    with socket.socket() as taken:
+        taken.bind(("", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = run_script("submit.sh", broker.bootstrap, "t", "--output-dir", str(tmp_path / "o"),
+                          "--metrics-port", str(port), check=False)
+    _clear_failure(done, 2, f"cannot serve metrics on port {port}", "--metrics-port N")
 
 
 @pytest.mark.broker

@@ -65,6 +65,8 @@ def parse_args(argv: list[str] | None, default_config: Path) -> argparse.Namespa
                    "applies (default: 300; 0 = no limit)")
     p.add_argument("--event-time-policy", choices=("quarantine", "adjust"),
                    help="for such readings (default: quarantine)")
+    p.add_argument("--metrics-port", type=int, metavar="N",
+                   help="serve Prometheus metrics on http://<driver>:N/metrics (default: off)")
     p.add_argument("--available-now", action="store_true",
                    help="process everything in the topic now (in micro-batches), then exit")
     p.add_argument("--check", action="store_true",
@@ -87,6 +89,7 @@ def resolve_config(args: argparse.Namespace) -> JobConfig:
         max_past_seconds=args.max_past_seconds,
         max_future_seconds=args.max_future_seconds,
         time_policy=args.event_time_policy,
+        metrics_port=args.metrics_port,
         available_now=args.available_now or None,
     )
 
@@ -97,6 +100,17 @@ def check_environment(config: JobConfig) -> None:
         _check_writable(path)
     _check_output_matches_checkpoint(config)
     _check_reachable(config.bootstrap_servers)
+    if config.metrics_port:
+        _check_port_free(config.metrics_port)
+
+
+def _check_port_free(port: int) -> None:
+    with socket.socket() as s:
+        try:
+            s.bind(("", port))
+        except OSError as e:
+            raise ConfigError(f"cannot serve metrics on port {port} ({e.strerror}); pick a free "
+                              "one with --metrics-port N") from None
 
 
 def describe(config: JobConfig) -> str:
@@ -105,6 +119,8 @@ def describe(config: JobConfig) -> str:
     options = ", ".join(f"{k}={v}" for k, v in sorted(redacted(config.kafka_options).items()))
     detectors = ", ".join(config.detectors.enabled()) or "none"
     alerts = f"alerts to {config.alerts_topic}" if config.alerts_topic else "no alerts"
+    if config.metrics_port:
+        alerts += f"; metrics on port {config.metrics_port} (/metrics)"
     return (
         f"topic {config.topic} at {config.bootstrap_servers}, {mode}; "
         f"output {config.output_dir}, checkpoint {checkpoint_location(config)}; "

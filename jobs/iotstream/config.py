@@ -117,6 +117,8 @@ class JobConfig:
     max_future_seconds: float = 300.0
     max_past_seconds: float = 604800.0
     time_policy: str = "quarantine"
+    # Prometheus metrics on this HTTP port of the driver (metrics.py); 0 = none.
+    metrics_port: int = 0
     detectors: Detectors = field(default_factory=Detectors)
     alerts_topic: str = "iot-alerts"  # "" = no alerts to Kafka
     # Every N batches, each table's files of the N batches before are merged into one (0: never).
@@ -153,6 +155,7 @@ def load_config(path: Path, environ: Mapping[str, str] | None = None) -> JobConf
     sections = {name: _section(raw, name, path) for name in ("kafka", "stream", "console", "anomalies")}
     windows = _optional_section(raw, "windows", path)
     event_time = _optional_section(raw, "event_time", path)
+    metrics = _optional_section(raw, "metrics", path)
     alerts = _optional_section(raw, "alerts", path)
     cluster = _optional_section(raw, "cluster", path)
     kafka, stream, console, anomalies = (sections[n] for n in ("kafka", "stream", "console", "anomalies"))
@@ -198,6 +201,7 @@ def load_config(path: Path, environ: Mapping[str, str] | None = None) -> JobConf
         max_future_seconds=_get(event_time, "max_future_seconds", float, path, 300.0),
         max_past_seconds=_get(event_time, "max_past_seconds", float, path, 604800.0),
         time_policy=_get(event_time, "policy", str, path, "quarantine"),
+        metrics_port=_get(metrics, "port", int, path, 0),
         detectors=_detectors(_optional_section(raw, "detectors", path), path),
         alerts_topic=(_get(alerts, "topic", str, path, "iot-alerts")
                       if _get(alerts, "enabled", bool, path, True) else ""),
@@ -313,6 +317,8 @@ def _validated(c: JobConfig) -> JobConfig:
     if c.time_policy not in TIME_POLICIES:
         problems.append(f"[event_time] policy must be {' or '.join(TIME_POLICIES)}, not "
                         f"{c.time_policy!r}")
+    if not 0 <= c.metrics_port <= 65535:
+        problems.append(f"metrics port must be 0 (none) or a port number, not {c.metrics_port}")
     d = c.detectors
     if not d.sigma_k > 0 or d.sigma_min_readings < 2:
         problems.append("three_sigma needs k > 0 and min_readings >= 2")

@@ -17,6 +17,7 @@ from pyspark.sql import functions as F
 from iotstream import console, stream, windows
 from iotstream.compute import BatchResult, Carry, compute
 from iotstream.config import JobConfig, checkpoint_location
+from iotstream.metrics import Metrics
 from iotstream.sinks import ParquetSink, VersionedState, naive
 
 # The job's own state, in the checkpoint folder beside Spark's (whose state store holds the
@@ -45,6 +46,7 @@ class BatchProcessor:
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         stopping: Callable[[], bool] = lambda: False,
         alerts: Callable[[SparkSession, object], int] | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
         self.config = config
         self.sink = sink
@@ -52,6 +54,7 @@ class BatchProcessor:
         self.clock = clock
         self.stopping = stopping
         self.alerts = alerts
+        self.metrics = metrics
         self.open_windows = VersionedState(f"{checkpoint_location(config)}/{WINDOW_STATE_DIR}",
                                            windows.WINDOW_STATE_SCHEMA)
         self._last: Carry | None = None  # what the last batch this process wrote hands on
@@ -73,8 +76,11 @@ class BatchProcessor:
         finally:
             release()
         self._last = result.carry
-        report = replace(result.report, seconds=time.monotonic() - started,
-                         phases=tuple(phases.phases))
+        seconds = time.monotonic() - started
+        report = replace(result.report, seconds=seconds, phases=tuple(phases.phases))
+        if self.metrics is not None:
+            self.metrics.batch(result.tables["batch_totals"].to_pylist()[0], seconds,
+                               result.alerts, result.tables.get("quarantine"))
         self.out.write(console.render(report))
         self.out.flush()
 

@@ -17,6 +17,7 @@ from iotstream import engine, stream
 from iotstream.alerts import AlertPublisher
 from iotstream.cli import describe
 from iotstream.config import ConfigError, JobConfig, checkpoint_location, local_path
+from iotstream.metrics import Metrics, ProgressListener, serve
 from iotstream.pipeline import BatchProcessor, StopRequested
 from iotstream.sinks import ParquetSink, qualified
 
@@ -88,8 +89,13 @@ def run(config: JobConfig) -> int:
             return stop.graceful.is_set() or closing.is_set()
 
         alerts = AlertPublisher(config) if config.alerts_topic else None
+        try:
+            metrics = _serve_metrics(spark, config)
+        except ConfigError as e:
+            print(f"error: {e}", file=sys.stderr)
+            return 2
         processor = BatchProcessor(config, ParquetSink(config.output_dir), stopping=stopping,
-                                   alerts=alerts)
+                                   alerts=alerts, metrics=metrics)
         print(f"iot-aggregator: {describe(config)}", flush=True)
         print(f"iot-aggregator: {stream.describe_resources(spark, config)}", flush=True)
         _warn_if_node_local(spark.sparkContext.master, config)
@@ -122,6 +128,20 @@ def run(config: JobConfig) -> int:
         if config.alerts_topic:
             _close_alerts(spark)
         spark.stop()
+
+
+def _serve_metrics(spark, config: JobConfig) -> Metrics | None:
+    """The metrics, served on their port and fed Spark's progress reports (when asked for)."""
+    if not config.metrics_port:
+        return None
+    metrics = Metrics(config.trigger_seconds)
+    try:
+        serve(metrics, config.metrics_port)
+    except OSError as e:
+        raise ConfigError(f"cannot serve metrics on port {config.metrics_port} ({e.strerror}); "
+                          "pick a free one with --metrics-port N") from None
+    spark.streams.addListener(ProgressListener(metrics))
+    return metrics
 
 
 def _close_alerts(spark) -> None:
