@@ -15,7 +15,7 @@ import pyarrow.dataset as ds
 import pytest
 
 from conftest import ROOT, SCRIPTS, free_port
-from iotstream.metrics import Metrics
+from iotstream.metrics import Metrics, quarantine_reasons
 
 TIMEOUT = 600  # JVM start-up on a slow, shared machine
 
@@ -35,7 +35,7 @@ def test_the_text_format_adds_batches_up_and_keeps_the_latest_gauges():
                        "watermark": datetime(2026, 1, 1, 0, 0, 5), "consumed": consumed,
                        "accepted": consumed - 4, "quarantined": 3, "duplicates": 1, "late": 0,
                        "time_adjusted": 0, "total_sensors": 5}, 0.5 + batch_id,
-                      anomalies, quarantine)
+                      anomalies, quarantine_reasons(quarantine))
     metrics.progress({"inputRowsPerSecond": 12.5, "processedRowsPerSecond": 40.0,
                       "sources": [{"metrics": {"maxOffsetsBehindLatest": "17"}}]})
     text = metrics.render()

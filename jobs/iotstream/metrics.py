@@ -13,6 +13,7 @@ import json
 import threading
 from collections import Counter
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -57,12 +58,11 @@ class Metrics:
             ("iot_trigger_seconds", ()): trigger_seconds}
 
     def batch(self, totals: Mapping[str, Any], seconds: float, anomalies: pa.Table,
-              quarantine: pa.Table | DataFrame | None) -> None:
+              reasons: Mapping[str, int]) -> None:
         """A completed batch: its batch_totals row, how long it took, its anomaly rows and its
-        quarantine rows (Arrow, or a DataFrame when they were too many for the driver)."""
+        quarantined records by reason (quarantine_reasons)."""
         detectors = Counter(anomalies.column("detector").to_pylist()) if anomalies.num_rows \
             else Counter()
-        reasons = _reasons(quarantine)
         with self._lock:
             self._counters[("iot_batches_total", ())] += 1
             for term in LEDGER:
@@ -106,7 +106,9 @@ class Metrics:
         return "\n".join(lines) + "\n"
 
 
-def _reasons(quarantine: pa.Table | DataFrame | None) -> Counter[str]:
+def quarantine_reasons(quarantine: pa.Table | DataFrame | None) -> Counter[str]:
+    """A batch's quarantine rows (Arrow, or a DataFrame over the cached batch when they were too
+    many for the driver) counted by reason."""
     if quarantine is None:
         return Counter()
     if isinstance(quarantine, DataFrame):  # many: counted by Spark
@@ -116,10 +118,8 @@ def _reasons(quarantine: pa.Table | DataFrame | None) -> Counter[str]:
     return Counter({c["values"]: c["counts"] for c in counts})
 
 
-def _unix(moment: Any) -> float:
+def _unix(moment: datetime) -> float:
     """A naive UTC datetime (the driver's convention) as Unix seconds."""
-    from datetime import UTC
-
     return moment.replace(tzinfo=UTC).timestamp() if moment.tzinfo is None else moment.timestamp()
 
 

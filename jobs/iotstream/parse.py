@@ -50,9 +50,14 @@ class TimePolicy:
     action: str = "quarantine"
 
 
+def _skew_micros() -> Column:
+    """eventTime less the Kafka record's timestamp, in microseconds."""
+    return F.unix_micros("event_time") - F.unix_micros("kafka_timestamp")
+
+
 def _clock(policy: TimePolicy) -> Column:
     """"future", "past" or null: the reading's eventTime against its Kafka record's timestamp."""
-    skew = F.unix_micros("event_time") - F.unix_micros("kafka_timestamp")
+    skew = _skew_micros()
     known = F.col("kafka_timestamp") >= F.lit(_KAFKA_TIME_KNOWN).cast("timestamp")
     clock = F.when(F.lit(False), F.lit(None).cast("string"))
     if policy.max_future_seconds:
@@ -152,7 +157,7 @@ def parse_records(
         for name in ("guid", "state", "event_time_text"):
             # Spark's reader hands an object or array where text belongs over as its JSON text.
             suspect = suspect | F.col(name).startswith("{") | F.col(name).startswith("[")
-        skew = (F.unix_micros("event_time") - F.unix_micros("kafka_timestamp")) / 1e6
+        skew = _skew_micros() / 1e6
         mine = F.col(REJECT_REASON).isNull() | F.col(REJECT_REASON).isin(*CLOCK_REASONS.values())
         clocked = F.when(mine, F.col(CLOCK))
         adjusted = F.col(CLOCK).isNotNull() & F.col(REJECT_REASON).isNull()

@@ -17,7 +17,7 @@ from pyspark.sql import functions as F
 from iotstream import console, stream, windows
 from iotstream.compute import BatchResult, Carry, compute
 from iotstream.config import JobConfig, checkpoint_location
-from iotstream.metrics import Metrics
+from iotstream.metrics import Metrics, quarantine_reasons
 from iotstream.sinks import ParquetSink, VersionedState, naive
 
 # The job's own state, in the checkpoint folder beside Spark's (whose state store holds the
@@ -69,6 +69,10 @@ class BatchProcessor:
         try:
             result = compute(cached, batch_id, carry, self.config, self.clock, phases.mark)
             self.commit(batch.sparkSession, result, phases.mark)
+            # Counted while the batch is still cached: more quarantined records than the driver
+            # takes are a DataFrame over it.
+            reasons = (quarantine_reasons(result.tables.get("quarantine"))
+                       if self.metrics is not None else None)
         except Exception:
             if self.stopping():  # the stop cancelled the batch's Spark jobs: it runs again next time
                 raise StopRequested(f"batch {batch_id} cut short, left for the next run") from None
@@ -80,7 +84,7 @@ class BatchProcessor:
         report = replace(result.report, seconds=seconds, phases=tuple(phases.phases))
         if self.metrics is not None:
             self.metrics.batch(result.tables["batch_totals"].to_pylist()[0], seconds,
-                               result.alerts, result.tables.get("quarantine"))
+                               result.alerts, reasons)
         self.out.write(console.render(report))
         self.out.flush()
 
