@@ -1,7 +1,7 @@
 """Per-state IoT temperature statistics from Kafka, every micro-batch, to the console and Parquet.
 
     spark-submit --master spark://HOST:7077 \\
-        --jars "$(ls .jars/spark/*.jar | paste -sd, -)" \\
+        --jars "$(ls .jars/spark/*.jar .jars/engine/iot-engine.jar | paste -sd, -)" \\
         --py-files .build/iotstream.zip \\
         --driver-java-options "-Dlog4j2.configurationFile=file:conf/log4j2.properties" \\
         jobs/iot_aggregator.py localhost:9092 iotmsgs [--output-dir DIR] [--available-now] ...

@@ -1,9 +1,10 @@
-"""Spark SQL over the job's Parquet output: each table is a view (state_stats, batch_totals,
-anomalies, quarantine).
+"""Spark SQL over the job's Parquet output: every table the job writes (iotstream.schema.TABLES:
+state_stats, batch_totals, anomalies, quarantine, window_stats, ...; docs/tables.md lists them) is
+a view under its own name, an empty one until the job writes it.
 
-    ./scripts/query.sh [--output-dir DIR] ["SELECT ... FROM state_stats ..."]
+    ./scripts/query.sh [--output-dir DIR] [--limit N] ["SELECT ... FROM state_stats ..."]
 
-With no SQL, prints the canned reports of iotstream/views.py.
+With no SQL, prints the canned reports of iotstream/views.py. See docs/tables.md.
 """
 
 from __future__ import annotations
@@ -14,14 +15,15 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from iotstream.schema import TABLES  # noqa: E402
 from iotstream.views import REPORTS, find_tables, register_views  # noqa: E402
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(
         prog="query.sh",
-        description="Spark SQL over the Parquet tables (state_stats, batch_totals, anomalies, "
-        "quarantine).",
+        description="Spark SQL over the job's Parquet tables: each one a view under its own name "
+        f"({', '.join(TABLES)}).",
         epilog='example: ./scripts/query.sh "SELECT state, avg(avg_temperature) FROM state_stats '
         'GROUP BY state"',
     )

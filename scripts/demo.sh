@@ -2,7 +2,8 @@
 # The whole pipeline, live: sets up if needed, starts a local Kafka broker, creates the topic,
 # starts the simulator feeding it at a steady rate, and runs the streaming job on 3-second
 # micro-batches, so the console shows one block per batch. Ctrl-C stops everything this script
-# started (a broker that was already running is left running).
+# started (a broker that was already running is left running). A live dashboard over the
+# results (./scripts/dashboard.sh) starts with it: the demo prints its URL.
 #
 # Each run starts afresh: it clears its output folder (DEMO_OUTPUT) first, and the job reads
 # only what the simulator sends from now on. Query the results afterwards with
@@ -16,6 +17,7 @@
 #   DEMO_ANOMALY_RATE  fraction of anomalous readings    (default: 0.005)
 #   DEMO_FAULT_RATE    stuck / drift / silent incidents  (default: 0.0003 per event, each)
 #   DEMO_OUTPUT        Parquet output and checkpoint     (default: <repo>/output/demo)
+#   DEMO_DASHBOARD_PORT  the dashboard's port; 0 = none  (default: 8050)
 # Extra arguments go to the job, e.g. ./scripts/demo.sh --trigger-seconds 5
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
@@ -26,9 +28,10 @@ case "${1:-}" in
 usage: ./scripts/demo.sh [JOB OPTIONS...]
 
 Starts a local Kafka broker (unless one runs), the simulator feeding topic iotmsgs at 200 events/s,
-and the streaming job on 3-second micro-batches. Ctrl-C stops what the demo started.
-Output goes to output/demo (cleared at each start). Tunables: KAFKA_PORT, DEMO_TOPIC, DEMO_RATE,
-DEMO_SENSORS, DEMO_ANOMALY_RATE, DEMO_FAULT_RATE, DEMO_OUTPUT (see the header of this script).
+the streaming job on 3-second micro-batches, and the dashboard on http://localhost:8050/.
+Ctrl-C stops what the demo started. Output goes to output/demo (cleared at each start).
+Tunables: KAFKA_PORT, DEMO_TOPIC, DEMO_RATE, DEMO_SENSORS, DEMO_ANOMALY_RATE, DEMO_FAULT_RATE,
+DEMO_OUTPUT, DEMO_DASHBOARD_PORT (see the header of this script).
 USAGE
     exit 0 ;;
 esac
@@ -42,8 +45,13 @@ bootstrap="localhost:$KAFKA_PORT"
 started_broker=0
 simulator_pid=""
 job_pid=""
+dashboard_pid=""
 cleanup() {
     trap '' INT TERM # a second Ctrl-C must not cut the clean-up short
+    if [[ -n "$dashboard_pid" ]]; then
+        kill "$dashboard_pid" 2>/dev/null || true
+        wait "$dashboard_pid" 2>/dev/null || true
+    fi
     if [[ -n "$simulator_pid" ]]; then
         kill "$simulator_pid" 2>/dev/null || true
         wait "$simulator_pid" 2>/dev/null || true
@@ -74,6 +82,26 @@ fi
     --topic iot-alerts --partitions 1 >/dev/null
 
 rm -rf "$output"
+mkdir -p "$output"
+dashboard_port="${DEMO_DASHBOARD_PORT:-8050}"
+if [[ "$dashboard_port" != 0 ]]; then
+    if port_open "$dashboard_port"; then
+        echo "demo: port $dashboard_port is in use: no dashboard (set DEMO_DASHBOARD_PORT to another port)" >&2
+    else
+        trigger=""  # the job's --trigger-seconds, if given, for the dashboard's duration chart
+        args=("$@")
+        for i in "${!args[@]}"; do
+            case "${args[$i]}" in
+            --trigger-seconds=*) trigger="${args[$i]#*=}" ;;
+            --trigger-seconds) trigger="${args[$((i + 1))]:-}" ;;
+            esac
+        done
+        "$ROOT/scripts/dashboard.sh" --output-dir "$output" --port "$dashboard_port" \
+            ${trigger:+--trigger-seconds "$trigger"} &
+        dashboard_pid=$!
+        echo "demo: dashboard on http://localhost:$dashboard_port/ (live over $output)"
+    fi
+fi
 echo "demo: simulator → $topic at ${DEMO_RATE:-200} events/s; the job prints a block per micro-batch (Ctrl-C stops)"
 "$VENV/bin/python" "$ROOT/iotsimulator.py" --bootstrap-server "$bootstrap" --topic "$topic" \
     --rate "${DEMO_RATE:-200}" --sensors "${DEMO_SENSORS:-500}" \

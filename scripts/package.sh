@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds what a cluster needs from this checkout: .build/iotstream.zip for spark-submit
 # --py-files (the job's library, with conf/job.toml and conf/states.csv inside as its defaults),
-# and prints the spark-submit arguments that ship the job (see README, Running on a cluster).
+# and prints the spark-submit arguments that ship the job (see docs/cluster.md).
 #
 # Environment: VENV (see scripts/common.sh).
 set -euo pipefail

@@ -1,7 +1,7 @@
 """Precision and recall of each anomaly detector: the job's `anomalies` table against the
 simulator's `--labels` file. Run by scripts/quality.sh; needs only pyarrow (no Spark).
 
-What counts (README, "Detection quality"):
+What counts (docs/detection.md, "Detection quality"):
 - precision: the share of a detector's findings that are labelled faults of any kind (a
   reading labelled spike, impossible, drift, stuck or shift; for `stuck`, a reading labelled
   stuck; for `silent`, a labelled silence);

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Spark SQL over the job's Parquet output. Each table (state_stats, batch_totals, anomalies) is a
-# view; with no SQL, prints a few canned reports.
+# Spark SQL over the job's Parquet output. Every table the job writes (TABLES of
+# jobs/iotstream/schema.py: state_stats, batch_totals, anomalies, quarantine, window_stats, ...;
+# docs/tables.md lists them) is a view under its own name, an empty one until the job writes it.
+# With no SQL, prints the canned reports of jobs/iotstream/views.py.
 #
 #   ./scripts/query.sh [--output-dir DIR] [--limit N] ["SELECT ..."]
 #

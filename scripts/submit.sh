@@ -23,9 +23,10 @@ Runs jobs/iot_aggregator.py with spark-submit. Everything before a lone -- goes 
 Job options (./scripts/submit.sh --help-job for the full list):
   [BROKERS] [TOPIC]  --output-dir DIR  --checkpoint-dir DIR  --trigger-seconds S
   --starting-offsets earliest|latest|JSON  --max-offsets-per-trigger N  --min-partitions N
-  --shuffle-partitions N  --available-now  --config FILE  --check
+  --shuffle-partitions N  --max-past-seconds S  --max-future-seconds S
+  --event-time-policy quarantine|adjust  --metrics-port N  --available-now  --config FILE  --check
 On a cluster: ./scripts/submit.sh --master spark://HOST:7077 -- BROKERS TOPIC --output-dir URI
-(README, Running on a cluster; ./scripts/cluster-start.sh starts one on this machine).
+(docs/cluster.md; ./scripts/cluster-start.sh starts one on this machine).
 USAGE
 }
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test: unit tests (one shared SparkSession), simulator tests, and end-to-end tests on
-# a real Kafka broker (started on a free port, stopped at the end) with real spark-submit runs.
-# Sets up first if needed (./scripts/setup.sh). Arguments go to pytest, e.g.
+# a real Kafka broker (started on a free port, stopped at the end) with real spark-submit runs,
+# and the dashboard in headless Chromium. Sets up first if needed (./scripts/setup.sh), and
+# installs Debian's chromium and chromium-driver when missing (needs root). Arguments go to pytest, e.g.
 #   ./scripts/test.sh -x -k "not e2e"
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
@@ -18,5 +19,13 @@ USAGE
 esac
 
 "$ROOT/scripts/setup.sh"
+# The dashboard's browser test drives Debian's headless Chromium through its chromedriver.
+if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then
+    [[ $(id -u) == 0 ]] ||
+        die "Chromium is missing for the dashboard's browser test: apt-get install chromium chromium-driver (as root)"
+    echo "test: installing Debian's chromium and chromium-driver with apt-get"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null
+fi
 cd "$ROOT"
 exec "$VENV/bin/python" -m pytest "$@"

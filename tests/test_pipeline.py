@@ -149,7 +149,16 @@ def test_sql_views_and_canned_reports_over_the_output(spark, processor_factory):
                                     event("c", "CA", 74.0)]), 1)
     found = register_views(spark, str(out))
     # Nothing quarantined, late or in a closed window.
-    assert set(found) == {"state_stats", "batch_totals", "anomalies", "state_totals", "sensors"}
+    assert set(found) == {"state_stats", "batch_totals", "anomalies", "state_totals", "sensors",
+                          "readings"}
+    # Every accepted reading, as sent; no sensor has the history zscore needs yet.
+    readings = spark.sql("SELECT batch_id, guid, temperature, late, zscore_low FROM readings")
+    assert sorted(map(tuple, readings.collect())) == [
+        (0, "a", 60.0, False, None), (0, "b", 999.0, False, None),
+        (1, "a", 70.0, False, None), (1, "c", 74.0, False, None)]
+    # How long each batch took until its totals were written: more than nothing, less than a run.
+    seconds = [r.seconds for r in spark.sql("SELECT seconds FROM batch_totals").collect()]
+    assert len(seconds) == 2 and all(0 < s < 600 for s in seconds)
     results = {title: spark.sql(sql).collect() for title, sql in REPORTS.items()}
     by_state = results["All batches by state"]
     # Weighted by plausible readings: (60 + 70 + 74) / 3, not by messages (4).
@@ -167,7 +176,7 @@ def test_views_exist_for_tables_not_written_yet(spark, processor_factory):
     processor, _ = make()
     processor(kafka_records(spark, [event("a", "CA", 60.0)]), 0)  # no anomaly: no such table
     assert register_views(spark, str(out)) == ["state_stats", "batch_totals", "state_totals",
-                                               "sensors"]
+                                               "sensors", "readings"]
     assert spark.sql("SELECT count(*) FROM anomalies").collect()[0][0] == 0
     assert spark.sql("SELECT count(*) FROM quarantine").collect()[0][0] == 0
     assert [r.state for r in spark.sql(REPORTS["Anomalies by state"]).collect()] == []
@@ -246,8 +255,9 @@ def test_compaction_merges_the_batches_before_and_changes_no_row(spark, tmp_path
                                     produced_at=PRODUCED_AT), i)
 
     def rows(out: Path) -> dict[str, list]:
-        return {t: sorted(map(tuple, _read(spark, out, t).collect()), key=repr) for t in TABLES
-                if (out / t).exists()}
+        """Every table's rows, less batch_totals' `seconds` (how long a batch took)."""
+        return {t: sorted(map(tuple, _read(spark, out, t).drop("seconds").collect()), key=repr)
+                for t in TABLES if (out / t).exists()}
 
     plain, compacted = tmp_path / "plain", tmp_path / "compacted"
     run(plain, 0, range(3))

@@ -116,6 +116,8 @@ def compute(batch: DataFrame, batch_id: int, carry: Carry, config: JobConfig,
         "state_totals": total_rows,
         "batch_totals": [batch_row],
     }
+    if config.write_readings and totals["accepted"]:
+        rows["readings"] = _reading_rows(batch, batch_id, batch_time, config.detectors.zscore_threshold)
     tables = {name: (r if isinstance(r, DataFrame) else
                      to_arrow([{**row, **stamp} for row in r], TABLES[name]))
               for name, r in rows.items() if isinstance(r, DataFrame) or r or name == "batch_totals"}
@@ -276,6 +278,18 @@ def _late_rows(batch: DataFrame, batch_id: int, batch_time: datetime,
     return batch.where(is_reading() & F.col(windows.LATE)).select(
         *_stamp(batch_id, batch_time), *_LATE[:-2],
         F.lit(watermark).cast("timestamp").alias("watermark"), *_LATE[-2:])
+
+
+def _reading_rows(batch: DataFrame, batch_id: int, batch_time: datetime,
+                  threshold: float) -> DataFrame:
+    """Every accepted reading, with the zscore band it was judged by (written by Spark: a batch
+    has as many as it has records)."""
+    half = F.col("z_sigma") * F.lit(threshold)
+    return batch.where(is_reading()).select(
+        *_stamp(batch_id, batch_time), "guid", "state", "event_time", "temperature",
+        F.col(windows.LATE).alias("late"), F.col("z_mean").alias("zscore_mean"),
+        (F.col("z_mean") - half).alias("zscore_low"), (F.col("z_mean") + half).alias("zscore_high"),
+        "kafka_partition", "kafka_offset")
 
 
 def _quarantine_rows(batch: DataFrame, batch_id: int, batch_time: datetime) -> DataFrame:

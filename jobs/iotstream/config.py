@@ -123,6 +123,7 @@ class JobConfig:
     alerts_topic: str = "iot-alerts"  # "" = no alerts to Kafka
     # Every N batches, each table's files of the N batches before are merged into one (0: never).
     compact_every_batches: int = 100
+    write_readings: bool = True
     # Kafka source option minPartitions: at least this many Spark tasks read a batch (0: one per
     # Kafka partition).
     min_partitions: int = 0
@@ -191,6 +192,7 @@ def load_config(path: Path, environ: Mapping[str, str] | None = None) -> JobConf
         checkpoint_dir=_get(stream, "checkpoint_dir", str, path),
         shuffle_partitions=_get(stream, "shuffle_partitions", int, path),
         compact_every_batches=_get(stream, "compact_every_batches", int, path, 100),
+        write_readings=_get(stream, "write_readings", bool, path, True),
         max_anomaly_rows=_get(console, "max_anomaly_rows", int, path),
         executors=_get(cluster, "executors", int, path, 0),
         executor_cores=_get(cluster, "executor_cores", int, path, 0),

@@ -10,6 +10,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import TextIO
 
+import pyarrow as pa
 from pyspark import StorageLevel
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
@@ -26,7 +27,7 @@ WINDOW_STATE_DIR = "iot-open-windows"
 # Tables in the order a batch writes them: batch_totals last (its row says the batch is
 # complete), the open windows between the tables and it.
 COMMIT_ORDER = ("anomalies", "window_stats", "late_events", "quarantine", "duplicates",
-                "clock_errors", "sensors", "state_stats", "state_totals")
+                "clock_errors", "readings", "sensors", "state_stats", "state_totals")
 
 
 class StopRequested(Exception):
@@ -68,7 +69,7 @@ class BatchProcessor:
         cached, release = _cached(batch)
         try:
             result = compute(cached, batch_id, carry, self.config, self.clock, phases.mark)
-            self.commit(batch.sparkSession, result, phases.mark)
+            self.commit(batch.sparkSession, result, phases.mark, started)
             # Counted while the batch is still cached: more quarantined records than the driver
             # takes are a DataFrame over it.
             reasons = (quarantine_reasons(result.tables.get("quarantine"))
@@ -89,9 +90,11 @@ class BatchProcessor:
         self.out.flush()
 
     def commit(self, spark: SparkSession, result: BatchResult,
-               mark: Callable[[str], None] = lambda _: None) -> None:
+               mark: Callable[[str], None] = lambda _: None,
+               started: float | None = None) -> None:
         """Writes a batch's results: the tables, the alerts, the open windows, then batch_totals
-        (its row means the batch is complete: a restart goes on from it)."""
+        (its row means the batch is complete: a restart goes on from it), whose `seconds` is the
+        time since `started` (time.monotonic() at the batch's start; none if not given)."""
         day = result.batch_time.date()
         for table in COMMIT_ORDER:
             rows = result.tables.get(table)
@@ -104,8 +107,11 @@ class BatchProcessor:
             self.alerts(spark, result.alerts)
             mark("alerts")
         self.open_windows.save(result.open_windows, result.batch_id, spark)
-        self.sink.write_small(spark, "batch_totals", result.batch_id, day,
-                              result.tables["batch_totals"])
+        totals = result.tables["batch_totals"]
+        if started is not None:
+            seconds = pa.array([time.monotonic() - started], pa.float64())
+            totals = totals.set_column(totals.schema.get_field_index("seconds"), "seconds", seconds)
+        self.sink.write_small(spark, "batch_totals", result.batch_id, day, totals)
         mark("state")
         every = self.config.compact_every_batches
         if every and result.batch_id and result.batch_id % every == 0:

@@ -66,6 +66,9 @@ BATCH_TOTALS_SCHEMA = T.StructType(
     ]
     # The event-time watermark after the batch: windows ending at or before it are written.
     + [T.StructField("watermark", T.TimestampType())]
+    # How long the batch took, from its start until this row was written (its compute and
+    # every table before it): compared with the trigger, it says whether the job keeps up.
+    + [T.StructField("seconds", T.DoubleType())]
 )
 
 ANOMALIES_SCHEMA = T.StructType(
@@ -79,7 +82,7 @@ ANOMALIES_SCHEMA = T.StructType(
         T.StructField("band_high", T.DoubleType()),
         T.StructField("reason", T.StringType()),
         # Which detector flagged the reading (band, three_sigma, zscore, stuck, silent,
-        # level_shift), and by how much, in the detector's own unit (see README).
+        # level_shift), and by how much, in the detector's own unit (see docs/detection.md).
         T.StructField("detector", T.StringType()),
         T.StructField("score", T.DoubleType()),
     ]
@@ -183,6 +186,25 @@ CLOCK_ERRORS_SCHEMA = T.StructType(
 )
 
 # Table name → schema. Every table is also partitioned by `date` (the batch's UTC date).
+# Every accepted reading (write_readings), with the zscore band it was judged by: the history's
+# mean ± threshold × its standard deviation, before the reading (null until the sensor has
+# min_history readings, or with zscore and level_shift off). `late`: its window was written.
+READINGS_SCHEMA = T.StructType(
+    _BATCH
+    + [
+        T.StructField("guid", T.StringType()),
+        T.StructField("state", T.StringType()),
+        T.StructField("event_time", T.TimestampType()),
+        T.StructField("temperature", T.DoubleType()),
+        T.StructField("late", T.BooleanType()),
+        T.StructField("zscore_mean", T.DoubleType()),
+        T.StructField("zscore_low", T.DoubleType()),
+        T.StructField("zscore_high", T.DoubleType()),
+        T.StructField("kafka_partition", T.IntegerType()),
+        T.StructField("kafka_offset", T.LongType()),
+    ]
+)
+
 TABLES = {
     "state_stats": STATE_STATS_SCHEMA,
     "batch_totals": BATCH_TOTALS_SCHEMA,
@@ -194,5 +216,6 @@ TABLES = {
     "late_events": LATE_EVENTS_SCHEMA,
     "duplicates": DUPLICATES_SCHEMA,
     "clock_errors": CLOCK_ERRORS_SCHEMA,
+    "readings": READINGS_SCHEMA,
 }
 PARTITION_COLUMN = "date"

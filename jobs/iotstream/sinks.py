@@ -66,6 +66,10 @@ def to_arrow(rows: DataFrame | pa.Table | list[dict[str, Any]], schema: T.Struct
     if isinstance(rows, list):
         return pa.Table.from_pylist(rows, schema=target)
     if isinstance(rows, pa.Table):
+        # A file written before a column was added to the table has it as nulls.
+        for name in schema.fieldNames():
+            if name not in rows.column_names:
+                rows = rows.append_column(name, pa.nulls(rows.num_rows, target.field(name).type))
         return rows.select(schema.fieldNames()).cast(target)
     return rows.select(*schema.fieldNames()).toArrow().cast(target)
 
@@ -199,11 +203,16 @@ class ParquetSink:
                      and first <= int(m.group(1)) <= last]
             if len(batch) < 2:
                 continue
-            schema = TABLES[table]
-            parts = [to_arrow(pq.read_table(pa.BufferReader(_read_file(spark, fs, f))), schema)
-                     for f in sorted(batch, key=lambda f: f.getName())]
+            # One batch file at a time into the merged file's bytes: a table of every reading
+            # holds far more rows than the driver should take at once.
+            schema = arrow_schema(TABLES[table])
+            buffer = pa.BufferOutputStream()
+            with pq.ParquetWriter(buffer, schema, compression="snappy") as writer:
+                for f in sorted(batch, key=lambda f: f.getName()):
+                    part = pq.read_table(pa.BufferReader(_read_file(spark, fs, f)))
+                    writer.write_table(to_arrow(part, TABLES[table]))
             put_file(spark, f"{folder.toString()}/{compacted_name(first, last)}",
-                     parquet_bytes(pa.concat_tables(parts)))
+                     buffer.getvalue().to_pybytes())
             for f in batch:
                 fs.delete(f, False)
             merged += len(batch)

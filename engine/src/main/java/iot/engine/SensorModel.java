@@ -71,6 +71,10 @@ public final class SensorModel {
         public long shiftTime;
         public double shiftValue;
         public double shiftSize;
+        // What the reading was scored against (zscore and level_shift): the sensor's history's
+        // mean and standard deviation (at least minSigma); NaN when it had too short a history.
+        public double mean = Double.NaN;
+        public double sigma = Double.NaN;
     }
 
     /**
@@ -104,6 +108,7 @@ public final class SensorModel {
         }
         boolean scored = (r.zscore() || r.levelShift()) && historySize >= r.minHistory();
         double z = scored ? score(history, historySize, value, r.minSigma()) : 0;
+        if (scored) scoredAgainst(f, history, historySize, r.minSigma());
         double runLimit = r.threshold() * RUN_SHARE;
         if (probation > 0) {
             probation--;
@@ -118,6 +123,7 @@ public final class SensorModel {
                     probation = 0;
                     clearRun();
                     z = back;
+                    scoredAgainst(f, history, historySize, r.minSigma());
                 }
             }
             if (probation == 0) before = new double[0];
@@ -164,12 +170,22 @@ public final class SensorModel {
         return sum / n;
     }
 
-    /** The reading's z against {@code n} values: (value - mean) / max(sd, minSigma). */
-    private static double score(double[] values, int n, double value, double minSigma) {
+    /** max(sd, minSigma) of {@code n} values. */
+    private static double sigma(double[] values, int n, double minSigma) {
         double mean = mean(values, n);
         double squares = 0;
         for (int i = 0; i < n; i++) squares += (values[i] - mean) * (values[i] - mean);
-        return (value - mean) / Math.max(Math.sqrt(squares / n), minSigma);
+        return Math.max(Math.sqrt(squares / n), minSigma);
+    }
+
+    /** The reading's z against {@code n} values: (value - mean) / max(sd, minSigma). */
+    private static double score(double[] values, int n, double value, double minSigma) {
+        return (value - mean(values, n)) / sigma(values, n, minSigma);
+    }
+
+    private static void scoredAgainst(Finding f, double[] values, int n, double minSigma) {
+        f.mean = mean(values, n);
+        f.sigma = sigma(values, n, minSigma);
     }
 
     private void addToHistory(Rules r, double value) {

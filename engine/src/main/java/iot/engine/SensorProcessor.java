@@ -82,6 +82,8 @@ final class SensorProcessor extends StatefulProcessor<String, Row, Row> {
             v[width + 6] = f.zReason;
             v[width + 7] = f.zReason == null ? null : f.zScore;
             v[width + 8] = f.stuck ? f.stuckScore : null;
+            v[width + 12] = Double.isNaN(f.mean) ? null : f.mean;
+            v[width + 13] = Double.isNaN(f.sigma) ? null : f.sigma;
         }
         v[width + 11] = f != null && f.bandNew;
         return RowFactory.create(v);

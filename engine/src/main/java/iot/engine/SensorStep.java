@@ -22,7 +22,7 @@ public final class SensorStep {
     static final String UNUSABLE = "\u0000";
     static final String[] EXTRA = {"kind", "late", "first_of_sensor", "first_in_state",
         "first_in_window", "new_sensor", "z_reason", "z_score", "stuck_score", "detail",
-        "detail_score", "band_new"};
+        "detail_score", "band_new", "z_mean", "z_sigma"};
 
     private SensorStep() {}
 
@@ -41,7 +41,9 @@ public final class SensorStep {
                 .add("stuck_score", DataTypes.DoubleType)
                 .add("detail", DataTypes.StringType) // duplicate: resend/conflict; shift: up/down
                 .add("detail_score", DataTypes.DoubleType) // the kept value; the shift's size
-                .add("band_new", DataTypes.BooleanType, false); // out of band, unlike the one before
+                .add("band_new", DataTypes.BooleanType, false) // out of band, unlike the one before
+                .add("z_mean", DataTypes.DoubleType) // what zscore scored the reading against
+                .add("z_sigma", DataTypes.DoubleType);
     }
 
     public static Dataset<Row> apply(Dataset<Row> records, Rules rules) {

@@ -1,0 +1,93 @@
+"""What the dashboard shows, read from the job's Parquet tables with DuckDB (never a Spark
+session: it answers in milliseconds and starts in a second).
+
+Only committed files are read: `<table>/date=*/part-*.parquet`. The job writes a file under a
+hidden name (`.….partial`) or in `_staging/` and renames it into place, and neither matches. While
+a compaction is under way, a merged file (`part-c<first>-<last>`) and the batch files it holds
+(`part-b<id>`) are there together for a moment: the batch files are then left out, so no row is
+counted twice.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from iotstream.schema import PARTITION_COLUMN, TABLES
+
+BATCH_FILE = re.compile(r"part-b(\d{12})-\d{3}\.parquet")
+COMPACTED_FILE = re.compile(r"part-c(\d{12})-(\d{12})\.parquet")
+# Spark's types, as DuckDB names them (for the empty view of a table not written yet).
+DUCK_TYPES = {"string": "VARCHAR", "bigint": "BIGINT", "int": "INTEGER", "double": "DOUBLE",
+              "timestamp": "TIMESTAMPTZ", "boolean": "BOOLEAN"}
+
+
+def committed_files(table_dir: Path) -> list[str]:
+    """The table's committed Parquet files, less batch files that a merged file already holds."""
+    files = sorted(table_dir.glob(f"{PARTITION_COLUMN}=*/part-*.parquet"))
+    merged = [(int(m.group(1)), int(m.group(2)))
+              for f in files if (m := COMPACTED_FILE.fullmatch(f.name))]
+
+    def held(name: str) -> bool:
+        m = BATCH_FILE.fullmatch(name)
+        return m is not None and any(a <= int(m.group(1)) <= b for a, b in merged)
+
+    return [str(f) for f in files if not held(f.name)]
+
+
+def _quote(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _view(con: duckdb.DuckDBPyConnection, table: str, files: Sequence[str]) -> None:
+    """Makes `table` a view of its files with exactly the table's columns (and `date`): one that
+    the files do not have yet (written before it was added, or no file at all) is NULL."""
+    source, present = "(SELECT 1) AS nothing WHERE false", set()
+    if files:
+        listed = ", ".join(_quote(f) for f in files)
+        source = (f"read_parquet([{listed}], hive_partitioning = true, union_by_name = true)")
+        present = {row[0] for row in con.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()}
+    fields = [(f.name, DUCK_TYPES[f.dataType.simpleString()]) for f in TABLES[table].fields]
+    fields.append((PARTITION_COLUMN, "DATE"))
+    columns = ", ".join(name if name in present else f"NULL::{kind} AS {name}"
+                        for name, kind in fields)
+    con.execute(f"CREATE VIEW {table} AS SELECT {columns} FROM {source}")
+
+
+def _named(sql: str) -> list[str]:
+    """The tables `sql` names (a view reads its files' footers when made: only those wanted)."""
+    words = set(re.findall(r"[a-z_]+", sql.lower()))
+    return [t for t in TABLES if t in words]
+
+
+class Tables:
+    """The job's tables under `output_dir`, as DuckDB views, read afresh by every query."""
+
+    def __init__(self, output_dir: Path, attempts: int = 3) -> None:
+        self.output_dir = output_dir
+        self.attempts = attempts
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
+        """Rows of `sql` over views named after the tables, as dicts. A file that a compaction
+        removed between listing and reading makes the query start again with a new listing."""
+        for attempt in range(self.attempts):
+            con = duckdb.connect()
+            try:
+                con.execute("SET TimeZone = 'UTC'")
+                for table in _named(sql):
+                    _view(con, table, committed_files(self.output_dir / table))
+                cursor = con.execute(sql, list(params))
+                names = [d[0] for d in cursor.description]
+                return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+            except duckdb.IOException:
+                if attempt == self.attempts - 1:
+                    raise
+                time.sleep(0.2)
+            finally:
+                con.close()
+        raise AssertionError("unreachable")

@@ -1,0 +1,255 @@
+"""The dashboard (scripts/dashboard.sh): its reads of the tables, and the page in a real browser
+(Debian's headless Chromium, driven through chromedriver) over an output folder that the job's
+real streaming plan wrote. The page's figures are checked against values computed here in plain
+Python from the simulator's readings."""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+from collections import defaultdict
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.dataset as ds
+import pyarrow.parquet as pq
+import pytest
+
+from conftest import free_port
+from dashboard.data import Tables, committed_files
+from iotstream.schema import TABLES
+from reference import physically_possible
+from test_inputs import run_batches
+
+ROOT = Path(__file__).resolve().parent.parent
+T0 = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=1)
+BATCHES, PER_BATCH = 4, 1500
+CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
+
+
+def _write(path: Path, rows: list[dict]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pq.write_table(pa.Table.from_pylist(rows), path)
+
+
+def test_only_committed_files_are_read_and_merged_batches_once(tmp_path):
+    day = tmp_path / "batch_totals" / "date=2026-01-01"
+    for batch_id in (0, 1, 2):
+        _write(day / f"part-b{batch_id:012d}-000.parquet", [{"batch_id": batch_id, "messages": 1}])
+    # Batches 0 and 1 merged, their files not yet removed (a compaction under way); a file being
+    # written, and Spark's staging folder.
+    _write(day / "part-c000000000000-000000000001.parquet",
+           [{"batch_id": 0, "messages": 1}, {"batch_id": 1, "messages": 1}])
+    _write(day / ".part-b000000000003-000.parquet.partial", [{"batch_id": 3, "messages": 1}])
+    _write(tmp_path / "batch_totals" / "_staging" / "b4" / "part-0.parquet",
+           [{"batch_id": 4, "messages": 1}])
+    assert [Path(f).name for f in committed_files(tmp_path / "batch_totals")] == [
+        "part-b000000000002-000.parquet", "part-c000000000000-000000000001.parquet"]
+
+    rows = Tables(tmp_path).query("SELECT batch_id, messages, seconds, date FROM batch_totals "
+                                  "ORDER BY batch_id")
+    # `seconds` is not in these files: NULL, as for a table not written at all.
+    assert [(r["batch_id"], r["messages"], r["seconds"], str(r["date"])) for r in rows] == [
+        (0, 1, None, "2026-01-01"), (1, 1, None, "2026-01-01"), (2, 1, None, "2026-01-01")]
+    assert Tables(tmp_path).query("SELECT count(*) AS n FROM anomalies") == [{"n": 0}]
+
+
+@pytest.fixture(scope="module")
+def written(spark, tmp_path_factory) -> tuple[Path, list[list[dict]]]:
+    """An output folder written by the job's streaming plan from 4 batches of simulator readings
+    (anomalies, stuck and drifting sensors), and the readings of each batch."""
+    from sparkdata import kafka_records
+
+    lines = subprocess.run(
+        [sys.executable, str(ROOT / "iotsimulator.py"), str(BATCHES * PER_BATCH), "--seed", "11",
+         "--sensors", "120", "--event-interval", "0.1", "--anomaly-rate", "0.01",
+         "--stuck-rate", "0.0005", "--drift-rate", "0.0005",
+         "--start-time", T0.strftime("%Y-%m-%dT%H:%M:%S.%fZ")],
+        check=True, capture_output=True, text=True).stdout.splitlines()
+    chunks = [lines[i:i + PER_BATCH] for i in range(0, len(lines), PER_BATCH)]
+    out = tmp_path_factory.mktemp("dashboard") / "out"
+    run_batches(spark, out, [kafka_records(spark, c, first_offset=PER_BATCH * i)
+                             for i, c in enumerate(chunks)])
+    return out, [[json.loads(line) for line in c] for c in chunks]
+
+
+def _table(out: Path, name: str) -> list[dict]:
+    return ds.dataset(out / name, format="parquet", partitioning="hive").to_table().to_pylist()
+
+
+def _zscore_band(temperatures: list[float], history: int = 30, min_history: int = 10,
+                 threshold: float = 6.0, min_sigma: float = 0.5) -> list[tuple[float, float] | None]:
+    """The band each reading of one sensor was judged by (conf/job.toml's zscore settings):
+    mean ± threshold × max(sd, min_sigma) of the last `history` readings that entered the history
+    (possible, not flagged, not a repeat of the reading before)."""
+    kept: list[float] = []
+    bands: list[tuple[float, float] | None] = []
+    last = None
+    for t in temperatures:
+        band, flagged = None, False
+        if len(kept) >= min_history:
+            mean = math.fsum(kept) / len(kept)
+            sigma = max(math.sqrt(math.fsum((k - mean) ** 2 for k in kept) / len(kept)), min_sigma)
+            band = (mean - threshold * sigma, mean + threshold * sigma)
+            flagged = abs(t - mean) / sigma > threshold
+        bands.append(band)
+        if physically_possible(t) and not flagged and t != last:
+            kept = (kept + [t])[-history:]
+        last = t
+    return bands
+
+
+@pytest.fixture
+def browser(tmp_path):
+    if not (Path(CHROMIUM).exists() and Path(CHROMEDRIVER).exists()):
+        pytest.fail(f"{CHROMIUM} or {CHROMEDRIVER} is missing: ./scripts/test.sh installs Debian's "
+                    "chromium and chromium-driver")
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for arg in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                f"--user-data-dir={tmp_path / 'chromium'}", "--window-size=1400,1500"):
+        options.add_argument(arg)
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+@pytest.fixture
+def served(written, tmp_path):
+    """scripts/dashboard.sh over the output folder, on a free port."""
+    out, _ = written
+    port = free_port()
+    proc = subprocess.Popen([str(ROOT / "scripts" / "dashboard.sh"), "--output-dir", str(out),
+                             "--port", str(port), "--refresh-seconds", "1"],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        line = proc.stdout.readline()
+        assert line.startswith(f"dashboard: http://localhost:{port}/"), line
+        yield f"http://localhost:{port}/"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+def test_the_page_shows_the_tables_figures(written, served, browser):
+    from selenium.common.exceptions import StaleElementReferenceException
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    out, batches = written
+    # A panel is drawn anew when its data changes (a click, a refresh): look again then.
+    wait = WebDriverWait(browser, 60, ignored_exceptions=[StaleElementReferenceException])
+    js = browser.execute_script
+    browser.get(served)
+    wait.until(lambda d: js("return document.body.dataset.batch") == str(BATCHES - 1))
+
+    # The map: 51 tiles, each state's average of possible readings in the last batch it had.
+    latest: dict[str, list[float]] = {}
+    for batch in batches:
+        temps = defaultdict(list)
+        for e in batch:
+            if physically_possible(e["payload"]["data"]["temperature"]):
+                temps[e["state"]].append(e["payload"]["data"]["temperature"])
+        latest.update(temps)
+    tiles = browser.find_elements(By.CSS_SELECTOR, "#map .tile")
+    assert len(tiles) == 51
+    shown = {t.get_attribute("data-state"): t for t in tiles}
+    assert set(shown) >= set(latest)
+    for state, temps in latest.items():
+        avg = math.fsum(temps) / len(temps)
+        drawn = float(shown[state].get_attribute("data-avg"))
+        assert drawn == pytest.approx(avg, abs=1e-9)
+        labels = [shown[state].find_element(By.CSS_SELECTOR, f".{c}").text for c in ("code", "value")]
+        assert labels == [state, f"{drawn:.1f}"]  # (Spark's sum and fsum may round apart at x.x5)
+
+    # The timeline: the ledger per batch, drawn (bars in the SVG), and each batch's duration.
+    ledger = js("return document.getElementById('timeline-ledger').data"
+                ".map(t => [t.name, t.x, t.y])")
+    assert ledger[0] == ["accepted", list(range(BATCHES)), [len(b) for b in batches]]
+    assert ledger[1] == ["quarantined", list(range(BATCHES)), [0] * BATCHES]
+    assert js("return document.querySelectorAll('#timeline-ledger .barlayer .point').length") >= BATCHES
+    seconds = {t["batch_id"]: t["seconds"] for t in _table(out, "batch_totals")}
+    duration = js("return document.getElementById('timeline-duration').data[0].y")
+    assert duration == [seconds[i] for i in range(BATCHES)] and all(s > 0 for s in duration)
+    # The watermark after each batch: its latest event time (to the millisecond) less 30 s.
+    latest_time = ""
+    expected = []
+    for b in batches:
+        latest_time = max([latest_time] + [e["eventTime"] for e in b])
+        at = datetime.fromisoformat(latest_time.replace("Z", "+00:00")) - timedelta(seconds=30)
+        expected.append(f"watermark {at:%Y-%m-%d %H:%M:%S}")
+    assert js("return document.getElementById('timeline-watermark').data[0].text") == expected
+    card = browser.find_element(By.CSS_SELECTOR, "[data-card='Messages'] .value").text
+    assert card == f"{BATCHES * PER_BATCH:,}"
+
+    # A zscore finding on a sensor without a level shift: its state, then its drill-down.
+    found = _table(out, "anomalies")
+    shifted = {a["guid"] for a in found if a["detector"] == "level_shift"}
+    pick = sorted((a for a in found if a["detector"] == "zscore" and a["guid"] not in shifted),
+                  key=lambda a: (a["state"], a["guid"]))[0]
+    state, guid = pick["state"], pick["guid"]
+    shown[state].click()
+    wait.until(lambda d: {r.find_elements(By.TAG_NAME, "td")[2].text for r in d.find_elements(
+        By.CSS_SELECTOR, "#anomaly-feed tbody tr")} == {state})
+    wait.until(lambda d: {r.get_attribute("data-state") for r in d.find_elements(
+        By.CSS_SELECTOR, "#windows tbody tr")} == {state})
+    row = next(r for r in browser.find_elements(By.CSS_SELECTOR, "#anomaly-feed tbody tr")
+               if r.get_attribute("data-guid") == guid)
+    row.click()
+    wait.until(lambda d: guid in (js("return document.getElementById('sensor-chart').layout"
+                                     "?.title?.text") or ""))
+    chart = js("return document.getElementById('sensor-chart').data"
+               ".map(t => [t.name, t.x, t.customdata || t.y])")  # a finding's value, off scale too
+    readings = sorted((e["eventTime"], e["payload"]["data"]["temperature"])
+                      for b in batches for e in b if e["guid"] == guid)
+    temperatures = [t for _, t in readings]
+    assert chart[2][0] == "readings" and chart[2][2] == temperatures
+    bands = _zscore_band(temperatures)
+    assert chart[1][2] == pytest.approx([b[1] for b in bands if b is not None], abs=1e-9)
+    assert chart[0][2] == pytest.approx([b[0] for b in bands if b is not None], abs=1e-9)
+    flagged = sorted(a["temperature"] for a in found if a["guid"] == guid)  # one per finding
+    assert chart[3][0] == "flagged" and sorted(chart[3][2]) == flagged
+    assert pick["temperature"] in chart[3][2]
+
+    # Filtered by detector: only zscore findings in the feed, the chip counting the state's.
+    chip = browser.find_element(By.CSS_SELECTOR, "#detector-counts [data-detector='zscore']")
+    assert chip.text == f"zscore {sum(a['detector'] == 'zscore' and a['state'] == state for a in found)}"
+    chip.click()
+    wait.until(lambda d: {r.find_elements(By.TAG_NAME, "td")[5].text for r in d.find_elements(
+        By.CSS_SELECTOR, "#anomaly-feed tbody tr")} == {"zscore"})
+    browser.save_screenshot(str(out.parent / "dashboard.png"))
+
+
+def test_dashboard_refuses_a_missing_folder_and_a_busy_port(tmp_path):
+    missing = subprocess.run([str(ROOT / "scripts" / "dashboard.sh"), "--output-dir",
+                              str(tmp_path / "nope")], capture_output=True, text=True)
+    assert missing.returncode == 2
+    assert missing.stderr.strip() == (f"dashboard: error: {tmp_path / 'nope'} is no folder; pass "
+                                      "the job's --output-dir (the demo's is output/demo)")
+    import socket
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        taken = subprocess.run([str(ROOT / "scripts" / "dashboard.sh"), "--output-dir",
+                                str(tmp_path), "--port", str(port)], capture_output=True, text=True)
+    assert taken.returncode == 2
+    assert f"cannot listen on 127.0.0.1:{port}" in taken.stderr and "pick another --port" in taken.stderr
+
+
+def test_every_table_has_a_view(tmp_path):
+    # The page names columns of every table; before the job wrote any, each is an empty view.
+    for table, schema in TABLES.items():
+        described = Tables(tmp_path).query(f"DESCRIBE {table}")
+        assert [r["column_name"] for r in described] == schema.fieldNames() + ["date"]
+        assert Tables(tmp_path).query(f"SELECT * FROM {table}") == []
