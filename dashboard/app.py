@@ -25,6 +25,10 @@ def create_app(output_dir: Path, trigger_seconds: float, refresh_seconds: float)
     def arg(name: str) -> str | None:
         return request.args.get(name) or None
 
+    def upto() -> int | None:
+        """?batch=N: batches up to N only (one refresh of the page shows the same batches)."""
+        return request.args.get("batch", None, type=int)
+
     @app.get("/")
     def index() -> Any:
         return send_from_directory(STATIC, "index.html")
@@ -44,35 +48,36 @@ def create_app(output_dir: Path, trigger_seconds: float, refresh_seconds: float)
 
     @app.get("/api/overview")
     def overview() -> Any:
-        return jsonify(figures.overview(tables))
+        return jsonify(figures.overview(tables, upto()))
 
     @app.get("/api/states")
     def states() -> Any:
-        return jsonify(figures.states(tables))
+        return jsonify(figures.states(tables, upto()))
 
     @app.get("/api/timeline")
     def timeline() -> Any:
-        return jsonify(figures.timeline(tables, request.args.get("batches", 200, type=int)))
+        return jsonify(figures.timeline(tables, request.args.get("batches", 200, type=int),
+                                        upto()))
 
     @app.get("/api/anomalies")
     def anomalies() -> Any:
         return jsonify(figures.anomalies(tables, arg("state"), arg("detector"),
-                                         request.args.get("limit", 100, type=int)))
+                                         request.args.get("limit", 100, type=int), upto()))
 
     @app.get("/api/sensors")
     def sensors() -> Any:
-        return jsonify(figures.sensors(tables, arg("state")))
+        return jsonify(figures.sensors(tables, arg("state"), upto=upto()))
 
     @app.get("/api/sensor")
     def sensor() -> Any:
         guid = arg("guid")
         if guid is None:
             abort(400, "guid is required")
-        return jsonify(figures.sensor(tables, guid))
+        return jsonify(figures.sensor(tables, guid, upto=upto()))
 
     @app.get("/api/windows")
     def windows() -> Any:
         state = arg("state")
-        return jsonify(figures.windows(tables, state, per_state=10 if state else 1))
+        return jsonify(figures.windows(tables, state, per_state=10 if state else 1, upto=upto()))
 
     return app

@@ -1,6 +1,7 @@
 """The dashboard's panels as plain data (JSON-ready dicts), each one DuckDB query over the tables.
 
-Times are UTC, as ISO text; a `state` or `detector` of None means all of them.
+Times are UTC, as ISO text; a `state` or `detector` of None means all of them; `upto` keeps
+to batches up to that id (None: every complete batch).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ def _iso(column: str, alias: str | None = None) -> str:
     return f"strftime({column}, '%Y-%m-%dT%H:%M:%S.%gZ') AS {alias or column}"
 
 
-def overview(tables: Tables) -> dict[str, Any] | None:
+def overview(tables: Tables, upto: int | None = None) -> dict[str, Any] | None:
     """The latest batch's totals and the sums since the first batch; None before any batch."""
     rows = tables.query(f"""
         SELECT batch_id, {_iso('batch_time')}, {_iso('watermark')}, messages, seconds,
@@ -23,11 +24,11 @@ def overview(tables: Tables) -> dict[str, Any] | None:
                sum(quarantined) OVER () AS all_quarantined,
                sum(duplicates) OVER () AS all_duplicates, sum(late) OVER () AS all_late,
                sum(anomalies) OVER () AS all_anomalies, count(*) OVER () AS batches
-        FROM batch_totals ORDER BY batch_id DESC LIMIT 1""")
+        FROM batch_totals ORDER BY batch_id DESC LIMIT 1""", upto=upto)
     return rows[0] if rows else None
 
 
-def states(tables: Tables) -> list[dict[str, Any]]:
+def states(tables: Tables, upto: int | None = None) -> list[dict[str, Any]]:
     """Per state: its latest batch's average (the map's colour), and its figures since the start."""
     return tables.query(f"""
         WITH latest AS (
@@ -43,10 +44,10 @@ def states(tables: Tables) -> list[dict[str, Any]]:
         SELECT latest.*, since.all_messages, since.all_sensors, since.all_avg_temperature,
                coalesce(flagged.anomalies, 0) AS anomalies
         FROM latest LEFT JOIN since USING (state) LEFT JOIN flagged USING (state)
-        ORDER BY state""")
+        ORDER BY state""", upto=upto)
 
 
-def timeline(tables: Tables, batches: int = 200) -> list[dict[str, Any]]:
+def timeline(tables: Tables, batches: int = 200, upto: int | None = None) -> list[dict[str, Any]]:
     """The last `batches` batches, oldest first: volume, duration, ledger and watermark."""
     return tables.query(f"""
         SELECT * FROM (
@@ -54,11 +55,11 @@ def timeline(tables: Tables, batches: int = 200) -> list[dict[str, Any]]:
                    late, duplicates, anomalies, seconds, {_iso('watermark')},
                    epoch(batch_time) - epoch(watermark) AS watermark_delay
             FROM batch_totals ORDER BY batch_id DESC LIMIT ?)
-        ORDER BY batch_id""", [batches])
+        ORDER BY batch_id""", [batches], upto=upto)
 
 
 def anomalies(tables: Tables, state: str | None, detector: str | None,
-              limit: int = 100) -> dict[str, Any]:
+              limit: int = 100, upto: int | None = None) -> dict[str, Any]:
     """The latest `limit` anomalies (newest first), and the count of each detector's findings,
     both for `state`; the feed also for `detector`."""
     feed = tables.query(f"""
@@ -66,24 +67,26 @@ def anomalies(tables: Tables, state: str | None, detector: str | None,
         FROM anomalies
         WHERE (? IS NULL OR state = ?) AND (? IS NULL OR detector = ?)
         ORDER BY batch_id DESC, event_time DESC, guid, detector LIMIT ?""",
-                        [state, state, detector, detector, limit])
+                        [state, state, detector, detector, limit], upto=upto)
     counts = tables.query("""
         SELECT detector, count(*) AS anomalies FROM anomalies WHERE (? IS NULL OR state = ?)
-        GROUP BY detector ORDER BY anomalies DESC, detector""", [state, state])
+        GROUP BY detector ORDER BY anomalies DESC, detector""", [state, state], upto=upto)
     return {"feed": feed, "by_detector": counts}
 
 
-def sensors(tables: Tables, state: str | None, limit: int = 30) -> list[dict[str, Any]]:
+def sensors(tables: Tables, state: str | None, limit: int = 30,
+            upto: int | None = None) -> list[dict[str, Any]]:
     """Sensors to drill into: those with the most anomalies first, then the others by guid."""
     return tables.query("""
         SELECT s.guid, s.state, count(a.guid) AS anomalies
         FROM sensors s LEFT JOIN anomalies a USING (guid)
         WHERE (? IS NULL OR s.state = ?)
         GROUP BY s.guid, s.state ORDER BY anomalies DESC, s.guid LIMIT ?""",
-                        [state, state, limit])
+                        [state, state, limit], upto=upto)
 
 
-def sensor(tables: Tables, guid: str, readings: int = 1000) -> dict[str, Any]:
+def sensor(tables: Tables, guid: str, readings: int = 1000,
+           upto: int | None = None) -> dict[str, Any]:
     """One sensor's latest `readings` readings (oldest first), with the zscore band each was
     judged by, and the anomalies found on it."""
     series = tables.query(f"""
@@ -91,20 +94,21 @@ def sensor(tables: Tables, guid: str, readings: int = 1000) -> dict[str, Any]:
             SELECT {_iso('event_time')}, event_time AS sort_time, state, temperature, late,
                    zscore_mean, zscore_low, zscore_high
             FROM readings WHERE guid = ? ORDER BY event_time DESC, batch_id DESC LIMIT ?)
-        ORDER BY sort_time""", [guid, readings])
+        ORDER BY sort_time""", [guid, readings], upto=upto)
     for row in series:
         del row["sort_time"]
     found = tables.query(f"""
         SELECT {_iso('event_time')}, temperature, detector, reason, score, batch_id
-        FROM anomalies WHERE guid = ? ORDER BY event_time, detector""", [guid])
+        FROM anomalies WHERE guid = ? ORDER BY event_time, detector""", [guid], upto=upto)
     return {"guid": guid, "readings": series, "anomalies": found}
 
 
-def windows(tables: Tables, state: str | None, per_state: int = 1) -> list[dict[str, Any]]:
+def windows(tables: Tables, state: str | None, per_state: int = 1,
+            upto: int | None = None) -> list[dict[str, Any]]:
     """The latest `per_state` closed windows of each state (or of `state`), newest first."""
     return tables.query(f"""
         SELECT state, {_iso('window_start')}, {_iso('window_end')}, avg_temperature,
                min_temperature, max_temperature, stddev_temperature, messages, sensors, batch_id
         FROM window_stats WHERE ? IS NULL OR state = ?
         QUALIFY row_number() OVER (PARTITION BY state ORDER BY window_start DESC) <= ?
-        ORDER BY window_start DESC, state""", [state, state, per_state])
+        ORDER BY window_start DESC, state""", [state, state, per_state], upto=upto)

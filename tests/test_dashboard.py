@@ -35,7 +35,7 @@ def _write(path: Path, rows: list[dict]) -> None:
     pq.write_table(pa.Table.from_pylist(rows), path)
 
 
-def test_only_committed_files_are_read_and_merged_batches_once(tmp_path):
+def test_only_committed_files_of_complete_batches_are_read_and_merged_batches_once(tmp_path):
     day = tmp_path / "batch_totals" / "date=2026-01-01"
     for batch_id in (0, 1, 2):
         _write(day / f"part-b{batch_id:012d}-000.parquet", [{"batch_id": batch_id, "messages": 1}])
@@ -55,6 +55,13 @@ def test_only_committed_files_are_read_and_merged_batches_once(tmp_path):
     assert [(r["batch_id"], r["messages"], r["seconds"], str(r["date"])) for r in rows] == [
         (0, 1, None, "2026-01-01"), (1, 1, None, "2026-01-01"), (2, 1, None, "2026-01-01")]
     assert Tables(tmp_path).query("SELECT count(*) AS n FROM anomalies") == [{"n": 0}]
+    # Batch 3 has written its anomalies but not yet its batch_totals row: not shown yet.
+    _write(tmp_path / "anomalies" / "date=2026-01-01" / "part-b000000000002-000.parquet",
+           [{"batch_id": 2, "guid": "a"}])
+    _write(tmp_path / "anomalies" / "date=2026-01-01" / "part-b000000000003-000.parquet",
+           [{"batch_id": 3, "guid": "b"}])
+    assert Tables(tmp_path).query("SELECT batch_id, guid FROM anomalies") == [
+        {"batch_id": 2, "guid": "a"}]
 
 
 @pytest.fixture(scope="module")

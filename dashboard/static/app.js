@@ -265,17 +265,19 @@ async function refresh() {
       status.className = "status waiting";
       return;
     }
+    const batch = overview.batch_id; // every panel of this refresh shows batches up to it
     const [states, timeline, anomalies, sensors, windows] = await Promise.all([
-      get("/api/states"), get("/api/timeline"),
-      get("/api/anomalies", {state: view.state, detector: view.detector}),
-      get("/api/sensors", {state: view.state}), get("/api/windows", {state: view.state})]);
+      get("/api/states", {batch}), get("/api/timeline", {batch}),
+      get("/api/anomalies", {state: view.state, detector: view.detector, batch}),
+      get("/api/sensors", {state: view.state, batch}),
+      get("/api/windows", {state: view.state, batch})]);
     draw("cards", drawCards, overview);
     draw("map", drawMap, states, view.state);
     draw("timeline", drawTimeline, timeline);
     draw("anomalies", drawAnomalies, anomalies, view.detector);
     draw("sensors", drawSensors, sensors, view.sensor);
     draw("windows", drawWindows, windows, view.state);
-    if (view.sensor) draw("sensor", drawSensor, await get("/api/sensor", {guid: view.sensor}));
+    if (view.sensor) draw("sensor", drawSensor, await get("/api/sensor", {guid: view.sensor, batch}));
     status.textContent = `batch ${overview.batch_id} at ${shortTime(overview.batch_time)} UTC · `
       + `refreshed ${new Date().toLocaleTimeString()}`;
     status.className = "status ok";
