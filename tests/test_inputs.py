@@ -186,3 +186,33 @@ def test_band_reports_a_sensor_s_run_out_of_band_once(spark, tmp_path):
         (0, "s", datetime(2026, 1, 1, 0, 0, 6), "above_band"),
         (0, "t", datetime(2026, 1, 1, 0, 0, 0), "above_band"),
         (1, "s", datetime(2026, 1, 1, 0, 0, 21), "above_band")]
+
+
+def test_readings_are_the_same_through_the_driver_and_written_by_spark(
+        spark, tmp_path, fleet_lines, monkeypatch):
+    """A batch of up to READINGS_DRIVER_ROWS accepted readings brings them with the side pass
+    and the driver writes them; a larger one has Spark write them: the same rows either way,
+    each accepted reading once, with the zscore band it was judged by."""
+    from iotstream import compute
+
+    chunks = [fleet_lines[i:i + 2500] for i in range(0, 5000, 2500)]
+
+    def readings(name: str) -> list[tuple]:
+        batches = [kafka_records(spark, c, first_offset=2500 * i) for i, c in enumerate(chunks)]
+        run_batches(spark, tmp_path / name, batches)
+        return rows(spark, tmp_path / name, "readings", "batch_id", "guid", "event_time",
+                    "temperature", "late", "zscore_mean", "zscore_low", "zscore_high",
+                    "kafka_partition", "kafka_offset")
+
+    driver = readings("driver")
+    monkeypatch.setattr(compute, "READINGS_DRIVER_ROWS", 0)
+    assert readings("spark") == driver
+    assert len(driver) == 5000 and len({(r[1], r[2]) for r in driver}) == 5000
+    # No band before a sensor has min_history (10) readings in its history; most have one.
+    by_sensor: dict[str, list[tuple]] = {}
+    for r in sorted(driver, key=lambda r: r[2]):
+        by_sensor.setdefault(r[1], []).append(r)
+    assert len(by_sensor) == 100 and all(r[6] is None for s in by_sensor.values() for r in s[:10])
+    assert sum(r[6] is not None for r in driver) > 3500
+    assert all(low < mean < high for *_, mean, low, high, _, _ in
+               [r for r in driver if r[6] is not None])
