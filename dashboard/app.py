@@ -25,6 +25,10 @@ def create_app(output_dir: Path, trigger_seconds: float, refresh_seconds: float)
     def arg(name: str) -> str | None:
         return request.args.get(name) or None
 
+    def count(name: str, default: int, most: int) -> int:
+        """?name=N, kept within 1..most (a bad value gets the default)."""
+        return max(1, min(request.args.get(name, default, type=int), most))
+
     def upto() -> int | None:
         """?batch=N: batches up to N only (one refresh of the page shows the same batches)."""
         return request.args.get("batch", None, type=int)
@@ -56,13 +60,12 @@ def create_app(output_dir: Path, trigger_seconds: float, refresh_seconds: float)
 
     @app.get("/api/timeline")
     def timeline() -> Any:
-        return jsonify(figures.timeline(tables, request.args.get("batches", 200, type=int),
-                                        upto()))
+        return jsonify(figures.timeline(tables, count("batches", 200, 5000), upto()))
 
     @app.get("/api/anomalies")
     def anomalies() -> Any:
         return jsonify(figures.anomalies(tables, arg("state"), arg("detector"),
-                                         request.args.get("limit", 100, type=int), upto()))
+                                         count("limit", 100, 1000), upto()))
 
     @app.get("/api/sensors")
     def sensors() -> Any:

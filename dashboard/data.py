@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 import time
+from collections import defaultdict
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -29,16 +30,20 @@ DUCK_TYPES = {"string": "VARCHAR", "bigint": "BIGINT", "int": "INTEGER", "double
 
 
 def committed_files(table_dir: Path) -> list[str]:
-    """The table's committed Parquet files, less batch files that a merged file already holds."""
+    """The table's committed Parquet files, less batch files that a merged file of the same date
+    folder already holds (a compaction merges each folder on its own, and leaves a folder's lone
+    batch file of the range as it is)."""
     files = sorted(table_dir.glob(f"{PARTITION_COLUMN}=*/part-*.parquet"))
-    merged = [(int(m.group(1)), int(m.group(2)))
-              for f in files if (m := COMPACTED_FILE.fullmatch(f.name))]
+    merged: dict[Path, list[tuple[int, int]]] = defaultdict(list)
+    for f in files:
+        if m := COMPACTED_FILE.fullmatch(f.name):
+            merged[f.parent].append((int(m.group(1)), int(m.group(2))))
 
-    def held(name: str) -> bool:
-        m = BATCH_FILE.fullmatch(name)
-        return m is not None and any(a <= int(m.group(1)) <= b for a, b in merged)
+    def held(f: Path) -> bool:
+        m = BATCH_FILE.fullmatch(f.name)
+        return m is not None and any(a <= int(m.group(1)) <= b for a, b in merged[f.parent])
 
-    return [str(f) for f in files if not held(f.name)]
+    return [str(f) for f in files if not held(f)]
 
 
 def _quote(text: str) -> str:

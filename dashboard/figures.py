@@ -87,19 +87,23 @@ def sensors(tables: Tables, state: str | None, limit: int = 30,
 
 def sensor(tables: Tables, guid: str, readings: int = 1000,
            upto: int | None = None) -> dict[str, Any]:
-    """One sensor's latest `readings` readings (oldest first), with the zscore band each was
-    judged by, and the anomalies found on it."""
+    """One sensor's latest `readings` readings (oldest first) written today or yesterday (UTC:
+    the readings table grows by a row per record, and only those date folders are read), with
+    the zscore band each was judged by, and the anomalies found on it since the first of them."""
     series = tables.query(f"""
         SELECT * FROM (
             SELECT {_iso('event_time')}, event_time AS sort_time, state, temperature, late,
                    zscore_mean, zscore_low, zscore_high
-            FROM readings WHERE guid = ? ORDER BY event_time DESC, batch_id DESC LIMIT ?)
+            FROM readings WHERE date >= current_date - 1 AND guid = ?
+            ORDER BY event_time DESC, batch_id DESC LIMIT ?)
         ORDER BY sort_time""", [guid, readings], upto=upto)
+    since = series[0]["sort_time"] if series else None
     for row in series:
         del row["sort_time"]
     found = tables.query(f"""
         SELECT {_iso('event_time')}, temperature, detector, reason, score, batch_id
-        FROM anomalies WHERE guid = ? ORDER BY event_time, detector""", [guid], upto=upto)
+        FROM anomalies WHERE guid = ? AND (? IS NULL OR event_time >= ?)
+        ORDER BY event_time, detector""", [guid, since, since], upto=upto)
     return {"guid": guid, "readings": series, "anomalies": found}
 
 

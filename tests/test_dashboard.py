@@ -44,24 +44,30 @@ def test_only_committed_files_of_complete_batches_are_read_and_merged_batches_on
     _write(day / "part-c000000000000-000000000001.parquet",
            [{"batch_id": 0, "messages": 1}, {"batch_id": 1, "messages": 1}])
     _write(day / ".part-b000000000003-000.parquet.partial", [{"batch_id": 3, "messages": 1}])
-    _write(tmp_path / "batch_totals" / "_staging" / "b4" / "part-0.parquet",
-           [{"batch_id": 4, "messages": 1}])
     assert [Path(f).name for f in committed_files(tmp_path / "batch_totals")] == [
         "part-b000000000002-000.parquet", "part-c000000000000-000000000001.parquet"]
+    # A range that crossed midnight: the next day's lone batch file of it was not merged.
+    _write(tmp_path / "anomalies" / "date=2026-01-02" / "part-b000000000001-000.parquet",
+           [{"batch_id": 1}])
+    _write(tmp_path / "anomalies" / "date=2026-01-01" / "part-c000000000000-000000000001.parquet",
+           [{"batch_id": 0}])
+    assert [Path(f).parent.name for f in committed_files(tmp_path / "anomalies")] == [
+        "date=2026-01-01", "date=2026-01-02"]
 
     rows = Tables(tmp_path).query("SELECT batch_id, messages, seconds, date FROM batch_totals "
                                   "ORDER BY batch_id")
     # `seconds` is not in these files: NULL, as for a table not written at all.
     assert [(r["batch_id"], r["messages"], r["seconds"], str(r["date"])) for r in rows] == [
         (0, 1, None, "2026-01-01"), (1, 1, None, "2026-01-01"), (2, 1, None, "2026-01-01")]
-    assert Tables(tmp_path).query("SELECT count(*) AS n FROM anomalies") == [{"n": 0}]
+    assert Tables(tmp_path).query("SELECT count(*) AS n FROM anomalies") == [{"n": 2}]
+    assert Tables(tmp_path).query("SELECT count(*) AS n FROM quarantine") == [{"n": 0}]
     # Batch 3 has written its anomalies but not yet its batch_totals row: not shown yet.
     _write(tmp_path / "anomalies" / "date=2026-01-01" / "part-b000000000002-000.parquet",
            [{"batch_id": 2, "guid": "a"}])
     _write(tmp_path / "anomalies" / "date=2026-01-01" / "part-b000000000003-000.parquet",
            [{"batch_id": 3, "guid": "b"}])
-    assert Tables(tmp_path).query("SELECT batch_id, guid FROM anomalies") == [
-        {"batch_id": 2, "guid": "a"}]
+    assert Tables(tmp_path).query("SELECT batch_id, guid FROM anomalies ORDER BY batch_id") == [
+        {"batch_id": 0, "guid": None}, {"batch_id": 1, "guid": None}, {"batch_id": 2, "guid": "a"}]
 
 
 @pytest.fixture(scope="module")
@@ -78,7 +84,12 @@ def written(spark, tmp_path_factory) -> tuple[Path, list[list[dict]]]:
         check=True, capture_output=True, text=True).stdout.splitlines()
     chunks = [lines[i:i + PER_BATCH] for i in range(0, len(lines), PER_BATCH)]
     out = tmp_path_factory.mktemp("dashboard") / "out"
-    run_batches(spark, out, [kafka_records(spark, c, first_offset=PER_BATCH * i)
+    # Batches that run now, as a live job's: the sensor chart reads today's and yesterday's.
+    now = datetime.now(UTC)
+    # One record that is no JSON, in the first batch: read, quarantined, not a message.
+    run_batches(spark, out, [kafka_records(spark, c + (["not json"] if i == 0 else []),
+                                           first_offset=(PER_BATCH + 1) * i,
+                                           batch_time=now + timedelta(seconds=3 * i))
                              for i, c in enumerate(chunks)])
     return out, [[json.loads(line) for line in c] for c in chunks]
 
@@ -182,7 +193,7 @@ def test_the_page_shows_the_tables_figures(written, served, browser):
     ledger = js("return document.getElementById('timeline-ledger').data"
                 ".map(t => [t.name, t.x, t.y])")
     assert ledger[0] == ["accepted", list(range(BATCHES)), [len(b) for b in batches]]
-    assert ledger[1] == ["quarantined", list(range(BATCHES)), [0] * BATCHES]
+    assert ledger[1] == ["quarantined", list(range(BATCHES)), [1] + [0] * (BATCHES - 1)]
     assert js("return document.querySelectorAll('#timeline-ledger .barlayer .point').length") >= BATCHES
     seconds = {t["batch_id"]: t["seconds"] for t in _table(out, "batch_totals")}
     duration = js("return document.getElementById('timeline-duration').data[0].y")
@@ -195,8 +206,10 @@ def test_the_page_shows_the_tables_figures(written, served, browser):
         at = datetime.fromisoformat(latest_time.replace("Z", "+00:00")) - timedelta(seconds=30)
         expected.append(f"watermark {at:%Y-%m-%d %H:%M:%S}")
     assert js("return document.getElementById('timeline-watermark').data[0].text") == expected
-    card = browser.find_element(By.CSS_SELECTOR, "[data-card='Messages'] .value").text
-    assert card == f"{BATCHES * PER_BATCH:,}"
+    card = browser.find_element(By.CSS_SELECTOR, "[data-card='Messages']")
+    assert card.find_element(By.CSS_SELECTOR, ".value").text == f"{BATCHES * PER_BATCH:,}"
+    assert card.find_element(By.CSS_SELECTOR, ".note").text.endswith(
+        f"{BATCHES * PER_BATCH + 1:,} records read")
 
     # A zscore finding on a sensor without a level shift: its state, then its drill-down.
     found = _table(out, "anomalies")

@@ -189,13 +189,17 @@ def test_band_reports_a_sensor_s_run_out_of_band_once(spark, tmp_path):
 
 
 def test_readings_are_the_same_through_the_driver_and_written_by_spark(
-        spark, tmp_path, fleet_lines, monkeypatch):
+        spark, tmp_path, monkeypatch):
     """A batch of up to READINGS_DRIVER_ROWS accepted readings brings them with the side pass
     and the driver writes them; a larger one has Spark write them: the same rows either way,
     each accepted reading once, with the zscore band it was judged by."""
     from iotstream import compute
 
-    chunks = [fleet_lines[i:i + 2500] for i in range(0, 5000, 2500)]
+    lines = subprocess.run(
+        [sys.executable, str(ROOT / "iotsimulator.py"), "5000", "--seed", "8", "--sensors", "100",
+         "--event-interval", "0.05", "--anomaly-rate", "0.01", "--start-time", at(0)],
+        check=True, capture_output=True, text=True).stdout.splitlines()
+    chunks = [lines[i:i + 2500] for i in range(0, 5000, 2500)]
 
     def readings(name: str) -> list[tuple]:
         batches = [kafka_records(spark, c, first_offset=2500 * i) for i, c in enumerate(chunks)]
@@ -214,5 +218,13 @@ def test_readings_are_the_same_through_the_driver_and_written_by_spark(
         by_sensor.setdefault(r[1], []).append(r)
     assert len(by_sensor) == 100 and all(r[6] is None for s in by_sensor.values() for r in s[:10])
     assert sum(r[6] is not None for r in driver) > 3500
-    assert all(low < mean < high for *_, mean, low, high, _, _ in
-               [r for r in driver if r[6] is not None])
+    # Each zscore finding is a reading outside its band, by the finding's own score: the band is
+    # mean ± 6 sd (conf/job.toml), so |t - mean| / ((high - low) / 12) is its z.
+    band = {(r[1], r[2]): r for r in driver}
+    found = rows(spark, tmp_path / "driver", "anomalies", "guid", "event_time", "detector", "score")
+    zscores = [(g, t, score) for g, t, detector, score in found if detector == "zscore"]
+    assert zscores
+    for guid, when, score in zscores:
+        *_, temperature, _, mean, low, high, _, _ = band[(guid, when)]
+        assert not low <= temperature <= high
+        assert abs(temperature - mean) / ((high - low) / 12) == pytest.approx(score)

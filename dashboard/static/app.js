@@ -4,7 +4,8 @@
 // in the address preselects both.
 "use strict";
 
-const view = {state: null, detector: null, sensor: null, config: null, timer: null, drawn: {}};
+const view = {state: null, detector: null, sensor: null, config: null, timer: null, drawn: {},
+              generation: 0};
 const TILE = 46, GAP = 4;
 const PLOT = {displayModeBar: false, responsive: true};
 const LAYOUT = {margin: {l: 64, r: 12, t: 30, b: 30}, height: 230, font: {size: 11},
@@ -88,7 +89,8 @@ function drawCards(o) {
   const trigger = view.config.trigger_seconds;
   const slow = o.seconds != null && o.seconds > trigger;
   const cards = [
-    ["Messages", int(o.all_consumed), `${int(o.messages)} in batch ${o.batch_id}`],
+    ["Messages", int(o.running_messages),
+     `${int(o.messages)} in batch ${o.batch_id} · ${int(o.all_consumed)} records read`],
     ["Sensors", int(o.total_sensors), `${int(o.states)} states in the batch`],
     ["Anomalies", int(o.all_anomalies), "since the start"],
     ["Quarantined", int(o.all_quarantined), `${int(o.all_duplicates)} duplicates · ${int(o.all_late)} late`],
@@ -257,9 +259,14 @@ function draw(panel, fn, data, ...depends) {
 
 async function refresh() {
   clearTimeout(view.timer);
+  // A click starts a new refresh while an older one may still wait for its data: the older one
+  // then draws nothing (it would draw the lists of the state or sensor chosen before).
+  const generation = ++view.generation;
+  const current = () => generation === view.generation;
   const status = $("#status");
   try {
     const overview = await get("/api/overview");
+    if (!current()) return;
     if (!overview) {
       status.textContent = `waiting for the job's first batch in ${view.config.output_dir}`;
       status.className = "status waiting";
@@ -271,22 +278,28 @@ async function refresh() {
       get("/api/anomalies", {state: view.state, detector: view.detector, batch}),
       get("/api/sensors", {state: view.state, batch}),
       get("/api/windows", {state: view.state, batch})]);
+    if (!current()) return;
     draw("cards", drawCards, overview);
     draw("map", drawMap, states, view.state);
     draw("timeline", drawTimeline, timeline);
     draw("anomalies", drawAnomalies, anomalies, view.detector);
     draw("sensors", drawSensors, sensors, view.sensor);
     draw("windows", drawWindows, windows, view.state);
-    if (view.sensor) draw("sensor", drawSensor, await get("/api/sensor", {guid: view.sensor, batch}));
+    if (view.sensor) {
+      const sensor = await get("/api/sensor", {guid: view.sensor, batch});
+      if (!current()) return;
+      draw("sensor", drawSensor, sensor);
+    }
     status.textContent = `batch ${overview.batch_id} at ${shortTime(overview.batch_time)} UTC · `
       + `refreshed ${new Date().toLocaleTimeString()}`;
     status.className = "status ok";
     document.body.dataset.batch = overview.batch_id;
   } catch (e) {
+    if (!current()) return;
     status.textContent = `cannot read the tables: ${e.message} (retrying)`;
     status.className = "status error";
   } finally {
-    view.timer = setTimeout(refresh, view.config.refresh_seconds * 1000);
+    if (current()) view.timer = setTimeout(refresh, view.config.refresh_seconds * 1000);
   }
 }
 

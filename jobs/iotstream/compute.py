@@ -17,12 +17,11 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 from pyspark.sql import DataFrame
-from pyspark.sql import functions as F
 
-from iotstream import console, windows
+from iotstream import console, records, windows
 from iotstream.config import JobConfig
 from iotstream.detectors import REGISTRY
-from iotstream.engine import DUPLICATE, READING, RECORD, is_reading
+from iotstream.engine import DUPLICATE, READING, RECORD
 from iotstream.queries import CLOCK_SQL, FIGURES_SQL, SIDE_SQL, VIEW
 from iotstream.schema import TABLES
 from iotstream.sinks import naive, to_arrow
@@ -113,22 +112,23 @@ def compute(batch: DataFrame, batch_id: int, carry: Carry, config: JobConfig,
         "window_stats": windows.window_stats(closed, config.window_seconds),
         "sensors": [{"guid": r["guid"], "state": r["state"], "first_event_time": r["event_time"]}
                     for r in new],
-        "late_events": _late_rows(batch, batch_id, batch_time, carry.watermark) if big["late"]
-        else [{**{k: r[k] for k in _LATE}, "watermark": carry.watermark} for r in side
+        "late_events": records.late_rows(batch, batch_id, batch_time, carry.watermark) if big["late"]
+        else [{**{k: r[k] for k in records.LATE}, "watermark": carry.watermark} for r in side
               if r["kind"] == READING and r[windows.LATE]],
-        "quarantine": _quarantine_rows(batch, batch_id, batch_time) if big["quarantine"]
-        else [_quarantined(r) for r in side if r["kind"] == RECORD],
-        "duplicates": _duplicate_rows(batch, batch_id, batch_time) if big["duplicates"]
-        else [_duplicate(r) for r in side if r["kind"] == DUPLICATE],
+        "quarantine": records.quarantine_rows(batch, batch_id, batch_time) if big["quarantine"]
+        else [records.quarantined(r) for r in side if r["kind"] == RECORD],
+        "duplicates": records.duplicate_rows(batch, batch_id, batch_time) if big["duplicates"]
+        else [records.duplicate(r) for r in side if r["kind"] == DUPLICATE],
         "clock_errors": _clock_errors(batch, batch_id, batch_time, totals["clock_errors"]),
         "state_stats": figures["states"],
         "state_totals": total_rows,
         "batch_totals": [batch_row],
     }
     if readings == "spark":
-        rows["readings"] = _reading_rows(batch, batch_id, batch_time, d.zscore_threshold)
+        rows["readings"] = records.reading_rows(batch, batch_id, batch_time, d.zscore_threshold)
     elif readings == "driver":
-        rows["readings"] = _readings_table(side_readings, batch_id, batch_time, d.zscore_threshold)
+        rows["readings"] = records.readings_table(side_readings, batch_id, batch_time,
+                                                  d.zscore_threshold)
     tables = {name: (r if isinstance(r, DataFrame | pa.Table) else
                      to_arrow([{**row, **stamp} for row in r], TABLES[name]))
               for name, r in rows.items()
@@ -142,10 +142,6 @@ def compute(batch: DataFrame, batch_id: int, carry: Carry, config: JobConfig,
                                  state_totals=total_rows)
     return BatchResult(batch_id, batch_time, tables,
                        to_arrow(still_open, windows.WINDOW_STATE_SCHEMA), alerts, after, report)
-
-
-_LATE = ("guid", "state", "event_time", "temperature", windows.WINDOW_START, "kafka_partition",
-         "kafka_offset")
 
 
 def _figures(batch: DataFrame) -> dict[str, Any]:
@@ -230,21 +226,6 @@ def _side_rows(batch: DataFrame, limits: Mapping, config: JobConfig, big: Mappin
     return side, rows.filter(pc.equal(rows["kind"], READING)) if readings else None
 
 
-def _readings_table(rows: pa.Table, batch_id: int, batch_time: datetime,
-                    threshold: float) -> pa.Table:
-    """The readings table's rows from the side pass's accepted readings (as _reading_rows)."""
-    half = pc.multiply(rows["z_sigma"], threshold)
-    columns = {
-        "batch_id": pa.array([batch_id] * rows.num_rows, pa.int64()),
-        "batch_time": pa.array([batch_time] * rows.num_rows, pa.timestamp("us")),
-        "guid": rows["guid"], "state": rows["state"], "event_time": rows["event_time"],
-        "temperature": rows["temperature"], "late": rows["late"], "zscore_mean": rows["z_mean"],
-        "zscore_low": pc.subtract(rows["z_mean"], half), "zscore_high": pc.add(rows["z_mean"], half),
-        "kafka_partition": rows["kafka_partition"], "kafka_offset": rows["kafka_offset"],
-    }
-    return to_arrow(pa.table(columns), TABLES["readings"])
-
-
 def _query(batch: DataFrame, sql: str, args: Mapping[str, Any] | None = None) -> DataFrame:
     batch.createOrReplaceTempView(VIEW)
     return batch.sparkSession.sql(sql, args=dict(args or {}))
@@ -267,25 +248,6 @@ def _anomalies(side: list[dict[str, Any]], config: JobConfig) -> list[dict[str, 
 _FINDING = ("guid", "state", "event_time", "temperature", "band_low", "band_high")
 
 
-def _quarantined(r: Mapping[str, Any]) -> dict[str, Any]:
-    return {"kafka_partition": r["kafka_partition"], "kafka_offset": r["kafka_offset"],
-            "kafka_timestamp": r["kafka_timestamp"], "raw": r["raw"], "reason": r["reject_reason"]}
-
-
-def _duplicate(r: Mapping[str, Any]) -> dict[str, Any]:
-    return {**{k: r[k] for k in _DUPLICATE}, "kind": r["detail"], "kept_temperature": r["detail_score"]}
-
-
-_DUPLICATE = ("guid", "state", "event_time", "temperature", "kafka_partition", "kafka_offset",
-              "kafka_timestamp")
-
-
-def _duplicate_rows(batch: DataFrame, batch_id: int, batch_time: datetime) -> DataFrame:
-    return batch.where(F.col("kind") == DUPLICATE).select(
-        *_stamp(batch_id, batch_time), *_DUPLICATE[:4], F.col("detail").alias("kind"),
-        F.col("detail_score").alias("kept_temperature"), *_DUPLICATE[4:])
-
-
 def _clock_errors(batch: DataFrame, batch_id: int, batch_time: datetime,
                   count: int) -> list[dict[str, Any]] | DataFrame:
     """Per sensor, its readings whose clock the policy caught: through the driver, or written
@@ -294,38 +256,8 @@ def _clock_errors(batch: DataFrame, batch_id: int, batch_time: datetime,
         return []
     rows = _query(batch, CLOCK_SQL)
     if count > DRIVER_ROWS:
-        return rows.select(*_stamp(batch_id, batch_time), "*")
+        return rows.select(*records.stamp(batch_id, batch_time), "*")
     return naive(rows.toArrow()).to_pylist()
-
-
-def _stamp(batch_id: int, batch_time: datetime) -> list:
-    return [F.lit(batch_id).cast("long").alias("batch_id"),
-            F.lit(batch_time).cast("timestamp").alias("batch_time")]
-
-
-def _late_rows(batch: DataFrame, batch_id: int, batch_time: datetime,
-               watermark: datetime | None) -> DataFrame:
-    return batch.where(is_reading() & F.col(windows.LATE)).select(
-        *_stamp(batch_id, batch_time), *_LATE[:-2],
-        F.lit(watermark).cast("timestamp").alias("watermark"), *_LATE[-2:])
-
-
-def _reading_rows(batch: DataFrame, batch_id: int, batch_time: datetime,
-                  threshold: float) -> DataFrame:
-    """Every accepted reading, with the zscore band it was judged by (written by Spark: a batch
-    has as many as it has records)."""
-    half = F.col("z_sigma") * F.lit(threshold)
-    return batch.where(is_reading()).select(
-        *_stamp(batch_id, batch_time), "guid", "state", "event_time", "temperature",
-        F.col(windows.LATE).alias("late"), F.col("z_mean").alias("zscore_mean"),
-        (F.col("z_mean") - half).alias("zscore_low"), (F.col("z_mean") + half).alias("zscore_high"),
-        "kafka_partition", "kafka_offset")
-
-
-def _quarantine_rows(batch: DataFrame, batch_id: int, batch_time: datetime) -> DataFrame:
-    return batch.where(F.col("kind") == RECORD).select(
-        *_stamp(batch_id, batch_time), "kafka_partition", "kafka_offset", "kafka_timestamp",
-        "raw", F.col("reject_reason").alias("reason"))
 
 
 def _add_totals(before: Mapping[str, Mapping[str, float]], stats: list[dict],

@@ -9,9 +9,11 @@ adding them twice.
 
 from __future__ import annotations
 
+import io
 import re
+from collections.abc import Callable
 from datetime import date
-from typing import Any
+from typing import Any, BinaryIO
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -89,15 +91,44 @@ def parquet_bytes(data: pa.Table) -> bytes:
     return buffer.getvalue().to_pybytes()
 
 
-def put_file(spark: SparkSession, location: str, content: bytes) -> None:
-    """Writes `content` at `location` through Hadoop's FileSystem (any URI it knows): to a
-    hidden name beside it first, then renamed, so readers never see half a file."""
+class _HadoopFile(io.RawIOBase):
+    """A write-only Python file over a Hadoop output stream (what pyarrow writes Parquet to),
+    handed on in pieces of at most CHUNK bytes: one py4j call each, never the whole file."""
+
+    CHUNK = 8 << 20
+
+    def __init__(self, stream: Any) -> None:
+        self.stream = stream
+        self.position = 0
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: Any) -> int:
+        view = memoryview(data).cast("B")
+        for start in range(0, len(view), self.CHUNK):
+            self.stream.write(bytearray(view[start:start + self.CHUNK]))
+        self.position += len(view)
+        return len(view)
+
+    def tell(self) -> int:
+        return self.position
+
+
+def put_file(spark: SparkSession, location: str, content: bytes | Callable[[BinaryIO], None]) -> None:
+    """Writes `content` (bytes, or a function that writes to the file it is given) at `location`
+    through Hadoop's FileSystem (any URI it knows): to a hidden name beside it first, then
+    renamed, so readers never see half a file."""
     fs, path = _hadoop(spark, location)
     final = path(location)
     partial = path(final.getParent(), f".{final.getName()}.partial")
     stream = fs.create(partial, True)
     try:
-        stream.write(bytearray(content))
+        file = _HadoopFile(stream)
+        if isinstance(content, bytes):
+            file.write(content)
+        else:
+            content(file)
     finally:
         stream.close()
     if fs.exists(final) and not fs.delete(final, False):
@@ -203,16 +234,16 @@ class ParquetSink:
                      and first <= int(m.group(1)) <= last]
             if len(batch) < 2:
                 continue
-            # One batch file at a time into the merged file's bytes: a table of every reading
-            # holds far more rows than the driver should take at once.
-            schema = arrow_schema(TABLES[table])
-            buffer = pa.BufferOutputStream()
-            with pq.ParquetWriter(buffer, schema, compression="snappy") as writer:
-                for f in sorted(batch, key=lambda f: f.getName()):
-                    part = pq.read_table(pa.BufferReader(_read_file(spark, fs, f)))
-                    writer.write_table(to_arrow(part, TABLES[table]))
-            put_file(spark, f"{folder.toString()}/{compacted_name(first, last)}",
-                     buffer.getvalue().to_pybytes())
+            def merge(file: BinaryIO, table: str = table, batch: list = batch) -> None:
+                # One batch file at a time, straight into the merged file: a table of every
+                # reading holds far more rows than the driver should take at once.
+                with pq.ParquetWriter(file, arrow_schema(TABLES[table]),
+                                      compression="snappy") as writer:
+                    for f in sorted(batch, key=lambda f: f.getName()):
+                        part = pq.read_table(pa.BufferReader(_read_file(spark, fs, f)))
+                        writer.write_table(to_arrow(part, TABLES[table]))
+
+            put_file(spark, f"{folder.toString()}/{compacted_name(first, last)}", merge)
             for f in batch:
                 fs.delete(f, False)
             merged += len(batch)
