@@ -21,9 +21,8 @@ from typing import Any
 import duckdb
 
 from iotstream.schema import PARTITION_COLUMN, TABLES
+from iotstream.sinks import BATCH_FILE, COMPACTED_FILE
 
-BATCH_FILE = re.compile(r"part-b(\d{12})-\d{3}\.parquet")
-COMPACTED_FILE = re.compile(r"part-c(\d{12})-(\d{12})\.parquet")
 # Spark's types, as DuckDB names them (for the empty view of a table not written yet).
 DUCK_TYPES = {"string": "VARCHAR", "bigint": "BIGINT", "int": "INTEGER", "double": "DOUBLE",
               "timestamp": "TIMESTAMPTZ", "boolean": "BOOLEAN"}

@@ -185,7 +185,6 @@ CLOCK_ERRORS_SCHEMA = T.StructType(
     ]
 )
 
-# Table name → schema. Every table is also partitioned by `date` (the batch's UTC date).
 # Every accepted reading (write_readings), with the zscore band it was judged by: the history's
 # mean ± threshold × its standard deviation, before the reading (null until the sensor has
 # min_history readings, or with zscore and level_shift off). `late`: its window was written.
@@ -205,6 +204,7 @@ READINGS_SCHEMA = T.StructType(
     ]
 )
 
+# Table name → schema. Every table is also partitioned by `date` (the batch's UTC date).
 TABLES = {
     "state_stats": STATE_STATS_SCHEMA,
     "batch_totals": BATCH_TOTALS_SCHEMA,
