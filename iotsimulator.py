@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import faulthandler
 import itertools
 import json
 import math
@@ -591,6 +592,7 @@ def main(argv: list[str] | None = None) -> int:
                        args.anomaly_rate, incidents)
         lines = event_lines(pairs, label_writer)
         if args.bootstrap_server:
+            faulthandler.register(signal.SIGUSR1, all_threads=True)  # kill -USR1: where it waits
             return _run_kafka(lines, args)
         try:
             if args.rate is None and args.duration is None:

@@ -6,6 +6,8 @@
 from __future__ import annotations
 
 import argparse
+import faulthandler
+import signal
 import socket
 import sys
 from pathlib import Path
@@ -70,6 +72,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from dashboard.app import create_app
 
+    faulthandler.register(signal.SIGUSR1, all_threads=True)  # kill -USR1: where each thread is
     app = create_app(args.output_dir.resolve(), args.trigger_seconds, args.refresh_seconds)
     shown = "localhost" if args.host in ("127.0.0.1", "0.0.0.0") else args.host
     print(f"dashboard: http://{shown}:{args.port}/ over {args.output_dir} (Ctrl-C stops)",

@@ -46,19 +46,31 @@ started_broker=0
 simulator_pid=""
 job_pid=""
 dashboard_pid=""
+# Stops a process the demo started: SIGTERM, and SIGKILL if it has not ended $3 seconds later.
+stop_process() {
+    local pid="$1" name="$2" grace="$3" deadline
+    kill "$pid" 2>/dev/null || return 0
+    deadline=$((SECONDS + grace))
+    while kill -0 "$pid" 2>/dev/null; do
+        if ((SECONDS >= deadline)); then
+            echo "demo: the $name did not stop within ${grace}s of SIGTERM; killing it" >&2
+            kill -9 "$pid" 2>/dev/null || true
+            break
+        fi
+        sleep 0.2
+    done
+    wait "$pid" 2>/dev/null || true
+}
 cleanup() {
     trap '' INT TERM # a second Ctrl-C must not cut the clean-up short
     if [[ -n "$dashboard_pid" ]]; then
-        kill "$dashboard_pid" 2>/dev/null || true
-        wait "$dashboard_pid" 2>/dev/null || true
+        stop_process "$dashboard_pid" dashboard 30
     fi
     if [[ -n "$simulator_pid" ]]; then
-        kill "$simulator_pid" 2>/dev/null || true
-        wait "$simulator_pid" 2>/dev/null || true
+        stop_process "$simulator_pid" simulator 30
     fi
-    if [[ -n "$job_pid" ]] && kill -0 "$job_pid" 2>/dev/null; then
-        kill "$job_pid" 2>/dev/null || true
-        wait "$job_pid" 2>/dev/null || true
+    if [[ -n "$job_pid" ]]; then
+        stop_process "$job_pid" job 60
     fi
     if ((started_broker)); then
         "$ROOT/scripts/kafka-stop.sh" || true
@@ -114,14 +126,39 @@ simulator_pid=$!
 setsid "$ROOT/scripts/submit.sh" "$bootstrap" "$topic" --output-dir "$output" \
     --starting-offsets latest "$@" &
 job_pid=$!
+# Ctrl-C asks the job's Python driver to stop after the running batch (again: at once). A job that
+# has not stopped JOB_STOP_GRACE seconds later is told to stop at once (its Python threads' stacks
+# go to the console first: what it waited for), and killed 30 seconds after that.
+JOB_STOP_GRACE=60
+stop_asked=""
+signal_driver() {
+    pkill "-$1" -P "$job_pid" -f iot_aggregator.py 2>/dev/null
+}
 stop_job() {
-    pkill -INT -P "$job_pid" -f iot_aggregator.py 2>/dev/null || kill -TERM "$job_pid" 2>/dev/null || true
+    [[ -n "$stop_asked" ]] || stop_asked=$SECONDS
+    signal_driver INT || kill -TERM "$job_pid" 2>/dev/null || true
 }
 trap stop_job INT TERM
-status=0
-while :; do
-    wait "$job_pid" && status=0 || status=$?
-    kill -0 "$job_pid" 2>/dev/null || break # the job has ended (not just a signal arriving)
+pressed=0
+while kill -0 "$job_pid" 2>/dev/null; do
+    if [[ -n "$stop_asked" ]]; then
+        waited=$((SECONDS - stop_asked))
+        if ((pressed == 0 && waited >= JOB_STOP_GRACE)); then
+            pressed=1
+            echo "demo: the job has not stopped ${JOB_STOP_GRACE}s after Ctrl-C; where its driver waits:" >&2
+            signal_driver USR1 || true
+            sleep 1
+            signal_driver INT || true # a second stop request: at once
+        elif ((pressed == 1 && waited >= JOB_STOP_GRACE + 30)); then
+            pressed=2
+            echo "demo: the job did not stop at once either; killing it" >&2
+            signal_driver KILL || true
+            kill -9 "$job_pid" 2>/dev/null || true
+        fi
+    fi
+    sleep 1 </dev/null >/dev/null 2>&1 &
+    wait $! || true # returns early when Ctrl-C runs stop_job
 done
+wait "$job_pid" && status=0 || status=$?
 job_pid=""
 exit "$status"

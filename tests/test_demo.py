@@ -19,6 +19,7 @@ from iotstream.config import ConfigError
 
 pytestmark = pytest.mark.e2e
 FIRST_BLOCKS_TIMEOUT = 900  # JVM start-up on a slow, shared machine
+STOP_TIMEOUT = 300
 
 
 def test_demo_shows_blocks_and_ctrl_c_stops_what_it_started(tmp_path):
@@ -43,7 +44,11 @@ def test_demo_shows_blocks_and_ctrl_c_stops_what_it_started(tmp_path):
         with urllib.request.urlopen(url + "api/overview", timeout=30) as answer:
             assert json.load(answer)["batch_id"] >= 2
         os.killpg(demo.pid, signal.SIGINT)  # what Ctrl-C in a terminal does
-        demo.wait(timeout=300)
+        try:
+            demo.wait(timeout=STOP_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            pytest.fail(f"the demo did not stop within {STOP_TIMEOUT} s of Ctrl-C\n"
+                        + still_running((str(tmp_path), f"localhost:{port}"), lines))
     finally:
         if demo.poll() is None:
             os.killpg(demo.pid, signal.SIGKILL)
@@ -51,6 +56,8 @@ def test_demo_shows_blocks_and_ctrl_c_stops_what_it_started(tmp_path):
     text = "".join(lines)
 
     assert "Traceback" not in text
+    # Each part stopped by itself (the demo kills what has not, and says so).
+    assert "not stopped" not in text and "did not stop" not in text, text
     assert "sent " in text and " events to iotmsgs" in text  # the simulator reported and stopped
     assert "kafka: stopped" in text and "demo: stopped" in text
     with pytest.raises(ConfigError):  # the broker the demo started is gone
@@ -61,3 +68,25 @@ def test_demo_shows_blocks_and_ctrl_c_stops_what_it_started(tmp_path):
     for trace in (str(tmp_path), f"localhost:{port}"):
         leftover = subprocess.run(["pgrep", "-af", trace], capture_output=True, text=True)
         assert leftover.stdout == "", leftover.stdout
+
+
+def still_running(traces: tuple[str, ...], lines: list[str]) -> str:
+    """For a demo that does not stop: its processes that still run, where each Python one waits
+    (they print their threads' stacks on SIGUSR1) and the Java ones' threads (jstack)."""
+    ps = subprocess.run(["ps", "-eo", "pid,ppid,stat,etime,args"],
+                        capture_output=True, text=True).stdout.splitlines()
+    left = [line for line in ps if any(trace in line for trace in traces)]
+    report = ["still running:", *(line[:300] for line in left)]
+    for line in left:
+        pid, program = int(line.split()[0]), os.path.basename(line.split(None, 4)[4].split()[0])
+        if pid == os.getpid():
+            continue
+        if program.startswith("python"):
+            os.kill(pid, signal.SIGUSR1)
+        elif program == "java":
+            dump = subprocess.run(["jstack", str(pid)], capture_output=True, text=True)
+            threads = [t for t in dump.stdout.split("\n\n") if "iot" in t or '"main"' in t
+                       or "stream execution" in t]
+            report += [f"jstack {pid}:", *threads, dump.stderr]
+    time.sleep(3)  # the Python stacks go to the demo's output
+    return "\n".join(report) + "\n\ndemo output:\n" + "".join(lines)

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import faulthandler
 import importlib.resources
 import os
+import signal
 import socket
 import sys
 import tempfile
@@ -156,6 +158,8 @@ def main(argv: list[str] | None = None, default_config: Path | None = None) -> i
     if args.check:
         print(f"ok: {describe(config)}")
         return 0
+    # `kill -USR1 <driver pid>` prints where every Python thread is (a stop that takes long).
+    faulthandler.register(signal.SIGUSR1, all_threads=True)
     from iotstream.runner import run  # imports Spark only when the job really runs
 
     try:
