@@ -67,7 +67,7 @@ cleanup() {
         stop_process "$dashboard_pid" dashboard 30
     fi
     if [[ -n "$simulator_pid" ]]; then
-        stop_process "$simulator_pid" simulator 30
+        stop_process "$simulator_pid" simulator 60 # it flushes for up to 40 s
     fi
     if [[ -n "$job_pid" ]]; then
         stop_process "$job_pid" job 60
