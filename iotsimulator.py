@@ -404,7 +404,8 @@ def produce_to_kafka(lines: Iterable[str], producer: Any, topic: str, rate: floa
             report.attempted += 1
             future.add_callback(on_ack)
             future.add_errback(on_error)
-        # Bounded twice: by the delivery timeout, and here, should a record never complete.
+        # Bounded by the delivery timeout, and here: a batch of records that is still not done
+        # after this long ends the flush (KafkaTimeoutError, reported as not acknowledged).
         producer.flush(timeout=KAFKA_DELIVERY_TIMEOUT_MS / 1000 + KAFKA_CLOSE_TIMEOUT_S)
     except KafkaError as exc:
         report.first_error = report.first_error or str(exc)

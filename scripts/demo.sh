@@ -135,12 +135,13 @@ job_pid=$!
 # go to the console first: what it waited for), and killed 30 seconds after that.
 JOB_STOP_GRACE=60
 stop_asked=""
-signal_driver() {
+signal_driver() { # the job's Python driver, a child of spark-submit's JVM (never the JVM itself)
+    [[ "$(ps -o comm= -p "$job_pid" 2>/dev/null)" == java ]] || return 1
     pkill "-$1" -P "$job_pid" -f iot_aggregator.py 2>/dev/null
 }
 stop_job() {
     [[ -n "$stop_asked" ]] || stop_asked=$SECONDS
-    signal_driver INT || kill -TERM "$job_pid" 2>/dev/null || true
+    signal_driver INT || kill -TERM "$job_pid" 2>/dev/null || true # still starting: TERM
 }
 trap stop_job INT TERM
 pressed=0

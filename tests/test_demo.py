@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import re
 import signal
 import subprocess
 import threading
@@ -24,6 +26,7 @@ STOP_TIMEOUT = 300
 
 def test_demo_shows_blocks_and_ctrl_c_stops_what_it_started(tmp_path):
     port = free_port()
+    traces = (str(tmp_path), f"localhost:{port}")  # in the command lines of the demo's parts
     env = {**os.environ, "KAFKA_PORT": str(port), "KAFKA_CONTROLLER_PORT": str(free_port()),
            "KAFKA_HOME_DIR": str(tmp_path / "kafka"), "DEMO_OUTPUT": str(tmp_path / "out"),
            "DEMO_DASHBOARD_PORT": str(free_port())}
@@ -48,16 +51,18 @@ def test_demo_shows_blocks_and_ctrl_c_stops_what_it_started(tmp_path):
             demo.wait(timeout=STOP_TIMEOUT)
         except subprocess.TimeoutExpired:
             pytest.fail(f"the demo did not stop within {STOP_TIMEOUT} s of Ctrl-C\n"
-                        + still_running((str(tmp_path), f"localhost:{port}"), lines))
+                        + still_running(demo.pid, traces, lines))
     finally:
-        if demo.poll() is None:
+        if demo.poll() is None:  # the test failed: nothing of the demo may outlive it
             os.killpg(demo.pid, signal.SIGKILL)
+            for trace in traces:  # the job runs in a session of its own
+                subprocess.run(["pkill", "-KILL", "-f", trace])
     reader.join(timeout=10)
     text = "".join(lines)
 
     assert "Traceback" not in text
     # Each part stopped by itself (the demo kills what has not, and says so).
-    assert "not stopped" not in text and "did not stop" not in text, text
+    assert not any(kill in text for kill in ("not stopped", "did not stop", "no clean stop")), text
     assert "sent " in text and " events to iotmsgs" in text  # the simulator reported and stopped
     assert "kafka: stopped" in text and "demo: stopped" in text
     with pytest.raises(ConfigError):  # the broker the demo started is gone
@@ -65,26 +70,34 @@ def test_demo_shows_blocks_and_ctrl_c_stops_what_it_started(tmp_path):
     totals = ds.dataset(tmp_path / "out" / "batch_totals", partitioning="hive").to_table()
     assert totals.num_rows >= 3 and sum(totals.column("messages").to_pylist()) > 0
     # The broker; the simulator, the job and the dashboard.
-    for trace in (str(tmp_path), f"localhost:{port}"):
+    for trace in traces:
         leftover = subprocess.run(["pgrep", "-af", trace], capture_output=True, text=True)
         assert leftover.stdout == "", leftover.stdout
 
 
-def still_running(traces: tuple[str, ...], lines: list[str]) -> str:
-    """For a demo that does not stop: its processes that still run, where each Python one waits
-    (they print their threads' stacks on SIGUSR1) and the Java ones' threads (jstack)."""
-    ps = subprocess.run(["ps", "-eo", "pid,ppid,stat,etime,args"],
+def still_running(session: int, traces: tuple[str, ...], lines: list[str]) -> str:
+    """For a demo that does not stop: what still runs of it (its session, and the job's, found by
+    its traces), where each Python part waits (they print their stacks on SIGUSR1) and the Java
+    parts' threads (jstack)."""
+    ps = subprocess.run(["ps", "-eo", "pid,ppid,sid,stat,etime,args"],
                         capture_output=True, text=True).stdout.splitlines()
-    left = [line for line in ps if any(trace in line for trace in traces)]
-    report = ["still running:", *(line[:300] for line in left)]
+    left = [line for line in ps[1:] if int(line.split()[2]) == session
+            or any(trace in line for trace in traces)]
+    report = ["still running:", *(re.sub(r"-cp \S+", "-cp …", line)[:400] for line in left)]
     for line in left:
-        pid, program = int(line.split()[0]), os.path.basename(line.split(None, 4)[4].split()[0])
+        pid, program = int(line.split()[0]), os.path.basename(line.split(None, 5)[5].split()[0])
         if pid == os.getpid():
             continue
         if program.startswith("python"):
-            os.kill(pid, signal.SIGUSR1)
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGUSR1)
         elif program == "java":
-            dump = subprocess.run(["jstack", str(pid)], capture_output=True, text=True)
+            try:
+                dump = subprocess.run(["jstack", str(pid)], capture_output=True, text=True,
+                                      timeout=60)
+            except (subprocess.TimeoutExpired, FileNotFoundError) as e:
+                report.append(f"jstack {pid}: {e}")
+                continue
             threads = [t for t in dump.stdout.split("\n\n") if "iot" in t or '"main"' in t
                        or "stream execution" in t]
             report += [f"jstack {pid}:", *threads, dump.stderr]
