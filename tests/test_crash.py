@@ -198,3 +198,55 @@ def test_a_broker_outage_mid_stream_loses_nothing(broker, tmp_path):
     totals = ds.dataset(out / "batch_totals", format="parquet", partitioning="hive").to_table()
     assert sum(totals.column("messages").to_pylist()) == events
     assert len(set(totals.column("batch_id").to_pylist())) == totals.num_rows
+
+
+def test_ctrl_c_while_spark_starts_ends_the_job_before_its_query(broker, tmp_path):
+    """A Ctrl-C during the start-up (tens of seconds here) is not lost: the job ends before its
+    query starts, with nothing written."""
+    topic = "iotmsgs-early-stop"
+    broker.create_topic(topic)
+    out = tmp_path / "out"
+    job, lines = start_job(broker.bootstrap, str(out), topic)
+    try:
+        catching_ctrl_c(python_driver(job, str(out)))
+        os.killpg(job.pid, signal.SIGINT)  # what Ctrl-C in a terminal does
+        assert job.wait(timeout=BLOCK_TIMEOUT) == 130, "".join(lines)
+    finally:
+        if job.poll() is None:
+            os.killpg(job.pid, signal.SIGKILL)
+    text = "".join(lines)
+    assert "stopping once Spark has started" in text, text
+    assert "stopped before the query started" in text, text
+    assert "== Batch" not in text and "Traceback" not in text, text
+    assert not (out / "batch_totals").exists()
+
+
+def python_driver(job: subprocess.Popen, trace: str) -> int:
+    """The pid of the job's Python driver: the child of spark-submit's JVM (the job's `--check`
+    runs in Python earlier, under submit.sh)."""
+    deadline = time.monotonic() + BLOCK_TIMEOUT
+    while time.monotonic() < deadline:
+        assert job.poll() is None
+        found = subprocess.run(["pgrep", "-f", trace], capture_output=True, text=True).stdout
+        for pid in found.split():
+            try:
+                parent = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1]
+                if Path(f"/proc/{parent}/comm").read_text().strip() == "java":
+                    return int(pid)
+            except (FileNotFoundError, IndexError):
+                continue  # ended meanwhile
+        time.sleep(0.1)
+    raise AssertionError("no Python driver")
+
+
+def catching_ctrl_c(pid: int) -> None:
+    """Waits until the process has a handler for SIGINT (its SigCgt mask in /proc)."""
+    deadline = time.monotonic() + BLOCK_TIMEOUT
+    while time.monotonic() < deadline:
+        status = Path(f"/proc/{pid}/status").read_text()
+        caught = int(next(line.split()[1] for line in status.splitlines()
+                          if line.startswith("SigCgt:")), 16)
+        if caught & (1 << (signal.SIGINT - 1)):
+            return
+        time.sleep(0.05)
+    raise AssertionError("the driver never caught SIGINT")

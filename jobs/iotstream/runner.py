@@ -35,11 +35,14 @@ class StopRequest:
     """SIGINT/SIGTERM → stop after the running batch; a second signal → stop now.
 
     Raising KeyboardInterrupt inside a py4j call (pyspark's own SIGINT handler) leaves the
-    gateway and the running batch in a mess; a flag that the main loop polls does not."""
+    gateway and the running batch in a mess; a flag that the main loop polls does not. Before
+    the query starts, the first signal makes the job end instead of starting it; a second one
+    raises KeyboardInterrupt (Spark is still starting: nothing to leave in a mess)."""
 
     def __init__(self) -> None:
         self.graceful = threading.Event()
         self.now = threading.Event()
+        self.query_started = False
 
     def install(self) -> None:
         for sig in (signal.SIGINT, signal.SIGTERM):
@@ -48,11 +51,15 @@ class StopRequest:
     def _on_signal(self, signum: int, frame: object) -> None:
         if self.graceful.is_set():
             self.now.set()
+            if not self.query_started:
+                raise KeyboardInterrupt
             return
         self.graceful.set()
         # The next batch will end with StopRequested on purpose: py4j need not log it.
         logging.getLogger("py4j.clientserver").setLevel(logging.CRITICAL)
-        print("iot-aggregator: stopping after the current batch (again to stop at once)",
+        print("iot-aggregator: stopping after the current batch (again to stop at once)"
+              if self.query_started else
+              "iot-aggregator: stopping once Spark has started (again to stop at once)",
               file=sys.stderr, flush=True)
 
 
@@ -62,11 +69,14 @@ def run(config: JobConfig) -> int:
     # UTC, like the session's, so what the console prints and what is written back agree.
     os.environ["TZ"] = "UTC"
     time.tzset()
+    stop = StopRequest()
+    stop.install()  # first thing: a Ctrl-C while Spark starts is not lost
     try:
         spark = stream.build_session(config)
     except ConfigError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    stop.install()  # again: the SparkContext put its own handler for SIGINT in place
     try:
         config = config.with_overrides(
             output_dir=qualified(spark, config.output_dir),
@@ -79,8 +89,6 @@ def run(config: JobConfig) -> int:
                 print(NO_CONNECTOR, file=sys.stderr)
                 return 2
             raise
-        stop = StopRequest()
-        stop.install()
         # Set when the job stops its queries (one failed, or it is done): a batch cut short
         # by that then ends quietly, to run again on the next start.
         closing = threading.Event()
@@ -104,6 +112,10 @@ def run(config: JobConfig) -> int:
         except ConfigError as e:
             print(f"error: {e}", file=sys.stderr)
             return 2
+        if stop.graceful.is_set():  # asked to stop while Spark was starting
+            print("iot-aggregator: stopped before the query started", file=sys.stderr)
+            return 130
+        stop.query_started = True
         queries = [stream.start(rows, processor, config)]
         try:
             if _wait(queries, stop):
