@@ -65,6 +65,25 @@ broker_pid() {
     echo "$pid"
 }
 
+# Stops process PID: SIGTERM, and if it still runs GRACE seconds later, MESSAGE on stderr, the
+# command in the remaining arguments if any (e.g. one that prints where PID waits), then SIGKILL.
+# Returns once PID is gone.
+stop_pid() {
+    local pid="$1" grace="$2" message="$3" deadline
+    shift 3
+    kill "$pid" 2>/dev/null || return 0
+    deadline=$((SECONDS + grace))
+    while kill -0 "$pid" 2>/dev/null; do
+        if ((deadline && SECONDS >= deadline)); then
+            echo "$message" >&2
+            if (($#)); then "$@" || true; fi
+            kill -9 "$pid" 2>/dev/null || true
+            deadline=0 # said and done once
+        fi
+        sleep 0.2
+    done
+}
+
 # Prints SPARK_HOME of the installed pyspark (its bin/spark-class starts a standalone cluster).
 spark_home() {
     "$VENV/bin/python" -c 'import os, pyspark; print(os.path.dirname(pyspark.__file__))'

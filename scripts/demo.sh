@@ -46,35 +46,27 @@ started_broker=0
 simulator_pid=""
 job_pid=""
 dashboard_pid=""
-# Stops a process the demo started: SIGTERM, and SIGKILL if it has not ended $3 seconds later
-# (a Python one prints its threads' stacks first, on SIGUSR1: where it waited).
-stop_process() {
-    local pid="$1" name="$2" grace="$3" python="${4:-}" deadline
-    kill "$pid" 2>/dev/null || return 0
-    deadline=$((SECONDS + grace))
-    while kill -0 "$pid" 2>/dev/null; do
-        if ((SECONDS >= deadline)); then
-            echo "demo: the $name did not stop within ${grace}s of SIGTERM; killing it" >&2
-            if [[ -n "$python" ]]; then
-                { kill -USR1 "$pid" 2>/dev/null && sleep 1; } || true
-            fi
-            kill -9 "$pid" 2>/dev/null || true
-            break
-        fi
-        sleep 0.2
-    done
+# Stops a part the demo started (stop_pid in common.sh), saying so if it has to be killed.
+stop_part() {
+    local pid="$1" name="$2" grace="$3"
+    shift 3
+    stop_pid "$pid" "$grace" "demo: the $name did not stop within ${grace}s of SIGTERM; killing it" "$@"
     wait "$pid" 2>/dev/null || true
+}
+# What a Python part waits for, on its stderr (it registers faulthandler for SIGUSR1).
+python_stacks() {
+    kill -USR1 "$1" 2>/dev/null && sleep 1
 }
 cleanup() {
     trap '' INT TERM # a second Ctrl-C must not cut the clean-up short
     if [[ -n "$dashboard_pid" ]]; then
-        stop_process "$dashboard_pid" dashboard 30 python
+        stop_part "$dashboard_pid" dashboard 30 python_stacks "$dashboard_pid"
     fi
     if [[ -n "$simulator_pid" ]]; then
-        stop_process "$simulator_pid" simulator 60 python # it flushes for up to 40 s
+        stop_part "$simulator_pid" simulator 60 python_stacks "$simulator_pid" # it flushes up to 40 s
     fi
     if [[ -n "$job_pid" ]]; then
-        stop_process "$job_pid" job 60
+        stop_part "$job_pid" job 60
     fi
     if ((started_broker)); then
         "$ROOT/scripts/kafka-stop.sh" || true

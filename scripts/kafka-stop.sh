@@ -17,15 +17,8 @@ esac
 
 pid_file="$KAFKA_HOME_DIR/kafka.pid"
 if pid="$(broker_pid)"; then
-    kill "$pid"
-    deadline=$((SECONDS + ${KAFKA_STOP_TIMEOUT:-60}))
-    while kill -0 "$pid" 2>/dev/null; do
-        if ((SECONDS >= deadline)); then
-            echo "kafka: no clean stop within ${KAFKA_STOP_TIMEOUT:-60}s; killing pid $pid" >&2
-            kill -9 "$pid" 2>/dev/null || true
-        fi
-        sleep 0.5
-    done
+    stop_pid "$pid" "${KAFKA_STOP_TIMEOUT:-60}" \
+        "kafka: no clean stop within ${KAFKA_STOP_TIMEOUT:-60}s; killing pid $pid"
     echo "kafka: stopped (pid $pid)"
 else
     echo "kafka: not running on localhost:$KAFKA_PORT"
