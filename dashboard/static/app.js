@@ -39,6 +39,13 @@ function colour(value, low, high) {
   return `rgb(${mix.join(",")})`;
 }
 
+function svgElement(tag, attributes, text) {
+  const element = document.createElementNS("http://www.w3.org/2000/svg", tag);
+  for (const [name, value] of Object.entries(attributes)) element.setAttribute(name, value);
+  if (text !== undefined) element.textContent = text;
+  return element;
+}
+
 function drawMap(states) {
   const svg = $("#map");
   const byState = Object.fromEntries(states.map((s) => [s.state, s]));
@@ -48,32 +55,20 @@ function drawMap(states) {
   svg.replaceChildren();
   for (const [code, col, row] of US_GRID) {
     const s = byState[code];
-    const g = document.createElementNS("http://www.w3.org/2000/svg", "g");
-    g.setAttribute("class", "tile" + (view.state === code ? " selected" : "") + (s ? "" : " empty"));
-    g.setAttribute("data-state", code);
-    g.setAttribute("transform", `translate(${col * (TILE + GAP)},${row * (TILE + GAP)})`);
-    const rect = document.createElementNS(g.namespaceURI, "rect");
-    rect.setAttribute("width", TILE);
-    rect.setAttribute("height", TILE);
-    rect.setAttribute("rx", 4);
-    rect.setAttribute("fill", s ? colour(s.avg_temperature, low, high) : "#e6e6e6");
-    const label = document.createElementNS(g.namespaceURI, "text");
-    label.setAttribute("x", TILE / 2);
-    label.setAttribute("y", 19);
-    label.setAttribute("class", "code");
-    label.textContent = code;
-    const value = document.createElementNS(g.namespaceURI, "text");
-    value.setAttribute("x", TILE / 2);
-    value.setAttribute("y", 36);
-    value.setAttribute("class", "value");
-    value.textContent = s ? fmt(s.avg_temperature) : "";
+    const g = svgElement("g", {
+      class: "tile" + (view.state === code ? " selected" : "") + (s ? "" : " empty"),
+      "data-state": code, transform: `translate(${col * (TILE + GAP)},${row * (TILE + GAP)})`});
+    const rect = svgElement("rect", {width: TILE, height: TILE, rx: 4,
+                                     fill: s ? colour(s.avg_temperature, low, high) : "#e6e6e6"});
+    const label = svgElement("text", {x: TILE / 2, y: 19, class: "code"}, code);
+    const value = svgElement("text", {x: TILE / 2, y: 36, class: "value"},
+                             s ? fmt(s.avg_temperature) : "");
     if (s) g.setAttribute("data-avg", s.avg_temperature);
-    const title = document.createElementNS(g.namespaceURI, "title");
-    title.textContent = s
+    const title = svgElement("title", {}, s
       ? `${code}: ${fmt(s.avg_temperature)} °F in batch ${s.batch_id} (${int(s.messages)} messages, `
         + `${int(s.sensors)} sensors); since the start ${int(s.all_messages)} messages, `
         + `${int(s.all_sensors)} sensors, ${int(s.anomalies)} anomalies`
-      : `${code}: no readings yet`;
+      : `${code}: no readings yet`);
     g.append(rect, label, value, title);
     g.addEventListener("click", () => selectState(view.state === code ? null : code));
     svg.append(g);
@@ -235,11 +230,15 @@ function drawWindows(rows) {
   $("#windows-note").textContent = view.state ? `(${view.state}, last 10)` : "(each state's latest)";
 }
 
-function selectState(state) {
+function showState(state) {
   view.state = state;
-  view.sensor = null;
   $("#state-filter").textContent = state || "all states";
   $("#clear-state").hidden = !state;
+}
+
+function selectState(state) {
+  showState(state);
+  view.sensor = null;
   refresh();
 }
 
@@ -309,11 +308,7 @@ async function start() {
   $("#sensor-select").addEventListener("change", (e) => selectSensor(e.target.value));
   $("#clear-state").addEventListener("click", () => selectState(null));
   view.sensor = params.get("sensor");
-  if (params.get("state")) {
-    view.state = params.get("state").toUpperCase();
-    $("#state-filter").textContent = view.state;
-    $("#clear-state").hidden = false;
-  }
+  if (params.get("state")) showState(params.get("state").toUpperCase());
   refresh();
 }
 
