@@ -107,8 +107,7 @@ public final class SensorModel {
             f.stuckScore = repeats;
         }
         boolean scored = (r.zscore() || r.levelShift()) && historySize >= r.minHistory();
-        double z = scored ? score(history, historySize, value, r.minSigma()) : 0;
-        if (scored) scoredAgainst(f, history, historySize, r.minSigma());
+        double z = scored ? scoreAgainst(f, history, historySize, value, r.minSigma()) : 0;
         double runLimit = r.threshold() * RUN_SHARE;
         if (probation > 0) {
             probation--;
@@ -122,8 +121,7 @@ public final class SensorModel {
                     historySize = before.length;
                     probation = 0;
                     clearRun();
-                    z = back;
-                    scoredAgainst(f, history, historySize, r.minSigma());
+                    z = scoreAgainst(f, history, historySize, value, r.minSigma()); // = back
                 }
             }
             if (probation == 0) before = new double[0];
@@ -170,9 +168,8 @@ public final class SensorModel {
         return sum / n;
     }
 
-    /** max(sd, minSigma) of {@code n} values. */
-    private static double sigma(double[] values, int n, double minSigma) {
-        double mean = mean(values, n);
+    /** max(sd, minSigma) of {@code n} values whose mean is {@code mean}. */
+    private static double sigma(double[] values, int n, double mean, double minSigma) {
         double squares = 0;
         for (int i = 0; i < n; i++) squares += (values[i] - mean) * (values[i] - mean);
         return Math.max(Math.sqrt(squares / n), minSigma);
@@ -180,12 +177,16 @@ public final class SensorModel {
 
     /** The reading's z against {@code n} values: (value - mean) / max(sd, minSigma). */
     private static double score(double[] values, int n, double value, double minSigma) {
-        return (value - mean(values, n)) / sigma(values, n, minSigma);
+        double mean = mean(values, n);
+        return (value - mean) / sigma(values, n, mean, minSigma);
     }
 
-    private static void scoredAgainst(Finding f, double[] values, int n, double minSigma) {
+    /** As score, and records in {@code f} the mean and max(sd, minSigma) it scored against. */
+    private static double scoreAgainst(Finding f, double[] values, int n, double value,
+                                       double minSigma) {
         f.mean = mean(values, n);
-        f.sigma = sigma(values, n, minSigma);
+        f.sigma = sigma(values, n, f.mean, minSigma);
+        return (value - f.mean) / f.sigma;
     }
 
     private void addToHistory(Rules r, double value) {
