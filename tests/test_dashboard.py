@@ -18,13 +18,12 @@ import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 import pytest
 
-from conftest import free_port
+from conftest import ROOT, SCRIPTS, free_port
 from dashboard.data import Tables, committed_files
 from iotstream.schema import TABLES
 from reference import physically_possible
 from test_inputs import run_batches
 
-ROOT = Path(__file__).resolve().parent.parent
 T0 = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=1)
 BATCHES, PER_BATCH = 4, 1500
 CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
@@ -146,7 +145,7 @@ def served(written, tmp_path):
     """scripts/dashboard.sh over the output folder, on a free port."""
     out, _ = written
     port = free_port()
-    proc = subprocess.Popen([str(ROOT / "scripts" / "dashboard.sh"), "--output-dir", str(out),
+    proc = subprocess.Popen([str(SCRIPTS / "dashboard.sh"), "--output-dir", str(out),
                              "--port", str(port), "--refresh-seconds", "1"],
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
@@ -250,7 +249,7 @@ def test_the_page_shows_the_tables_figures(written, served, browser):
 
 
 def test_dashboard_refuses_a_missing_folder_and_a_busy_port(tmp_path):
-    missing = subprocess.run([str(ROOT / "scripts" / "dashboard.sh"), "--output-dir",
+    missing = subprocess.run([str(SCRIPTS / "dashboard.sh"), "--output-dir",
                               str(tmp_path / "nope")], capture_output=True, text=True)
     assert missing.returncode == 2
     assert missing.stderr.strip() == (f"dashboard: error: {tmp_path / 'nope'} is no folder; pass "
@@ -261,7 +260,7 @@ def test_dashboard_refuses_a_missing_folder_and_a_busy_port(tmp_path):
         busy.bind(("127.0.0.1", 0))
         busy.listen()
         port = busy.getsockname()[1]
-        taken = subprocess.run([str(ROOT / "scripts" / "dashboard.sh"), "--output-dir",
+        taken = subprocess.run([str(SCRIPTS / "dashboard.sh"), "--output-dir",
                                 str(tmp_path), "--port", str(port)], capture_output=True, text=True)
     assert taken.returncode == 2
     assert f"cannot listen on 127.0.0.1:{port}" in taken.stderr and "pick another --port" in taken.stderr
