@@ -109,10 +109,16 @@ def sensor(tables: Tables, guid: str, readings: int = 1000,
 
 def windows(tables: Tables, state: str | None, per_state: int = 1,
             upto: int | None = None) -> list[dict[str, Any]]:
-    """The latest `per_state` closed windows of each state (or of `state`), newest first."""
+    """The latest `per_state` closed windows of each state (or of `state`), newest first, each
+    as its latest revision (late readings restate a window: window_stats.revision)."""
     return tables.query(f"""
+        WITH latest AS (
+            SELECT * FROM window_stats WHERE ? IS NULL OR state = ?
+            QUALIFY row_number() OVER (PARTITION BY state, window_start
+                                       ORDER BY coalesce(revision, 0) DESC, batch_id DESC) = 1)
         SELECT state, {_iso('window_start')}, {_iso('window_end')}, avg_temperature,
-               min_temperature, max_temperature, stddev_temperature, messages, sensors, batch_id
-        FROM window_stats WHERE ? IS NULL OR state = ?
+               min_temperature, max_temperature, stddev_temperature, messages, sensors, batch_id,
+               coalesce(revision, 0) AS revision
+        FROM latest
         QUALIFY row_number() OVER (PARTITION BY state ORDER BY window_start DESC) <= ?
         ORDER BY window_start DESC, state""", [state, state, per_state], upto=upto)

@@ -51,6 +51,8 @@ def test_kafka_tool_wrappers_run_the_real_tools():
     (["a", "b", "c"], "unrecognized arguments: c"),
     (["localhost"], "bad Kafka address 'localhost': expected host:port"),
     (["--max-past-seconds", "-1"], "[event_time] max_past_seconds must be >= 0 (0 = no limit)"),
+    (["--idle-timeout-seconds", "0"], "windows idle_timeout_seconds must be > 0"),
+    (["--restate-horizon-seconds", "-5"], "windows restate_horizon_seconds must be >= 0"),
     (["--event-time-policy", "drop"], "argument --event-time-policy: invalid choice: 'drop'"),
 ])
 def test_submit_rejects_bad_usage_before_starting_spark(args, phrase):
@@ -112,7 +114,8 @@ def test_job_help_lists_the_named_options():
     assert done.returncode == 0
     for option in ("--output-dir", "--checkpoint-dir", "--trigger-seconds", "--starting-offsets",
                    "--available-now", "--max-offsets-per-trigger", "--config", "brokers", "topic",
-                   "--max-past-seconds", "--max-future-seconds", "--event-time-policy"):
+                   "--max-past-seconds", "--max-future-seconds", "--event-time-policy",
+                   "--idle-timeout-seconds", "--restate-horizon-seconds"):
         assert option in done.stdout
 
 
@@ -126,12 +129,15 @@ def test_check_passes_against_the_real_broker(broker, tmp_path):
     done = run_script("submit.sh", broker.bootstrap, "t", "--output-dir", str(tmp_path / "o"),
                       "--check")
     assert done.stdout.startswith(f"ok: topic t at {broker.bootstrap}"), done.stdout
-    assert ("event time at most 604800 s before and at most 300 s after its Kafka timestamp, "
-            "else quarantined" in done.stdout)
-    adjusted = run_script("submit.sh", broker.bootstrap, "t", "--output-dir", str(tmp_path / "o"),
-                          "--check", "--max-past-seconds", "0", "--event-time-policy", "adjust")
+    assert ("windows 60 s, watermark 30 s behind the slowest partition (idle after 60 s), late "
+            "readings restate windows for 3600 s" in done.stdout)
+    # History of any age is accepted by default: no past limit.
     assert ("event time any time before and at most 300 s after its Kafka timestamp, else "
-            "adjusted" in adjusted.stdout)
+            "quarantined" in done.stdout)
+    adjusted = run_script("submit.sh", broker.bootstrap, "t", "--output-dir", str(tmp_path / "o"),
+                          "--check", "--max-past-seconds", "604800", "--event-time-policy", "adjust")
+    assert ("event time at most 604800 s before and at most 300 s after its Kafka timestamp, "
+            "else adjusted" in adjusted.stdout)
 
 
 @pytest.mark.broker

@@ -42,10 +42,10 @@ class Model:
         engine = spark._jvm.iot.engine
         d = detectors
         self.rules = engine.SensorStep.rules(
-            60_000_000, 30_000_000, d.zscore, d.zscore_history, d.zscore_min_history,
+            60_000_000, d.zscore, d.zscore_history, d.zscore_min_history,
             float(d.zscore_threshold), float(d.zscore_min_sigma), d.stuck, d.stuck_repeats,
             d.silent, round(d.silent_seconds * 1e6), round(d.sensor_ttl_seconds * 1e6),
-            d.level_shift, d.level_shift_readings)
+            d.level_shift, d.level_shift_readings, 3_600_000_000)
         self.silent_seconds = d.silent_seconds
         self.java = engine.SensorModel()
 
@@ -169,28 +169,27 @@ def test_the_sensor_step_keeps_models_across_batches_restarts_and_evicts_idle_se
         # Batch 0: z has its 10 readings of history; q reports once; e has its history too.
         0: [("z", i, v) for i, v in enumerate(history)] + [("q", 5, 60.0)]
            + [("e", i, v) for i, v in enumerate(history)],
-        # Batch 1: k is stuck; time moves on to 200 s: the watermark after it (170 s) passes
+        # Batch 1: k is stuck; time moves on to 200 s: the clock after it (170 s) passes
         # q's 5 + 120 s, e's 9 + 120 and k's 29 + 120.
         1: [("k", 20 + i, 55.0) for i in range(10)] + [("z", t, v) for t, v in z_more],
-        # Batch 2 starts with that watermark: e, k and q are reported silent (Spark's event-time
-        # timers fire by the watermark a batch starts with). z's spike is judged against the
-        # 13 readings of its history.
+        # Batch 2 judges by that clock, and z's spike against the 13 readings of its history.
         2: [("z", 210, 75.0)],
-        # z comes back after 490 s: one silent row. The watermark after batch 3 (670 s) passes
-        # e's, k's and q's last reading + TTL (600 s): batch 4 drops their models, so e's spike
-        # when it comes back finds no history to be judged against, and no silence is reported
-        # again.
-        3: [("z", 700, 60.0)], 4: [("z", 705, 60.2)],
-        5: [("e", 710, 75.0), ("z", 711, 60.5)],
+        # Spark's watermark, which fires the step's timers, follows the clock a batch behind:
+        # batch 3 reports e, k and q silent. z comes back after 490 s: one silent row. The clock
+        # after batch 3 (670 s) passes e's, k's and q's last reading + TTL (600 s): batch 5's
+        # timers drop their models, so e's spike when it comes back (batch 6) finds no history
+        # to be judged against, and no silence is reported again.
+        3: [("z", 700, 60.0)], 4: [("z", 705, 60.2)], 5: [("z", 708, 60.3)],
+        6: [("e", 710, 75.0), ("z", 711, 60.5)],
     })
     kept = history + [v for _, v in z_more]
     z = (75.0 - statistics.mean(kept)) / max(statistics.pstdev(kept), DETECTORS.zscore_min_sigma)
     assert found == [
         (1, "k", "stuck", sec(29), 55.0, 10.0),
-        (2, "e", "silent", sec(9), 61.0, 120.0),
-        (2, "k", "silent", sec(29), 55.0, 120.0),
-        (2, "q", "silent", sec(5), 60.0, 120.0),
         (2, "z", "zscore", sec(210), 75.0, pytest.approx(z)),
+        (3, "e", "silent", sec(9), 61.0, 120.0),
+        (3, "k", "silent", sec(29), 55.0, 120.0),
+        (3, "q", "silent", sec(5), 60.0, 120.0),
         (3, "z", "silent", sec(210), 75.0, 120.0),
     ]
 
@@ -198,14 +197,16 @@ def test_the_sensor_step_keeps_models_across_batches_restarts_and_evicts_idle_se
 def test_a_sensor_that_comes_back_and_goes_silent_again_is_reported_again_on_time(spark, tmp_path):
     found = _batches(spark, tmp_path / "out", {
         0: [("s", i, 60.0 + i % 2) for i in range(10)] + [("w", 0, 60.0)],
-        1: [("w", 200, 60.0)],  # the watermark after it (170 s) passes s's 9 + 120
-        2: [("w", 210, 60.0)],  # s reported silent; its timer moves on to its TTL (609 s)
-        3: [("s", 220, 60.0), ("w", 220, 60.0)],  # s is back: due again at 220 + 120
-        4: [("w", 400, 60.0)],  # the watermark after it (370 s) passes 340 s
-        5: [("w", 410, 60.0)],
+        1: [("w", 200, 60.0)],  # the clock after it (170 s) passes s's 9 + 120
+        2: [("w", 210, 60.0)],  # Spark's watermark, a batch behind the clock, gets there
+        3: [("w", 215, 60.0)],  # s reported silent; its timer moves on to its TTL (609 s)
+        4: [("s", 220, 60.0), ("w", 220, 60.0)],  # s is back: due again at 220 + 120
+        5: [("w", 400, 60.0)],  # the clock after it (370 s) passes 340 s
+        6: [("w", 410, 60.0)],
+        7: [("w", 420, 60.0)],
     })
     assert [(b, t) for b, g, d, t, _, _ in found if g == "s" and d == "silent"] == [
-        (2, sec(9)), (5, sec(220))]
+        (3, sec(9)), (7, sec(220))]
 
 
 def test_a_shorter_history_setting_applies_to_a_saved_model(spark):

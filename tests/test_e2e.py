@@ -36,8 +36,8 @@ SECRET_ENV = {"IOT_KAFKA_SASL_JAAS_CONFIG":
               f'org.apache.kafka.common.security.plain.PlainLoginModule required '
               f'username="alice" password="{SECRET}";',
               "IOT_KAFKA_SECURITY_PROTOCOL": "PLAINTEXT"}
-# The simulated clocks start two days and one day ago, on the hour: recent enough for the job's
-# event-time policy (7 days back at most), and run 2 comes after run 1 in event time.
+# The simulated clocks start two days and one day ago, on the hour: run 2 comes after run 1 in
+# event time.
 _HOUR = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
 START_1, START_2 = _HOUR - timedelta(days=2), _HOUR - timedelta(days=1)
 # A reading stamped 2099 (a broken clock): quarantined by the event-time policy, and the
@@ -91,10 +91,10 @@ class E2E:
         return ds.dataset(self.out / name, format="parquet", partitioning="hive").to_table().to_pylist()
 
 
-def read_topic(bootstrap: str) -> dict[tuple[int, int], bytes | None]:
+def read_topic(bootstrap: str, topic: str = TOPIC) -> dict[tuple[int, int], bytes | None]:
     """Every record of the topic, read with kafka-python (independently of Spark)."""
     consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
-    parts = [TopicPartition(TOPIC, p) for p in range(PARTITIONS)]
+    parts = [TopicPartition(topic, p) for p in range(PARTITIONS)]
     consumer.assign(parts)
     consumer.seek_to_beginning(*parts)
     ends = consumer.end_offsets(parts)

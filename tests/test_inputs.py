@@ -97,7 +97,8 @@ def test_the_adjust_policy_takes_the_kafka_timestamp_as_event_time(spark, tmp_pa
     records = kafka_records(spark, [event("a", "CA", 60.0, at(10)), FUTURE,
                                     event("old", "CA", 59.0, "2025-06-01T00:00:00.000000Z")],
                             produced_at=produced)
-    text = run_batches(spark, tmp_path / "out", [records], bands=BANDS, time_policy="adjust")
+    text = run_batches(spark, tmp_path / "out", [records], bands=BANDS, time_policy="adjust",
+                       max_past_seconds=604800.0)
     out = tmp_path / "out"
     [t] = rows(spark, out, "batch_totals", "consumed", "accepted", "quarantined", "time_adjusted",
                "watermark")

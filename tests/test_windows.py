@@ -69,13 +69,18 @@ def test_windows_close_at_the_watermark_and_late_records_are_kept(spark, make):
 
     windows = sorted((r["batch_id"], r["window_start"], r["window_end"], r["state"], r["messages"],
                       r["sensors"], r["avg_temperature"], r["min_temperature"], r["max_temperature"],
-                      r["stddev_temperature"]) for r in rows(spark, out, "window_stats"))
+                      r["stddev_temperature"], r["revision"])
+                     for r in rows(spark, out, "window_stats"))
     ca = [60.0, 62.0, 64.0, 66.0]
+    # The late reading (e, 00:59) restates its window: revision 1 over all five readings.
     assert windows == [
-        (1, ts("00:00"), ts("01:00"), "CA", 4, 2, 63.0, 60.0, 66.0, pytest.approx(statistics.stdev(ca))),
-        (2, ts("01:00"), ts("02:00"), "AK", 1, 1, 20.0, 20.0, 20.0, None),
-        (2, ts("01:00"), ts("02:00"), "CA", 1, 1, 70.0, 70.0, 70.0, None),
+        (1, ts("00:00"), ts("01:00"), "CA", 4, 2, 63.0, 60.0, 66.0, pytest.approx(statistics.stdev(ca)), 0),
+        (2, ts("00:00"), ts("01:00"), "CA", 5, 3, pytest.approx(statistics.mean([*ca, 61.0])),
+         60.0, 66.0, pytest.approx(statistics.stdev([*ca, 61.0])), 1),
+        (2, ts("01:00"), ts("02:00"), "AK", 1, 1, 20.0, 20.0, 20.0, None, 0),
+        (2, ts("01:00"), ts("02:00"), "CA", 1, 1, 70.0, 70.0, 70.0, None, 0),
     ]
+    assert [totals[b]["restated"] for b in (0, 1, 2)] == [0, 0, 1]
     late = rows(spark, out, "late_events")
     assert [(r["batch_id"], r["guid"], r["event_time"], r["window_start"], r["watermark"],
              r["kafka_offset"]) for r in late] == [(2, "e", ts("00:59"), ts("00:00"), ts("01:10"), 6)]

@@ -59,9 +59,15 @@ def parse_args(argv: list[str] | None, default_config: Path) -> argparse.Namespa
                    help="at least N Spark tasks read each batch (0 = one per Kafka partition)")
     p.add_argument("--shuffle-partitions", type=int, metavar="N",
                    help="spark.sql.shuffle.partitions of the job (default: 2)")
+    p.add_argument("--idle-timeout-seconds", type=float, metavar="S",
+                   help="a Kafka partition with no reading for S seconds stops holding the "
+                   "event-time clock back (default: 60)")
+    p.add_argument("--restate-horizon-seconds", type=float, metavar="S",
+                   help="a late reading restates its window if the window ended less than S "
+                   "before the clock (default: 3600)")
     p.add_argument("--max-past-seconds", type=float, metavar="S",
                    help="eventTime more than S before its Kafka timestamp: the [event_time] "
-                   "policy applies (default: 7 days; 0 = no limit, e.g. to replay history)")
+                   "policy applies (default: 0 = no limit: history of any age is accepted)")
     p.add_argument("--max-future-seconds", type=float, metavar="S",
                    help="eventTime more than S after its Kafka timestamp: the [event_time] policy "
                    "applies (default: 300; 0 = no limit)")
@@ -88,6 +94,8 @@ def resolve_config(args: argparse.Namespace) -> JobConfig:
         max_offsets_per_trigger=args.max_offsets_per_trigger,
         min_partitions=args.min_partitions,
         shuffle_partitions=args.shuffle_partitions,
+        idle_timeout_seconds=args.idle_timeout_seconds,
+        restate_horizon_seconds=args.restate_horizon_seconds,
         max_past_seconds=args.max_past_seconds,
         max_future_seconds=args.max_future_seconds,
         time_policy=args.event_time_policy,
@@ -126,7 +134,9 @@ def describe(config: JobConfig) -> str:
     return (
         f"topic {config.topic} at {config.bootstrap_servers}, {mode}; "
         f"output {config.output_dir}, checkpoint {checkpoint_location(config)}; "
-        f"windows {config.window_seconds:g} s, watermark {config.watermark_seconds:g} s; "
+        f"windows {config.window_seconds:g} s, watermark {config.watermark_seconds:g} s behind "
+        f"the slowest partition (idle after {config.idle_timeout_seconds:g} s), late readings "
+        f"restate windows for {config.restate_horizon_seconds:g} s; "
         f"event time {_limits(config)}; "
         f"detectors {detectors}; {alerts}"
         + (f"; Kafka options: {options}" if options else "")

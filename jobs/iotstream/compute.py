@@ -11,7 +11,7 @@ from __future__ import annotations
 import collections
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pyarrow as pa
@@ -36,8 +36,9 @@ READINGS_DRIVER_ROWS = 100_000
 
 @dataclass(frozen=True)
 class Carry:
-    """What a batch hands on to the next: running figures, the event-time watermark and the open
-    windows. A new process reads it back from the last batch's rows and saved window state."""
+    """What a batch hands on to the next: running figures, the event-time clock (`watermark`),
+    the partitions' clocks, the open windows and those closed within the restate horizon. A new
+    process reads it back from the last batch's rows and saved state."""
 
     batch_id: int
     running_messages: int = 0
@@ -46,17 +47,21 @@ class Carry:
     # state → messages, sensors, readings, total (sum of readings) since the start
     state_totals: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
     open_windows: tuple[Mapping[str, Any], ...] = ()
+    closed_windows: tuple[Mapping[str, Any], ...] = ()  # with the revision last written
+    partitions: tuple[Mapping[str, Any], ...] = ()  # windows.PARTITION_STATE_SCHEMA rows
 
 
 @dataclass(frozen=True)
 class BatchResult:
     """Everything a batch writes: rows per table (Arrow; a DataFrame for a table too large for
-    the driver), the open windows after it, the anomalies to publish, and what it hands on."""
+    the driver), the windows and partition clocks kept after it, the anomalies to publish, and
+    what it hands on."""
 
     batch_id: int
     batch_time: datetime
     tables: Mapping[str, pa.Table | DataFrame]
-    open_windows: pa.Table
+    windows: pa.Table
+    partitions: pa.Table
     alerts: pa.Table
     carry: Carry
     report: console.BatchReport
@@ -71,9 +76,13 @@ def compute(batch: DataFrame, batch_id: int, carry: Carry, config: JobConfig,
     # Spark's time for the batch (the same when it is replayed); an empty batch has no rows to
     # carry it, and takes the clock's.
     batch_time = totals["batch_time"] or _naive(now())
-    watermark = windows.next_watermark(carry.watermark, totals["max_event_time"],
-                                       config.watermark_seconds)
+    partitions = windows.partition_clocks(carry.partitions, figures["partitions"], batch_time)
+    watermark = windows.next_clock(carry.watermark, partitions, batch_time,
+                                   config.watermark_seconds, config.idle_timeout_seconds)
     merged = windows.merge(carry.open_windows, figures["windows"])
+    kept = {(w[windows.WINDOW_START], w["state"]): w for w in carry.closed_windows}
+    restated = windows.restate(kept, figures["late_windows"], carry.watermark,
+                               config.window_seconds, config.restate_horizon_seconds)
     d = config.detectors
     limits = windows.three_sigma_limits(merged, d.sigma_min_readings) if d.three_sigma else {}
     big = {"late": totals["late"] > DRIVER_ROWS, "quarantine": totals["quarantined"] > DRIVER_ROWS,
@@ -96,7 +105,11 @@ def compute(batch: DataFrame, batch_id: int, carry: Carry, config: JobConfig,
     closed, still_open = [], []
     for w in merged.values():
         shut = windows.is_closed(w[windows.WINDOW_START], config.window_seconds, watermark)
-        (closed if shut else still_open).append(w)
+        (closed if shut else still_open).append({**w, "revision": 0 if shut else None})
+    horizon = timedelta(seconds=config.window_seconds + config.restate_horizon_seconds)
+    kept = [w for w in {**kept, **restated, **{(w[windows.WINDOW_START], w["state"]): w
+                                               for w in closed}}.values()
+            if watermark is not None and w[windows.WINDOW_START] > watermark - horizon]
     state_totals = _add_totals(carry.state_totals, figures["states"], new_by_state)
     total_rows = _total_rows(state_totals)
     running = carry.running_messages + totals["messages"]
@@ -105,11 +118,12 @@ def compute(batch: DataFrame, batch_id: int, carry: Carry, config: JobConfig,
         **{k: totals[k] for k in ("messages", "sensors", "consumed", "accepted", "quarantined",
                                   "late", "duplicates", "conflicts", "time_adjusted")},
         "states": len(figures["states"]), "anomalies": len(found), "running_messages": running,
-        "total_sensors": all_sensors, "watermark": watermark,
+        "total_sensors": all_sensors, "watermark": watermark, "restated": len(restated),
     }
     rows: dict[str, list[dict] | DataFrame | pa.Table] = {
         "anomalies": found,
-        "window_stats": windows.window_stats(closed, config.window_seconds),
+        "window_stats": windows.window_stats([*closed, *restated.values()],
+                                             config.window_seconds),
         "sensors": [{"guid": r["guid"], "state": r["state"], "first_event_time": r["event_time"]}
                     for r in new],
         "late_events": records.late_rows(batch, batch_id, batch_time, carry.watermark) if big["late"]
@@ -136,27 +150,35 @@ def compute(batch: DataFrame, batch_id: int, carry: Carry, config: JobConfig,
     order = [("event_time", "ascending"), ("guid", "ascending"), ("detector", "ascending")]
     alerts = tables.get("anomalies", to_arrow([], TABLES["anomalies"]))
     shown = alerts.sort_by(order).slice(0, config.max_anomaly_rows).to_pylist()
-    after = Carry(batch_id, running, all_sensors, watermark, state_totals, tuple(still_open))
+    after = Carry(batch_id, running, all_sensors, watermark, state_totals, tuple(still_open),
+                  tuple(kept), tuple(partitions))
     report = console.BatchReport(batch_id, batch_time, {**batch_row}, figures["states"], shown,
-                                 windows_written=len(closed) if watermark else 0,
+                                 windows_written=len(closed) + len(restated),
+                                 windows_restated=len(restated),
                                  state_totals=total_rows)
     return BatchResult(batch_id, batch_time, tables,
-                       to_arrow(still_open, windows.WINDOW_STATE_SCHEMA), alerts, after, report)
+                       to_arrow([*still_open, *kept], windows.WINDOW_STATE_SCHEMA),
+                       to_arrow(partitions, windows.PARTITION_STATE_SCHEMA), alerts, after, report)
 
 
 def _figures(batch: DataFrame) -> dict[str, Any]:
-    """One aggregation over the batch, by state, window and lateness; the driver adds the groups
-    up per state (state_stats), for the whole batch (the ledger, the latest event time) and per
-    window (partial sums of on-time readings). Distinct sensors are counts of the step's
-    first-of flags, so they add up too."""
+    """One aggregation over the batch, by state, window, lateness and Kafka partition; the driver
+    adds the groups up per state (state_stats), for the whole batch (the ledger), per partition
+    (the latest event time) and per window (partial sums of on-time readings, and of late ones
+    for restatements). Distinct sensors are counts of the step's first-of flags, so they add up
+    too."""
     groups = naive(_query(batch, FIGURES_SQL).toArrow()).to_pylist()
     counts = ("messages", "sensors", "consumed", "quarantined", "new_sensors", "duplicates",
               "conflicts", "time_adjusted", "clock_errors",
               *(f"hits_{n}" for n, d in REGISTRY.items() if not d.side_only))
     total = {**dict.fromkeys(counts, 0), "late": 0, "batch_time": None, "max_event_time": None}
     per_state: dict[str, dict[str, Any]] = {}
-    parts = []
+    parts, late_parts = [], []
+    partitions: dict[int, datetime] = {}
     for g in groups:
+        if g["max_event_time"] is not None:
+            p = g["kafka_partition"]
+            partitions[p] = windows.pick(max, partitions.get(p), g["max_event_time"])
         for name in counts:
             total[name] += g[name]
         total["late"] += g["messages"] if g[windows.LATE] else 0
@@ -172,10 +194,9 @@ def _figures(batch: DataFrame) -> dict[str, Any]:
         s["total"] = windows.add(s["total"], g["total"])
         s["low"] = windows.pick(min, s["low"], g["low"])
         s["high"] = windows.pick(max, s["high"], g["high"])
-        if not g[windows.LATE]:
-            parts.append({windows.WINDOW_START: g[windows.WINDOW_START], "state": g["state"],
-                          **{k: g[k] for k in windows.SUMS if k != "sensors"},
-                          "sensors": g["window_sensors"]})
+        (late_parts if g[windows.LATE] else parts).append(
+            {windows.WINDOW_START: g[windows.WINDOW_START], "state": g["state"],
+             **{k: g[k] for k in windows.SUMS if k != "sensors"}, "sensors": g["window_sensors"]})
     total["accepted"] = total["messages"]
     states = [
         {"state": state, "avg_temperature": s["total"] / s["readings"] if s["readings"] else None,
@@ -186,7 +207,8 @@ def _figures(batch: DataFrame) -> dict[str, Any]:
     # Hottest first; a state whose readings were all impossible has no average: last.
     states.sort(key=lambda s: (s["avg_temperature"] is None, -(s["avg_temperature"] or 0),
                                s["state"]))
-    return {"batch": total, "states": states, "windows": parts}
+    return {"batch": total, "states": states, "windows": parts, "late_windows": late_parts,
+            "partitions": partitions}
 
 
 def _side_pass_needed(totals: Mapping[str, Any], parts: list[dict], limits: Mapping,

@@ -112,10 +112,15 @@ class JobConfig:
     bands: Bands
     window_seconds: float = 60.0
     watermark_seconds: float = 30.0
+    # A Kafka partition that delivered no reading for this long (the batches' time) stops holding
+    # the event-time clock back (windows.md: the clock); it joins again with its next reading.
+    idle_timeout_seconds: float = 60.0
+    # A late reading whose window ended less than this before the clock restates the window.
+    restate_horizon_seconds: float = 3600.0
     # A reading whose eventTime is more than this ahead of / behind its Kafka record's timestamp
     # is quarantined or adjusted (to the Kafka timestamp) by the policy; 0 = no limit.
     max_future_seconds: float = 300.0
-    max_past_seconds: float = 604800.0
+    max_past_seconds: float = 0.0
     time_policy: str = "quarantine"
     # Prometheus metrics on this HTTP port of the driver (metrics.py); 0 = none.
     metrics_port: int = 0
@@ -200,8 +205,10 @@ def load_config(path: Path, environ: Mapping[str, str] | None = None) -> JobConf
         bands=bands,
         window_seconds=_get(windows, "length_seconds", float, path, 60.0),
         watermark_seconds=_get(windows, "watermark_seconds", float, path, 30.0),
+        idle_timeout_seconds=_get(windows, "idle_timeout_seconds", float, path, 60.0),
+        restate_horizon_seconds=_get(windows, "restate_horizon_seconds", float, path, 3600.0),
         max_future_seconds=_get(event_time, "max_future_seconds", float, path, 300.0),
-        max_past_seconds=_get(event_time, "max_past_seconds", float, path, 604800.0),
+        max_past_seconds=_get(event_time, "max_past_seconds", float, path, 0.0),
         time_policy=_get(event_time, "policy", str, path, "quarantine"),
         metrics_port=_get(metrics, "port", int, path, 0),
         detectors=_detectors(_optional_section(raw, "detectors", path), path),
@@ -309,9 +316,13 @@ def _validated(c: JobConfig) -> JobConfig:
     if unknown:
         problems.append(f"tolerance_by_state names unknown states: {', '.join(unknown)}")
     for name, value in (("windows length_seconds", c.window_seconds),
-                        ("windows watermark_seconds", c.watermark_seconds)):
+                        ("windows watermark_seconds", c.watermark_seconds),
+                        ("windows idle_timeout_seconds", c.idle_timeout_seconds),
+                        ("windows restate_horizon_seconds", c.restate_horizon_seconds)):
         if not (math.isfinite(value) and value >= (1 if "length" in name else 0)):
             problems.append(f"{name} must be {'>= 1' if 'length' in name else '>= 0'}, not {value}")
+    if c.idle_timeout_seconds <= 0:
+        problems.append("windows idle_timeout_seconds must be > 0")
     for name, value in (("max_future_seconds", c.max_future_seconds),
                         ("max_past_seconds", c.max_past_seconds)):
         if not (math.isfinite(value) and value >= 0):

@@ -20,7 +20,8 @@ class BatchReport:
     state_stats: Sequence[Mapping[str, Any]]  # rows of the state_stats table, hottest first
     anomalies: Sequence[Mapping[str, Any]]  # up to max_anomaly_rows anomaly rows
     seconds: float | None = None  # how long the batch's work took, when known
-    windows_written: int = 0  # window_stats rows the batch wrote (windows the watermark closed)
+    windows_written: int = 0  # window_stats rows the batch wrote (windows closed or restated)
+    windows_restated: int = 0  # of them, windows that late readings restated
     state_totals: Sequence[Mapping[str, Any]] = ()  # state_totals rows after the batch
     # Where the batch's time went: (phase, seconds) on the batch's own thread, in order.
     phases: Sequence[tuple[str, float]] = ()
@@ -72,8 +73,10 @@ def render(report: BatchReport) -> str:
         f" + {t['quarantined']:,} quarantined + {t.get('duplicates') or 0:,} duplicates{conflicts}"
     )
     mark = t["watermark"].strftime("%Y-%m-%d %H:%M:%S UTC") if t["watermark"] else "none yet"
+    restated = (f", {report.windows_restated:,} of them restating a window with late readings"
+                if report.windows_restated else "")
     lines.append(f"Event time: watermark {mark} · {report.windows_written:,} window rows written"
-                 " (window_stats)")
+                 f"{restated} (window_stats)")
     lines.append("")
     by_avg = format_table(
         ["state", "avg °F", "min °F", "max °F", "messages"],

@@ -13,7 +13,7 @@ Everything after it is the batch handler's (pipeline.py).
 
 from __future__ import annotations
 
-from pyspark.sql import Column, DataFrame
+from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from iotstream import anomalies, parse, windows
@@ -64,13 +64,16 @@ def plan(records: DataFrame, config: JobConfig) -> DataFrame:
         .transform(anomalies.flag_anomalies(config.bands))
         .withColumn(USABLE, parse.is_usable())
     )
-    # Spark's watermark follows the usable records' event time: never a reading the event-time
-    # policy quarantined (and an adjusted one by its Kafka timestamp). It is defined on a column
-    # the step's input no longer has: Spark then drops no record as late (the step marks them).
-    delay_ms = round(config.watermark_seconds * 1000)
+    # Spark's watermark follows the job's event-time clock (judged per Kafka partition by the
+    # driver, windows.py), which the step reads for its batch: the watermark column is that clock
+    # (the same in every row of a batch), so Spark's watermark is the clock one batch behind and
+    # fires the step's timers by it. It is a column the step's input no longer has: Spark then
+    # drops no record as late (the step marks them).
+    jvm_step = _jvm_step(records.sparkSession)
+    jvm_step.register(records.sparkSession._jsparkSession)
     watched = (
-        flagged.withColumn(_WATERMARK_TIME, F.when(F.col(USABLE), F.col("event_time")))
-        .withWatermark(_WATERMARK_TIME, f"{delay_ms} milliseconds")
+        flagged.withColumn(_WATERMARK_TIME, F.call_function(jvm_step.CLOCK_FUNCTION))
+        .withWatermark(_WATERMARK_TIME, "0 seconds")
         .select(*STEP_INPUT)
     )
     stepped = _step(watched, config)
@@ -80,18 +83,27 @@ def plan(records: DataFrame, config: JobConfig) -> DataFrame:
     )
 
 
+def set_clock(spark: SparkSession, clock_micros: int | None) -> None:
+    """Hands the event-time clock (µs since the epoch; None: none yet) to the step and the
+    watermark column of every Spark job this thread starts next: the batch's jobs."""
+    spark.sparkContext.setLocalProperty(
+        _jvm_step(spark).CLOCK_PROPERTY, "" if clock_micros is None else str(clock_micros))
+
+
+def _jvm_step(spark: SparkSession):
+    step = spark._jvm.iot.engine.SensorStep
+    if not isinstance(step.CLOCK_FUNCTION, str):  # py4j: an unknown class is a package
+        raise ConfigError(NO_JAR)
+    return step
+
+
 def _step(records: DataFrame, config: JobConfig) -> DataFrame:
     spark = records.sparkSession
-    jvm = spark._jvm
-    try:
-        step = jvm.iot.engine.SensorStep
-        d = config.detectors
-        rules = step.rules(
-            round(config.window_seconds * 1e6), round(config.watermark_seconds * 1e6), d.zscore,
-            d.zscore_history, d.zscore_min_history,
-            float(d.zscore_threshold), float(d.zscore_min_sigma), d.stuck, d.stuck_repeats,
-            d.silent, round(d.silent_seconds * 1e6), round(d.sensor_ttl_seconds * 1e6),
-            d.level_shift, d.level_shift_readings)
-    except TypeError as e:  # py4j: an unknown class is a package, which cannot be called
-        raise ConfigError(NO_JAR) from e
+    step = _jvm_step(spark)
+    d = config.detectors
+    rules = step.rules(
+        round(config.window_seconds * 1e6), d.zscore, d.zscore_history, d.zscore_min_history,
+        float(d.zscore_threshold), float(d.zscore_min_sigma), d.stuck, d.stuck_repeats,
+        d.silent, round(d.silent_seconds * 1e6), round(d.sensor_ttl_seconds * 1e6),
+        d.level_shift, d.level_shift_readings, round(config.restate_horizon_seconds * 1e6))
     return DataFrame(step.apply(records._jdf, rules), spark)

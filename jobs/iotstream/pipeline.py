@@ -15,15 +15,17 @@ from pyspark import StorageLevel
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from iotstream import console, stream, windows
+from iotstream import console, engine, stream, windows
 from iotstream.compute import BatchResult, Carry, compute
 from iotstream.config import JobConfig, checkpoint_location
 from iotstream.metrics import Metrics, quarantine_reasons
 from iotstream.sinks import ParquetSink, VersionedState, naive
 
 # The job's own state, in the checkpoint folder beside Spark's (whose state store holds the
-# sensors' models).
+# sensors' models): the windows kept (open, and closed within the restate horizon) and the
+# Kafka partitions' clocks.
 WINDOW_STATE_DIR = "iot-open-windows"
+PARTITION_STATE_DIR = "iot-partition-clocks"
 # Tables in the order a batch writes them: batch_totals last (its row says the batch is
 # complete), the open windows between the tables and it.
 COMMIT_ORDER = ("anomalies", "window_stats", "late_events", "quarantine", "duplicates",
@@ -56,8 +58,11 @@ class BatchProcessor:
         self.stopping = stopping
         self.alerts = alerts
         self.metrics = metrics
-        self.open_windows = VersionedState(f"{checkpoint_location(config)}/{WINDOW_STATE_DIR}",
-                                           windows.WINDOW_STATE_SCHEMA)
+        checkpoint = checkpoint_location(config)
+        self.windows = VersionedState(f"{checkpoint}/{WINDOW_STATE_DIR}",
+                                      windows.WINDOW_STATE_SCHEMA)
+        self.partitions = VersionedState(f"{checkpoint}/{PARTITION_STATE_DIR}",
+                                         windows.PARTITION_STATE_SCHEMA)
         self._last: Carry | None = None  # what the last batch this process wrote hands on
 
     def __call__(self, batch: DataFrame, batch_id: int) -> None:
@@ -66,6 +71,7 @@ class BatchProcessor:
         started = time.monotonic()
         phases = _Phases()
         carry = self._carry(batch.sparkSession, batch_id)
+        engine.set_clock(batch.sparkSession, windows.micros(carry.watermark))
         cached, release = _cached(batch)
         try:
             result = compute(cached, batch_id, carry, self.config, self.clock, phases.mark)
@@ -106,7 +112,8 @@ class BatchProcessor:
         if self.alerts is not None and result.alerts.num_rows:
             self.alerts(spark, result.alerts)
             mark("alerts")
-        self.open_windows.save(result.open_windows, result.batch_id, spark)
+        self.windows.save(result.windows, result.batch_id, spark)
+        self.partitions.save(result.partitions, result.batch_id, spark)
         totals = result.tables["batch_totals"]
         if started is not None:
             seconds = pa.array([time.monotonic() - started], pa.float64())
@@ -127,10 +134,15 @@ class BatchProcessor:
         # that fails ends the query, so later batches are never replays.)
         self.sink.clear_batch(spark, batch_id)
         self.sink.finish_compactions(spark)
-        open_windows = tuple(naive(self.open_windows.load(spark, batch_id)).to_pylist())
+        kept = naive(self.windows.load(spark, batch_id)).to_pylist()
+        state = {
+            "open_windows": tuple(w for w in kept if w["revision"] is None),
+            "closed_windows": tuple(w for w in kept if w["revision"] is not None),
+            "partitions": tuple(naive(self.partitions.load(spark, batch_id)).to_pylist()),
+        }
         last = self.sink.last_batch_before(spark, batch_id)
         if last is None:
-            return Carry(batch_id - 1, open_windows=open_windows)
+            return Carry(batch_id - 1, **state)
         totals = self.sink.read_rows(spark, "state_totals", F.col("batch_id") == last["batch_id"])
         return Carry(
             batch_id=last["batch_id"],
@@ -143,7 +155,7 @@ class BatchProcessor:
                              "total": (r["avg_temperature"] or 0.0) * r["readings"]}
                 for r in totals
             },
-            open_windows=open_windows,
+            **state,
         )
 
 

@@ -14,7 +14,7 @@ from iotstream.engine import DUPLICATE, READING, RECORD
 VIEW = "iot_batch"
 _PLAUSIBLE = f"(reason IS NULL OR reason <> '{IMPOSSIBLE}')"
 FIGURES_SQL = f"""
-SELECT state, window_start, late,
+SELECT state, window_start, late, kafka_partition,
        count_if(ok) AS messages, count(t) AS readings, sum(t) AS total,
        sum(t * t) AS total_sq, min(t) AS low, max(t) AS high,
        count_if(ok AND first_in_state) AS state_sensors,
@@ -31,7 +31,7 @@ SELECT state, window_start, late,
                   if not d.side_only)}
 FROM (SELECT *, CASE WHEN ok AND {_PLAUSIBLE} THEN temperature END AS t
       FROM (SELECT *, kind = '{READING}' AS ok FROM {VIEW}))
-GROUP BY state, window_start, late
+GROUP BY state, window_start, late, kafka_partition
 """
 # The side pass: the rows that carry a finding of some detector (`hit_<name>`, from the
 # registry's `wanted`), and the late and quarantined records and new sensors (`needed`), and,

@@ -69,6 +69,8 @@ BATCH_TOTALS_SCHEMA = T.StructType(
     # How long the batch took, from its start until this row was written (its compute and
     # every table before it): compared with the trigger, it says whether the job keeps up.
     + [T.StructField("seconds", T.DoubleType())]
+    # Windows written before that this batch's late readings restated (window_stats revisions).
+    + [T.StructField("restated", T.LongType())]
 )
 
 ANOMALIES_SCHEMA = T.StructType(
@@ -112,6 +114,9 @@ WINDOW_STATS_SCHEMA = T.StructType(
         T.StructField("messages", T.LongType()),
         T.StructField("sensors", T.LongType()),
         T.StructField("readings", T.LongType()),
+        # 0 when the clock closes the window; +1 each time late readings restate it (the row
+        # then has the figures over every accepted reading of the window so far).
+        T.StructField("revision", T.IntegerType()),
     ]
 )
 

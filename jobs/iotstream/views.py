@@ -30,10 +30,15 @@ REPORTS = {
         ORDER BY state""",
     "Latest closed windows": """
         SELECT window_start, window_end, state, round(avg_temperature, 2) AS avg_temperature,
-               min_temperature, max_temperature, messages, sensors
-        FROM window_stats
-        WHERE window_start = (SELECT max(window_start) FROM window_stats)
+               min_temperature, max_temperature, messages, sensors, revision
+        FROM window_stats_latest
+        WHERE window_start = (SELECT max(window_start) FROM window_stats_latest)
         ORDER BY state""",
+    "Windows restated by late readings": """
+        SELECT window_start, state, revision, messages, sensors,
+               round(avg_temperature, 2) AS avg_temperature, batch_id
+        FROM window_stats_latest WHERE revision > 0
+        ORDER BY window_start DESC, state LIMIT 20""",
     "Anomalies by detector": """
         SELECT detector, reason, count(*) AS anomalies, count(DISTINCT guid) AS sensors,
                min(event_time) AS first_seen, max(event_time) AS last_seen
@@ -64,6 +69,18 @@ REPORTS = {
 }
 
 
+# window_stats as its latest revision of each window (a late reading restates a window: a new
+# row, revision + 1, with the figures over every reading of the window). A row written before
+# the column existed is revision 0.
+LATEST_WINDOWS_VIEW = "window_stats_latest"
+LATEST_WINDOWS_SQL = """
+    SELECT * EXCEPT (revision, newest), coalesce(revision, 0) AS revision
+    FROM (SELECT *, row_number() OVER (PARTITION BY state, window_start
+                                       ORDER BY coalesce(revision, 0) DESC, batch_id DESC) AS newest
+          FROM window_stats)
+    WHERE newest = 1"""
+
+
 def find_tables(output_dir: str) -> list[str]:
     """The tables present under `output_dir` (all of them for a remote store)."""
     return [table for table in TABLES if _exists(table_path(output_dir, table))]
@@ -78,8 +95,8 @@ def read_table(spark: SparkSession, output_dir: str, table: str) -> DataFrame:
 
 def register_views(spark: SparkSession, output_dir: str) -> list[str]:
     """Registers every table as a temp view: those found under `output_dir` from their Parquet,
-    the others (e.g. no anomaly yet) empty, so that every query names existing views. Returns
-    the names of the tables found."""
+    the others (e.g. no anomaly yet) empty, so that every query names existing views; and
+    `window_stats_latest`. Returns the names of the tables found."""
     found = find_tables(output_dir)
     for table, schema in TABLES.items():
         if table in found:
@@ -87,6 +104,7 @@ def register_views(spark: SparkSession, output_dir: str) -> list[str]:
         else:
             df = spark.createDataFrame([], schema).withColumn(PARTITION_COLUMN, F.current_date())
         df.createOrReplaceTempView(table)
+    spark.sql(LATEST_WINDOWS_SQL).createOrReplaceTempView(LATEST_WINDOWS_VIEW)
     return found
 
 

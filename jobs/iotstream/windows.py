@@ -1,14 +1,25 @@
-"""Tumbling event-time windows per state, the watermark, late records, and `three_sigma`.
+"""Tumbling event-time windows per state, the event-time clock, late records and restatements,
+and `three_sigma`.
 
-A window is [start, start + length) on `event_time`. The watermark after a batch is the latest
-event time seen so far less the configured delay (it never goes back; Spark keeps the same one
-for the query's event-time timers). A window is written to `window_stats` by the first batch whose
-watermark reaches its end, and is then closed: a record that arrives for a closed window is
-*late*, counted and kept in `late_events`, not dropped. The per-sensor step marks late records
-and the first record of each sensor in each window, so a window's figures are sums: the batch
-brings per-window partial sums (one aggregation on the executors), and the driver adds them to
-the windows still open, which are the job's own small state (`WINDOW_STATE_SCHEMA`: states ×
-open windows, saved with each batch), so a restart goes on with the same partial windows.
+A window is [start, start + length) on `event_time`. The **clock** is judged per Kafka partition,
+as Flink's Kafka source judges its watermark: for every partition, the latest event time of an
+accepted reading read from it; the clock after a batch is the lowest of them over the partitions
+that delivered a reading within `idle_timeout` (of the batches' time) less the configured delay,
+and it never goes back. A backlog read in slices, whose partitions run minutes apart, is judged
+by its slowest partition; a partition that goes idle stops holding the clock back until its next
+reading. The step reads the clock for its batch (engine.set_clock), and Spark's watermark, which
+fires the step's timers, follows it one batch behind.
+
+A window is written to `window_stats` (revision 0) by the first batch whose clock reaches its
+end, and is then closed: a reading that arrives for a closed window is *late*, counted and kept
+in `late_events`, not dropped. A late reading whose window ended less than `restate_horizon`
+before the clock also restates its window: a new `window_stats` row with revision + 1 and the
+figures over every accepted reading of the window. The per-sensor step marks late records and
+the first record of each sensor in each window (for the horizon), so a window's figures are
+sums: the batch brings per-window partial sums (one aggregation on the executors), and the
+driver adds them to the windows it keeps: the open ones and those closed within the horizon
+(`WINDOW_STATE_SCHEMA`, states × windows, saved with each batch with the partitions' clocks,
+so a restart goes on with the same windows and clock).
 """
 
 from __future__ import annotations
@@ -16,7 +27,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Iterable, Mapping
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from pyspark.sql import Column
 from pyspark.sql import functions as F
@@ -37,14 +48,23 @@ WINDOW_STATE_SCHEMA = T.StructType([
     T.StructField("low", T.DoubleType()),
     T.StructField("high", T.DoubleType()),
     T.StructField("sensors", T.LongType()),
+    # None while the window is open; the last revision written once closed.
+    T.StructField("revision", T.IntegerType()),
 ])
 Key = tuple[datetime, str]  # (window start, state)
+# Per Kafka partition: the latest event time of an accepted reading read from it, and the time
+# of the batch (Spark's batch_time) that last brought one.
+PARTITION_STATE_SCHEMA = T.StructType([
+    T.StructField("kafka_partition", T.IntegerType()),
+    T.StructField("max_event_time", T.TimestampType()),
+    T.StructField("last_read", T.TimestampType()),
+])
 
 
 def window_start(length_seconds: float) -> Column:
     """Start of the tumbling window (aligned on the epoch) that holds `event_time`."""
-    micros = round(length_seconds * 1_000_000)
-    return F.timestamp_micros(F.floor(F.unix_micros("event_time") / micros) * micros)
+    length = round(length_seconds * 1_000_000)
+    return F.timestamp_micros(F.floor(F.unix_micros("event_time") / length) * length)
 
 
 def merge(open_windows: Iterable[Mapping], partials: Iterable[Mapping]) -> dict[Key, dict]:
@@ -97,16 +117,62 @@ def stddev(w: Mapping) -> float | None:
     return math.sqrt(max(variance, 0.0))
 
 
-def window_stats(closed: Iterable[Mapping], length_seconds: float) -> list[dict]:
-    """Closed windows → window_stats rows (the columns after batch_id and batch_time)."""
+def window_stats(written: Iterable[Mapping], length_seconds: float) -> list[dict]:
+    """Windows closed or restated → window_stats rows (the columns after batch_id and
+    batch_time)."""
     return [
         {WINDOW_START: w[WINDOW_START],
          "window_end": w[WINDOW_START] + timedelta(seconds=length_seconds), "state": w["state"],
          "avg_temperature": mean(w), "min_temperature": w["low"], "max_temperature": w["high"],
          "stddev_temperature": stddev(w), "messages": w["messages"], "sensors": w["sensors"],
-         "readings": w["readings"]}
-        for w in sorted(closed, key=lambda w: (w[WINDOW_START], w["state"]))
+         "readings": w["readings"], "revision": w["revision"]}
+        for w in sorted(written, key=lambda w: (w[WINDOW_START], w["state"]))
     ]
+
+
+def restate(closed: Mapping[Key, Mapping], late: Iterable[Mapping], clock: datetime | None,
+            length_seconds: float, horizon_seconds: float) -> dict[Key, dict]:
+    """The windows a batch's late partial sums restate: those that ended less than the horizon
+    before the clock the step judged them by (the clock before the batch), with the sums of
+    every reading so far and the next revision (0 for a window never written). Later ones
+    restate nothing (their readings stay in late_events only)."""
+    if clock is None:
+        return {}
+    edge = clock - timedelta(seconds=horizon_seconds + length_seconds)
+    recent = [p for p in late if p[WINDOW_START] > edge]
+    restated = merge([w for key, w in closed.items()
+                      if key in {(p[WINDOW_START], p["state"]) for p in recent}], recent)
+    for key, w in restated.items():
+        before = closed.get(key)
+        w["revision"] = 0 if before is None else before["revision"] + 1
+    return restated
+
+
+def partition_clocks(before: Iterable[Mapping], maxima: Mapping[int, datetime],
+                     batch_time: datetime) -> list[dict]:
+    """The partitions' clocks (PARTITION_STATE_SCHEMA rows) after a batch whose accepted
+    readings' latest event time per Kafka partition is `maxima`."""
+    after = {r["kafka_partition"]: dict(r) for r in before}
+    for partition, latest in maxima.items():
+        row = after.setdefault(partition, {"kafka_partition": partition, "max_event_time": latest})
+        row["max_event_time"] = pick(max, row["max_event_time"], latest)
+        row["last_read"] = batch_time
+    return sorted(after.values(), key=lambda r: r["kafka_partition"])
+
+
+def next_clock(before: datetime | None, partitions: Iterable[Mapping], batch_time: datetime,
+               delay_seconds: float, idle_seconds: float) -> datetime | None:
+    """The clock after a batch: the lowest latest event time over the partitions that brought a
+    reading less than idle_seconds before the batch (all idle: it stays), in milliseconds (the
+    event time truncated, as Spark's watermark) less the delay; never below `before`."""
+    idle = timedelta(seconds=idle_seconds)
+    active = [r["max_event_time"] for r in partitions if batch_time - r["last_read"] < idle]
+    if not active:
+        return before
+    slowest = min(active)
+    truncated = slowest.replace(microsecond=slowest.microsecond // 1000 * 1000)
+    candidate = truncated - timedelta(milliseconds=round(delay_seconds * 1000))
+    return candidate if before is None or candidate > before else before
 
 
 def three_sigma_limits(merged: Mapping[Key, Mapping], min_readings: int) -> dict[Key, tuple]:
@@ -123,24 +189,14 @@ def three_sigma_limits(merged: Mapping[Key, Mapping], min_readings: int) -> dict
 def limits_json(limits: Mapping[Key, tuple]) -> str:
     """three_sigma's limits as JSON, keyed 'state|window start in µs since the epoch': passed to
     the batch's side query as one literal."""
-    return json.dumps({f"{state}|{_micros(start)}": [m, sd]
+    return json.dumps({f"{state}|{micros(start)}": [m, sd]
                        for (start, state), (m, sd) in sorted(limits.items())})
 
 
-def _micros(t: datetime) -> int:
-    """Microseconds since the epoch of a naive UTC (or aware) datetime."""
-    from datetime import UTC
+def micros(t: datetime | None) -> int | None:
+    """Microseconds since the epoch of a naive UTC (or aware) datetime; None for None."""
+    if t is None:
+        return None
     aware = t if t.tzinfo else t.replace(tzinfo=UTC)
     delta = aware - datetime(1970, 1, 1, tzinfo=UTC)
     return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
-
-
-def next_watermark(before: datetime | None, max_event_time: datetime | None,
-                   delay_seconds: float) -> datetime | None:
-    """The watermark after a batch whose latest event time is `max_event_time`. As Spark's own:
-    milliseconds (the event time truncated) less the delay."""
-    if max_event_time is None:
-        return before
-    truncated = max_event_time.replace(microsecond=max_event_time.microsecond // 1000 * 1000)
-    candidate = truncated - timedelta(milliseconds=round(delay_seconds * 1000))
-    return candidate if before is None or candidate > before else before

@@ -5,8 +5,8 @@ import java.util.Arrays;
 /**
  * One sensor's detector state, fed its on-time readings in event-time order by {@link #observe}.
  * The same rules as the job's documentation gives for zscore, stuck, silent and level_shift.
- * It also remembers the readings accepted in windows still open ({@link #seen}): a re-send of one
- * is a duplicate. Stored in Spark's state store as bytes ({@link SensorCodec}): a sensor the job has
+ * It also remembers the readings accepted in windows still open by the clock ({@link #seen}): a
+ * re-send of one is a duplicate, whatever Kafka partition it comes from. Stored in Spark's state store as bytes ({@link SensorCodec}): a sensor the job has
  * forgotten (TTL) keeps an entry with no model, so it is never counted as a new sensor twice.
  *
  * <p>Level shifts: a reading more than RUN_SHARE of zscore's threshold from the history starts or
@@ -29,7 +29,7 @@ public final class SensorModel {
     long lastTime = NONE; // epoch micros of the latest reading
     String state;
     boolean silentReported;
-    long[] windows = new long[0]; // starts of the open windows this sensor was counted in
+    long[] windows = new long[0]; // starts of the windows this sensor was counted in (restate horizon)
     long timer = NONE; // the one event-time timer registered for it (ms), if any
     // The readings accepted in windows still open (event time, value), and the latest such time.
     long[] seenTimes = new long[0];
@@ -259,22 +259,18 @@ public final class SensorModel {
         return true;
     }
 
-    /** Forgets the readings seen that the next batch will find late whatever comes: their
-     * window ends by this sensor's latest reading less the watermark delay, which the
-     * watermark reaches by then (a first batch, or a backlog, would otherwise keep them all). */
-    void forgetPassed(Rules r) {
-        if (seenMax != NONE) closeWindows(r.windowMicros(), seenMax - r.watermarkMicros());
-    }
-
-    /** Drops the windows the watermark has closed, and the readings seen in them. */
-    void closeWindows(long windowMicros, long watermarkMicros) {
+    /** Drops what the clock has made useless: the readings seen in windows it closed (a re-send
+     * of one is late), and the windows this sensor was counted in that ended a restate horizon or
+     * more before it (a late reading of theirs restates nothing). */
+    void closeWindows(Rules r, long clockMicros) {
+        long windowMicros = r.windowMicros();
         int kept = 0;
-        for (long w : windows) if (w + windowMicros > watermarkMicros) windows[kept++] = w;
+        for (long w : windows) if (w + windowMicros > clockMicros - r.restateMicros()) windows[kept++] = w;
         if (kept < windows.length) windows = Arrays.copyOf(windows, kept);
         kept = 0;
         for (int i = 0; i < seenSize; i++) {
             long t = seenTimes[i];
-            if (Math.floorDiv(t, windowMicros) * windowMicros + windowMicros > watermarkMicros) {
+            if (Math.floorDiv(t, windowMicros) * windowMicros + windowMicros > clockMicros) {
                 seenTimes[kept] = t;
                 seenValues[kept++] = seenValues[i];
             }

@@ -22,8 +22,9 @@ import scala.jdk.javaapi.CollectionConverters;
 /**
  * The per-sensor step of a micro-batch, one call per sensor (grouping key: its guid). Every input
  * row comes out again, with {@link SensorStep#EXTRA} columns added: whether it is late (its window
- * already closed by the watermark), first of its sensor in the batch / in its state / in its
- * window, a new sensor, and what zscore and stuck found. A reading with the event time of one
+ * already closed by the event-time clock), first of its sensor in the batch / in its state / in its
+ * window (for a late reading: in the window it restates, within the restate horizon), a new
+ * sensor, and what zscore and stuck found. A reading with the event time of one
  * already accepted in a window still open is a duplicate (kind "duplicate"), kept out of the
  * model. A sensor silent for too long adds a row of kind "silent", a new level one of kind
  * "shift". Records that are not usable have keys of their own and pass through untouched.
@@ -130,16 +131,17 @@ final class SensorProcessor extends StatefulProcessor<String, Row, Row> {
         in.sort(Comparator.<Row>comparingLong(r -> micros(r.getTimestamp(time)))
                 .thenComparingInt(r -> r.getInt(partition))
                 .thenComparingLong(r -> r.getLong(offset)));
-        long watermark = timers.getCurrentWatermarkInMs() * 1000; // 0: none yet
+        long now = SensorStep.clockMicros(); // the event-time clock; NONE: none yet
+        boolean clocked = now != SensorModel.NONE;
         boolean known = store.exists();
         SensorModel m = known ? SensorCodec.fromBytes(store.get()) : new SensorModel();
-        if (watermark > 0) m.closeWindows(rules.windowMicros(), watermark);
+        if (clocked) m.closeWindows(rules, now);
         Set<String> states = new HashSet<>(2);
         boolean first = true;
         for (Row r : in) {
             long when = micros(r.getTimestamp(time));
             long start = Math.floorDiv(when, rules.windowMicros()) * rules.windowMicros();
-            boolean late = watermark > 0 && start + rules.windowMicros() <= watermark;
+            boolean late = clocked && start + rules.windowMicros() <= now;
             // A reading whose time the policy set to its Kafka timestamp is not judged a
             // re-send: two readings may share a Kafka timestamp, and a re-send has another.
             boolean adjusted = clock >= 0 && !r.isNullAt(clock);
@@ -151,7 +153,9 @@ final class SensorProcessor extends StatefulProcessor<String, Row, Row> {
             boolean firstInState = states.add(r.getString(state));
             boolean isNew = first && !known;
             if (late) { // kept out of the model: it comes after newer readings the model has seen
-                out.add(row(r, "reading", true, first, firstInState, false, isNew, null));
+                boolean restates = start + rules.windowMicros() > now - rules.restateMicros();
+                out.add(row(r, "reading", true, first, firstInState,
+                            restates && m.firstInWindow(start), isNew, null));
             } else {
                 double value = r.getDouble(temperature);
                 String band = r.isNullAt(reason) ? null : r.getString(reason);
@@ -173,7 +177,6 @@ final class SensorProcessor extends StatefulProcessor<String, Row, Row> {
         }
         // The timer stays where it is unless the sensor is now due earlier (it came back after
         // a reported silence, whose timer was moved to the TTL): then it moves there.
-        m.forgetPassed(rules);
         long due = m.nextDeadlineMs(rules);
         if (due != SensorModel.NONE && (m.timer == SensorModel.NONE || due < m.timer)) {
             if (m.timer != SensorModel.NONE) getHandle().deleteTimer(m.timer);
@@ -190,7 +193,10 @@ final class SensorProcessor extends StatefulProcessor<String, Row, Row> {
         List<Row> out = new ArrayList<>(1);
         if (!store.exists()) return CollectionConverters.asScala(out.iterator());
         SensorModel m = SensorCodec.fromBytes(store.get());
-        long watermark = timers.getCurrentWatermarkInMs() * 1000;
+        // Spark fires timers by its watermark, which follows the clock one batch behind.
+        long now = SensorStep.clockMicros();
+        long watermark = Math.max(timers.getCurrentWatermarkInMs() * 1000,
+                                  now == SensorModel.NONE ? 0 : now);
         if (m.hasModel && m.lastTime != SensorModel.NONE) {
             if (rules.silent() && !m.silentReported && m.lastTime + rules.silentMicros() <= watermark) {
                 out.add(found("silent", key, m.state, m.lastTime, m.lastValue, null, null, timers));
@@ -198,7 +204,7 @@ final class SensorProcessor extends StatefulProcessor<String, Row, Row> {
             }
             if (m.lastTime + rules.ttlMicros() <= watermark) m.forget();
         }
-        m.closeWindows(rules.windowMicros(), watermark); // a sensor gone: nothing left open
+        m.closeWindows(rules, watermark); // a sensor gone: nothing left open
         m.timer = m.nextDeadlineMs(rules);
         if (m.timer != SensorModel.NONE) getHandle().registerTimer(m.timer);
         store.update(SensorCodec.toBytes(m));

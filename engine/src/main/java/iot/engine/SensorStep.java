@@ -1,9 +1,15 @@
 package iot.engine;
 
+import java.sql.Timestamp;
+import org.apache.spark.TaskContext;
 import org.apache.spark.api.java.function.MapFunction;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Encoders;
 import org.apache.spark.sql.Row;
+import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.api.java.UDF0;
+import org.apache.spark.sql.expressions.UserDefinedFunction;
+import org.apache.spark.sql.functions;
 import org.apache.spark.sql.streaming.OutputMode;
 import org.apache.spark.sql.streaming.TimeMode;
 import org.apache.spark.sql.types.DataTypes;
@@ -16,6 +22,13 @@ import org.apache.spark.sql.types.StructType;
  * batch_time; every other column is passed through. The query needs an event-time watermark upstream (on a column
  * the step's input no longer has, so that Spark drops no late row: the step marks them instead)
  * and the RocksDB state store provider, as Spark's transformWithState requires.
+ *
+ * <p>The event-time clock is the driver's (judged per Kafka partition, windows.py): before it runs
+ * a batch's jobs, the driver sets it as the local property {@link #CLOCK_PROPERTY} (µs since the
+ * epoch; empty for none yet), which Spark hands to every task of those jobs. The step judges
+ * late readings, closes windows and forgets re-sends by it; the SQL function {@link #CLOCK_FUNCTION}
+ * returns it, and the query's watermark is defined on that column, so Spark's watermark (which
+ * fires the step's timers) follows the same clock, one batch behind.
  */
 public final class SensorStep {
     /** Keys of records that are not usable start with this (no sensor's guid does). */
@@ -24,7 +37,27 @@ public final class SensorStep {
         "first_in_window", "new_sensor", "z_reason", "z_score", "stuck_score", "detail",
         "detail_score", "band_new", "z_mean", "z_sigma"};
 
+    public static final String CLOCK_PROPERTY = "iot.clock";
+    public static final String CLOCK_FUNCTION = "iot_clock";
+
     private SensorStep() {}
+
+    /** The clock the driver set for the running task's batch (µs), or NONE outside of one. */
+    static long clockMicros() {
+        TaskContext task = TaskContext.get();
+        String value = task == null ? null : task.getLocalProperty(CLOCK_PROPERTY);
+        return value == null || value.isEmpty() ? SensorModel.NONE : Long.parseLong(value);
+    }
+
+    /** Registers {@link #CLOCK_FUNCTION}() in the session: the batch's clock as a timestamp
+     * (null before the first). Nondeterministic: Spark must evaluate it in every batch. */
+    public static void register(SparkSession spark) {
+        UserDefinedFunction clock = functions.udf((UDF0<Timestamp>) () -> {
+            long micros = clockMicros();
+            return micros == SensorModel.NONE ? null : SensorProcessor.timestamp(micros);
+        }, DataTypes.TimestampType).asNondeterministic();
+        if (!spark.catalog().functionExists(CLOCK_FUNCTION)) spark.udf().register(CLOCK_FUNCTION, clock);
+    }
 
     /** The step's output: the input's columns (nullable: a silent row has only a few), then EXTRA. */
     public static StructType outputSchema(StructType input) {
@@ -59,11 +92,11 @@ public final class SensorStep {
     }
 
     /** The settings, built from Python (py4j calls a constructor with boxed arguments). */
-    public static Rules rules(long windowMicros, long watermarkMicros, boolean zscore, int history, int minHistory,
+    public static Rules rules(long windowMicros, boolean zscore, int history, int minHistory,
                               double threshold, double minSigma, boolean stuck, int repeats,
                               boolean silent, long silentMicros, long ttlMicros,
-                              boolean levelShift, int shiftReadings) {
-        return new Rules(windowMicros, watermarkMicros, zscore, history, minHistory, threshold, minSigma, stuck,
-                repeats, silent, silentMicros, ttlMicros, levelShift, shiftReadings);
+                              boolean levelShift, int shiftReadings, long restateMicros) {
+        return new Rules(windowMicros, zscore, history, minHistory, threshold, minSigma, stuck,
+                repeats, silent, silentMicros, ttlMicros, levelShift, shiftReadings, restateMicros);
     }
 }

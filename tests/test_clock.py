@@ -1,0 +1,129 @@
+"""The event-time clock judged per Kafka partition (idle partitions let go of it), re-sends across
+partitions, and late readings restating their window within the horizon: through the main query's
+batch handler, against hand-computed values."""
+
+from __future__ import annotations
+
+import io
+import statistics
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from conftest import ROOT
+from iotstream.config import load_config
+from iotstream.pipeline import BatchProcessor
+from iotstream.sinks import ParquetSink
+from iotstream.views import read_table
+from sparkdata import BANDS, BATCH_TIME, event, kafka_records
+from streamrun import StreamRun
+
+
+def at(clock: str) -> str:
+    return f"2026-01-01T00:{clock}.000000Z"
+
+
+def ts(clock: str) -> datetime:
+    return datetime.fromisoformat(f"2026-01-01T00:{clock}")
+
+
+@pytest.fixture
+def run(spark, tmp_path):
+    base = load_config(ROOT / "conf" / "job.toml")
+    config = replace(base, bands=BANDS, output_dir=str(tmp_path / "out"), window_seconds=60.0,
+                     watermark_seconds=30.0, idle_timeout_seconds=60.0,
+                     restate_horizon_seconds=120.0, alerts_topic="")
+    step = StreamRun(spark, config, BatchProcessor(config, ParquetSink(config.output_dir),
+                                                   io.StringIO()))
+
+    def table(name: str) -> list[dict]:
+        return [r.asDict() for r in read_table(spark, config.output_dir, name).drop("date").collect()]
+
+    return step, table
+
+
+def batch(spark, parts: dict[int, list[str]], offsets: dict[int, int], seconds: float,
+          produced_at: datetime | None = None):
+    """One micro-batch's records: lines per Kafka partition, at BATCH_TIME + seconds (produced
+    at their event time, or at `produced_at`)."""
+    frames = []
+    for partition, lines in parts.items():
+        frames.append(kafka_records(spark, lines, partition=partition,
+                                    first_offset=offsets.get(partition, 0),
+                                    batch_time=BATCH_TIME + timedelta(seconds=seconds),
+                                    produced_at=produced_at))
+        offsets[partition] = offsets.get(partition, 0) + len(lines)
+    out = frames[0]
+    for f in frames[1:]:
+        out = out.unionByName(f)
+    return out
+
+
+def test_the_slowest_partition_holds_the_clock_until_it_goes_idle(spark, run):
+    step, table = run
+    offsets: dict[int, int] = {}
+    # Partition 0 runs five minutes ahead of partition 1 (a backlog read in slices).
+    step(batch(spark, {0: [event("x", "CA", 60.0, at("05:00")), event("x", "CA", 61.0, at("05:10"))],
+                       1: [event("y", "AK", 20.0, at("00:40"))]}, offsets, 0), 0)
+    # Partition 1 goes on where it was: nothing of it is late. The re-send of x's 05:00 reading,
+    # on partition 1 this time, is recognised.
+    step(batch(spark, {0: [event("x", "CA", 62.0, at("05:20"))],
+                       1: [event("y", "AK", 21.0, at("01:20")), event("x", "CA", 60.0, at("05:00"))]},
+               offsets, 3), 1)
+    # Partition 1 sends nothing for 120 s (idle_timeout 60 s): partition 0 alone moves the clock.
+    step(batch(spark, {0: [event("x", "CA", 63.0, at("05:40"))]}, offsets, 123), 2)
+    # Partition 1 comes back behind the clock: its reading is late (and restates its window).
+    step(batch(spark, {1: [event("y", "AK", 22.0, at("03:30"))]}, offsets, 126), 3)
+
+    totals = {r["batch_id"]: r for r in table("batch_totals")}
+    # min over active partitions of their latest event time, less 30 s; never back.
+    assert [totals[b]["watermark"] for b in range(4)] == [ts("00:10"), ts("00:50"), ts("05:10"),
+                                                         ts("05:10")]
+    assert [totals[b]["late"] for b in range(4)] == [0, 0, 0, 1]
+    assert [totals[b]["duplicates"] for b in range(4)] == [0, 1, 0, 0]
+    dups = table("duplicates")
+    assert [(r["guid"], r["event_time"], r["kind"], r["kafka_partition"]) for r in dups] == [
+        ("x", ts("05:00"), "resend", 1)]
+    written = sorted((r["batch_id"], r["window_start"], r["state"], r["messages"], r["revision"])
+                     for r in table("window_stats"))
+    assert written == [(2, ts("00:00"), "AK", 1, 0), (2, ts("01:00"), "AK", 1, 0),
+                       (3, ts("03:00"), "AK", 1, 0)]
+
+
+def test_late_readings_restate_their_window_within_the_horizon(spark, run):
+    step, table = run
+    offsets: dict[int, int] = {}
+    step(batch(spark, {0: [event("a", "CA", 60.0, at("00:10")), event("b", "CA", 62.0, at("00:20")),
+                           event("c", "AK", 20.0, at("02:40"))]}, offsets, 0), 0)
+    # Clock 02:10: window 00:00 (ended 01:00) is within the 120 s horizon. a is in it already,
+    # d is not; AK's window 01:00 was never written.
+    step(batch(spark, {0: [event("a", "CA", 64.0, at("00:30")), event("d", "CA", 50.0, at("00:40")),
+                           event("e", "AK", 30.0, at("01:30")),
+                           event("c", "AK", 21.0, at("05:40"))]}, offsets, 3), 1)
+    # Clock 05:10: window 00:00 ended more than 120 s before it: late, no restatement. A sensor
+    # whose clock reset to 1970 (produced now): accepted, late, no finding, the clock unmoved.
+    step(batch(spark, {0: [event("a", "CA", 66.0, at("00:45")),
+                           event("b", "CA", 61.0, "1970-01-01T00:00:05.000000Z")]}, offsets, 6,
+               produced_at=ts("05:45").replace(tzinfo=UTC)), 2)
+
+    totals = {r["batch_id"]: r for r in table("batch_totals")}
+    assert [totals[b]["watermark"] for b in range(3)] == [ts("02:10"), ts("05:10"), ts("05:10")]
+    assert [totals[b]["late"] for b in range(3)] == [0, 3, 2]
+    assert (totals[2]["accepted"], totals[2]["quarantined"]) == (2, 0)
+    assert [a for a in table("anomalies") if a["guid"] == "b"] == []
+    assert [totals[b]["restated"] for b in range(3)] == [0, 2, 0]
+    written = sorted((r["batch_id"], r["window_start"], r["state"], r["messages"], r["sensors"],
+                      r["avg_temperature"], r["stddev_temperature"], r["revision"])
+                     for r in table("window_stats"))
+    ca = [60.0, 62.0, 64.0, 50.0]
+    assert written == [
+        (0, ts("00:00"), "CA", 2, 2, 61.0, pytest.approx(statistics.stdev(ca[:2])), 0),
+        (1, ts("00:00"), "CA", 4, 3, pytest.approx(statistics.mean(ca)),
+         pytest.approx(statistics.stdev(ca)), 1),
+        (1, ts("01:00"), "AK", 1, 1, 30.0, None, 0),
+        (1, ts("02:00"), "AK", 1, 1, 20.0, None, 0),
+    ]
+    late = sorted((r["batch_id"], r["guid"], r["event_time"]) for r in table("late_events"))
+    assert late == [(1, "a", ts("00:30")), (1, "d", ts("00:40")), (1, "e", ts("01:30")),
+                    (2, "a", ts("00:45")), (2, "b", datetime(1970, 1, 1, 0, 0, 5))]
