@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pyarrow.dataset as ds
 import pytest
-from kafka.partitioner.default import DefaultPartitioner
+from kafka.partitioner.default import murmur2
 
 import reference
 from conftest import ROOT, SCRIPTS, run_script
@@ -51,7 +51,8 @@ def key_for(partition: int, prefix: str) -> str:
     to `partition` of a PARTITIONS-partition topic."""
     for n in range(10_000):
         key = f"{prefix}-{n}"
-        if DefaultPartitioner()(key.encode(), list(range(PARTITIONS)), None) == partition:
+        # Kafka's BuiltInPartitioner: toPositive(murmur2(key)) % partitions.
+        if (murmur2(key.encode()) & 0x7FFFFFFF) % PARTITIONS == partition:
             return key
     raise AssertionError("no key found")
 
@@ -157,8 +158,9 @@ def test_recorded_history_is_accepted_with_default_settings(history):
         assert stats[state]["messages"] == fig.messages
         assert stats[state]["avg_temperature"] == pytest.approx(fig.avg, abs=1e-9)
     expected = window_figures(readings, history["clock"])
-    first_run = {k: v for k, v in written_figures_upto(history["out"], 0).items()}
-    assert first_run == expected and len(expected) > 500
+    first_run = written_figures_upto(history["out"], 0)
+    assert first_run == expected
+    assert len(expected) > 400  # 20 minutes of 51 states
     assert "== Batch 0 " in history["runs"][0]
 
 
