@@ -11,7 +11,7 @@ from __future__ import annotations
 import collections
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import pyarrow as pa
@@ -79,12 +79,11 @@ def compute(batch: DataFrame, batch_id: int, carry: Carry, config: JobConfig,
     partitions = windows.partition_clocks(carry.partitions, figures["partitions"], batch_time)
     watermark = windows.next_clock(carry.watermark, partitions, batch_time,
                                    config.watermark_seconds, config.idle_timeout_seconds)
-    merged = windows.merge(carry.open_windows, figures["windows"])
-    kept = {(w[windows.WINDOW_START], w["state"]): w for w in carry.closed_windows}
-    restated = windows.restate(kept, figures["late_windows"], carry.watermark,
-                               config.window_seconds, config.restate_horizon_seconds)
+    wins = windows.advance(carry.open_windows, carry.closed_windows, figures["windows"],
+                           figures["late_windows"], carry.watermark, watermark,
+                           config.window_seconds, config.restate_horizon_seconds)
     d = config.detectors
-    limits = windows.three_sigma_limits(merged, d.sigma_min_readings) if d.three_sigma else {}
+    limits = windows.three_sigma_limits(wins.merged, d.sigma_min_readings) if d.three_sigma else {}
     big = {"late": totals["late"] > DRIVER_ROWS, "quarantine": totals["quarantined"] > DRIVER_ROWS,
            "duplicates": totals["duplicates"] > DRIVER_ROWS}
     # Every accepted reading, to the readings table: with the side pass, or written by Spark.
@@ -102,14 +101,6 @@ def compute(batch: DataFrame, batch_id: int, carry: Carry, config: JobConfig,
     found = _anomalies(side, config)
     new = [r for r in side if r["kind"] == READING and r["new_sensor"]]
     new_by_state = collections.Counter(r["state"] for r in new)
-    closed, still_open = [], []
-    for w in merged.values():
-        shut = windows.is_closed(w[windows.WINDOW_START], config.window_seconds, watermark)
-        (closed if shut else still_open).append({**w, "revision": 0 if shut else None})
-    horizon = timedelta(seconds=config.window_seconds + config.restate_horizon_seconds)
-    kept = [w for w in {**kept, **restated, **{(w[windows.WINDOW_START], w["state"]): w
-                                               for w in closed}}.values()
-            if watermark is not None and w[windows.WINDOW_START] > watermark - horizon]
     state_totals = _add_totals(carry.state_totals, figures["states"], new_by_state)
     total_rows = _total_rows(state_totals)
     running = carry.running_messages + totals["messages"]
@@ -118,12 +109,11 @@ def compute(batch: DataFrame, batch_id: int, carry: Carry, config: JobConfig,
         **{k: totals[k] for k in ("messages", "sensors", "consumed", "accepted", "quarantined",
                                   "late", "duplicates", "conflicts", "time_adjusted")},
         "states": len(figures["states"]), "anomalies": len(found), "running_messages": running,
-        "total_sensors": all_sensors, "watermark": watermark, "restated": len(restated),
+        "total_sensors": all_sensors, "watermark": watermark, "restated": wins.restated,
     }
     rows: dict[str, list[dict] | DataFrame | pa.Table] = {
         "anomalies": found,
-        "window_stats": windows.window_stats([*closed, *restated.values()],
-                                             config.window_seconds),
+        "window_stats": windows.window_stats(wins.written, config.window_seconds),
         "sensors": [{"guid": r["guid"], "state": r["state"], "first_event_time": r["event_time"]}
                     for r in new],
         "late_events": records.late_rows(batch, batch_id, batch_time, carry.watermark) if big["late"]
@@ -150,14 +140,14 @@ def compute(batch: DataFrame, batch_id: int, carry: Carry, config: JobConfig,
     order = [("event_time", "ascending"), ("guid", "ascending"), ("detector", "ascending")]
     alerts = tables.get("anomalies", to_arrow([], TABLES["anomalies"]))
     shown = alerts.sort_by(order).slice(0, config.max_anomaly_rows).to_pylist()
-    after = Carry(batch_id, running, all_sensors, watermark, state_totals, tuple(still_open),
-                  tuple(kept), tuple(partitions))
+    after = Carry(batch_id, running, all_sensors, watermark, state_totals, wins.still_open,
+                  wins.kept, tuple(partitions))
     report = console.BatchReport(batch_id, batch_time, {**batch_row}, figures["states"], shown,
-                                 windows_written=len(closed) + len(restated),
-                                 windows_restated=len(restated),
+                                 windows_written=len(wins.written),
+                                 windows_restated=wins.restated,
                                  state_totals=total_rows)
     return BatchResult(batch_id, batch_time, tables,
-                       to_arrow([*still_open, *kept], windows.WINDOW_STATE_SCHEMA),
+                       to_arrow([*wins.still_open, *wins.kept], windows.WINDOW_STATE_SCHEMA),
                        to_arrow(partitions, windows.PARTITION_STATE_SCHEMA), alerts, after, report)
 
 

@@ -27,6 +27,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from pyspark.sql import Column
@@ -128,6 +129,38 @@ def window_stats(written: Iterable[Mapping], length_seconds: float) -> list[dict
          "readings": w["readings"], "revision": w["revision"]}
         for w in sorted(written, key=lambda w: (w[WINDOW_START], w["state"]))
     ]
+
+
+@dataclass(frozen=True)
+class Windows:
+    """The windows after a batch: `merged`, the open ones with the batch's on-time readings
+    (three_sigma's yardstick); `written`, the window_stats rows (closed now, revision 0, or
+    restated); `still_open` and `kept` (closed within the restate horizon), the state saved."""
+
+    merged: Mapping[Key, Mapping]
+    written: tuple[Mapping, ...]
+    restated: int
+    still_open: tuple[Mapping, ...]
+    kept: tuple[Mapping, ...]
+
+
+def advance(open_windows: Iterable[Mapping], closed_windows: Iterable[Mapping],
+            parts: Iterable[Mapping], late_parts: Iterable[Mapping], before: datetime | None,
+            after: datetime | None, length_seconds: float, horizon_seconds: float) -> Windows:
+    """The windows after a batch whose on-time and late partial sums are `parts` and
+    `late_parts`, judged by the clock before it; windows that the clock after it passes close."""
+    merged = merge(open_windows, parts)
+    kept = {(w[WINDOW_START], w["state"]): w for w in closed_windows}
+    restated = restate(kept, late_parts, before, length_seconds, horizon_seconds)
+    closed, still_open = [], []
+    for w in merged.values():
+        shut = is_closed(w[WINDOW_START], length_seconds, after)
+        (closed if shut else still_open).append({**w, "revision": 0 if shut else None})
+    kept.update(restated)
+    kept.update({(w[WINDOW_START], w["state"]): w for w in closed})
+    edge = None if after is None else after - timedelta(seconds=horizon_seconds + length_seconds)
+    return Windows(merged, (*closed, *restated.values()), len(restated), tuple(still_open),
+                   tuple(w for w in kept.values() if edge is not None and w[WINDOW_START] > edge))
 
 
 def restate(closed: Mapping[Key, Mapping], late: Iterable[Mapping], clock: datetime | None,
