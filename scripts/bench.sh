@@ -96,7 +96,7 @@ json.dump({"date": datetime.date.today().isoformat(), "cores": os.cpu_count(),
 PY
 
 say "preloading $events events ($sensors sensors) with kafka-console-producer"
-# Simulated time from a day ago: within the job's event-time policy (7 days back at most).
+# Simulated time from a day ago, as a live fleet's.
 "$py" "$ROOT/iotsimulator.py" "$events" --seed 42 --sensors "$sensors" \
     --start-time "$(date -u -d '1 day ago' +%Y-%m-%dT%H:%M:00Z)" >"$work/data.jsonl"
 started="$(now)"

@@ -33,7 +33,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "scripts"))
 from bench import batches, pct  # noqa: E402
 
-# A day ago, on the hour: within the job's event-time policy (at most 7 days behind Kafka's clock).
+# A day ago, on the hour, as a live fleet's.
 START = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(days=1)
 WARM_SECONDS, TIMED_SECONDS = 10.0, 60.0
 RESTART_BATCHES = 3

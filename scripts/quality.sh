@@ -43,7 +43,7 @@ echo "quality: broker on $bootstrap; $events events from $sensors sensors (seed 
 "$ROOT/scripts/kafka-start.sh" >/dev/null
 "$ROOT/scripts/kafka-topics.sh" --bootstrap-server "$bootstrap" --create --topic "$topic" \
     --partitions 3 >/dev/null
-# Event time from a day ago: the job quarantines readings > 7 days older than their Kafka time.
+# Event time from a day ago, as a live fleet's (any age would be accepted).
 "$VENV/bin/python" "$ROOT/iotsimulator.py" --bootstrap-server "$bootstrap" --topic "$topic" \
     --rate 0 --count "$events" --seed "$seed" --sensors "$sensors" --anomaly-rate 0.002 \
     --stuck-rate 0.0002 --drift-rate 0.0002 --silent-rate 0.0002 --shift-rate 0.0003 \

@@ -42,7 +42,7 @@ PARTITIONS = 6
 EMPTY = 4  # the partition no record goes to
 EVENTS = 6_000
 RESENDS = 20
-# A day ago: within the job's event-time policy (readings at most 7 days behind Kafka's clock).
+# A day ago: recent, as a live fleet's readings are.
 START = (datetime.now(UTC) - timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:00Z")
 PER_BATCH = "1500"
 BAD_LINES = ["not json at all", '{"guid": "g", "state": "ZZ"}']

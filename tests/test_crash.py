@@ -34,7 +34,7 @@ RESENDS = 200  # readings sent twice, a few lines after the first time
 
 
 def recent() -> str:
-    """A simulated clock's start a day ago: within the job's event-time policy (7 days back)."""
+    """A simulated clock's start a day ago, as a live fleet's would be."""
     return (datetime.now(UTC) - timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:00Z")
 
 

@@ -161,7 +161,7 @@ def _figures(batch: DataFrame) -> dict[str, Any]:
     counts = ("messages", "sensors", "consumed", "quarantined", "new_sensors", "duplicates",
               "conflicts", "time_adjusted", "clock_errors",
               *(f"hits_{n}" for n, d in REGISTRY.items() if not d.side_only))
-    total = {**dict.fromkeys(counts, 0), "late": 0, "batch_time": None, "max_event_time": None}
+    total = {**dict.fromkeys(counts, 0), "late": 0, "batch_time": None}
     per_state: dict[str, dict[str, Any]] = {}
     parts, late_parts = [], []
     partitions: dict[int, datetime] = {}
@@ -172,8 +172,7 @@ def _figures(batch: DataFrame) -> dict[str, Any]:
         for name in counts:
             total[name] += g[name]
         total["late"] += g["messages"] if g[windows.LATE] else 0
-        for name in ("batch_time", "max_event_time"):
-            total[name] = windows.pick(max, total[name], g[name])
+        total["batch_time"] = windows.pick(max, total["batch_time"], g["batch_time"])
         if not g["messages"]:
             continue
         s = per_state.setdefault(g["state"], {"messages": 0, "readings": 0, "total": None,

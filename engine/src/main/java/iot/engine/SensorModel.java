@@ -6,8 +6,9 @@ import java.util.Arrays;
  * One sensor's detector state, fed its on-time readings in event-time order by {@link #observe}.
  * The same rules as the job's documentation gives for zscore, stuck, silent and level_shift.
  * It also remembers the readings accepted in windows still open by the clock ({@link #seen}): a
- * re-send of one is a duplicate, whatever Kafka partition it comes from. Stored in Spark's state store as bytes ({@link SensorCodec}): a sensor the job has
- * forgotten (TTL) keeps an entry with no model, so it is never counted as a new sensor twice.
+ * re-send of one is a duplicate, whatever Kafka partition it comes from. Stored in Spark's state
+ * store as bytes ({@link SensorCodec}): a sensor the job has forgotten (TTL) keeps an entry with
+ * no model, so it is never counted as a new sensor twice.
  *
  * <p>Level shifts: a reading more than RUN_SHARE of zscore's threshold from the history starts or
  * continues a run on its side; {@code shiftReadings} such readings in a row are a new level,
@@ -265,7 +266,8 @@ public final class SensorModel {
     void closeWindows(Rules r, long clockMicros) {
         long windowMicros = r.windowMicros();
         int kept = 0;
-        for (long w : windows) if (w + windowMicros > clockMicros - r.restateMicros()) windows[kept++] = w;
+        long horizon = clockMicros - r.restateMicros();
+        for (long w : windows) if (w + windowMicros > horizon) windows[kept++] = w;
         if (kept < windows.length) windows = Arrays.copyOf(windows, kept);
         kept = 0;
         for (int i = 0; i < seenSize; i++) {
