@@ -13,6 +13,8 @@ Everything after it is the batch handler's (pipeline.py).
 
 from __future__ import annotations
 
+import functools
+
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
@@ -87,7 +89,13 @@ def set_clock(spark: SparkSession, clock_micros: int | None) -> None:
     """Hands the event-time clock (µs since the epoch; None: none yet) to the step and the
     watermark column of every Spark job this thread starts next: the batch's jobs."""
     spark.sparkContext.setLocalProperty(
-        _jvm_step(spark).CLOCK_PROPERTY, "" if clock_micros is None else str(clock_micros))
+        _clock_property(spark), "" if clock_micros is None else str(clock_micros))
+
+
+@functools.cache
+def _clock_property(spark: SparkSession) -> str:
+    """SensorStep.CLOCK_PROPERTY, asked of the JVM once (each call into it costs ~1 ms here)."""
+    return _jvm_step(spark).CLOCK_PROPERTY
 
 
 def _jvm_step(spark: SparkSession):

@@ -28,7 +28,7 @@ from iotstream.schema import BATCH_TOTALS_SCHEMA, PARTITION_COLUMN, TABLES
 STAGING = "_staging"  # '_' hides it from Spark's and pyarrow's readers
 
 
-def _hadoop(spark: SparkSession, location: str) -> tuple[Any, Any]:
+def hadoop_fs(spark: SparkSession, location: str) -> tuple[Any, Any]:
     """(FileSystem, Path class) of Hadoop for `location`: the same calls on file://, hdfs://,
     s3a:// ..."""
     path = spark._jvm.org.apache.hadoop.fs.Path
@@ -39,13 +39,13 @@ def qualified(spark: SparkSession, location: str) -> str:
     """`location` as a full URI (a relative path made absolute against the driver's working
     directory), so that executors, whatever their own working directory, write where the
     driver does."""
-    fs, path = _hadoop(spark, location)
+    fs, path = hadoop_fs(spark, location)
     return fs.makeQualified(path(location)).toString()
 
 
 def last_offsets_entry(spark: SparkSession, checkpoint: str) -> str | None:
     """The text of the newest entry of a streaming checkpoint's offset log (None if none)."""
-    fs, path = _hadoop(spark, checkpoint)
+    fs, path = hadoop_fs(spark, checkpoint)
     folder = path(f"{checkpoint.rstrip('/')}/offsets")
     if not fs.exists(folder):
         return None
@@ -53,7 +53,7 @@ def last_offsets_entry(spark: SparkSession, checkpoint: str) -> str | None:
                if s.getPath().getName().isdigit()]
     if not batches:
         return None
-    return _read_file(spark, fs, path(folder, str(max(batches)))).decode("utf-8")
+    return read_bytes(spark, fs, path(folder, str(max(batches)))).decode("utf-8")
 
 
 def arrow_schema(schema: T.StructType) -> pa.Schema:
@@ -119,7 +119,7 @@ def put_file(spark: SparkSession, location: str, content: bytes | Callable[[Bina
     """Writes `content` (bytes, or a function that writes to the file it is given) at `location`
     through Hadoop's FileSystem (any URI it knows): to a hidden name beside it first, then
     renamed, so readers never see half a file."""
-    fs, path = _hadoop(spark, location)
+    fs, path = hadoop_fs(spark, location)
     final = path(location)
     partial = path(final.getParent(), f".{final.getName()}.partial")
     stream = fs.create(partial, True)
@@ -153,7 +153,7 @@ def compacted_name(first: int, last: int) -> str:
     return f"part-c{first:012d}-{last:012d}.parquet"
 
 
-def _read_file(spark: SparkSession, fs: Any, location: Any) -> bytes:
+def read_bytes(spark: SparkSession, fs: Any, location: Any) -> bytes:
     stream = fs.open(location)
     try:
         return bytes(spark._jvm.org.apache.commons.io.IOUtils.toByteArray(stream))
@@ -170,7 +170,7 @@ class ParquetSink:
     def clear_batch(self, spark: SparkSession, batch_id: int) -> None:
         """Removes whatever an earlier attempt at `batch_id` wrote, in every table (batch_totals
         first: while any of the batch's rows remain, its batch_totals row is gone too)."""
-        fs, path = _hadoop(spark, self.output_dir)
+        fs, path = hadoop_fs(spark, self.output_dir)
         ordered = sorted(TABLES, key=lambda t: t != "batch_totals")
         for table in ordered:
             pattern = f"{table_path(self.output_dir, table)}/{PARTITION_COLUMN}=*/"
@@ -182,7 +182,7 @@ class ParquetSink:
     def write_batch(self, table: str, batch_id: int, day: date, rows: DataFrame) -> None:
         """Adds `rows` (the table's columns) as the table's rows for `batch_id`, in files named
         after it (call clear_batch first)."""
-        fs, path = _hadoop(rows.sparkSession, self.output_dir)
+        fs, path = hadoop_fs(rows.sparkSession, self.output_dir)
         root = table_path(self.output_dir, table)
         staging = path(f"{root}/{STAGING}/b{batch_id}")
         columns = [f.name for f in TABLES[table].fields]
@@ -212,7 +212,7 @@ class ParquetSink:
 
     def _partitions(self, spark: SparkSession) -> list[tuple[str, Any, list[Any]]]:
         """(table, date folder, its files) for every table's date partition."""
-        fs, path = _hadoop(spark, self.output_dir)
+        fs, path = hadoop_fs(spark, self.output_dir)
         found = []
         for table in TABLES:
             pattern = path(f"{table_path(self.output_dir, table)}/{PARTITION_COLUMN}=*")
@@ -227,7 +227,7 @@ class ParquetSink:
 
         The merged file is in place before the batch files go; a crash in between leaves both,
         and `finish_compactions` (run when the job starts) removes the batch files."""
-        fs, _ = _hadoop(spark, self.output_dir)
+        fs, _ = hadoop_fs(spark, self.output_dir)
         merged = 0
         for table, folder, files in self._partitions(spark):
             batch = [f for f in files if (m := BATCH_FILE.fullmatch(f.getName()))
@@ -240,7 +240,7 @@ class ParquetSink:
                 with pq.ParquetWriter(file, arrow_schema(TABLES[table]),
                                       compression="snappy") as writer:
                     for f in sorted(batch, key=lambda f: f.getName()):
-                        part = pq.read_table(pa.BufferReader(_read_file(spark, fs, f)))
+                        part = pq.read_table(pa.BufferReader(read_bytes(spark, fs, f)))
                         writer.write_table(to_arrow(part, TABLES[table]))
 
             put_file(spark, f"{folder.toString()}/{compacted_name(first, last)}", merge)
@@ -251,7 +251,7 @@ class ParquetSink:
 
     def finish_compactions(self, spark: SparkSession) -> None:
         """Removes batch files that a merged file already holds (a compaction cut short)."""
-        fs, _ = _hadoop(spark, self.output_dir)
+        fs, _ = hadoop_fs(spark, self.output_dir)
         for _, _, files in self._partitions(spark):
             ranges = [(int(m.group(1)), int(m.group(2))) for f in files
                       if (m := COMPACTED_FILE.fullmatch(f.getName()))]
@@ -292,48 +292,3 @@ class ParquetSink:
 
 def _missing(e: AnalysisException) -> bool:
     return "PATH_NOT_FOUND" in str(e) or "Path does not exist" in str(e)
-
-
-class VersionedState:
-    """A DataFrame the job keeps from batch to batch (its own state, beside Spark's in the
-    checkpoint): saved after every batch as version `v=<batch_id>`; a batch reads the latest
-    version before its own, so a replayed batch starts from the same state as the first try."""
-
-    def __init__(self, location: str, schema: Any) -> None:
-        self.location = location.rstrip("/")
-        self.schema = schema
-
-    def _versions(self, spark: SparkSession) -> list[int]:
-        fs, path = _hadoop(spark, self.location)
-        if not fs.exists(path(self.location)):
-            return []
-        names = [s.getPath().getName() for s in fs.listStatus(path(self.location))]
-        return sorted(int(n[2:]) for n in names if n.startswith("v=") and n[2:].isdigit())
-
-    def load(self, spark: SparkSession, batch_id: int) -> pa.Table:
-        """The state as the last batch before `batch_id` left it (empty before any), read on the
-        driver (no Spark job: the job's own state is small)."""
-        before = [v for v in self._versions(spark) if v < batch_id]
-        if not before:
-            return to_arrow([], self.schema)
-        fs, path = _hadoop(spark, self.location)
-        folder = path(f"{self.location}/v={before[-1]}")
-        parts = [to_arrow(pq.read_table(pa.BufferReader(_read_file(spark, fs, s.getPath()))),
-                          self.schema)
-                 for s in fs.listStatus(folder) if s.getPath().getName().endswith(".parquet")]
-        return pa.concat_tables(parts) if parts else to_arrow([], self.schema)
-
-    def save(self, state: pa.Table, batch_id: int, spark: SparkSession) -> None:
-        """Saves the state after `batch_id` as one file; keeps only it and the version before it."""
-        fs, path = _hadoop(spark, self.location)
-        content = parquet_bytes(to_arrow(state, self.schema))
-        staging = f"{self.location}/{STAGING}-{batch_id}"
-        put_file(spark, f"{staging}/part-0.parquet", content)
-        final = path(f"{self.location}/v={batch_id}")
-        if fs.exists(final) and not fs.delete(final, True):
-            raise OSError(f"cannot delete {final.toString()}")
-        if not fs.rename(path(staging), final):
-            raise OSError(f"cannot move {staging} to {final.toString()}")
-        older = [v for v in self._versions(spark) if v < batch_id]
-        for version in older[:-1]:
-            fs.delete(path(f"{self.location}/v={version}"), True)
