@@ -127,3 +127,23 @@ def test_late_readings_restate_their_window_within_the_horizon(spark, run):
     late = sorted((r["batch_id"], r["guid"], r["event_time"]) for r in table("late_events"))
     assert late == [(1, "a", ts("00:30")), (1, "d", ts("00:40")), (1, "e", ts("01:30")),
                     (2, "a", ts("00:45")), (2, "b", datetime(1970, 1, 1, 0, 0, 5))]
+
+
+def test_partitions_join_with_their_first_reading_and_the_clock_never_goes_back():
+    from iotstream import windows
+
+    t = BATCH_TIME.replace(tzinfo=None)
+    clocks = windows.partition_clocks([], {0: ts("05:00"), 1: ts("03:00")}, t)
+    assert windows.next_clock(None, clocks, t, 30.0, 60.0) == ts("02:30")
+    # A partition added to the topic joins with its first reading; behind the clock, it cannot
+    # move it back.
+    later = t + timedelta(seconds=3)
+    clocks = windows.partition_clocks(clocks, {1: ts("04:00"), 2: ts("01:00")}, later)
+    assert [c["kafka_partition"] for c in clocks] == [0, 1, 2]
+    assert windows.next_clock(ts("02:30"), clocks, later, 30.0, 60.0) == ts("02:30")
+    # Every partition idle: the clock stays where it is.
+    quiet = later + timedelta(seconds=60)
+    assert windows.next_clock(ts("02:30"), clocks, quiet, 30.0, 60.0) == ts("02:30")
+    # Only partition 2 reads on: the others idle, it alone moves the clock.
+    clocks = windows.partition_clocks(clocks, {2: ts("06:00.250")}, quiet)
+    assert windows.next_clock(ts("02:30"), clocks, quiet, 30.0, 60.0) == ts("05:30.250")

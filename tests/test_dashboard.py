@@ -272,3 +272,28 @@ def test_every_table_has_a_view(tmp_path):
         described = Tables(tmp_path).query(f"DESCRIBE {table}")
         assert [r["column_name"] for r in described] == schema.fieldNames() + ["date"]
         assert Tables(tmp_path).query(f"SELECT * FROM {table}") == []
+
+
+def test_the_windows_panel_shows_each_window_s_latest_revision(tmp_path):
+    from dashboard import figures
+
+    day = tmp_path / "window_stats" / "date=2026-01-01"
+    start = datetime(2026, 1, 1, 0, 0, tzinfo=UTC)
+    row = {"window_start": start, "window_end": start + timedelta(minutes=1), "state": "CA",
+           "avg_temperature": 60.0, "min_temperature": 59.0, "max_temperature": 61.0,
+           "stddev_temperature": 1.0, "sensors": 2, "readings": 4}
+    # Revision 0 (a file written before the column existed: no revision), then two restatements.
+    _write(day / "part-b000000000000-000.parquet", [{"batch_id": 0, **row, "messages": 4}])
+    for batch_id, revision, messages in ((1, 1, 5), (2, 2, 7)):
+        _write(day / f"part-b{batch_id:012d}-000.parquet",
+               [{"batch_id": batch_id, **row, "messages": messages, "revision": revision}])
+    for batch_id in (0, 1, 2):
+        _write(tmp_path / "batch_totals" / "date=2026-01-01" / f"part-b{batch_id:012d}-000.parquet",
+               [{"batch_id": batch_id}])
+    # One row per window, whatever the number of revisions asked for.
+    shown = figures.windows(Tables(tmp_path), None, per_state=3)
+    assert [(w["state"], w["messages"], w["revision"], w["batch_id"]) for w in shown] == [
+        ("CA", 7, 2, 2)]
+    # As the page saw it after batch 1.
+    assert [(w["messages"], w["revision"]) for w in figures.windows(Tables(tmp_path), None, upto=1)
+            ] == [(5, 1)]
