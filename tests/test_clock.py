@@ -18,14 +18,7 @@ from iotstream.sinks import ParquetSink
 from iotstream.views import read_table
 from sparkdata import BANDS, BATCH_TIME, event, kafka_records
 from streamrun import StreamRun
-
-
-def at(clock: str) -> str:
-    return f"2026-01-01T00:{clock}.000000Z"
-
-
-def ts(clock: str) -> datetime:
-    return datetime.fromisoformat(f"2026-01-01T00:{clock}")
+from test_windows import at, ts
 
 
 @pytest.fixture

@@ -39,12 +39,13 @@ def recent() -> str:
 
 
 def start_job(bootstrap: str, out: str, topic: str = TOPIC, per_batch: int = 1500,
-              ) -> tuple[subprocess.Popen, list[str]]:
-    """The job on 1-second triggers, in a session of its own (so it can be killed whole)."""
+              *options: str) -> tuple[subprocess.Popen, list[str]]:
+    """The job on 1-second triggers (more job options after per_batch), in a session of its own
+    (so it can be killed whole)."""
     job = subprocess.Popen(
         [str(SCRIPTS / "submit.sh"), "--conf", "spark.ui.enabled=false", "--", bootstrap, topic,
          "--output-dir", out, "--trigger-seconds", "1", "--max-offsets-per-trigger",
-         str(per_batch)],
+         str(per_batch), *options],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
     lines: list[str] = []
     threading.Thread(target=lambda: lines.extend(job.stdout), daemon=True).start()
@@ -57,6 +58,15 @@ def wait_for_blocks(job: subprocess.Popen, lines: list[str], count: int) -> None
         assert job.poll() is None, "".join(lines)
         assert time.monotonic() < deadline, "".join(lines)
         time.sleep(0.2)
+
+
+def stop_job(job: subprocess.Popen) -> None:
+    """Ctrl-C, as in a terminal; killed if it has not stopped two minutes later."""
+    os.killpg(job.pid, signal.SIGINT)
+    try:
+        job.wait(timeout=120)
+    except subprocess.TimeoutExpired:
+        os.killpg(job.pid, signal.SIGKILL)
 
 
 def batch_ids_written(out: Path, table: str) -> set[int]:
@@ -190,11 +200,7 @@ def test_a_broker_outage_mid_stream_loses_nothing(broker, tmp_path):
         assert job.poll() is None, "".join(lines)
         assert consumed() == events, "".join(lines)
     finally:
-        os.killpg(job.pid, signal.SIGINT)
-        try:
-            job.wait(timeout=120)
-        except subprocess.TimeoutExpired:
-            os.killpg(job.pid, signal.SIGKILL)
+        stop_job(job)
     totals = ds.dataset(out / "batch_totals", format="parquet", partitioning="hive").to_table()
     assert sum(totals.column("messages").to_pylist()) == events
     assert len(set(totals.column("batch_id").to_pylist())) == totals.num_rows

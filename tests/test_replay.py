@@ -7,12 +7,9 @@ that goes idle in a live run. Every figure is checked against plain Python over 
 from __future__ import annotations
 
 import json
-import os
 import random
-import signal
 import subprocess
 import sys
-import threading
 import time
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta
@@ -23,7 +20,8 @@ import pytest
 from kafka.partitioner.default import murmur2
 
 import reference
-from conftest import ROOT, SCRIPTS, run_script
+from conftest import ROOT, run_script
+from test_crash import start_job, stop_job, wait_for_blocks
 from test_e2e import read_topic
 
 pytestmark = pytest.mark.e2e
@@ -284,31 +282,20 @@ def test_an_idle_partition_stops_holding_the_clock_back(broker, tmp_path):
 
     feed(1, 0, 60)
     feed(0, 0, 60)
-    job = subprocess.Popen(
-        [str(SCRIPTS / "submit.sh"), *SPARK_OPTS, broker.bootstrap, topic, "--output-dir",
-         str(out), "--trigger-seconds", "1", "--idle-timeout-seconds", "6"],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
-    lines: list[str] = []
-    threading.Thread(target=lambda: lines.extend(job.stdout), daemon=True).start()
+    job, lines = start_job(broker.bootstrap, str(out), topic, 1500, "--idle-timeout-seconds", "6")
     try:
-        deadline = time.monotonic() + 900
-        while not any(s.startswith("== Batch") for s in list(lines)):
-            assert job.poll() is None and time.monotonic() < deadline, "".join(lines)
-            time.sleep(0.5)
+        wait_for_blocks(job, lines, 1)
         # Partition 1's readings end at t0 + 55 s: it holds the clock at t0 + 25 s.
         feed(0, 60, 180)
         time.sleep(7)
         feed(0, 180, 300)
         target = t0 + timedelta(seconds=295) - DELAY
+        deadline = time.monotonic() + 600
         while not any(t["watermark"] == target for t in table(out, "batch_totals")):
             assert job.poll() is None and time.monotonic() < deadline, "".join(lines)
             time.sleep(0.5)
     finally:
-        os.killpg(job.pid, signal.SIGINT)
-        try:
-            job.wait(timeout=120)
-        except subprocess.TimeoutExpired:
-            os.killpg(job.pid, signal.SIGKILL)
+        stop_job(job)
     totals = table(out, "batch_totals")
     assert sum(t["late"] for t in totals) == 0
     assert sum(t["accepted"] for t in totals) == 12 + 60
