@@ -78,7 +78,7 @@ def plan(records: DataFrame, config: JobConfig) -> DataFrame:
         .withWatermark(_WATERMARK_TIME, "0 seconds")
         .select(*STEP_INPUT)
     )
-    stepped = _step(watched, config)
+    stepped = _step(watched, config, jvm_step)
     return (
         stepped.withColumn(windows.WINDOW_START, windows.window_start(config.window_seconds))
         .transform(anomalies.with_bands(config.bands))
@@ -105,13 +105,11 @@ def _jvm_step(spark: SparkSession):
     return step
 
 
-def _step(records: DataFrame, config: JobConfig) -> DataFrame:
-    spark = records.sparkSession
-    step = _jvm_step(spark)
+def _step(records: DataFrame, config: JobConfig, step) -> DataFrame:
     d = config.detectors
     rules = step.rules(
         round(config.window_seconds * 1e6), d.zscore, d.zscore_history, d.zscore_min_history,
         float(d.zscore_threshold), float(d.zscore_min_sigma), d.stuck, d.stuck_repeats,
         d.silent, round(d.silent_seconds * 1e6), round(d.sensor_ttl_seconds * 1e6),
         d.level_shift, d.level_shift_readings, round(config.restate_horizon_seconds * 1e6))
-    return DataFrame(step.apply(records._jdf, rules), spark)
+    return DataFrame(step.apply(records._jdf, rules), records.sparkSession)

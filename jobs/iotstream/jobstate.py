@@ -74,9 +74,12 @@ class VersionedState:
             raise OSError(f"cannot delete {final.toString()}")
         if not fs.rename(path(staging), final):
             raise OSError(f"cannot move {staging} to {final.toString()}")
-        older = [v for v in self._versions(spark) if v < batch_id]
-        for version in older[:-1]:
+        for version in self._stale(spark, batch_id):
             fs.delete(path(f"{self.location}/v={version}"), True)
+
+    def _stale(self, spark: SparkSession | None, batch_id: int) -> list[int]:
+        """The versions a save of `batch_id` leaves behind: all but it and the one before."""
+        return [v for v in self._versions(spark) if v < batch_id][:-1]
 
     def _save_local(self, content: bytes, batch_id: int) -> None:
         staging = self.local / f"{STAGING}-{batch_id}"
@@ -86,6 +89,5 @@ class VersionedState:
         final = self.local / f"v={batch_id}"
         shutil.rmtree(final, ignore_errors=True)
         staging.rename(final)
-        older = [v for v in self._versions(None) if v < batch_id]
-        for version in older[:-1]:
+        for version in self._stale(None, batch_id):
             shutil.rmtree(self.local / f"v={version}", ignore_errors=True)

@@ -75,7 +75,7 @@ def merge(open_windows: Iterable[Mapping], partials: Iterable[Mapping]) -> dict[
     for row in (*open_windows, *partials):
         if not row["messages"]:
             continue
-        key = (row[WINDOW_START], row["state"])
+        key = _key(row)
         into = merged.get(key)
         if into is None:
             merged[key] = {WINDOW_START: key[0], "state": key[1],
@@ -88,6 +88,15 @@ def merge(open_windows: Iterable[Mapping], partials: Iterable[Mapping]) -> dict[
         into["low"] = pick(min, into["low"], row["low"])
         into["high"] = pick(max, into["high"], row["high"])
     return merged
+
+
+def _key(row: Mapping) -> Key:
+    return row[WINDOW_START], row["state"]
+
+
+def _horizon_edge(clock: datetime, length_seconds: float, horizon_seconds: float) -> datetime:
+    """Windows starting after this ended less than the restate horizon before `clock`."""
+    return clock - timedelta(seconds=horizon_seconds + length_seconds)
 
 
 def add(a: float | None, b: float | None) -> float | None:
@@ -150,15 +159,15 @@ def advance(open_windows: Iterable[Mapping], closed_windows: Iterable[Mapping],
     """The windows after a batch whose on-time and late partial sums are `parts` and
     `late_parts`, judged by the clock before it; windows that the clock after it passes close."""
     merged = merge(open_windows, parts)
-    kept = {(w[WINDOW_START], w["state"]): w for w in closed_windows}
+    kept = {_key(w): w for w in closed_windows}
     restated = restate(kept, late_parts, before, length_seconds, horizon_seconds)
     closed, still_open = [], []
     for w in merged.values():
         shut = is_closed(w[WINDOW_START], length_seconds, after)
         (closed if shut else still_open).append({**w, "revision": 0 if shut else None})
     kept.update(restated)
-    kept.update({(w[WINDOW_START], w["state"]): w for w in closed})
-    edge = None if after is None else after - timedelta(seconds=horizon_seconds + length_seconds)
+    kept.update({_key(w): w for w in closed})
+    edge = None if after is None else _horizon_edge(after, length_seconds, horizon_seconds)
     return Windows(merged, (*closed, *restated.values()), len(restated), tuple(still_open),
                    tuple(w for w in kept.values() if edge is not None and w[WINDOW_START] > edge))
 
@@ -171,10 +180,10 @@ def restate(closed: Mapping[Key, Mapping], late: Iterable[Mapping], clock: datet
     restate nothing (their readings stay in late_events only)."""
     if clock is None:
         return {}
-    edge = clock - timedelta(seconds=horizon_seconds + length_seconds)
+    edge = _horizon_edge(clock, length_seconds, horizon_seconds)
     recent = [p for p in late if p[WINDOW_START] > edge]
-    restated = merge([w for key, w in closed.items()
-                      if key in {(p[WINDOW_START], p["state"]) for p in recent}], recent)
+    touched = {_key(p) for p in recent}
+    restated = merge([closed[key] for key in touched if key in closed], recent)
     for key, w in restated.items():
         before = closed.get(key)
         w["revision"] = 0 if before is None else before["revision"] + 1
