@@ -120,7 +120,8 @@ print(*[s.getsockname()[1] for s in socks])')
     export KAFKA_PORT KAFKA_CONTROLLER_PORT
 }
 
-# Builds the job's library as a zip for --py-files (rebuilt every time, so never stale), with
+# Builds the job's library as a zip for --py-files (rebuilt every time, so never stale; its
+# step_contract.json too), with
 # conf/job.toml and conf/states.csv inside as iotstream/conf/ (the defaults of a driver that runs
 # away from this checkout); prints its path.
 build_job_zip() {
@@ -131,7 +132,8 @@ import sys, zipfile
 from pathlib import Path
 root, out = Path(sys.argv[1]), Path(sys.argv[2])
 with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
-    for f in sorted((root / "jobs" / "iotstream").rglob("*.py")):
+    package = root / "jobs" / "iotstream"
+    for f in sorted([*package.rglob("*.py"), *package.rglob("*.json")]):  # json: the step's contract
         z.write(f, f.relative_to(root / "jobs"))
     for name in ("job.toml", "states.csv"):
         z.write(root / "conf" / name, f"iotstream/conf/{name}")

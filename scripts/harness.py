@@ -133,7 +133,7 @@ def run(args: argparse.Namespace, work: Path) -> dict:
     from pyspark.sql import SparkSession
     from pyspark.sql import functions as F
 
-    from iotstream import engine, stream
+    from iotstream import plan, stream
     from iotstream.alerts import AlertPublisher
     from iotstream.config import load_config
     from iotstream.parse import BATCH_TIME, KAFKA_COLUMNS
@@ -166,7 +166,7 @@ def run(args: argparse.Namespace, work: Path) -> dict:
     console = io.StringIO()
     alerts = AlertPublisher(config) if config.alerts_topic else None
     processor = BatchProcessor(config, ParquetSink(config.output_dir), out=console, alerts=alerts)
-    query = stream.start(engine.plan(records, config), processor, config)
+    query = stream.start(plan.plan(records, config), processor, config)
     query.awaitTermination()
     progress = [p for p in query.recentProgress if p["numInputRows"] or p["batchId"] == 0]
     jobs = spark_jobs(spark)

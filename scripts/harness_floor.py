@@ -25,7 +25,7 @@ def run(spark: Any, config: Any, data: Path, work: Path, warmup: int) -> dict[st
     from harness import KAFKA_SCHEMA
     from pyspark.sql import functions as F
 
-    from iotstream import anomalies, compute, engine, parse, queries
+    from iotstream import band_rule, compute, parse, plan, queries
     from iotstream.parse import BATCH_TIME, KAFKA_COLUMNS
     from iotstream.schema import EVENT_SCHEMA
 
@@ -36,7 +36,7 @@ def run(spark: Any, config: Any, data: Path, work: Path, warmup: int) -> dict[st
     def parsed(records):
         return (records.transform(parse.parse_records(config.bands.baselines,
                                                       config.max_record_bytes))
-                .transform(anomalies.flag_anomalies(config.bands)))
+                .transform(band_rule.flag_out_of_band(config.bands)))
 
     def noop(batch, _):
         parsed(batch).write.format("noop").mode("overwrite").save()
@@ -71,7 +71,7 @@ def run(spark: Any, config: Any, data: Path, work: Path, warmup: int) -> dict[st
         "parse": source().writeStream.foreachBatch(noop),
         "cached": source().writeStream.foreachBatch(cached),
         "aggregate": source().writeStream.foreachBatch(aggregate),
-        "step": engine.plan(source(), config).writeStream.foreachBatch(step),
+        "step": plan.plan(source(), config).writeStream.foreachBatch(step),
     }
     medians = {}
     for name, writer in variants.items():

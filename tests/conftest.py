@@ -49,13 +49,13 @@ def spark():
     """The one SparkSession of the unit tests: starting a JVM is the dearest thing a test does."""
     from pyspark.sql import SparkSession
 
-    from iotstream import engine
+    from iotstream import plan, step
 
-    jar = ROOT / ".jars" / "engine" / engine.JAR_NAME
+    jar = ROOT / ".jars" / "engine" / step.JAR_NAME
     if not jar.exists():
         raise RuntimeError(f"{jar} is missing: run ./scripts/setup.sh")
     builder = SparkSession.builder.master("local[2]")
-    for key, value in engine.SETTINGS.items():
+    for key, value in plan.SETTINGS.items():
         builder = builder.config(key, value)
     session = (
         builder.config("spark.jars", str(jar))

@@ -1,4 +1,4 @@
-"""Runs the job's real streaming plan (engine.plan → foreachBatch) batch by batch in the tests'
+"""Runs the job's real streaming plan (plan.plan → foreachBatch) batch by batch in the tests'
 SparkSession, with Kafka-shaped records from Parquet files instead of a broker.
 
 `StreamRun(spark, config, processor)(records, batch_id)` hands `records` (a DataFrame shaped like
@@ -20,7 +20,7 @@ from pathlib import Path
 
 from pyspark.sql import DataFrame, SparkSession
 
-from iotstream import engine, stream
+from iotstream import plan, stream
 from iotstream.config import JobConfig, checkpoint_location
 from iotstream.pipeline import BatchProcessor
 from sparkdata import KAFKA_RECORD_SCHEMA
@@ -53,7 +53,7 @@ class StreamRun:
         shutil.rmtree(staging)
         source = (self.spark.readStream.schema(KAFKA_RECORD_SCHEMA)
                   .option("maxFilesPerTrigger", 1).parquet(str(self.source)))
-        query = stream.start(engine.plan(source, self.config), self.processor, self.config)
+        query = stream.start(plan.plan(source, self.config), self.processor, self.config)
         try:
             query.awaitTermination()
         finally:

@@ -154,8 +154,8 @@ def test_a_sensor_that_moves_for_good_is_one_level_shift_and_then_normal(spark, 
     out = tmp_path / "out"
     run_batches(spark, out, [kafka_records(spark, b, first_offset=20 * i)
                              for i, b in enumerate(batches)],
-                bands=BANDS, detectors=replace(load_config(ROOT / "conf" / "job.toml").detectors,
-                                               band=False, three_sigma=False))
+                bands=BANDS, detectors=load_config(ROOT / "conf" / "job.toml").detectors.disabled(
+                    "band", "three_sigma"))
     found = read_table(spark, str(out), "anomalies").orderBy("detector")
     assert [(r.batch_id, r.detector, r.reason, r.event_time, r.temperature)
             for r in found.collect()] == [
@@ -178,9 +178,8 @@ def test_band_reports_a_sensor_s_run_out_of_band_once(spark, tmp_path):
     out = tmp_path / "out"
     run_batches(spark, out, [kafka_records(spark, first), kafka_records(spark, second,
                                                                         first_offset=20)],
-                bands=BANDS, detectors=replace(load_config(ROOT / "conf" / "job.toml").detectors,
-                                               three_sigma=False, zscore=False, stuck=False,
-                                               level_shift=False))
+                bands=BANDS, detectors=load_config(ROOT / "conf" / "job.toml").detectors.disabled(
+                    "three_sigma", "zscore", "stuck", "level_shift"))
     assert rows(spark, out, "anomalies", "batch_id", "guid", "event_time", "reason") == [
         (0, "s", datetime(2026, 1, 1, 0, 0, 1), "above_band"),
         (0, "s", datetime(2026, 1, 1, 0, 0, 5), "impossible"),

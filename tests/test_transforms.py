@@ -6,7 +6,7 @@ from datetime import datetime
 
 from pyspark.sql import functions as F
 
-from iotstream import anomalies, parse
+from iotstream import band_rule, parse
 from sparkdata import BANDS, MAX_RECORD_BYTES, event, kafka_records
 
 T1 = datetime(2026, 1, 1, 0, 0, 1)  # the default event time of sparkdata.event
@@ -91,7 +91,7 @@ def _flagged(spark, readings):
     return (
         kafka_records(spark, lines)
         .transform(PARSE)
-        .transform(anomalies.flag_anomalies(BANDS))
+        .transform(band_rule.flag_out_of_band(BANDS))
     )
 
 

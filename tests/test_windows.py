@@ -34,7 +34,7 @@ def make(spark, tmp_path):
     base = load_config(ROOT / "conf" / "job.toml")
     config = replace(base, bands=BANDS, output_dir=str(tmp_path / "out"), window_seconds=60.0,
                      watermark_seconds=30.0, alerts_topic="",
-                     detectors=replace(base.detectors, sigma_k=1.5, sigma_min_readings=5))
+                     detectors=base.detectors.changed("three_sigma", k=1.5, min_readings=5))
 
     def new_process() -> tuple[StreamRun, io.StringIO]:
         out = io.StringIO()

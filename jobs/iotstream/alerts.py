@@ -10,6 +10,7 @@ from typing import Any
 import pyarrow as pa
 from pyspark.sql import SparkSession
 
+from iotstream import step
 from iotstream.config import JobConfig
 from iotstream.sinks import naive
 
@@ -51,4 +52,4 @@ class AlertPublisher:
         if not rows:
             return 0
         records = json.dumps([[r["guid"] or "", as_value(r)] for r in rows])
-        return spark._jvm.iot.engine.Alerts.send(self.settings, self.topic, records)
+        return step.engine(spark).Alerts.send(self.settings, self.topic, records)

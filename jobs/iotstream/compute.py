@@ -20,8 +20,8 @@ from pyspark.sql import DataFrame
 
 from iotstream import console, records, windows
 from iotstream.config import JobConfig
+from iotstream.contract import DUPLICATE, QUARANTINED, READING
 from iotstream.detectors import REGISTRY
-from iotstream.engine import DUPLICATE, READING, RECORD
 from iotstream.queries import CLOCK_SQL, FIGURES_SQL, SIDE_SQL, VIEW
 from iotstream.schema import TABLES
 from iotstream.sinks import naive, to_arrow
@@ -82,8 +82,8 @@ def compute(batch: DataFrame, batch_id: int, carry: Carry, config: JobConfig,
     wins = windows.advance(carry.open_windows, carry.closed_windows, figures["windows"],
                            figures["late_windows"], carry.watermark, watermark,
                            config.window_seconds, config.restate_horizon_seconds)
-    d = config.detectors
-    limits = windows.three_sigma_limits(wins.merged, d.sigma_min_readings) if d.three_sigma else {}
+    sigma = config.detectors["three_sigma"]
+    limits = windows.three_sigma_limits(wins.merged, sigma.min_readings) if sigma.enabled else {}
     big = {"late": totals["late"] > DRIVER_ROWS, "quarantine": totals["quarantined"] > DRIVER_ROWS,
            "duplicates": totals["duplicates"] > DRIVER_ROWS}
     # Every accepted reading, to the readings table: with the side pass, or written by Spark.
@@ -120,7 +120,7 @@ def compute(batch: DataFrame, batch_id: int, carry: Carry, config: JobConfig,
         else [{**{k: r[k] for k in records.LATE}, "watermark": carry.watermark} for r in side
               if r["kind"] == READING and r[windows.LATE]],
         "quarantine": records.quarantine_rows(batch, batch_id, batch_time) if big["quarantine"]
-        else [records.quarantined(r) for r in side if r["kind"] == RECORD],
+        else [records.quarantined(r) for r in side if r["kind"] == QUARANTINED],
         "duplicates": records.duplicate_rows(batch, batch_id, batch_time) if big["duplicates"]
         else [records.duplicate(r) for r in side if r["kind"] == DUPLICATE],
         "clock_errors": _clock_errors(batch, batch_id, batch_time, totals["clock_errors"]),
@@ -128,11 +128,12 @@ def compute(batch: DataFrame, batch_id: int, carry: Carry, config: JobConfig,
         "state_totals": total_rows,
         "batch_totals": [batch_row],
     }
+    zscore = config.detectors["zscore"]  # the readings table shows the band zscore judged by
     if readings == "spark":
-        rows["readings"] = records.reading_rows(batch, batch_id, batch_time, d.zscore_threshold)
+        rows["readings"] = records.reading_rows(batch, batch_id, batch_time, zscore.threshold)
     elif readings == "driver":
         rows["readings"] = records.readings_table(side_readings, batch_id, batch_time,
-                                                  d.zscore_threshold)
+                                                  zscore.threshold)
     tables = {name: (r if isinstance(r, DataFrame | pa.Table) else
                      to_arrow([{**row, **stamp} for row in r], TABLES[name]))
               for name, r in rows.items()
@@ -207,7 +208,7 @@ def _side_pass_needed(totals: Mapping[str, Any], parts: list[dict], limits: Mapp
     only in a window whose lowest or highest reading of the batch is more than k sd from its
     mean."""
     d = config.detectors
-    counted = any(totals[f"hits_{name}"] and getattr(d, name)
+    counted = any(totals[f"hits_{name}"] and d[name].enabled
                   for name, detector in REGISTRY.items() if not detector.side_only)
     records = any(totals[count] and not big[name] for count, name in (
         ("late", "late"), ("quarantined", "quarantine"), ("duplicates", "duplicates")))
@@ -217,7 +218,7 @@ def _side_pass_needed(totals: Mapping[str, Any], parts: list[dict], limits: Mapp
         limit = limits.get((w[windows.WINDOW_START], w["state"]))
         if limit and w["readings"]:
             mean, sd = limit  # the side pass's arithmetic: |(t - mean) / sd| > k
-            if max(abs((w["low"] - mean) / sd), abs((w["high"] - mean) / sd)) > d.sigma_k:
+            if max(abs((w["low"] - mean) / sd), abs((w["high"] - mean) / sd)) > d["three_sigma"].k:
                 return True
     return False
 
@@ -228,10 +229,11 @@ def _side_rows(batch: DataFrame, limits: Mapping, config: JobConfig, big: Mappin
     quarantined records (unless too many for the driver), new sensors; and with `readings`,
     every accepted reading, kept as Arrow (they are many: no Python object per value)."""
     d = config.detectors
-    args = {"limits": windows.limits_json(limits), "sigma_k": float(d.sigma_k),
+    args = {"limits": windows.limits_json(limits),
             "late": not big["late"], "quarantine": not big["quarantine"],
             "duplicates": not big["duplicates"], "readings": readings,
-            **{name: getattr(d, name) for name in REGISTRY}}
+            **{name: d[name].enabled for name in REGISTRY},
+            **{k: v for name, det in REGISTRY.items() for k, v in det.parameters(d[name]).items()}}
     rows = naive(_query(batch, SIDE_SQL, args).toArrow())
     side = rows.filter(rows["needed"]).to_pylist() if readings else rows.to_pylist()
     return side, rows.filter(pc.equal(rows["kind"], READING)) if readings else None
@@ -250,7 +252,7 @@ def _anomalies(side: list[dict[str, Any]], config: JobConfig) -> list[dict[str, 
         for name, detector in REGISTRY.items():
             if not r[f"hit_{name}"]:
                 continue
-            for reason, score in detector.findings(r, config.detectors):
+            for reason, score in detector.findings(r, config.detectors[name]):
                 found.append({k: r[k] for k in _FINDING} | {"reason": reason, "detector": name,
                                                             "score": float(score)})
     return found

@@ -16,8 +16,11 @@ from types import MappingProxyType
 from typing import Any
 from urllib.parse import urlparse
 
-from iotstream.detectors import NAMES, REGISTRY
+from iotstream.detectors.settings import Detectors, read_detectors
 from iotstream.states import StatesFileError, load_baselines
+from iotstream.toml_values import ConfigError, get, number, optional_section, section
+
+__all__ = ["Bands", "ConfigError", "Detectors", "JobConfig", "load_config"]
 
 STARTING_OFFSETS_WORDS = ("earliest", "latest")
 # IOT_KAFKA_SASL_JAAS_CONFIG=... in the environment → kafka.sasl.jaas.config (Kafka's settings
@@ -38,10 +41,6 @@ TIME_POLICIES = ("quarantine", "adjust")
 MEMORY_SIZE = re.compile(r"[1-9][0-9]*([kmgtp]b?)?", re.IGNORECASE)
 
 
-class ConfigError(ValueError):
-    """A configuration problem, worded for the user (what is wrong and how to fix it)."""
-
-
 @dataclass(frozen=True)
 class Bands:
     """Per-state acceptable temperature bands and the physically possible range, in °F."""
@@ -57,40 +56,6 @@ class Bands:
         tol = self.tolerance_by_state.get(state, self.tolerance)
         base = self.baselines[state]
         return base - tol, base + tol
-
-
-@dataclass(frozen=True)
-class Detectors:
-    """Which anomaly detectors run, and their settings (conf/job.toml [detectors.*]).
-
-    One enabled flag per detector of the registry (iotstream.detectors), and its settings:
-    `band` uses the Bands; `three_sigma` works on event-time windows; `zscore`, `stuck`,
-    `silent` and `level_shift` keep a model per sensor (the engine's per-sensor step)."""
-
-    band: bool = True
-    three_sigma: bool = True
-    sigma_k: float = 3.0
-    sigma_min_readings: int = 20
-    zscore: bool = True
-    zscore_history: int = 30
-    zscore_min_history: int = 10
-    zscore_threshold: float = 6.0
-    zscore_min_sigma: float = 0.5
-    stuck: bool = True
-    stuck_repeats: int = 10
-    silent: bool = True
-    silent_seconds: float = 120.0
-    level_shift: bool = True
-    level_shift_readings: int = 10
-    sensor_ttl_seconds: float = 3600.0
-
-    def enabled(self) -> list[str]:
-        return [name for name in DETECTORS if getattr(self, name)]
-
-
-DETECTORS = NAMES
-# [detectors.<name>] key → (Detectors field, type); every table also takes `enabled`.
-DETECTOR_SETTINGS = {name: d.settings for name, d in REGISTRY.items()}
 
 
 @dataclass(frozen=True)
@@ -158,14 +123,14 @@ def load_config(path: Path, environ: Mapping[str, str] | None = None) -> JobConf
         raise ConfigError(f"cannot read config file {path}: {e}; pass --config FILE") from None
     except tomllib.TOMLDecodeError as e:
         raise ConfigError(f"config file {path} is not valid TOML: {e}") from None
-    sections = {name: _section(raw, name, path) for name in ("kafka", "stream", "console", "anomalies")}
-    windows = _optional_section(raw, "windows", path)
-    event_time = _optional_section(raw, "event_time", path)
-    metrics = _optional_section(raw, "metrics", path)
-    alerts = _optional_section(raw, "alerts", path)
-    cluster = _optional_section(raw, "cluster", path)
+    sections = {name: section(raw, name, path) for name in ("kafka", "stream", "console", "anomalies")}
+    windows = optional_section(raw, "windows", path)
+    event_time = optional_section(raw, "event_time", path)
+    metrics = optional_section(raw, "metrics", path)
+    alerts = optional_section(raw, "alerts", path)
+    cluster = optional_section(raw, "cluster", path)
     kafka, stream, console, anomalies = (sections[n] for n in ("kafka", "stream", "console", "anomalies"))
-    states_file = path.parent / _get(anomalies, "states_file", str, path)
+    states_file = path.parent / get(anomalies, "states_file", str, path)
     overrides = anomalies.get("tolerance_by_state", {})
     if not isinstance(overrides, dict):
         raise ConfigError(f"{path}: [anomalies.tolerance_by_state] must be a table of STATE = number")
@@ -175,45 +140,45 @@ def load_config(path: Path, environ: Mapping[str, str] | None = None) -> JobConf
         raise ConfigError(f"{e} (set [anomalies] states_file in {path})") from None
     bands = Bands(
         baselines=MappingProxyType(baselines),
-        tolerance=_get(anomalies, "tolerance", float, path),
+        tolerance=get(anomalies, "tolerance", float, path),
         tolerance_by_state=MappingProxyType(
-            {str(k).upper(): _number(v, f"tolerance_by_state.{k}", path) for k, v in overrides.items()}
+            {str(k).upper(): number(v, f"tolerance_by_state.{k}", path) for k, v in overrides.items()}
         ),
-        physical_min=_get(anomalies, "physical_min", float, path),
-        physical_max=_get(anomalies, "physical_max", float, path),
+        physical_min=get(anomalies, "physical_min", float, path),
+        physical_max=get(anomalies, "physical_max", float, path),
     )
     config = JobConfig(
-        bootstrap_servers=_get(kafka, "bootstrap_servers", str, path),
-        topic=_get(kafka, "topic", str, path),
-        starting_offsets=_get(kafka, "starting_offsets", str, path),
-        max_offsets_per_trigger=_get(kafka, "max_offsets_per_trigger", int, path),
-        fail_on_data_loss=_get(kafka, "fail_on_data_loss", bool, path),
-        max_record_bytes=_get(kafka, "max_record_bytes", int, path)
+        bootstrap_servers=get(kafka, "bootstrap_servers", str, path),
+        topic=get(kafka, "topic", str, path),
+        starting_offsets=get(kafka, "starting_offsets", str, path),
+        max_offsets_per_trigger=get(kafka, "max_offsets_per_trigger", int, path),
+        fail_on_data_loss=get(kafka, "fail_on_data_loss", bool, path),
+        max_record_bytes=get(kafka, "max_record_bytes", int, path)
         if "max_record_bytes" in kafka else DEFAULT_MAX_RECORD_BYTES,
-        min_partitions=_get(kafka, "min_partitions", int, path, 0),
-        trigger_seconds=_get(stream, "trigger_seconds", float, path),
+        min_partitions=get(kafka, "min_partitions", int, path, 0),
+        trigger_seconds=get(stream, "trigger_seconds", float, path),
         available_now=False,
-        output_dir=_get(stream, "output_dir", str, path),
-        checkpoint_dir=_get(stream, "checkpoint_dir", str, path),
-        shuffle_partitions=_get(stream, "shuffle_partitions", int, path),
-        compact_every_batches=_get(stream, "compact_every_batches", int, path, 100),
-        write_readings=_get(stream, "write_readings", bool, path, True),
-        max_anomaly_rows=_get(console, "max_anomaly_rows", int, path),
-        executors=_get(cluster, "executors", int, path, 0),
-        executor_cores=_get(cluster, "executor_cores", int, path, 0),
-        executor_memory=_get(cluster, "executor_memory", str, path, ""),
+        output_dir=get(stream, "output_dir", str, path),
+        checkpoint_dir=get(stream, "checkpoint_dir", str, path),
+        shuffle_partitions=get(stream, "shuffle_partitions", int, path),
+        compact_every_batches=get(stream, "compact_every_batches", int, path, 100),
+        write_readings=get(stream, "write_readings", bool, path, True),
+        max_anomaly_rows=get(console, "max_anomaly_rows", int, path),
+        executors=get(cluster, "executors", int, path, 0),
+        executor_cores=get(cluster, "executor_cores", int, path, 0),
+        executor_memory=get(cluster, "executor_memory", str, path, ""),
         bands=bands,
-        window_seconds=_get(windows, "length_seconds", float, path, 60.0),
-        watermark_seconds=_get(windows, "watermark_seconds", float, path, 30.0),
-        idle_timeout_seconds=_get(windows, "idle_timeout_seconds", float, path, 60.0),
-        restate_horizon_seconds=_get(windows, "restate_horizon_seconds", float, path, 3600.0),
-        max_future_seconds=_get(event_time, "max_future_seconds", float, path, 300.0),
-        max_past_seconds=_get(event_time, "max_past_seconds", float, path, 0.0),
-        time_policy=_get(event_time, "policy", str, path, "quarantine"),
-        metrics_port=_get(metrics, "port", int, path, 0),
-        detectors=_detectors(_optional_section(raw, "detectors", path), path),
-        alerts_topic=(_get(alerts, "topic", str, path, "iot-alerts")
-                      if _get(alerts, "enabled", bool, path, True) else ""),
+        window_seconds=get(windows, "length_seconds", float, path, 60.0),
+        watermark_seconds=get(windows, "watermark_seconds", float, path, 30.0),
+        idle_timeout_seconds=get(windows, "idle_timeout_seconds", float, path, 60.0),
+        restate_horizon_seconds=get(windows, "restate_horizon_seconds", float, path, 3600.0),
+        max_future_seconds=get(event_time, "max_future_seconds", float, path, 300.0),
+        max_past_seconds=get(event_time, "max_past_seconds", float, path, 0.0),
+        time_policy=get(event_time, "policy", str, path, "quarantine"),
+        metrics_port=get(metrics, "port", int, path, 0),
+        detectors=read_detectors(optional_section(raw, "detectors", path), path),
+        alerts_topic=(get(alerts, "topic", str, path, "iot-alerts")
+                      if get(alerts, "enabled", bool, path, True) else ""),
         kafka_options=MappingProxyType(_kafka_options(kafka, path, environ or {})),
         source=str(path),
     )
@@ -240,27 +205,6 @@ def _kafka_options(kafka: dict[str, Any], path: Path, environ: Mapping[str, str]
         if not isinstance(value, (str, int, float, bool)):
             raise ConfigError(f"{path}: [kafka.options] {key} must be a string or number")
     return {k: str(v).lower() if isinstance(v, bool) else str(v) for k, v in options.items()}
-
-
-def _detectors(section: dict[str, Any], path: Path) -> Detectors:
-    settings: dict[str, Any] = {}
-    for name, table in section.items():
-        if name == "sensor_ttl_seconds":
-            settings[name] = _get(section, name, float, path)
-            continue
-        if name not in DETECTOR_SETTINGS or not isinstance(table, dict):
-            raise ConfigError(f"{path}: [detectors] has sensor_ttl_seconds and tables "
-                              f"{', '.join(DETECTORS)}, not {name!r}")
-        known = DETECTOR_SETTINGS[name]
-        for key in table:
-            if key != "enabled" and key not in known:
-                raise ConfigError(f"{path}: [detectors.{name}] has no setting {key!r} (it has "
-                                  f"{', '.join(['enabled', *known])})")
-        settings[name] = _get(table, "enabled", bool, path, True)
-        for key, (attr, kind) in known.items():
-            if key in table:
-                settings[attr] = _get(table, key, kind, path)
-    return Detectors(**settings)
 
 
 def local_path(location: str) -> Path | None:
@@ -332,19 +276,7 @@ def _validated(c: JobConfig) -> JobConfig:
                         f"{c.time_policy!r}")
     if not 0 <= c.metrics_port <= 65535:
         problems.append(f"metrics port must be 0 (none) or a port number, not {c.metrics_port}")
-    d = c.detectors
-    if not d.sigma_k > 0 or d.sigma_min_readings < 2:
-        problems.append("three_sigma needs k > 0 and min_readings >= 2")
-    if not 2 <= d.zscore_min_history <= d.zscore_history:
-        problems.append("zscore needs 2 <= min_history <= history")
-    if not (d.zscore_threshold > 0 and d.zscore_min_sigma > 0):
-        problems.append("zscore needs threshold > 0 and min_sigma > 0")
-    if d.level_shift_readings < 2:
-        problems.append("level_shift readings must be >= 2")
-    if d.stuck_repeats < 2:
-        problems.append("stuck repeats must be >= 2")
-    if not 0 < d.silent_seconds < d.sensor_ttl_seconds:
-        problems.append("silent after_seconds must be > 0 and below [detectors] sensor_ttl_seconds")
+    problems += c.detectors.problems()
     if problems:
         raise ConfigError("; ".join(problems) + where)
     return c
@@ -355,40 +287,3 @@ def _is_json_object(text: str) -> bool:
         return isinstance(json.loads(text), dict)
     except ValueError:
         return False
-
-
-def _section(raw: dict[str, Any], name: str, path: Path) -> dict[str, Any]:
-    section = raw.get(name)
-    if not isinstance(section, dict):
-        raise ConfigError(f"{path}: missing section [{name}]")
-    return section
-
-
-def _optional_section(raw: dict[str, Any], name: str, path: Path) -> dict[str, Any]:
-    """A section that may be left out (its settings then take their defaults)."""
-    section = raw.get(name, {})
-    if not isinstance(section, dict):
-        raise ConfigError(f"{path}: [{name}] must be a table")
-    return section
-
-
-_REQUIRED = object()
-
-
-def _get(section: dict[str, Any], key: str, kind: type, path: Path, default: Any = _REQUIRED) -> Any:
-    if key not in section:
-        if default is not _REQUIRED:
-            return default
-        raise ConfigError(f"{path}: missing setting {key!r}")
-    value = section[key]
-    if kind is float:
-        return _number(value, key, path)
-    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-        raise ConfigError(f"{path}: {key} must be a {kind.__name__}, not {value!r}")
-    return value
-
-
-def _number(value: Any, key: str, path: Path) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ConfigError(f"{path}: {key} must be a number, not {value!r}")
-    return float(value)

@@ -15,7 +15,7 @@ from pyspark import StorageLevel
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from iotstream import console, engine, stream, windows
+from iotstream import console, step, stream, windows
 from iotstream.compute import BatchResult, Carry, compute
 from iotstream.config import JobConfig, checkpoint_location
 from iotstream.jobstate import VersionedState
@@ -39,7 +39,7 @@ class StopRequested(Exception):
 
 
 class BatchProcessor:
-    """`foreachBatch` handler of the main query (over engine.plan's rows): the batch is cached,
+    """`foreachBatch` handler of the main query (over plan.plan's rows): the batch is cached,
     `compute` reads it (two Spark jobs), `commit` writes, and it is released before the next."""
 
     def __init__(
@@ -72,7 +72,7 @@ class BatchProcessor:
         started = time.monotonic()
         phases = _Phases()
         carry = self._carry(batch.sparkSession, batch_id)
-        engine.set_clock(batch.sparkSession, windows.micros(carry.watermark))
+        step.set_clock(batch.sparkSession, windows.micros(carry.watermark))
         cached, release = _cached(batch)
         try:
             result = compute(cached, batch_id, carry, self.config, self.clock, phases.mark)

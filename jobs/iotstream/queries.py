@@ -7,9 +7,8 @@ about a hundred calls into the JVM, 1 ms each here (measured: 0.1-0.2 s per batc
 
 from __future__ import annotations
 
-from iotstream.anomalies import IMPOSSIBLE
+from iotstream.contract import CONFLICT, DUPLICATE, IMPOSSIBLE, QUARANTINED, READING
 from iotstream.detectors import REGISTRY
-from iotstream.engine import DUPLICATE, READING, RECORD
 
 VIEW = "iot_batch"
 _PLAUSIBLE = f"(reason IS NULL OR reason <> '{IMPOSSIBLE}')"
@@ -20,11 +19,11 @@ SELECT state, window_start, late, kafka_partition,
        count_if(ok AND first_in_state) AS state_sensors,
        count_if(ok AND first_of_sensor) AS sensors,
        count_if(ok AND first_in_window) AS window_sensors,
-       count_if(kind IN ('{READING}', '{RECORD}', '{DUPLICATE}')) AS consumed,
-       count_if(kind = '{RECORD}') AS quarantined, count_if(kind = '{DUPLICATE}') AS duplicates,
-       count_if(kind = '{DUPLICATE}' AND detail = 'conflict') AS conflicts,
+       count_if(kind IN ('{READING}', '{QUARANTINED}', '{DUPLICATE}')) AS consumed,
+       count_if(kind = '{QUARANTINED}') AS quarantined, count_if(kind = '{DUPLICATE}') AS duplicates,
+       count_if(kind = '{DUPLICATE}' AND duplicate_kind = '{CONFLICT}') AS conflicts,
        count_if(ok AND clock IS NOT NULL) AS time_adjusted,
-       count_if(kind IN ('{READING}', '{RECORD}') AND clock IS NOT NULL) AS clock_errors,
+       count_if(kind IN ('{READING}', '{QUARANTINED}') AND clock IS NOT NULL) AS clock_errors,
        max(batch_time) AS batch_time, max(CASE WHEN ok THEN event_time END) AS max_event_time,
        count_if(ok AND new_sensor) AS new_sensors,
        {", ".join(f"count_if({d.wanted}) AS hits_{n}" for n, d in REGISTRY.items()
@@ -37,16 +36,20 @@ GROUP BY state, window_start, late, kafka_partition
 # registry's `wanted`), and the late and quarantined records and new sensors (`needed`), and,
 # with :readings, every accepted reading (for the readings table). `sigma_z` is three_sigma's z:
 # :limits holds its (mean, stddev) per 'state|window start in µs', as JSON.
+# The side rows' columns: the record's and the step's that the tables need, then each detector's.
+SIDE_COLUMNS = tuple(dict.fromkeys((
+    "kind", "guid", "state", "event_time", "temperature", "band_low", "band_high", "reason",
+    "sigma_z", "new_sensor", "late", "window_start", "kafka_partition", "kafka_offset",
+    "kafka_timestamp", "raw", "reject_reason", "duplicate_kind", "kept_temperature",
+    *(c for d in REGISTRY.values() for c in d.columns))))
 _HITS = ",\n             ".join(f"(({d.wanted}) AND :{d.name}) AS hit_{d.name}"
                           for d in REGISTRY.values())
 SIDE_SQL = f"""
 SELECT * FROM (
-SELECT kind, guid, state, event_time, temperature, band_low, band_high, reason, z_reason,
-       z_score, stuck_score, detail, detail_score, sigma_z, new_sensor, late, window_start,
-       kafka_partition, kafka_offset, kafka_timestamp, raw, reject_reason, z_mean, z_sigma,
+SELECT {", ".join(SIDE_COLUMNS)},
        {", ".join(f"hit_{n}" for n in REGISTRY)},
        {" OR ".join(f"hit_{name}" for name in REGISTRY)}
-       OR (kind = '{RECORD}' AND :quarantine)
+       OR (kind = '{QUARANTINED}' AND :quarantine)
        OR (kind = '{DUPLICATE}' AND :duplicates)
        OR (kind = '{READING}' AND (new_sensor OR (late AND :late))) AS needed
 FROM (SELECT *,
@@ -63,11 +66,11 @@ WHERE needed OR (kind = '{READING}' AND :readings)
 # A sensor's readings whose clock is off, per batch (only run when the figures count some).
 CLOCK_SQL = f"""
 SELECT guid, state, clock AS error,
-       CASE WHEN kind = '{RECORD}' THEN 'quarantined' ELSE 'adjusted' END AS action,
+       CASE WHEN kind = '{QUARANTINED}' THEN 'quarantined' ELSE 'adjusted' END AS action,
        count(*) AS readings, max(abs(clock_skew)) AS max_skew_seconds,
        max(timestamp_micros(unix_micros(kafka_timestamp) + CAST(round(clock_skew * 1e6) AS BIGINT)))
            AS latest_event_time
 FROM {VIEW}
-WHERE kind IN ('{READING}', '{RECORD}') AND clock IS NOT NULL
+WHERE kind IN ('{READING}', '{QUARANTINED}') AND clock IS NOT NULL
 GROUP BY guid, state, clock, kind
 """

@@ -10,11 +10,11 @@ from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
-from pyspark.sql import DataFrame
+from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 from iotstream import windows
-from iotstream.engine import DUPLICATE, RECORD, is_reading
+from iotstream.contract import DUPLICATE, QUARANTINED, READING
 from iotstream.schema import TABLES
 from iotstream.sinks import to_arrow
 
@@ -25,20 +25,24 @@ DUPLICATE_COLUMNS = ("guid", "state", "event_time", "temperature", "kafka_partit
                      "kafka_offset", "kafka_timestamp")
 
 
+def is_reading() -> Column:
+    return F.col("kind") == READING
+
+
 def quarantined(r: Mapping[str, Any]) -> dict[str, Any]:
     return {"kafka_partition": r["kafka_partition"], "kafka_offset": r["kafka_offset"],
             "kafka_timestamp": r["kafka_timestamp"], "raw": r["raw"], "reason": r["reject_reason"]}
 
 
 def duplicate(r: Mapping[str, Any]) -> dict[str, Any]:
-    return {**{k: r[k] for k in DUPLICATE_COLUMNS}, "kind": r["detail"],
-            "kept_temperature": r["detail_score"]}
+    return {**{k: r[k] for k in DUPLICATE_COLUMNS}, "kind": r["duplicate_kind"],
+            "kept_temperature": r["kept_temperature"]}
 
 
 def duplicate_rows(batch: DataFrame, batch_id: int, batch_time: datetime) -> DataFrame:
     return batch.where(F.col("kind") == DUPLICATE).select(
-        *stamp(batch_id, batch_time), *DUPLICATE_COLUMNS[:4], F.col("detail").alias("kind"),
-        F.col("detail_score").alias("kept_temperature"), *DUPLICATE_COLUMNS[4:])
+        *stamp(batch_id, batch_time), *DUPLICATE_COLUMNS[:4], F.col("duplicate_kind").alias("kind"),
+        "kept_temperature", *DUPLICATE_COLUMNS[4:])
 
 
 def stamp(batch_id: int, batch_time: datetime) -> list:
@@ -81,6 +85,6 @@ def readings_table(rows: pa.Table, batch_id: int, batch_time: datetime,
 
 
 def quarantine_rows(batch: DataFrame, batch_id: int, batch_time: datetime) -> DataFrame:
-    return batch.where(F.col("kind") == RECORD).select(
+    return batch.where(F.col("kind") == QUARANTINED).select(
         *stamp(batch_id, batch_time), "kafka_partition", "kafka_offset", "kafka_timestamp",
         "raw", F.col("reject_reason").alias("reason"))

@@ -13,7 +13,7 @@ import time
 from pyspark.errors import AnalysisException, StreamingQueryException
 from pyspark.sql.streaming import StreamingQuery
 
-from iotstream import engine, stream
+from iotstream import plan, step, stream
 from iotstream.alerts import AlertPublisher
 from iotstream.cli import describe
 from iotstream.config import ConfigError, JobConfig, checkpoint_location, local_path
@@ -108,7 +108,7 @@ def run(config: JobConfig) -> int:
         print(f"iot-aggregator: {stream.describe_resources(spark, config)}", flush=True)
         _warn_if_node_local(spark.sparkContext.master, config)
         try:
-            rows = engine.plan(records, config)
+            rows = plan.plan(records, config)
         except ConfigError as e:
             print(f"error: {e}", file=sys.stderr)
             return 2
@@ -159,7 +159,7 @@ def _serve_metrics(spark, config: JobConfig) -> Metrics | None:
 def _close_alerts(spark) -> None:
     """Closes the alerts' Kafka producer (sends what it still holds), if the engine is there."""
     try:
-        spark._jvm.iot.engine.Alerts.close()
+        step.engine(spark).Alerts.close()
     except Exception:  # noqa: BLE001 - no engine jar: no producer was made
         pass
 

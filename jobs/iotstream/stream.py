@@ -10,7 +10,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.streaming import StreamingQuery
 
-from iotstream import engine
+from iotstream import plan
 from iotstream.config import ConfigError, JobConfig, checkpoint_location
 from iotstream.parse import BATCH_TIME, KAFKA_COLUMNS
 from iotstream.sinks import last_offsets_entry
@@ -57,7 +57,7 @@ def session_settings(config: JobConfig, master: str) -> dict[str, str]:
         "spark.redaction.regex": "(?i)secret|password|token|access[.]?key|jaas|sasl",
         # Plain microsecond timestamps: read as such by pyarrow, pandas and every engine.
         "spark.sql.parquet.outputTimestampType": "TIMESTAMP_MICROS",
-        **engine.SETTINGS,
+        **plan.SETTINGS,
         **scaling_settings(config, master),
     }
 

@@ -6,14 +6,23 @@ it on as a row of kind `silent` carrying the sensor's last reading; the score is
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 
-from iotstream.detectors import Detector, Finding, Row
+from iotstream.detectors.base import Detector, Finding, Row, Settings
 
 
-def findings(_row: Row, settings: object) -> Iterable[Finding]:
-    return [("silent", float(settings.silent_seconds))]
+@dataclass(frozen=True)
+class SilentSettings(Settings):
+    after_seconds: float = 120.0
+
+    def problems(self) -> list[str]:
+        return [] if self.after_seconds > 0 else ["silent after_seconds must be > 0"]
+
+
+def findings(_row: Row, settings: SilentSettings) -> Iterable[Finding]:
+    return [("silent", float(settings.after_seconds))]
 
 
 DETECTOR = Detector(
-    name="silent", settings={"after_seconds": ("silent_seconds", float)}, meant_for=("silent",),
-    wanted="kind = 'silent'", findings=findings)
+    name="silent", settings=SilentSettings, meant_for=("silent",), wanted="kind = 'silent'",
+    findings=findings)

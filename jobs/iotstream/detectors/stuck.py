@@ -4,14 +4,23 @@ run. Computed by the engine's per-sensor step, which hands on `stuck_score` (the
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 
-from iotstream.detectors import Detector, Finding, Row
+from iotstream.detectors.base import Detector, Finding, Row, Settings
 
 
-def findings(row: Row, _settings: object) -> Iterable[Finding]:
+@dataclass(frozen=True)
+class StuckSettings(Settings):
+    repeats: int = 10
+
+    def problems(self) -> list[str]:
+        return [] if self.repeats >= 2 else ["stuck repeats must be >= 2"]
+
+
+def findings(row: Row, _settings: StuckSettings) -> Iterable[Finding]:
     return [("stuck", row["stuck_score"])]
 
 
 DETECTOR = Detector(
-    name="stuck", settings={"repeats": ("stuck_repeats", int)}, meant_for=("stuck",),
-    wanted="stuck_score IS NOT NULL", findings=findings)
+    name="stuck", settings=StuckSettings, meant_for=("stuck",), wanted="stuck_score IS NOT NULL",
+    findings=findings, columns=("stuck_score",))

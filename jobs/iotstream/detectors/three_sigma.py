@@ -5,17 +5,32 @@ is |z|."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
 
-from iotstream.detectors import Detector, Finding, Row
+from iotstream.detectors.base import Detector, Finding, Row, Settings
 
 
-def findings(row: Row, _settings: object) -> Iterable[Finding]:
+@dataclass(frozen=True)
+class ThreeSigmaSettings(Settings):
+    k: float = 3.0
+    min_readings: int = 20
+
+    def problems(self) -> list[str]:
+        return [] if self.k > 0 and self.min_readings >= 2 else [
+            "three_sigma needs k > 0 and min_readings >= 2"]
+
+
+def findings(row: Row, _settings: ThreeSigmaSettings) -> Iterable[Finding]:
     z = row["sigma_z"]
     return [("high" if z > 0 else "low", abs(z))]
 
 
+def parameters(settings: ThreeSigmaSettings) -> Mapping[str, Any]:
+    return {"sigma_k": float(settings.k)}
+
+
 DETECTOR = Detector(
-    name="three_sigma",
-    settings={"k": ("sigma_k", float), "min_readings": ("sigma_min_readings", int)},
-    meant_for=("spike",), wanted="sigma_z IS NOT NULL", findings=findings, side_only=True)
+    name="three_sigma", settings=ThreeSigmaSettings, meant_for=("spike",),
+    wanted="sigma_z IS NOT NULL", findings=findings, parameters=parameters, side_only=True)

@@ -1,4 +1,5 @@
-"""Out-of-band anomaly rules, each a named Column expression over `temperature` and the bands."""
+"""The band rule: a reading outside its state's band or any real air temperature, as named Column
+expressions over `temperature` and the bands (the `band` detector reports its runs)."""
 
 from __future__ import annotations
 
@@ -8,8 +9,8 @@ from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 from iotstream.config import Bands
+from iotstream.contract import IMPOSSIBLE
 
-IMPOSSIBLE = "impossible"
 BELOW_BAND = "below_band"
 ABOVE_BAND = "above_band"
 
@@ -46,7 +47,7 @@ def above_band() -> Column:
     return F.col("temperature") > F.col("band_high")
 
 
-def anomaly_reason(bands: Bands) -> Column:
+def out_of_band_reason(bands: Bands) -> Column:
     """The reason an event (with bands) is anomalous, or null. Impossible values win over bands."""
     return (
         F.when(physically_impossible(bands), F.lit(IMPOSSIBLE))
@@ -55,9 +56,9 @@ def anomaly_reason(bands: Bands) -> Column:
     )
 
 
-def flag_anomalies(bands: Bands) -> Callable[[DataFrame], DataFrame]:
+def flag_out_of_band(bands: Bands) -> Callable[[DataFrame], DataFrame]:
     """Transform: adds `band_low`, `band_high` and `reason` (null when the reading is normal)."""
-    reason = anomaly_reason(bands)
+    reason = out_of_band_reason(bands)
 
     def transform(events: DataFrame) -> DataFrame:
         return events.transform(with_bands(bands)).withColumn("reason", reason)

@@ -1,0 +1,44 @@
+package iot.engine;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import org.apache.spark.sql.types.DataTypes;
+import org.apache.spark.sql.types.StructType;
+import org.junit.jupiter.api.Test;
+
+/** The contract as the engine reads it, the output schema, and settings by name. */
+class ContractTest {
+    @Test
+    void theOutputIsTheInputThenTheContractsColumnsThenEachRulesWithNoNameTwice() {
+        StructType input = new StructType();
+        for (String c : Contract.INPUT) input = input.add(c, DataTypes.StringType, false);
+        List<Rule<?>> rules = Feed.standard().rules;
+        StructType out = SensorStep.outputSchema(input, rules);
+        List<String> expected = new ArrayList<>(Contract.INPUT);
+        Contract.OUTPUT.forEach(f -> expected.add(f.name()));
+        rules.forEach(r -> r.columns().forEach(c -> expected.add(c.name())));
+        assertEquals(expected, List.of(out.fieldNames()));
+        assertEquals(expected.size(), new HashSet<>(expected).size());
+        assertTrue(out.apply("guid").nullable()); // a rule's own row has only a few
+        assertEquals(List.of("band", "stuck", "silent", "zscore"), rules.stream().map(Rule::name).toList());
+        assertEquals("quarantined", Contract.QUARANTINED);
+        assertEquals("iot.clock", Contract.CLOCK_PROPERTY);
+    }
+
+    @Test
+    void aMissingOrMistypedSettingIsAnErrorNamingIt() {
+        String settings = Feed.settings("", "", "", "");
+        IllegalArgumentException missing = assertThrows(IllegalArgumentException.class,
+                () -> RuleRegistry.rules(Settings.parse(settings.replace("\"repeats\": 10", "\"repeatz\": 10"))));
+        assertEquals("missing setting detectors.stuck.repeats", missing.getMessage());
+        IllegalArgumentException typed = assertThrows(IllegalArgumentException.class,
+                () -> RuleRegistry.rules(Settings.parse(settings.replace("\"history\": 30", "\"history\": 2.5"))));
+        assertEquals("detectors.zscore.history must be a whole number, not 2.5", typed.getMessage());
+        assertThrows(IllegalArgumentException.class, () -> Settings.parse("[1]"));
+    }
+}
