@@ -31,7 +31,8 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "scripts"))
-from bench import batches, pct  # noqa: E402
+from bench_figures import pct  # noqa: E402
+from bench_sources import batches  # noqa: E402
 
 # A day ago, on the hour, as a live fleet's.
 START = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(days=1)

@@ -2,10 +2,11 @@
 micro-batches of a realistic size, with the time of every batch, of each of its phases (the job's
 own batch header) and of each Spark job it ran.
 
-The input is the job's Kafka columns (value, partition, offset, timestamp) stored as one Parquet
-file per micro-batch and read by Spark's file source (one file per trigger, availableNow), so no
-broker is needed and every run sees the same batches. Alerts are off unless --bootstrap names a
-broker. Everything else (parse, windows, detectors, state, every Parquet table) is the job's.
+The input (harness_input.py) is the job's Kafka columns (value, partition, offset, timestamp)
+stored as one Parquet file per micro-batch and read by Spark's file source (one file per trigger,
+availableNow), so no broker is needed and every run sees the same batches. Alerts are off unless
+--bootstrap names a broker. Everything else (parse, windows, detectors, state, every Parquet
+table) is the job's.
 
     .venv/bin/python scripts/harness.py [--batches 8] [--records 30000] [--sensors 1000] [--json F]
         [--shuffle-partitions N] [--conf KEY=VALUE ...] [--floor] [--bootstrap BROKER]
@@ -21,11 +22,10 @@ import json
 import os
 import re
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -34,7 +34,9 @@ os.environ["TZ"] = "UTC"
 time.tzset()
 os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
 
-KAFKA_SCHEMA = "value binary, partition int, offset bigint, timestamp timestamp"
+import harness_floor  # noqa: E402
+from harness_input import prepare_input, read_batches  # noqa: E402
+
 HEADER = re.compile(r"^== Batch (\d+) .*?· ([\d.]+) s \((.*)\) =*$", re.M)
 
 
@@ -57,34 +59,6 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--floor", action="store_true",
                    help="first time the reference queries under the job (harness_floor.py)")
     return p.parse_args(argv)
-
-
-def prepare_input(folder: Path, args: argparse.Namespace) -> Path:
-    """One Parquet file of Kafka-shaped records per batch, from the seeded simulator."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    data = folder / "input"
-    data.mkdir(parents=True, exist_ok=True)
-    total = args.batches * args.records
-    lines = subprocess.run(
-        [sys.executable, str(ROOT / "iotsimulator.py"), str(total), "--seed", "42",
-         "--sensors", str(args.sensors), "--event-interval", f"{1 / args.rate:.9f}",
-         "--anomaly-rate", str(args.anomaly_rate)],
-        check=True, capture_output=True).stdout.splitlines()
-    start = datetime(2026, 1, 1, tzinfo=UTC)
-    for b in range(args.batches):
-        chunk = lines[b * args.records:(b + 1) * args.records]
-        n = len(chunk)
-        stamp = start + timedelta(seconds=b * args.records / args.rate)
-        table = pa.table({
-            "value": pa.array(chunk, pa.binary()),
-            "partition": pa.array([i % 3 for i in range(n)], pa.int32()),
-            "offset": pa.array([b * args.records // 3 + i // 3 for i in range(n)], pa.int64()),
-            "timestamp": pa.array([stamp] * n, pa.timestamp("us", tz="UTC")),
-        })
-        pq.write_table(table, data / f"batch-{b:05d}.parquet")
-    return data
 
 
 def jars(kafka: bool) -> list[Path]:
@@ -131,12 +105,10 @@ def spark_jobs(spark) -> list[dict]:
 
 def run(args: argparse.Namespace, work: Path) -> dict:
     from pyspark.sql import SparkSession
-    from pyspark.sql import functions as F
 
     from iotstream import plan, stream
     from iotstream.alerts import AlertPublisher
     from iotstream.config import load_config
-    from iotstream.parse import BATCH_TIME, KAFKA_COLUMNS
     from iotstream.pipeline import BatchProcessor
     from iotstream.sinks import ParquetSink
 
@@ -159,10 +131,8 @@ def run(args: argparse.Namespace, work: Path) -> dict:
     spark = builder.getOrCreate()
     floor = {}
     if args.floor:
-        import harness_floor
         floor = harness_floor.run(spark, config, data, work, args.warmup)
-    records = (spark.readStream.schema(KAFKA_SCHEMA).option("maxFilesPerTrigger", 1)
-               .parquet(str(data)).select(*KAFKA_COLUMNS, F.current_timestamp().alias(BATCH_TIME)))
+    records = read_batches(spark, data)
     console = io.StringIO()
     alerts = AlertPublisher(config) if config.alerts_topic else None
     processor = BatchProcessor(config, ParquetSink(config.output_dir), out=console, alerts=alerts)

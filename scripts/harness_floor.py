@@ -20,18 +20,17 @@ import statistics
 from pathlib import Path
 from typing import Any
 
+from harness_input import read_batches
+
 
 def run(spark: Any, config: Any, data: Path, work: Path, warmup: int) -> dict[str, float]:
-    from harness import KAFKA_SCHEMA
     from pyspark.sql import functions as F
 
     from iotstream import band_rule, compute, parse, plan, queries
-    from iotstream.parse import BATCH_TIME, KAFKA_COLUMNS
     from iotstream.schema import EVENT_SCHEMA
 
     def source():
-        return (spark.readStream.schema(KAFKA_SCHEMA).option("maxFilesPerTrigger", 1)
-                .parquet(str(data)).select(*KAFKA_COLUMNS, F.current_timestamp().alias(BATCH_TIME)))
+        return read_batches(spark, data)
 
     def parsed(records):
         return (records.transform(parse.parse_records(config.bands.baselines,
@@ -58,7 +57,7 @@ def run(spark: Any, config: Any, data: Path, work: Path, warmup: int) -> dict[st
     def step(batch, _):
         c = batch.persist()
         c.count()
-        compute._query(c, queries.FIGURES_SQL).collect()
+        compute.query_batch(c, queries.FIGURES_SQL).collect()
         c.unpersist()
 
     event = F.from_json(F.col("value").cast("string"), EVENT_SCHEMA).alias("e")

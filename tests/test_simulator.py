@@ -1,5 +1,6 @@
-"""Tests for iotsimulator.py: output format, determinism, the temperature model,
-anomaly ground truth, clocks and CLI errors. No Spark and no Kafka broker needed."""
+"""Tests for iotsimulator.py and its package simulator/: output format, determinism, the
+temperature model, anomaly ground truth, clocks and CLI errors. No Spark and no Kafka broker
+needed."""
 from __future__ import annotations
 
 import csv
@@ -19,12 +20,13 @@ from typing import Any
 
 import pytest
 
-import iotsimulator as sim  # importable: conftest.py puts the repo root on sys.path
+import simulator as sim  # importable: conftest.py puts the repo root on sys.path
+from iotstream.states import load_baselines
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 SCRIPT = REPO_ROOT / "iotsimulator.py"
-STATES = sim.load_baselines(sim.DEFAULT_STATES_FILE)
+STATES = load_baselines(sim.DEFAULT_STATES_FILE)
 US_STATES_PLUS_DC = 51
 GUID_RE = re.compile(r"^0-ZZZ\d{8}-\d{2}[A-Z]$")
 DESTINATION_RE = re.compile(r"^0-AAA\d{8}$")

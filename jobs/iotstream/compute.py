@@ -158,7 +158,7 @@ def _figures(batch: DataFrame) -> dict[str, Any]:
     (the latest event time) and per window (partial sums of on-time readings, and of late ones
     for restatements). Distinct sensors are counts of the step's first-of flags, so they add up
     too."""
-    groups = naive(_query(batch, FIGURES_SQL).toArrow()).to_pylist()
+    groups = naive(query_batch(batch, FIGURES_SQL).toArrow()).to_pylist()
     counts = ("messages", "sensors", "consumed", "quarantined", "new_sensors", "duplicates",
               "conflicts", "time_adjusted", "clock_errors",
               *(f"hits_{n}" for n, d in REGISTRY.items() if not d.side_only))
@@ -234,12 +234,12 @@ def _side_rows(batch: DataFrame, limits: Mapping, config: JobConfig, big: Mappin
             "duplicates": not big["duplicates"], "readings": readings,
             **{name: d[name].enabled for name in REGISTRY},
             **{k: v for name, det in REGISTRY.items() for k, v in det.parameters(d[name]).items()}}
-    rows = naive(_query(batch, SIDE_SQL, args).toArrow())
+    rows = naive(query_batch(batch, SIDE_SQL, args).toArrow())
     side = rows.filter(rows["needed"]).to_pylist() if readings else rows.to_pylist()
     return side, rows.filter(pc.equal(rows["kind"], READING)) if readings else None
 
 
-def _query(batch: DataFrame, sql: str, args: Mapping[str, Any] | None = None) -> DataFrame:
+def query_batch(batch: DataFrame, sql: str, args: Mapping[str, Any] | None = None) -> DataFrame:
     batch.createOrReplaceTempView(VIEW)
     return batch.sparkSession.sql(sql, args=dict(args or {}))
 
@@ -267,7 +267,7 @@ def _clock_errors(batch: DataFrame, batch_id: int, batch_time: datetime,
     by Spark when a whole fleet's clocks are off (more than DRIVER_ROWS such readings)."""
     if not count:
         return []
-    rows = _query(batch, CLOCK_SQL)
+    rows = query_batch(batch, CLOCK_SQL)
     if count > DRIVER_ROWS:
         return rows.select(*records.stamp(batch_id, batch_time), "*")
     return naive(rows.toArrow()).to_pylist()
