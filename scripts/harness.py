@@ -136,9 +136,9 @@ def run(args: argparse.Namespace, work: Path) -> dict:
     from iotstream import engine, stream
     from iotstream.alerts import AlertPublisher
     from iotstream.config import load_config
+    from iotstream.io.tables import ParquetSink
     from iotstream.parse import BATCH_TIME, KAFKA_COLUMNS
     from iotstream.pipeline import BatchProcessor
-    from iotstream.sinks import ParquetSink
 
     data = prepare_input(work, args)
     config = load_config(args.config).with_overrides(

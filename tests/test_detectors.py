@@ -15,8 +15,8 @@ import pytest
 from py4j.java_gateway import get_field
 
 from iotstream.config import Detectors, load_config
+from iotstream.io.tables import ParquetSink
 from iotstream.pipeline import BatchProcessor
-from iotstream.sinks import ParquetSink
 from iotstream.views import read_table
 from sparkdata import BANDS, event, kafka_records
 from streamrun import StreamRun

@@ -22,9 +22,9 @@ from iotstream import console, records, windows
 from iotstream.config import JobConfig
 from iotstream.detectors import REGISTRY
 from iotstream.engine import DUPLICATE, READING, RECORD
+from iotstream.io.arrow import naive, to_arrow
 from iotstream.queries import CLOCK_SQL, FIGURES_SQL, SIDE_SQL, VIEW
 from iotstream.schema import TABLES
-from iotstream.sinks import naive, to_arrow
 
 # Late or quarantined records beyond this many in one batch are written by Spark's executors
 # instead of through the driver (a burst of bad records must not fill the driver's memory).

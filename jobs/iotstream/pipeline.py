@@ -18,9 +18,10 @@ from pyspark.sql import functions as F
 from iotstream import console, engine, stream, windows
 from iotstream.compute import BatchResult, Carry, compute
 from iotstream.config import JobConfig, checkpoint_location
-from iotstream.jobstate import VersionedState
+from iotstream.io.arrow import naive
+from iotstream.io.jobstate import VersionedState
+from iotstream.io.tables import ParquetSink
 from iotstream.metrics import Metrics, quarantine_reasons
-from iotstream.sinks import ParquetSink, naive
 
 # The job's own state, in the checkpoint folder beside Spark's (whose state store holds the
 # sensors' models): the windows kept (open, and closed within the restate horizon) and the

@@ -15,8 +15,8 @@ from pyspark.sql import functions as F
 
 from iotstream import windows
 from iotstream.engine import DUPLICATE, RECORD, is_reading
+from iotstream.io.arrow import to_arrow
 from iotstream.schema import TABLES
-from iotstream.sinks import to_arrow
 
 # late_events' columns as the step's rows name them (watermark goes before the last two).
 LATE = ("guid", "state", "event_time", "temperature", windows.WINDOW_START, "kafka_partition",
