@@ -15,8 +15,8 @@ from pyspark.sql.streaming import StreamingQuery
 
 from iotstream import engine, stream
 from iotstream.alerts import AlertPublisher
-from iotstream.cli import describe
 from iotstream.config import ConfigError, JobConfig, checkpoint_location, local_path
+from iotstream.console import describe
 from iotstream.io.fs import qualified
 from iotstream.io.tables import ParquetSink
 from iotstream.metrics import Metrics, ProgressListener, serve
