@@ -53,8 +53,9 @@ TABLE_COLUMNS: dict[str, tuple[Column, ...]] = {
         Column("time_adjusted", "bigint"),
         # The event-time watermark after the batch: windows ending at or before it are written.
         Column("watermark", "timestamp"),
-        # How long the batch took, from its start until this row was written (its compute and
-        # every table before it): compared with the trigger, it says whether the job keeps up.
+        # How long the batch took to compute, from its start until every table's rows were
+        # ready to write (the writes come after): compared with the trigger, it says whether
+        # the job keeps up.
         Column("seconds", "double"),
         # Windows written before that this batch's late readings restated (window_stats revisions).
         Column("restated", "bigint"),
