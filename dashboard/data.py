@@ -20,10 +20,9 @@ from typing import Any
 
 import duckdb
 
-from iotstream.schema import PARTITION_COLUMN, TABLES
-from iotstream.sinks import BATCH_FILE, COMPACTED_FILE
+from iotstream.io.layout import BATCH_FILE, COMPACTED_FILE, PARTITION_COLUMN, TABLE_COLUMNS
 
-# Spark's types, as DuckDB names them (for the empty view of a table not written yet).
+# io.layout's (Spark's) type names, as DuckDB names them (for the empty view of a table not written yet).
 DUCK_TYPES = {"string": "VARCHAR", "bigint": "BIGINT", "int": "INTEGER", "double": "DOUBLE",
               "timestamp": "TIMESTAMPTZ", "boolean": "BOOLEAN"}
 
@@ -63,7 +62,7 @@ def _view(con: duckdb.DuckDBPyConnection, table: str, files: Sequence[str],
     if files:
         source = f"{_source(files)} WHERE batch_id <= {int(last_batch)}"
         present = {row[0] for row in con.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()}
-    fields = [(f.name, DUCK_TYPES[f.dataType.simpleString()]) for f in TABLES[table].fields]
+    fields = [(c.name, DUCK_TYPES[c.type]) for c in TABLE_COLUMNS[table]]
     fields.append((PARTITION_COLUMN, "DATE"))
     columns = ", ".join(name if name in present else f"NULL::{kind} AS {name}"
                         for name, kind in fields)
@@ -82,7 +81,7 @@ def _last_batch(con: duckdb.DuckDBPyConnection, output_dir: Path) -> int:
 def _named(sql: str) -> list[str]:
     """The tables `sql` names (a view reads its files' footers when made: only those wanted)."""
     words = set(re.findall(r"[a-z_]+", sql.lower()))
-    return [t for t in TABLES if t in words]
+    return [t for t in TABLE_COLUMNS if t in words]
 
 
 class Tables:

@@ -109,8 +109,8 @@ def run(args: argparse.Namespace, work: Path) -> dict:
     from iotstream import plan, stream
     from iotstream.alerts import AlertPublisher
     from iotstream.config import load_config
+    from iotstream.io.tables import ParquetSink
     from iotstream.pipeline import BatchProcessor
-    from iotstream.sinks import ParquetSink
 
     data = prepare_input(work, args)
     config = load_config(args.config).with_overrides(

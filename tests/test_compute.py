@@ -12,8 +12,8 @@ import pytest
 from pyspark_test import assert_pyspark_df_equal
 
 from iotstream.config import load_config
+from iotstream.io.tables import ParquetSink
 from iotstream.pipeline import BatchProcessor
-from iotstream.sinks import ParquetSink
 from iotstream.views import read_table
 from sparkdata import BANDS, BATCH_TIME, event, kafka_records
 from streamrun import StreamRun

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from iotstream.config import Detectors, load_config
+from iotstream.io.tables import ParquetSink
 from iotstream.pipeline import BatchProcessor
-from iotstream.sinks import ParquetSink
 from iotstream.views import read_table
 from sparkdata import BANDS, event, kafka_records
 from streamrun import StreamRun

@@ -1,4 +1,4 @@
-"""The job's own versioned state (jobstate.VersionedState): Python's file calls on a local
+"""The job's own versioned state (io.jobstate.VersionedState): Python's file calls on a local
 checkpoint, Hadoop's FileSystem elsewhere; each reads what the other wrote."""
 
 from __future__ import annotations
@@ -6,8 +6,8 @@ from __future__ import annotations
 from datetime import datetime
 
 from iotstream import windows
-from iotstream.jobstate import VersionedState
-from iotstream.sinks import to_arrow
+from iotstream.io.arrow import to_arrow
+from iotstream.io.jobstate import VersionedState
 
 
 def rows(n: int) -> list[dict]:

@@ -11,9 +11,9 @@ import pytest
 from pyspark.sql import functions as F
 
 from iotstream.config import load_config
+from iotstream.io.tables import ParquetSink
 from iotstream.pipeline import BatchProcessor
 from iotstream.schema import TABLES
-from iotstream.sinks import ParquetSink
 from iotstream.views import REPORTS, read_table, register_views
 from sparkdata import BANDS, BATCH_TIME, PRODUCED_AT, event, kafka_records
 from streamrun import StreamRun

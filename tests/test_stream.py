@@ -9,7 +9,7 @@ from pyspark.errors import AnalysisException
 
 from iotstream import stream
 from iotstream.config import ConfigError, load_config
-from iotstream.sinks import qualified
+from iotstream.io.fs import qualified
 
 ROOT = Path(__file__).resolve().parent.parent
 

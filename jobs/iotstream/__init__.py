@@ -1,1 +1,2 @@
-"""The streaming job's library: config, schema, transforms, sinks. Shipped to Spark with --py-files."""
+"""The streaming job's library: config, schema, transforms, io/ (files, tables, the job's state).
+Shipped to Spark with --py-files."""

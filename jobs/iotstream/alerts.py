@@ -12,7 +12,7 @@ from pyspark.sql import SparkSession
 
 from iotstream import step
 from iotstream.config import JobConfig
-from iotstream.sinks import naive
+from iotstream.io.arrow import naive
 
 FIELDS = ("detector", "reason", "score", "guid", "state", "event_time", "temperature", "band_low",
           "band_high", "batch_id", "batch_time")

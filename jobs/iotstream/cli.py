@@ -12,14 +12,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-from iotstream.config import (
-    ConfigError,
-    JobConfig,
-    checkpoint_location,
-    load_config,
-    local_path,
-    redacted,
-)
+from iotstream.config import ConfigError, JobConfig, checkpoint_location, load_config, local_path
+from iotstream.console import describe
 
 EXAMPLES = """\
 examples:
@@ -30,7 +24,6 @@ examples:
   ./scripts/submit.sh --check                  # validate config and broker, then exit
 """
 CONNECT_TIMEOUT_SECONDS = 5.0
-ACTIONS = {"quarantine": "quarantined", "adjust": "adjusted"}
 
 
 def parse_args(argv: list[str] | None, default_config: Path) -> argparse.Namespace:
@@ -121,34 +114,6 @@ def _check_port_free(port: int) -> None:
         except OSError as e:
             raise ConfigError(f"cannot serve metrics on port {port} ({e.strerror}); pick a free "
                               "one with --metrics-port N") from None
-
-
-def describe(config: JobConfig) -> str:
-    mode = "available-now (drain, then exit)" if config.available_now else (
-        f"every {config.trigger_seconds:g} s")
-    options = ", ".join(f"{k}={v}" for k, v in sorted(redacted(config.kafka_options).items()))
-    detectors = ", ".join(config.detectors.enabled()) or "none"
-    alerts = f"alerts to {config.alerts_topic}" if config.alerts_topic else "no alerts"
-    if config.metrics_port:
-        alerts += f"; metrics on port {config.metrics_port} (/metrics)"
-    return (
-        f"topic {config.topic} at {config.bootstrap_servers}, {mode}; "
-        f"output {config.output_dir}, checkpoint {checkpoint_location(config)}; "
-        f"windows {config.window_seconds:g} s, watermark {config.watermark_seconds:g} s behind "
-        f"the slowest partition (idle after {config.idle_timeout_seconds:g} s), late readings "
-        f"restate windows for {config.restate_horizon_seconds:g} s; "
-        f"event time {_limits(config)}; "
-        f"detectors {detectors}; {alerts}"
-        + (f"; Kafka options: {options}" if options else "")
-    )
-
-
-def _limits(config: JobConfig) -> str:
-    sides = [f"at most {seconds:g} s {side}" if seconds else f"any time {side}"
-             for seconds, side in ((config.max_past_seconds, "before"),
-                                   (config.max_future_seconds, "after"))]
-    return (f"{' and '.join(sides)} its Kafka timestamp, else "
-            f"{ACTIONS[config.time_policy]}")
 
 
 def packaged_config() -> Path:

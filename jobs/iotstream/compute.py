@@ -1,16 +1,17 @@
-"""A micro-batch's results, computed and not written: `compute(batch, carry) → BatchResult`.
+"""A micro-batch's results, computed and not written: `compute(batch, state before) → BatchResult`.
 
 Two Spark jobs over the batch (the per-sensor step's output, cached by the caller): one
 aggregation that brings per-state, whole-batch and per-window figures to the driver, then one
 pass that brings the few rows every other table needs (anomalies, late and quarantined records,
 new sensors). The driver merges the small parts: windows, totals since the start, the tables.
+Every table's rows are computed here, as Arrow, except a table with more rows than the driver
+should take: that one is a `SparkTable`, which the commit has Spark write.
 """
 
 from __future__ import annotations
 
 import collections
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -22,9 +23,10 @@ from iotstream import console, records, windows
 from iotstream.config import JobConfig
 from iotstream.contract import DUPLICATE, QUARANTINED, READING
 from iotstream.detectors import REGISTRY
+from iotstream.io.arrow import naive, to_arrow
 from iotstream.queries import CLOCK_SQL, FIGURES_SQL, SIDE_SQL, VIEW
+from iotstream.results import BatchResult, JobState, SparkTable
 from iotstream.schema import TABLES
-from iotstream.sinks import naive, to_arrow
 
 # Late or quarantined records beyond this many in one batch are written by Spark's executors
 # instead of through the driver (a burst of bad records must not fill the driver's memory).
@@ -34,65 +36,40 @@ DRIVER_ROWS = 10_000
 READINGS_DRIVER_ROWS = 100_000
 
 
-@dataclass(frozen=True)
-class Carry:
-    """What a batch hands on to the next: running figures, the event-time clock (`watermark`),
-    the partitions' clocks, the open windows and those closed within the restate horizon. A new
-    process reads it back from the last batch's rows and saved state."""
-
-    batch_id: int
-    running_messages: int = 0
-    total_sensors: int = 0
-    watermark: datetime | None = None  # naive UTC
-    # state → messages, sensors, readings, total (sum of readings) since the start
-    state_totals: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
-    open_windows: tuple[Mapping[str, Any], ...] = ()
-    closed_windows: tuple[Mapping[str, Any], ...] = ()  # with the revision last written
-    partitions: tuple[Mapping[str, Any], ...] = ()  # windows.PARTITION_STATE_SCHEMA rows
-
-
-@dataclass(frozen=True)
-class BatchResult:
-    """Everything a batch writes: rows per table (Arrow; a DataFrame for a table too large for
-    the driver), the windows and partition clocks kept after it, the anomalies to publish, and
-    what it hands on."""
-
-    batch_id: int
-    batch_time: datetime
-    tables: Mapping[str, pa.Table | DataFrame]
-    windows: pa.Table
-    partitions: pa.Table
-    alerts: pa.Table
-    carry: Carry
-    report: console.BatchReport
-
-
-def compute(batch: DataFrame, batch_id: int, carry: Carry, config: JobConfig,
-            now: Callable[[], datetime], mark: Callable[[str], None]) -> BatchResult:
-    """The batch's results from the step's rows (engine.plan) and what the last batch handed on."""
+def compute(batch: DataFrame, batch_id: int, before: JobState, config: JobConfig,
+            now: Callable[[], datetime], mark: Callable[[str], None],
+            elapsed: Callable[[], float]) -> BatchResult:
+    """The batch's results from the step's rows (engine.plan) and the state the last batch left;
+    batch_totals' `seconds` is `elapsed()` (seconds since the batch started) once every table's
+    rows are computed."""
     figures = _figures(batch)
     mark("step")
     totals = figures["batch"]
     # Spark's time for the batch (the same when it is replayed); an empty batch has no rows to
     # carry it, and takes the clock's.
     batch_time = totals["batch_time"] or _naive(now())
-    partitions = windows.partition_clocks(carry.partitions, figures["partitions"], batch_time)
-    watermark = windows.next_clock(carry.watermark, partitions, batch_time,
+    partitions = windows.partition_clocks(before.partitions, figures["partitions"], batch_time)
+    watermark = windows.next_clock(before.watermark, partitions, batch_time,
                                    config.watermark_seconds, config.idle_timeout_seconds)
-    wins = windows.advance(carry.open_windows, carry.closed_windows, figures["windows"],
-                           figures["late_windows"], carry.watermark, watermark,
+    wins = windows.advance(before.open_windows, before.closed_windows, figures["windows"],
+                           figures["late_windows"], before.watermark, watermark,
                            config.window_seconds, config.restate_horizon_seconds)
     sigma = config.detectors["three_sigma"]
     limits = windows.three_sigma_limits(wins.merged, sigma.min_readings) if sigma.enabled else {}
-    big = {"late": totals["late"] > DRIVER_ROWS, "quarantine": totals["quarantined"] > DRIVER_ROWS,
-           "duplicates": totals["duplicates"] > DRIVER_ROWS}
+    # Record tables with more rows than the driver takes: Spark writes them, the side pass
+    # leaves their rows out.
+    spark_writes = {"late": totals["late"] > DRIVER_ROWS,
+                    "quarantine": totals["quarantined"] > DRIVER_ROWS,
+                    "duplicates": totals["duplicates"] > DRIVER_ROWS}
     # Every accepted reading, to the readings table: with the side pass, or written by Spark.
     readings: str | None = None
     if config.write_readings and totals["accepted"]:
         readings = "driver" if totals["accepted"] <= READINGS_DRIVER_ROWS else "spark"
     side_readings = None
-    if readings == "driver" or _side_pass_needed(totals, figures["windows"], limits, config, big):
-        side, side_readings = _side_rows(batch, limits, config, big, readings == "driver")
+    if readings == "driver" or _side_pass_needed(totals, figures["windows"], limits, config,
+                                                 spark_writes):
+        side, side_readings = _side_rows(batch, limits, config, spark_writes,
+                                         readings == "driver")
         mark("detect")
     else:  # nothing any detector could report, no new sensor, no late or quarantined record
         side = []
@@ -101,10 +78,10 @@ def compute(batch: DataFrame, batch_id: int, carry: Carry, config: JobConfig,
     found = _anomalies(side, config)
     new = [r for r in side if r["kind"] == READING and r["new_sensor"]]
     new_by_state = collections.Counter(r["state"] for r in new)
-    state_totals = _add_totals(carry.state_totals, figures["states"], new_by_state)
+    state_totals = _add_totals(before.state_totals, figures["states"], new_by_state)
     total_rows = _total_rows(state_totals)
-    running = carry.running_messages + totals["messages"]
-    all_sensors = carry.total_sensors + len(new)
+    running = before.running_messages + totals["messages"]
+    all_sensors = before.total_sensors + len(new)
     batch_row = {
         **{k: totals[k] for k in ("messages", "sensors", "consumed", "accepted", "quarantined",
                                   "late", "duplicates", "conflicts", "time_adjusted")},
@@ -116,17 +93,19 @@ def compute(batch: DataFrame, batch_id: int, carry: Carry, config: JobConfig,
         "window_stats": windows.window_stats(wins.written, config.window_seconds),
         "sensors": [{"guid": r["guid"], "state": r["state"], "first_event_time": r["event_time"]}
                     for r in new],
-        "late_events": records.late_rows(batch, batch_id, batch_time, carry.watermark) if big["late"]
-        else [{**{k: r[k] for k in records.LATE}, "watermark": carry.watermark} for r in side
-              if r["kind"] == READING and r[windows.LATE]],
-        "quarantine": records.quarantine_rows(batch, batch_id, batch_time) if big["quarantine"]
+        "late_events": records.late_rows(batch, batch_id, batch_time, before.watermark)
+        if spark_writes["late"]
+        else [{**{k: r[k] for k in records.LATE_EVENT_COLUMNS}, "watermark": before.watermark}
+              for r in side if r["kind"] == READING and r[windows.LATE_FLAG]],
+        "quarantine": records.quarantine_rows(batch, batch_id, batch_time)
+        if spark_writes["quarantine"]
         else [records.quarantined(r) for r in side if r["kind"] == QUARANTINED],
-        "duplicates": records.duplicate_rows(batch, batch_id, batch_time) if big["duplicates"]
+        "duplicates": records.duplicate_rows(batch, batch_id, batch_time)
+        if spark_writes["duplicates"]
         else [records.duplicate(r) for r in side if r["kind"] == DUPLICATE],
         "clock_errors": _clock_errors(batch, batch_id, batch_time, totals["clock_errors"]),
         "state_stats": figures["states"],
         "state_totals": total_rows,
-        "batch_totals": [batch_row],
     }
     zscore = config.detectors["zscore"]  # the readings table shows the band zscore judged by
     if readings == "spark":
@@ -134,15 +113,18 @@ def compute(batch: DataFrame, batch_id: int, carry: Carry, config: JobConfig,
     elif readings == "driver":
         rows["readings"] = records.readings_table(side_readings, batch_id, batch_time,
                                                   zscore.threshold)
-    tables = {name: (r if isinstance(r, DataFrame | pa.Table) else
-                     to_arrow([{**row, **stamp} for row in r], TABLES[name]))
-              for name, r in rows.items()
-              if isinstance(r, DataFrame) or len(r) or name == "batch_totals"}
+    tables: dict[str, pa.Table | SparkTable] = {
+        name: (SparkTable(r) if isinstance(r, DataFrame) else r if isinstance(r, pa.Table) else
+               to_arrow([{**row, **stamp} for row in r], TABLES[name]))
+        for name, r in rows.items() if isinstance(r, DataFrame) or len(r)}
+    # Every table's rows are computed (but those Spark writes): the batch's time is known.
+    tables["batch_totals"] = to_arrow([{**batch_row, **stamp, "seconds": elapsed()}],
+                                      TABLES["batch_totals"])
     order = [("event_time", "ascending"), ("guid", "ascending"), ("detector", "ascending")]
-    alerts = tables.get("anomalies", to_arrow([], TABLES["anomalies"]))
+    alerts = tables.get("anomalies", to_arrow([], TABLES["anomalies"]))  # never a SparkTable
     shown = alerts.sort_by(order).slice(0, config.max_anomaly_rows).to_pylist()
-    after = Carry(batch_id, running, all_sensors, watermark, state_totals, wins.still_open,
-                  wins.kept, tuple(partitions))
+    after = JobState(batch_id, running, all_sensors, watermark, state_totals, wins.still_open,
+                     wins.kept, tuple(partitions))
     report = console.BatchReport(batch_id, batch_time, {**batch_row}, figures["states"], shown,
                                  windows_written=len(wins.written),
                                  windows_restated=wins.restated,
@@ -172,7 +154,7 @@ def _figures(batch: DataFrame) -> dict[str, Any]:
             partitions[p] = windows.pick(max, partitions.get(p), g["max_event_time"])
         for name in counts:
             total[name] += g[name]
-        total["late"] += g["messages"] if g[windows.LATE] else 0
+        total["late"] += g["messages"] if g[windows.LATE_FLAG] else 0
         total["batch_time"] = windows.pick(max, total["batch_time"], g["batch_time"])
         if not g["messages"]:
             continue
@@ -184,7 +166,7 @@ def _figures(batch: DataFrame) -> dict[str, Any]:
         s["total"] = windows.add(s["total"], g["total"])
         s["low"] = windows.pick(min, s["low"], g["low"])
         s["high"] = windows.pick(max, s["high"], g["high"])
-        (late_parts if g[windows.LATE] else parts).append(
+        (late_parts if g[windows.LATE_FLAG] else parts).append(
             {windows.WINDOW_START: g[windows.WINDOW_START], "state": g["state"],
              **{k: g[k] for k in windows.SUMS if k != "sensors"}, "sensors": g["window_sensors"]})
     total["accepted"] = total["messages"]
@@ -202,7 +184,7 @@ def _figures(batch: DataFrame) -> dict[str, Any]:
 
 
 def _side_pass_needed(totals: Mapping[str, Any], parts: list[dict], limits: Mapping,
-                      config: JobConfig, big: Mapping[str, bool]) -> bool:
+                      config: JobConfig, spark_writes: Mapping[str, bool]) -> bool:
     """Whether the side pass can bring anything: the figures count every detector's rows but
     three_sigma's, new sensors, late and quarantined records; three_sigma can find something
     only in a window whose lowest or highest reading of the batch is more than k sd from its
@@ -210,7 +192,7 @@ def _side_pass_needed(totals: Mapping[str, Any], parts: list[dict], limits: Mapp
     d = config.detectors
     counted = any(totals[f"hits_{name}"] and d[name].enabled
                   for name, detector in REGISTRY.items() if not detector.side_only)
-    records = any(totals[count] and not big[name] for count, name in (
+    records = any(totals[count] and not spark_writes[name] for count, name in (
         ("late", "late"), ("quarantined", "quarantine"), ("duplicates", "duplicates")))
     if counted or records or totals["new_sensors"]:
         return True
@@ -223,19 +205,20 @@ def _side_pass_needed(totals: Mapping[str, Any], parts: list[dict], limits: Mapp
     return False
 
 
-def _side_rows(batch: DataFrame, limits: Mapping, config: JobConfig, big: Mapping[str, bool],
+def _side_rows(batch: DataFrame, limits: Mapping, config: JobConfig,
+               spark_writes: Mapping[str, bool],
                readings: bool) -> tuple[list[dict[str, Any]], pa.Table | None]:
     """The batch's rows that some table needs, one pass: findings of every detector, late and
-    quarantined records (unless too many for the driver), new sensors; and with `readings`,
-    every accepted reading, kept as Arrow (they are many: no Python object per value)."""
+    quarantined records (unless Spark writes them), new sensors; and with `readings`, every
+    accepted reading, kept as Arrow (they are many: no Python object per value)."""
     d = config.detectors
     args = {"limits": windows.limits_json(limits),
-            "late": not big["late"], "quarantine": not big["quarantine"],
-            "duplicates": not big["duplicates"], "readings": readings,
+            "late": not spark_writes["late"], "quarantine": not spark_writes["quarantine"],
+            "duplicates": not spark_writes["duplicates"], "readings": readings,
             **{name: d[name].enabled for name in REGISTRY},
             **{k: v for name, det in REGISTRY.items() for k, v in det.parameters(d[name]).items()}}
     rows = naive(query_batch(batch, SIDE_SQL, args).toArrow())
-    side = rows.filter(rows["needed"]).to_pylist() if readings else rows.to_pylist()
+    side = rows.filter(rows["wanted_by_driver"]).to_pylist() if readings else rows.to_pylist()
     return side, rows.filter(pc.equal(rows["kind"], READING)) if readings else None
 
 
@@ -250,7 +233,7 @@ def _anomalies(side: list[dict[str, Any]], config: JobConfig) -> list[dict[str, 
     found = []
     for r in side:
         for name, detector in REGISTRY.items():
-            if not r[f"hit_{name}"]:
+            if not r[f"finds_{name}"]:
                 continue
             for reason, score in detector.findings(r, config.detectors[name]):
                 found.append({k: r[k] for k in _FINDING} | {"reason": reason, "detector": name,

@@ -1,4 +1,5 @@
-"""The console block printed for every micro-batch: plain text, aligned tables, no Spark."""
+"""What the job prints: its settings in one line when it starts (describe), and the block for
+every micro-batch. Plain text, aligned tables, no Spark."""
 
 from __future__ import annotations
 
@@ -7,7 +8,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from iotstream.config import JobConfig, checkpoint_location, redacted
+
 RULE_WIDTH = 78
+ACTIONS = {"quarantine": "quarantined", "adjust": "adjusted"}  # the event-time policy's
 
 
 @dataclass(frozen=True)
@@ -124,3 +128,32 @@ def _cell(value: Any) -> str:
     if isinstance(value, datetime):
         return value.strftime("%Y-%m-%d %H:%M:%S.%f")
     return "" if value is None else str(value)
+
+
+def describe(config: JobConfig) -> str:
+    """The job's settings in one line (printed at the start, and by --check)."""
+    mode = "available-now (drain, then exit)" if config.available_now else (
+        f"every {config.trigger_seconds:g} s")
+    options = ", ".join(f"{k}={v}" for k, v in sorted(redacted(config.kafka_options).items()))
+    detectors = ", ".join(config.detectors.enabled()) or "none"
+    alerts = f"alerts to {config.alerts_topic}" if config.alerts_topic else "no alerts"
+    if config.metrics_port:
+        alerts += f"; metrics on port {config.metrics_port} (/metrics)"
+    return (
+        f"topic {config.topic} at {config.bootstrap_servers}, {mode}; "
+        f"output {config.output_dir}, checkpoint {checkpoint_location(config)}; "
+        f"windows {config.window_seconds:g} s, watermark {config.watermark_seconds:g} s behind "
+        f"the slowest partition (idle after {config.idle_timeout_seconds:g} s), late readings "
+        f"restate windows for {config.restate_horizon_seconds:g} s; "
+        f"event time {_limits(config)}; "
+        f"detectors {detectors}; {alerts}"
+        + (f"; Kafka options: {options}" if options else "")
+    )
+
+
+def _limits(config: JobConfig) -> str:
+    sides = [f"at most {seconds:g} s {side}" if seconds else f"any time {side}"
+             for seconds, side in ((config.max_past_seconds, "before"),
+                                   (config.max_future_seconds, "after"))]
+    return (f"{' and '.join(sides)} its Kafka timestamp, else "
+            f"{ACTIONS[config.time_policy]}")

@@ -16,11 +16,13 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from iotstream import console, step, stream, windows
-from iotstream.compute import BatchResult, Carry, compute
+from iotstream.compute import compute
 from iotstream.config import JobConfig, checkpoint_location
-from iotstream.jobstate import VersionedState
+from iotstream.io.arrow import naive
+from iotstream.io.jobstate import VersionedState
+from iotstream.io.tables import ParquetSink
 from iotstream.metrics import Metrics, quarantine_reasons
-from iotstream.sinks import ParquetSink, naive
+from iotstream.results import BatchResult, JobState, SparkTable
 
 # The job's own state, in the checkpoint folder beside Spark's (whose state store holds the
 # sensors' models): the windows kept (open, and closed within the restate horizon) and the
@@ -64,22 +66,27 @@ class BatchProcessor:
                                       windows.WINDOW_STATE_SCHEMA)
         self.partitions = VersionedState(f"{checkpoint}/{PARTITION_STATE_DIR}",
                                          windows.PARTITION_STATE_SCHEMA)
-        self._last: Carry | None = None  # what the last batch this process wrote hands on
+        self._last: JobState | None = None  # the state after the last batch this process wrote
 
     def __call__(self, batch: DataFrame, batch_id: int) -> None:
         if self.stopping():
             raise StopRequested(f"batch {batch_id} left for the next run")
         started = time.monotonic()
         phases = _Phases()
-        carry = self._carry(batch.sparkSession, batch_id)
-        step.set_clock(batch.sparkSession, windows.micros(carry.watermark))
+        spark = batch.sparkSession
+        # The first batch this process runs may be a replay of one a crashed run began. (Within
+        # one process, a batch that fails ends the query, so later batches are never replays.)
+        may_be_replay = self._last is None or self._last.batch_id != batch_id - 1
+        before = self._state_before(spark, batch_id) if may_be_replay else self._last
+        step.set_clock(spark, windows.micros(before.watermark))
         cached, release = _cached(batch)
         try:
-            result = compute(cached, batch_id, carry, self.config, self.clock, phases.mark)
-            self.commit(batch.sparkSession, result, phases.mark, started)
+            result = compute(cached, batch_id, before, self.config, self.clock, phases.mark,
+                             elapsed=lambda: time.monotonic() - started)
+            self.commit(spark, result, phases.mark, may_be_replay)
             # Counted while the batch is still cached: more quarantined records than the driver
-            # takes are a DataFrame over it.
-            reasons = (quarantine_reasons(result.tables.get("quarantine"))
+            # takes are a SparkTable over it.
+            reasons = (quarantine_reasons(_rows(result.tables.get("quarantine")))
                        if self.metrics is not None else None)
         except Exception:
             if self.stopping():  # the stop cancelled the batch's Spark jobs: it runs again next time
@@ -87,7 +94,7 @@ class BatchProcessor:
             raise
         finally:
             release()
-        self._last = result.carry
+        self._last = result.state
         seconds = time.monotonic() - started
         report = replace(result.report, seconds=seconds, phases=tuple(phases.phases))
         if self.metrics is not None:
@@ -97,16 +104,18 @@ class BatchProcessor:
         self.out.flush()
 
     def commit(self, spark: SparkSession, result: BatchResult,
-               mark: Callable[[str], None] = lambda _: None,
-               started: float | None = None) -> None:
-        """Writes a batch's results: the tables, the alerts, the open windows, then batch_totals
-        (its row means the batch is complete: a restart goes on from it), whose `seconds` is the
-        time since `started` (time.monotonic() at the batch's start; none if not given)."""
+               mark: Callable[[str], None] = lambda _: None, may_be_replay: bool = True) -> None:
+        """Writes a batch's results as computed, in this order: (when the batch may be a replay)
+        the removal of what an earlier attempt at it left, then the tables, the alerts, the open
+        windows and partitions' clocks, then batch_totals (its row means the batch is complete:
+        a restart goes on from it); then, every compact_every_batches, the merge of files."""
+        if may_be_replay:
+            self.remove_earlier_attempt(spark, result.batch_id)
         day = result.batch_time.date()
         for table in COMMIT_ORDER:
             rows = result.tables.get(table)
-            if isinstance(rows, DataFrame):  # too many rows for the driver: written by Spark
-                self.sink.write_batch(table, result.batch_id, day, rows)
+            if isinstance(rows, SparkTable):  # too many rows for the driver: Spark writes them
+                self.sink.write_batch(table, result.batch_id, day, rows.rows)
             elif rows is not None:
                 self.sink.write_small(spark, table, result.batch_id, day, rows)
         mark("write")
@@ -115,11 +124,8 @@ class BatchProcessor:
             mark("alerts")
         self.windows.save(result.windows, result.batch_id, spark)
         self.partitions.save(result.partitions, result.batch_id, spark)
-        totals = result.tables["batch_totals"]
-        if started is not None:
-            seconds = pa.array([time.monotonic() - started], pa.float64())
-            totals = totals.set_column(totals.schema.get_field_index("seconds"), "seconds", seconds)
-        self.sink.write_small(spark, "batch_totals", result.batch_id, day, totals)
+        self.sink.write_small(spark, "batch_totals", result.batch_id, day,
+                              result.tables["batch_totals"])
         mark("state")
         every = self.config.compact_every_batches
         if every and result.batch_id and result.batch_id % every == 0:
@@ -127,14 +133,17 @@ class BatchProcessor:
             self.sink.compact(spark, result.batch_id - every, result.batch_id - 1)
             mark("compact")
 
-    def _carry(self, spark: SparkSession, batch_id: int) -> Carry:
-        if self._last is not None and self._last.batch_id == batch_id - 1:
-            return self._last
-        # The first batch this process runs may be a replay of one a crashed run began: start
-        # from what its predecessor handed on, and a clean slate. (Within one process, a batch
-        # that fails ends the query, so later batches are never replays.)
+    def remove_earlier_attempt(self, spark: SparkSession, batch_id: int) -> None:
+        """Removes what an earlier attempt at `batch_id` wrote (in every table) and the batch
+        files that a compaction cut short left beside its merged file: a replay starts from a
+        clean slate."""
         self.sink.clear_batch(spark, batch_id)
         self.sink.finish_compactions(spark)
+
+    def _state_before(self, spark: SparkSession, batch_id: int) -> JobState:
+        """The state the batch before `batch_id` left, read back from its batch_totals and
+        state_totals rows and the saved windows and partitions' clocks (reads only: a replay's
+        earlier attempt is removed by commit). Rows of `batch_id` itself are never read."""
         kept = naive(self.windows.load(spark, batch_id)).to_pylist()
         state = {
             "open_windows": tuple(w for w in kept if w["revision"] is None),
@@ -143,9 +152,9 @@ class BatchProcessor:
         }
         last = self.sink.last_batch_before(spark, batch_id)
         if last is None:
-            return Carry(batch_id - 1, **state)
+            return JobState(batch_id - 1, **state)
         totals = self.sink.read_rows(spark, "state_totals", F.col("batch_id") == last["batch_id"])
-        return Carry(
+        return JobState(
             batch_id=last["batch_id"],
             running_messages=last["running_messages"],
             total_sensors=last["total_sensors"] or 0,
@@ -158,6 +167,10 @@ class BatchProcessor:
             },
             **state,
         )
+
+
+def _rows(table: pa.Table | SparkTable | None) -> pa.Table | DataFrame | None:
+    return table.rows if isinstance(table, SparkTable) else table
 
 
 def _cached(batch: DataFrame) -> tuple[DataFrame, Callable[[], None]]:

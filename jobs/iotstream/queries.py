@@ -32,28 +32,29 @@ FROM (SELECT *, CASE WHEN ok AND {_PLAUSIBLE} THEN temperature END AS t
       FROM (SELECT *, kind = '{READING}' AS ok FROM {VIEW}))
 GROUP BY state, window_start, late, kafka_partition
 """
-# The side pass: the rows that carry a finding of some detector (`hit_<name>`, from the
-# registry's `wanted`), and the late and quarantined records and new sensors (`needed`), and,
-# with :readings, every accepted reading (for the readings table). `sigma_z` is three_sigma's z:
-# :limits holds its (mean, stddev) per 'state|window start in µs', as JSON.
+# The side pass: the rows that carry a finding of some detector (`finds_<name>`: the
+# registry's `wanted`, with the detector on), the late and quarantined records and duplicates
+# whose tables the driver writes (unless Spark does), and new sensors: `wanted_by_driver` marks
+# them all; and, with :readings, every accepted reading (for the readings table). `sigma_z` is
+# three_sigma's z: :limits holds its (mean, stddev) per 'state|window start in µs', as JSON.
 # The side rows' columns: the record's and the step's that the tables need, then each detector's.
 SIDE_COLUMNS = tuple(dict.fromkeys((
     "kind", "guid", "state", "event_time", "temperature", "band_low", "band_high", "reason",
     "sigma_z", "new_sensor", "late", "window_start", "kafka_partition", "kafka_offset",
     "kafka_timestamp", "raw", "reject_reason", "duplicate_kind", "kept_temperature",
     *(c for d in REGISTRY.values() for c in d.columns))))
-_HITS = ",\n             ".join(f"(({d.wanted}) AND :{d.name}) AS hit_{d.name}"
-                          for d in REGISTRY.values())
+_FINDS = ",\n             ".join(f"(({d.wanted}) AND :{d.name}) AS finds_{d.name}"
+                           for d in REGISTRY.values())
 SIDE_SQL = f"""
 SELECT * FROM (
 SELECT {", ".join(SIDE_COLUMNS)},
-       {", ".join(f"hit_{n}" for n in REGISTRY)},
-       {" OR ".join(f"hit_{name}" for name in REGISTRY)}
+       {", ".join(f"finds_{n}" for n in REGISTRY)},
+       {" OR ".join(f"finds_{name}" for name in REGISTRY)}
        OR (kind = '{QUARANTINED}' AND :quarantine)
        OR (kind = '{DUPLICATE}' AND :duplicates)
-       OR (kind = '{READING}' AND (new_sensor OR (late AND :late))) AS needed
+       OR (kind = '{READING}' AND (new_sensor OR (late AND :late))) AS wanted_by_driver
 FROM (SELECT *,
-             {_HITS}
+             {_FINDS}
       FROM (SELECT *, CASE WHEN kind = '{READING}' AND NOT late AND {_PLAUSIBLE}
                                 AND abs(z) > :sigma_k THEN z END AS sigma_z
             FROM (SELECT *, (temperature - limit[0]) / limit[1] AS z
@@ -61,7 +62,7 @@ FROM (SELECT *,
                                       from_json(:limits, 'map<string, array<double>>'),
                                       concat_ws('|', state, unix_micros(window_start))) AS limit
                         FROM {VIEW})))))
-WHERE needed OR (kind = '{READING}' AND :readings)
+WHERE wanted_by_driver OR (kind = '{READING}' AND :readings)
 """
 # A sensor's readings whose clock is off, per batch (only run when the figures count some).
 CLOCK_SQL = f"""

@@ -15,11 +15,11 @@ from pyspark.sql import functions as F
 
 from iotstream import windows
 from iotstream.contract import DUPLICATE, QUARANTINED, READING
+from iotstream.io.arrow import to_arrow
 from iotstream.schema import TABLES
-from iotstream.sinks import to_arrow
 
 # late_events' columns as the step's rows name them (watermark goes before the last two).
-LATE = ("guid", "state", "event_time", "temperature", windows.WINDOW_START, "kafka_partition",
+LATE_EVENT_COLUMNS = ("guid", "state", "event_time", "temperature", windows.WINDOW_START, "kafka_partition",
         "kafka_offset")
 DUPLICATE_COLUMNS = ("guid", "state", "event_time", "temperature", "kafka_partition",
                      "kafka_offset", "kafka_timestamp")
@@ -52,9 +52,9 @@ def stamp(batch_id: int, batch_time: datetime) -> list:
 
 def late_rows(batch: DataFrame, batch_id: int, batch_time: datetime,
               watermark: datetime | None) -> DataFrame:
-    return batch.where(is_reading() & F.col(windows.LATE)).select(
-        *stamp(batch_id, batch_time), *LATE[:-2],
-        F.lit(watermark).cast("timestamp").alias("watermark"), *LATE[-2:])
+    return batch.where(is_reading() & F.col(windows.LATE_FLAG)).select(
+        *stamp(batch_id, batch_time), *LATE_EVENT_COLUMNS[:-2],
+        F.lit(watermark).cast("timestamp").alias("watermark"), *LATE_EVENT_COLUMNS[-2:])
 
 
 def reading_rows(batch: DataFrame, batch_id: int, batch_time: datetime,
@@ -64,7 +64,7 @@ def reading_rows(batch: DataFrame, batch_id: int, batch_time: datetime,
     half = F.col("z_sigma") * F.lit(threshold)
     return batch.where(is_reading()).select(
         *stamp(batch_id, batch_time), "guid", "state", "event_time", "temperature",
-        F.col(windows.LATE).alias("late"), F.col("z_mean").alias("zscore_mean"),
+        F.col(windows.LATE_FLAG).alias("late"), F.col("z_mean").alias("zscore_mean"),
         (F.col("z_mean") - half).alias("zscore_low"), (F.col("z_mean") + half).alias("zscore_high"),
         "kafka_partition", "kafka_offset")
 

@@ -15,11 +15,12 @@ from pyspark.sql.streaming import StreamingQuery
 
 from iotstream import plan, step, stream
 from iotstream.alerts import AlertPublisher
-from iotstream.cli import describe
 from iotstream.config import ConfigError, JobConfig, checkpoint_location, local_path
+from iotstream.console import describe
+from iotstream.io.fs import qualified
+from iotstream.io.tables import ParquetSink
 from iotstream.metrics import Metrics, ProgressListener, serve
 from iotstream.pipeline import BatchProcessor, StopRequested
-from iotstream.sinks import ParquetSink, qualified
 
 NO_CONNECTOR = (
     "error: Spark has no Kafka source: the spark-sql-kafka-0-10 connector jars are not on the "

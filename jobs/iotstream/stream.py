@@ -12,8 +12,8 @@ from pyspark.sql.streaming import StreamingQuery
 
 from iotstream import plan
 from iotstream.config import ConfigError, JobConfig, checkpoint_location
+from iotstream.io.offsets import last_offsets_entry
 from iotstream.parse import BATCH_TIME, KAFKA_COLUMNS
-from iotstream.sinks import last_offsets_entry
 
 QUERY_NAME = "iot-aggregator"
 

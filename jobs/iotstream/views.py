@@ -7,8 +7,8 @@ from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
 from iotstream.config import local_path
-from iotstream.schema import PARTITION_COLUMN, TABLES
-from iotstream.sinks import table_path
+from iotstream.io.layout import PARTITION_COLUMN, table_path
+from iotstream.schema import TABLES
 
 # Title → SQL, printed by query.sh when it is given no SQL of its own.
 REPORTS = {

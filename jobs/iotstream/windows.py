@@ -35,7 +35,7 @@ from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
 WINDOW_START = "window_start"
-LATE = "late"
+LATE_FLAG = "late"  # the step's column that marks a reading whose window was already written
 SUMS = ("messages", "readings", "total", "total_sq", "low", "high", "sensors")
 
 # An open window of one state: the sums avg / stddev come from, and its distinct sensors.

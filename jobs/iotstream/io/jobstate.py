@@ -17,7 +17,9 @@ import pyarrow.parquet as pq
 from pyspark.sql import SparkSession
 
 from iotstream.config import local_path
-from iotstream.sinks import STAGING, hadoop_fs, parquet_bytes, put_file, read_bytes, to_arrow
+from iotstream.io.arrow import parquet_bytes, to_arrow
+from iotstream.io.fs import hadoop_fs, put_file, read_bytes
+from iotstream.io.layout import STAGING
 
 _FILE = "part-0.parquet"
 

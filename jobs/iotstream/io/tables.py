@@ -1,17 +1,15 @@
-"""Parquet output: one folder per table under the output dir, partitioned by the batch's UTC date.
+"""The Parquet tables: one folder per table under the output dir, partitioned by the batch's UTC
+date (io.layout names the folders and files).
 
 Writes are idempotent by batch id: a batch first removes whatever an earlier attempt at it wrote
 (in every table), then its rows for each table go to files named after the batch
 (`date=YYYY-MM-DD/part-b<batch_id>-<n>.parquet`), written to a hidden staging folder and renamed
 into place. A batch that Spark replays after a crash therefore replaces its own rows instead of
-adding them twice.
+adding them twice. Batch files are merged now and then (compact): fewer, larger files.
 """
 
 from __future__ import annotations
 
-import io
-import re
-from collections.abc import Callable
 from datetime import date
 from typing import Any, BinaryIO
 
@@ -19,146 +17,20 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
-from pyspark.sql import types as T
-from pyspark.sql.pandas.types import to_arrow_schema
 from pyspark.sql.utils import AnalysisException
 
-from iotstream.schema import BATCH_TOTALS_SCHEMA, PARTITION_COLUMN, TABLES
-
-STAGING = "_staging"  # '_' hides it from Spark's and pyarrow's readers
-
-
-def hadoop_fs(spark: SparkSession, location: str) -> tuple[Any, Any]:
-    """(FileSystem, Path class) of Hadoop for `location`: the same calls on file://, hdfs://,
-    s3a:// ..."""
-    path = spark._jvm.org.apache.hadoop.fs.Path
-    return path(location).getFileSystem(spark._jsc.hadoopConfiguration()), path
-
-
-def qualified(spark: SparkSession, location: str) -> str:
-    """`location` as a full URI (a relative path made absolute against the driver's working
-    directory), so that executors, whatever their own working directory, write where the
-    driver does."""
-    fs, path = hadoop_fs(spark, location)
-    return fs.makeQualified(path(location)).toString()
-
-
-def last_offsets_entry(spark: SparkSession, checkpoint: str) -> str | None:
-    """The text of the newest entry of a streaming checkpoint's offset log (None if none)."""
-    fs, path = hadoop_fs(spark, checkpoint)
-    folder = path(f"{checkpoint.rstrip('/')}/offsets")
-    if not fs.exists(folder):
-        return None
-    batches = [int(s.getPath().getName()) for s in fs.listStatus(folder)
-               if s.getPath().getName().isdigit()]
-    if not batches:
-        return None
-    return read_bytes(spark, fs, path(folder, str(max(batches)))).decode("utf-8")
-
-
-def arrow_schema(schema: T.StructType) -> pa.Schema:
-    """The Arrow schema of a table: Spark's types, timestamps as UTC instants (microseconds)."""
-    return to_arrow_schema(schema, timezone="UTC")
-
-
-def to_arrow(rows: DataFrame | pa.Table | list[dict[str, Any]], schema: T.StructType) -> pa.Table:
-    """Rows of a table (a small DataFrame, collected; or rows made on the driver) as Arrow, in
-    the table's column order and types. Naive datetimes are UTC."""
-    target = arrow_schema(schema)
-    if isinstance(rows, list):
-        return pa.Table.from_pylist(rows, schema=target)
-    if isinstance(rows, pa.Table):
-        # A file written before a column was added to the table has it as nulls.
-        for name in schema.fieldNames():
-            if name not in rows.column_names:
-                rows = rows.append_column(name, pa.nulls(rows.num_rows, target.field(name).type))
-        return rows.select(schema.fieldNames()).cast(target)
-    return rows.select(*schema.fieldNames()).toArrow().cast(target)
-
-
-def naive(table: pa.Table) -> pa.Table:
-    """`table` with its timestamps as naive UTC, the driver's one convention (rows collected with
-    Spark's collect() are naive UTC too)."""
-    columns = [c.cast(pa.timestamp("us")) if pa.types.is_timestamp(c.type) else c
-               for c in table.columns]
-    return pa.Table.from_arrays(columns, names=table.column_names)
-
-
-def parquet_bytes(data: pa.Table) -> bytes:
-    """`data` as one Parquet file (snappy), in memory."""
-    buffer = pa.BufferOutputStream()
-    pq.write_table(data, buffer, compression="snappy")
-    return buffer.getvalue().to_pybytes()
-
-
-class _HadoopFile(io.RawIOBase):
-    """A write-only Python file over a Hadoop output stream (what pyarrow writes Parquet to),
-    handed on in pieces of at most CHUNK bytes: one py4j call each, never the whole file."""
-
-    CHUNK = 8 << 20
-
-    def __init__(self, stream: Any) -> None:
-        self.stream = stream
-        self.position = 0
-
-    def writable(self) -> bool:
-        return True
-
-    def write(self, data: Any) -> int:
-        view = memoryview(data).cast("B")
-        for start in range(0, len(view), self.CHUNK):
-            self.stream.write(bytearray(view[start:start + self.CHUNK]))
-        self.position += len(view)
-        return len(view)
-
-    def tell(self) -> int:
-        return self.position
-
-
-def put_file(spark: SparkSession, location: str, content: bytes | Callable[[BinaryIO], None]) -> None:
-    """Writes `content` (bytes, or a function that writes to the file it is given) at `location`
-    through Hadoop's FileSystem (any URI it knows): to a hidden name beside it first, then
-    renamed, so readers never see half a file."""
-    fs, path = hadoop_fs(spark, location)
-    final = path(location)
-    partial = path(final.getParent(), f".{final.getName()}.partial")
-    stream = fs.create(partial, True)
-    try:
-        file = _HadoopFile(stream)
-        if isinstance(content, bytes):
-            file.write(content)
-        else:
-            content(file)
-    finally:
-        stream.close()
-    if fs.exists(final) and not fs.delete(final, False):
-        raise OSError(f"cannot delete {final.toString()}")
-    if not fs.rename(partial, final):
-        raise OSError(f"cannot move {partial.toString()} to {final.toString()}")
-
-
-def table_path(output_dir: str, table: str) -> str:
-    return f"{output_dir.rstrip('/')}/{table}"
-
-
-def batch_file_prefix(batch_id: int) -> str:
-    return f"part-b{batch_id:012d}-"
-
-
-BATCH_FILE = re.compile(r"part-b(\d{12})-\d{3}\.parquet")
-COMPACTED_FILE = re.compile(r"part-c(\d{12})-(\d{12})\.parquet")
-
-
-def compacted_name(first: int, last: int) -> str:
-    return f"part-c{first:012d}-{last:012d}.parquet"
-
-
-def read_bytes(spark: SparkSession, fs: Any, location: Any) -> bytes:
-    stream = fs.open(location)
-    try:
-        return bytes(spark._jvm.org.apache.commons.io.IOUtils.toByteArray(stream))
-    finally:
-        stream.close()
+from iotstream.io.arrow import arrow_schema, parquet_bytes, to_arrow
+from iotstream.io.fs import hadoop_fs, put_file, read_bytes
+from iotstream.io.layout import (
+    BATCH_FILE,
+    COMPACTED_FILE,
+    PARTITION_COLUMN,
+    STAGING,
+    batch_file_prefix,
+    compacted_name,
+    table_path,
+)
+from iotstream.schema import TABLES
 
 
 class ParquetSink:
@@ -266,7 +138,7 @@ class ParquetSink:
             return None
         try:
             rows = (
-                spark.read.schema(BATCH_TOTALS_SCHEMA)
+                spark.read.schema(TABLES["batch_totals"])
                 .parquet(table_path(self.output_dir, "batch_totals"))
                 .where(F.col("batch_id") < batch_id)
                 .orderBy(F.desc("batch_id"))
