@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Runs every test: unit tests (one shared SparkSession), simulator tests, and end-to-end tests on
+# Runs every test: the engine's JUnit tests (through setup.sh's build), the import contracts,
+# unit tests (one shared SparkSession), simulator tests, and end-to-end tests on
 # a real Kafka broker (started on a free port, stopped at the end) with real spark-submit runs,
 # and the dashboard in headless Chromium. Sets up first if needed (./scripts/setup.sh), and
 # installs Debian's chromium and chromium-driver when missing (needs root). Arguments go to pytest, e.g.
@@ -28,4 +29,11 @@ if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; the
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null
 fi
 cd "$ROOT"
+# The architecture's contracts (pyproject.toml [tool.importlinter], drawn in docs/development.md).
+echo "test: checking the import contracts (lint-imports)"
+mkdir -p "$ROOT/.build"
+PYTHONPATH="$ROOT/jobs:$ROOT" "$VENV/bin/lint-imports" --no-cache >"$ROOT/.build/lint-imports.log" 2>&1 || {
+    sed -n '/Broken contracts/,$p' "$ROOT/.build/lint-imports.log" >&2
+    die "an import breaks the architecture's contracts (pyproject.toml [tool.importlinter]); full report: .build/lint-imports.log"
+}
 exec "$VENV/bin/python" -m pytest "$@"

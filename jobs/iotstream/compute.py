@@ -39,7 +39,7 @@ READINGS_DRIVER_ROWS = 100_000
 def compute(batch: DataFrame, batch_id: int, before: JobState, config: JobConfig,
             now: Callable[[], datetime], mark: Callable[[str], None],
             elapsed: Callable[[], float]) -> BatchResult:
-    """The batch's results from the step's rows (engine.plan) and the state the last batch left;
+    """The batch's results from the step's rows (plan.plan) and the state the last batch left;
     batch_totals' `seconds` is `elapsed()` (seconds since the batch started) once every table's
     rows are computed."""
     figures = _figures(batch)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pyspark.sql import types as T
 
-from iotstream.io.layout import TABLE_COLUMNS, Column
+from iotstream.table_columns import TABLE_COLUMNS, Column
 
 # One JSON object per Kafka record, as iotsimulator.py writes it. eventTime stays a string here so
 # that a malformed time is seen (and reported) instead of silently becoming null.
@@ -39,5 +39,5 @@ def _spark_schema(columns: tuple[Column, ...]) -> T.StructType:
                          for c in columns])
 
 
-# Table name → schema (the columns of io.layout.TABLE_COLUMNS, where each is explained).
+# Table name → schema (the columns of table_columns.TABLE_COLUMNS, where each is explained).
 TABLES = {table: _spark_schema(columns) for table, columns in TABLE_COLUMNS.items()}

@@ -7,7 +7,7 @@ accepted reading read from it; the clock after a batch is the lowest of them ove
 that delivered a reading within `idle_timeout` (of the batches' time) less the configured delay,
 and it never goes back. A backlog read in slices, whose partitions run minutes apart, is judged
 by its slowest partition; a partition that goes idle stops holding the clock back until its next
-reading. The step reads the clock for its batch (engine.set_clock), and Spark's watermark, which
+reading. The step reads the clock for its batch (step.set_clock), and Spark's watermark, which
 fires the step's timers, follows it one batch behind.
 
 A window is written to `window_stats` (revision 0) by the first batch whose clock reaches its

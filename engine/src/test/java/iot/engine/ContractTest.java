@@ -32,12 +32,11 @@ class ContractTest {
 
     @Test
     void aMissingOrMistypedSettingIsAnErrorNamingIt() {
-        String settings = Feed.settings("", "", "", "");
         IllegalArgumentException missing = assertThrows(IllegalArgumentException.class,
-                () -> RuleRegistry.rules(Settings.parse(settings.replace("\"repeats\": 10", "\"repeatz\": 10"))));
+                () -> RuleRegistry.rules(Settings.parse(Feed.settings("stuck.repeats=null"))));
         assertEquals("missing setting detectors.stuck.repeats", missing.getMessage());
         IllegalArgumentException typed = assertThrows(IllegalArgumentException.class,
-                () -> RuleRegistry.rules(Settings.parse(settings.replace("\"history\": 30", "\"history\": 2.5"))));
+                () -> RuleRegistry.rules(Settings.parse(Feed.settings("zscore.history=2.5"))));
         assertEquals("detectors.zscore.history must be a whole number, not 2.5", typed.getMessage());
         assertThrows(IllegalArgumentException.class, () -> Settings.parse("[1]"));
     }

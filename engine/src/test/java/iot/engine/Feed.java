@@ -1,5 +1,12 @@
 package iot.engine;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.fasterxml.jackson.dataformat.toml.TomlMapper;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Path;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -8,6 +15,7 @@ import java.util.Map;
 
 /** One sensor fed reading by reading as the step feeds it, its findings as (detector, ...) rows. */
 final class Feed implements Findings {
+    static final long TTL_MICROS = 600_000_000L; // standard()'s
     static final long T0 = Instant.parse("2026-01-01T00:00:00Z").toEpochMilli() * 1000;
 
     /** A finding: which detector, of which reading (state, event time in seconds after T0,
@@ -24,19 +32,41 @@ final class Feed implements Findings {
         sensor = new Sensor(rules);
     }
 
-    /** Defaults of the Python tests: zscore threshold 4, TTL 600 s; the others as job.toml. */
-    static String settings(String zscore, String stuck, String silent, String shift) {
-        return "{\"window_seconds\": 60, \"restate_horizon_seconds\": 3600, \"sensor_ttl_seconds\": 600,"
-                + " \"detectors\": {\"band\": {\"enabled\": true},"
-                + " \"zscore\": {\"enabled\": true, \"history\": 30, \"min_history\": 10, \"threshold\": 4.0,"
-                + " \"min_sigma\": 0.5" + zscore + "},"
-                + " \"stuck\": {\"enabled\": true, \"repeats\": 10" + stuck + "},"
-                + " \"silent\": {\"enabled\": true, \"after_seconds\": 120" + silent + "},"
-                + " \"level_shift\": {\"enabled\": true, \"readings\": 10" + shift + "}}}";
+    /**
+     * The step's settings as the job hands them over, from conf/job.toml ([windows],
+     * [detectors] and its tables), with {@code overrides} such as "zscore.threshold=4" (a
+     * detector's setting) or "sensor_ttl_seconds=600" (a JSON value after the '=').
+     */
+    static String settings(String... overrides) {
+        try {
+            JsonNode toml = new TomlMapper().readTree(Path.of("..", "conf", "job.toml").toFile());
+            ObjectMapper json = new ObjectMapper();
+            ObjectNode settings = json.createObjectNode();
+            settings.set("window_seconds", toml.path("windows").path("length_seconds"));
+            settings.set("restate_horizon_seconds", toml.path("windows").path("restate_horizon_seconds"));
+            settings.set("sensor_ttl_seconds", toml.path("detectors").path("sensor_ttl_seconds"));
+            ObjectNode detectors = settings.putObject("detectors");
+            toml.path("detectors").fields().forEachRemaining(e -> {
+                if (e.getValue().isObject()) detectors.set(e.getKey(), e.getValue());
+            });
+            for (String o : overrides) {
+                String[] kv = o.split("=", 2);
+                String[] path = kv[0].split("\\.");
+                ObjectNode table = path.length == 1 ? settings : (ObjectNode) detectors.get(path[0]);
+                table.set(path[path.length - 1], json.readTree(kv[1]));
+            }
+            return json.writeValueAsString(settings);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
     }
 
-    static Feed standard() {
-        return new Feed(settings("", "", "", ""));
+    /** As the Python tests of the detectors: zscore's threshold 4 (small hand-made numbers),
+     * TTL 600 s; the rest as conf/job.toml. */
+    static Feed standard(String... more) {
+        List<String> overrides = new ArrayList<>(List.of("zscore.threshold=4.0", "sensor_ttl_seconds=600"));
+        overrides.addAll(List.of(more));
+        return new Feed(settings(overrides.toArray(new String[0])));
     }
 
     static long at(double seconds) {
@@ -69,10 +99,15 @@ final class Feed implements Findings {
         return out;
     }
 
+    /** A column the last observed reading's row got from a rule (null: none). */
+    Object column(String name) {
+        return columns.get(name);
+    }
+
     /** The timer fired with the clock at {@code seconds} after T0. */
     List<Found> expire(double seconds) {
         rows.clear();
-        sensor.expire(rules, at(seconds), 600_000_000L, 60_000_000L, 3_600_000_000L, this);
+        sensor.expire(rules, at(seconds), TTL_MICROS, 60_000_000L, 3_600_000_000L, this);
         return new ArrayList<>(rows);
     }
 

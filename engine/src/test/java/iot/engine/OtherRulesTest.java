@@ -5,7 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
-/** stuck, silent and band's runs reading by reading; disabled rules find nothing. */
+/** stuck (repeats 10), silent (after 120 s), TTL 600 s and band's runs (10 readings back in
+ * band end one) reading by reading; disabled rules find nothing. Settings: Feed.standard(). */
 class OtherRulesTest {
     @Test
     void stuckIsReportedOnceAtTheKthIdenticalValue() {
@@ -34,11 +35,11 @@ class OtherRulesTest {
     void silentIsReportedOnceByTheTimerAndTheModelForgottenAfterTheTtl() {
         Feed f = Feed.standard();
         f.feed(0, 1, 60.0, 61.0);
-        assertEquals(1_000 + 120_000, f.sensor.dueMs(f.rules, 600_000_000L) - Feed.T0 / 1000);
+        assertEquals(1_000 + 120_000, f.sensor.dueMs(f.rules, Feed.TTL_MICROS) - Feed.T0 / 1000);
         assertEquals(List.of(), f.expire(120)); // not yet: 1 + 120 s
         assertEquals(List.of(new Feed.Found("silent", "CA", 1, 61.0, "silent", 0)), f.expire(121));
         assertEquals(List.of(), f.expire(300)); // once
-        assertEquals(1_000 + 600_000, f.sensor.dueMs(f.rules, 600_000_000L) - Feed.T0 / 1000); // the TTL
+        assertEquals(1_000 + 600_000, f.sensor.dueMs(f.rules, Feed.TTL_MICROS) - Feed.T0 / 1000); // the TTL
         f.expire(601);
         assertEquals(false, f.sensor.hasModel);
         assertEquals(List.of(), f.feed(700, 1, 61.0)); // back after the TTL: no silence again
@@ -58,10 +59,7 @@ class OtherRulesTest {
 
     @Test
     void disabledDetectorsFindNothing() {
-        Feed f = new Feed(Feed.settings("", "", "", "")
-                .replace("{\"enabled\": true, \"history\"", "{\"enabled\": false, \"history\"")
-                .replace("{\"enabled\": true, \"repeats\"", "{\"enabled\": false, \"repeats\"")
-                .replace("{\"enabled\": true, \"after_seconds\"", "{\"enabled\": false, \"after_seconds\""));
+        Feed f = Feed.standard("zscore.enabled=false", "stuck.enabled=false", "silent.enabled=false");
         double[] values = new double[21];
         for (int i = 0; i < 20; i++) values[i] = 60.0;
         values[20] = 500.0;

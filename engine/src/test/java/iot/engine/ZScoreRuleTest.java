@@ -8,7 +8,8 @@ import java.util.Arrays;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
-/** zscore and level_shift reading by reading (threshold 4, history 30 from 10, min_sigma 0.5). */
+/** zscore and level_shift reading by reading (threshold 4; history 30 from 10, min_sigma 0.5,
+ * level shifts after 10 readings: conf/job.toml). */
 class ZScoreRuleTest {
     static final double[] NORMAL = {60.0, 61.5, 59.0, 62.0, 60.5, 58.5, 61.0, 60.0, 59.5, 62.5};
     static final double[] STEADY = {60.0, 61.0, 60.5, 59.5, 60.0, 61.0, 60.5, 59.5, 60.0, 61.0};
@@ -66,7 +67,7 @@ class ZScoreRuleTest {
         f.feed(0, 1, values);
         assertEquals(30, f.history().length);
         byte[] saved = SensorCodec.toBytes(f.sensor, f.rules);
-        Feed shorter = new Feed(Feed.settings("", "", "", "").replace("\"history\": 30", "\"history\": 20"));
+        Feed shorter = Feed.standard("zscore.history=20");
         shorter.sensor = SensorCodec.fromBytes(saved, shorter.rules);
         assertEquals(List.of(), shorter.feed(100, 1, 61.1));
         assertEquals(20, shorter.history().length);
@@ -122,8 +123,7 @@ class ZScoreRuleTest {
 
     @Test
     void levelShiftDisabledStillLearnsTheNewLevelWithoutReportingIt() {
-        Feed f = new Feed(Feed.settings("", "", "", "").replace(
-                "\"level_shift\": {\"enabled\": true", "\"level_shift\": {\"enabled\": false"));
+        Feed f = Feed.standard("level_shift.enabled=false");
         f.feed(0, 1, STEADY);
         double[] moved = new double[10];
         for (int i = 0; i < 10; i++) moved[i] = 80.0 + (i % 2) * 0.5;
