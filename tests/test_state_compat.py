@@ -1,0 +1,73 @@
+"""State written by the engine before rules had state sections of their own (b8869d4, format 2)
+loads in today's engine: a checkpoint the old job left after reading part 1 of a topic (fixture:
+tests/data/state-b8869d4) is resumed by today's job through spark-submit, on the real broker fed
+by the real console producer, and the sensors' state goes on where it was: zscore judges a spike
+by the history read before, stuck counts the repeats read before, and no sensor of before is new.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import statistics
+from datetime import datetime
+from pathlib import Path
+
+import pyarrow.dataset as ds
+import pytest
+
+from conftest import ROOT, run_script
+
+pytestmark = pytest.mark.e2e
+
+FIXTURE = ROOT / "tests" / "data" / "state-b8869d4"
+TOPIC = "iot-compat"  # the topic the fixture's checkpoint read (its offsets name it)
+WRITTEN_AT = "file:/tmp/compat/output/"  # where the old job wrote it (in Spark's operator metadata)
+
+
+def _copy_fixture(to: Path) -> Path:
+    """The fixture's output folder copied to `to`, Spark's metadata pointed at the copy."""
+    output = to / "output"
+    shutil.copytree(FIXTURE / "output", output)
+    metadata = output / "_checkpoint" / "state" / "0" / "_metadata" / "v2" / "0"
+    metadata.write_text(metadata.read_text().replace(WRITTEN_AT, f"file:{output}/"))
+    (metadata.parent / ".0.crc").unlink()  # Hadoop's checksum of the text before
+    return output
+
+
+def _table(output: Path, name: str) -> list[dict]:
+    return ds.dataset(output / name, format="parquet", partitioning="hive").to_table().to_pylist()
+
+
+def _readings(part: str) -> list[dict]:
+    return [json.loads(line) for line in (FIXTURE / part).read_text().splitlines()]
+
+
+def test_state_of_the_engine_before_loads_and_goes_on(broker, tmp_path):
+    broker.create_topic(TOPIC)
+    broker.produce_file(TOPIC, FIXTURE / "part1.jsonl")
+    broker.produce_file(TOPIC, FIXTURE / "part2.jsonl")
+    output = _copy_fixture(tmp_path)
+    run_script("submit.sh", "--conf", "spark.ui.enabled=false", "--", broker.bootstrap, TOPIC,
+               "--output-dir", str(output), "--available-now")
+
+    part1, part2 = _readings("part1.jsonl"), _readings("part2.jsonl")
+    totals = {t["batch_id"]: t for t in _table(output, "batch_totals")}
+    assert sorted(totals) == [0, 1] and totals[1]["messages"] == len(part2)  # resumed at part 2
+    # Only s10 is new: the ten sensors of part 1 are known from the old state.
+    sensors = _table(output, "sensors")
+    assert sorted((s["batch_id"], s["guid"]) for s in sensors if s["batch_id"] == 1) == [(1, "s10")]
+    assert len({s["guid"] for s in sensors}) == 11
+    found = {(a["guid"], a["detector"]): a for a in _table(output, "anomalies") if a["batch_id"] == 1}
+    # zscore: s0's 72.0 against its 15 readings of part 1 (a fresh model has no history: no score).
+    history = [r["payload"]["data"]["temperature"] for r in part1 if r["guid"] == "s0"]
+    z = (72.0 - statistics.mean(history)) / max(statistics.pstdev(history), 0.5)  # min_sigma
+    assert found[("s0", "zscore")]["score"] == pytest.approx(z, rel=1e-12)
+    # stuck: s1's 61.0 six times in part 1 and four in part 2: the tenth (repeats = 10).
+    repeats = [r for r in part1 + part2 if r["guid"] == "s1"][-10:]
+    assert {r["payload"]["data"]["temperature"] for r in repeats} == {61.0}
+    assert found[("s1", "stuck")]["score"] == 10.0
+    assert found[("s1", "stuck")]["event_time"].replace(tzinfo=None) == datetime.fromisoformat(
+        repeats[-1]["eventTime"].rstrip("Z"))
+    assert {key for key in found if key[1] not in ("three_sigma",)} == {("s0", "zscore"),
+                                                                        ("s1", "stuck")}
