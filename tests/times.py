@@ -32,3 +32,8 @@ def ts(clock: str) -> datetime:
 def at(clock: str) -> str:
     """A clock "MM:SS" in T0's hour as an eventTime."""
     return iso(ts(clock))
+
+
+def micros(t: datetime) -> int:
+    """An aware `t` as microseconds since the epoch (Spark's and the engine's timestamps)."""
+    return round((t - datetime(1970, 1, 1, tzinfo=UTC)).total_seconds() * 1_000_000)
