@@ -8,7 +8,9 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -20,6 +22,18 @@ os.environ["TZ"] = "UTC"
 time.tzset()
 # Spark's Python workers run this interpreter (the venv's: pyarrow, pandas), as under submit.sh.
 os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+
+if TYPE_CHECKING:
+    from iotstream.config import JobConfig
+
+
+@cache
+def configured() -> JobConfig:
+    """conf/job.toml as the job loads it: where a test finds a setting it relies on and does not
+    set itself (the job's runs without --config use it too)."""
+    from iotstream.config import load_config
+
+    return load_config(ROOT / "conf" / "job.toml")
 
 
 def free_port() -> int:

@@ -13,9 +13,8 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from conftest import ROOT
 
 
 def baselines() -> dict[str, float]:
@@ -24,9 +23,13 @@ def baselines() -> dict[str, float]:
 
 
 @cache
-def _anomaly_settings() -> dict:  # read once: the reference runs over tens of thousands of readings
+def _settings() -> dict:  # read once: the reference runs over tens of thousands of readings
     with (ROOT / "conf" / "job.toml").open("rb") as f:
-        return tomllib.load(f)["anomalies"]
+        return tomllib.load(f)
+
+
+def _anomaly_settings() -> dict:
+    return _settings()["anomalies"]
 
 
 def physically_possible(t: float) -> bool:
@@ -125,3 +128,28 @@ def by_state(readings: list[Reading]) -> dict[str, StateFigures]:
     for r in readings:
         figures[r.state].add(r)
     return dict(figures)
+
+
+def zscore_bands(temperatures: list[float]) -> list[tuple[float, float] | None]:
+    """The zscore band each reading of one sensor is judged by, in order (None before the sensor
+    has min_history readings), with conf/job.toml's [detectors.zscore] settings: mean ±
+    threshold × max(sd, min_sigma) of the last `history` readings that entered the history
+    (possible, not flagged, not a repeat of the reading before)."""
+    z = _settings()["detectors"]["zscore"]
+    history, min_history, threshold = z["history"], z["min_history"], z["threshold"]
+    kept: list[float] = []
+    bands: list[tuple[float, float] | None] = []
+    last = None
+    for t in temperatures:
+        band, flagged = None, False
+        if len(kept) >= min_history:
+            mean = math.fsum(kept) / len(kept)
+            sigma = max(math.sqrt(math.fsum((k - mean) ** 2 for k in kept) / len(kept)),
+                        z["min_sigma"])
+            band = (mean - threshold * sigma, mean + threshold * sigma)
+            flagged = abs(t - mean) / sigma > threshold
+        bands.append(band)
+        if physically_possible(t) and not flagged and t != last:
+            kept = (kept + [t])[-history:]
+        last = t
+    return bands

@@ -8,6 +8,10 @@ has processed it. State carries over from batch to batch as in the job: Spark's 
 checkpoint, the processor's saved windows and output. Every call starts the query again from
 its checkpoint, as a restart would; a new processor is a new process.
 
+`job_run(spark, job_config(out, **settings))` is such a run of a new process of the job, set up
+as the tests set it up: conf/job.toml, `settings` changed, output under `out`, no alerts.
+`run_batches` runs a list of batches that way, one new process per batch.
+
 A batch id that was already committed is run again as after a crash: its commit is removed from
 the checkpoint and its file's records are replaced, so Spark replays it (with the same offsets,
 the state version before it and the given records).
@@ -15,13 +19,18 @@ the state version before it and the given records).
 
 from __future__ import annotations
 
+import io
 import shutil
+from dataclasses import replace
 from pathlib import Path
+from typing import Any, TextIO
 
 from pyspark.sql import DataFrame, SparkSession
 
+from conftest import configured
 from iotstream import plan, stream
 from iotstream.config import JobConfig, checkpoint_location
+from iotstream.io.tables import ParquetSink
 from iotstream.pipeline import BatchProcessor
 from sparkdata import KAFKA_RECORD_SCHEMA
 
@@ -61,6 +70,32 @@ class StreamRun:
         ran = [p["batchId"] for p in query.recentProgress]
         assert batch_id in ran, f"batch {batch_id} did not run (ran {ran})"
         assert batch_id in _ids(self.checkpoint / "commits")
+
+
+def job_config(output_dir: Path | str, **settings: Any) -> JobConfig:
+    """conf/job.toml with the output under `output_dir`, no alerts to Kafka (the unit tests have
+    no broker) and `settings` in place of its fields."""
+    return replace(configured(), output_dir=str(output_dir), alerts_topic="", **settings)
+
+
+def job_run(spark: SparkSession, config: JobConfig, out: TextIO | None = None,
+            **processor_options: Any) -> StreamRun:
+    """A new process of the job: its query runs the batch handler (with a ParquetSink on the
+    config's output_dir) on the batches it is given. Its console is `.processor.out`: `out`, or
+    a StringIO of its own. `processor_options` go to BatchProcessor (e.g. clock=)."""
+    processor = BatchProcessor(config, ParquetSink(config.output_dir),
+                               io.StringIO() if out is None else out, **processor_options)
+    return StreamRun(spark, config, processor)
+
+
+def run_batches(spark: SparkSession, out: Path, batches: list[DataFrame], **settings: Any) -> str:
+    """Runs the job's query over the batches (DataFrames of Kafka records, ids 0, 1, ...), one new
+    process per batch, with job_config(out, **settings); returns the console output."""
+    config = job_config(out, **settings)
+    console = io.StringIO()
+    for batch_id, records in enumerate(batches):
+        job_run(spark, config, console)(records, batch_id)
+    return console.getvalue()
 
 
 def _ids(folder: Path) -> set[int]:

@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from conftest import ROOT, SCRIPTS, free_port, run_script
+from conftest import ROOT, SCRIPTS, configured, free_port, run_script
 
 JOB = ROOT / "jobs" / "iot_aggregator.py"
 
@@ -129,15 +129,18 @@ def test_check_passes_against_the_real_broker(broker, tmp_path):
     done = run_script("submit.sh", broker.bootstrap, "t", "--output-dir", str(tmp_path / "o"),
                       "--check")
     assert done.stdout.startswith(f"ok: topic t at {broker.bootstrap}"), done.stdout
-    assert ("windows 60 s, watermark 30 s behind the slowest partition (idle after 60 s), late "
-            "readings restate windows for 3600 s" in done.stdout)
+    c = configured()  # conf/job.toml: the settings the check reports
+    assert (f"windows {c.window_seconds:g} s, watermark {c.watermark_seconds:g} s behind the "
+            f"slowest partition (idle after {c.idle_timeout_seconds:g} s), late readings restate "
+            f"windows for {c.restate_horizon_seconds:g} s" in done.stdout)
     # History of any age is accepted by default: no past limit.
-    assert ("event time any time before and at most 300 s after its Kafka timestamp, else "
-            "quarantined" in done.stdout)
+    assert c.max_past_seconds == 0
+    assert (f"event time any time before and at most {c.max_future_seconds:g} s after its Kafka "
+            "timestamp, else quarantined" in done.stdout)
     adjusted = run_script("submit.sh", broker.bootstrap, "t", "--output-dir", str(tmp_path / "o"),
                           "--check", "--max-past-seconds", "604800", "--event-time-policy", "adjust")
-    assert ("event time at most 604800 s before and at most 300 s after its Kafka timestamp, "
-            "else adjusted" in adjusted.stdout)
+    assert (f"event time at most 604800 s before and at most {c.max_future_seconds:g} s after its "
+            "Kafka timestamp, else adjusted" in adjusted.stdout)
 
 
 @pytest.mark.broker

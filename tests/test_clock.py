@@ -4,36 +4,27 @@ batch handler, against hand-computed values."""
 
 from __future__ import annotations
 
-import io
 import statistics
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from conftest import ROOT
-from iotstream.config import load_config
-from iotstream.io.tables import ParquetSink
-from iotstream.pipeline import BatchProcessor
-from iotstream.views import read_table
 from sparkdata import BANDS, BATCH_TIME, event, kafka_records
-from streamrun import StreamRun
-from test_windows import at, ts
+from streamrun import job_config, job_run
+from tables import table_rows
+from times import at, ts
 
 
 @pytest.fixture
 def run(spark, tmp_path):
-    base = load_config(ROOT / "conf" / "job.toml")
-    config = replace(base, bands=BANDS, output_dir=str(tmp_path / "out"), window_seconds=60.0,
-                     watermark_seconds=30.0, idle_timeout_seconds=60.0,
-                     restate_horizon_seconds=120.0, alerts_topic="")
-    step = StreamRun(spark, config, BatchProcessor(config, ParquetSink(config.output_dir),
-                                                   io.StringIO()))
+    config = job_config(tmp_path / "out", bands=BANDS, window_seconds=60.0,
+                        watermark_seconds=30.0, idle_timeout_seconds=60.0,
+                        restate_horizon_seconds=120.0)
 
     def table(name: str) -> list[dict]:
-        return [r.asDict() for r in read_table(spark, config.output_dir, name).drop("date").collect()]
+        return table_rows(config.output_dir, name)
 
-    return step, table
+    return job_run(spark, config), table
 
 
 def batch(spark, parts: dict[int, list[str]], offsets: dict[int, int], seconds: float,

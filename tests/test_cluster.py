@@ -26,7 +26,6 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import pyarrow.dataset as ds
 import pytest
 from kafka import KafkaConsumer, TopicPartition
 from kafka.partitioner.default import murmur2
@@ -34,6 +33,7 @@ from kafka.partitioner.default import murmur2
 import reference
 from conftest import ROOT, SCRIPTS, free_port, run_script
 from iotstream.schema import TABLES
+from tables import table_rows
 
 pytestmark = pytest.mark.e2e
 
@@ -107,7 +107,7 @@ def end_offsets(bootstrap: str) -> dict[int, int]:
 
 
 def tables(output: Path) -> dict[str, list[dict]]:
-    return {t.name: ds.dataset(t, format="parquet", partitioning="hive").to_table().to_pylist()
+    return {t.name: table_rows(output, t.name)
             for t in sorted(output.iterdir()) if not t.name.startswith(("_", "."))}
 
 

@@ -3,38 +3,32 @@ the ledger, against hand-computed values."""
 
 from __future__ import annotations
 
-import io
 from dataclasses import replace
 from datetime import datetime
-from pathlib import Path
 
 import pytest
 from pyspark_test import assert_pyspark_df_equal
 
-from iotstream.config import load_config
-from iotstream.io.tables import ParquetSink
-from iotstream.pipeline import BatchProcessor
 from iotstream.views import read_table
 from sparkdata import BANDS, BATCH_TIME, event, kafka_records
-from streamrun import StreamRun
-
-ROOT = Path(__file__).resolve().parent.parent
+from streamrun import job_config, job_run
+from tables import table_rows
 
 
 @pytest.fixture
 def run(spark, tmp_path):
     def make(bands=BANDS):
-        config = replace(load_config(ROOT / "conf" / "job.toml"), bands=bands, alerts_topic="",
-                         output_dir=str(tmp_path / "out"))
-        return StreamRun(spark, config, BatchProcessor(config, ParquetSink(config.output_dir),
-                                                       io.StringIO()))
+        # The second test's late records and watermark are worked out for these.
+        return job_run(spark, job_config(tmp_path / "out", bands=bands, window_seconds=60.0,
+                                         watermark_seconds=30.0))
 
     return make
 
 
-def _table(spark, tmp_path, name: str, batch_id: int) -> list[dict]:
-    rows = read_table(spark, str(tmp_path / "out"), name).where(f"batch_id = {batch_id}")
-    return [r.asDict() for r in rows.drop("date", "batch_id", "batch_time").collect()]
+def _table(tmp_path, name: str, batch_id: int) -> list[dict]:
+    """Batch `batch_id`'s rows of the table, without its batch and date columns."""
+    return [{k: v for k, v in r.items() if k not in ("date", "batch_id", "batch_time")}
+            for r in table_rows(tmp_path / "out", name) if r["batch_id"] == batch_id]
 
 
 def test_figures_per_state_and_for_the_whole_batch(spark, tmp_path, run):
@@ -54,7 +48,7 @@ def test_figures_per_state_and_for_the_whole_batch(spark, tmp_path, run):
         "batch_id", "batch_time", "date")
     assert_pyspark_df_equal(actual, expected, check_column_names=True,
                             check_columns_in_order=True, order_by=["state"])
-    [totals] = _table(spark, tmp_path, "batch_totals", 0)
+    [totals] = _table(tmp_path, "batch_totals", 0)
     assert {k: totals[k] for k in ("messages", "sensors", "states", "consumed", "accepted",
                                    "quarantined", "late", "total_sensors")} == {
         "messages": 7, "sensors": 5, "states": 2, "consumed": 10, "accepted": 7,
@@ -71,7 +65,7 @@ def test_late_records_count_as_messages_and_states_hottest_first(spark, tmp_path
     lines = [event("a", "CA", 60.0, "2026-01-01T00:01:30.000000Z"), event("b", "AK", 20.0),
              event("c", "AK", 30.0), event("x", "ZZ", 1.0), event("y", "HI", -999.0)]
     run_batch(kafka_records(spark, lines, first_offset=1), 1)
-    [totals] = _table(spark, tmp_path, "batch_totals", 1)
+    [totals] = _table(tmp_path, "batch_totals", 1)
     assert {k: totals[k] for k in ("consumed", "accepted", "quarantined", "late", "messages",
                                    "sensors", "states", "anomalies")} == {
         "consumed": 5, "accepted": 4, "quarantined": 1, "late": 3, "messages": 4,
@@ -80,7 +74,7 @@ def test_late_records_count_as_messages_and_states_hottest_first(spark, tmp_path
     text = run_batch.processor.out.getvalue()
     assert "== Batch 1 · " + BATCH_TIME.strftime("%Y-%m-%d %H:%M:%S UTC") in text
     # Hottest first; HI had only an impossible reading: no temperature figures, listed last.
-    stats = _table(spark, tmp_path, "state_stats", 1)
+    stats = _table(tmp_path, "state_stats", 1)
     assert sorted(stats, key=lambda r: r["state"]) == [
         {"state": "AK", "avg_temperature": 25.0, "min_temperature": 20.0, "max_temperature": 30.0,
          "messages": 2, "sensors": 2, "readings": 2},

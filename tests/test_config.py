@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from conftest import ROOT
 from iotstream.config import ConfigError, checkpoint_location, load_config, redacted
 
-ROOT = Path(__file__).resolve().parent.parent
 CONF = ROOT / "conf" / "job.toml"
 
 

@@ -18,10 +18,11 @@ from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import pyarrow.dataset as ds
 import pytest
 
 from conftest import ROOT, SCRIPTS, run_script
+from tables import table_rows
+from times import iso
 
 pytestmark = pytest.mark.e2e
 
@@ -85,42 +86,67 @@ def wait_mid_write(job: subprocess.Popen, lines: list[str], out: Path) -> None:
 
 
 def test_sigkill_mid_stream_loses_nothing_and_doubles_nothing(broker, tmp_path):
+    data, labels = _fleet_with_resends(tmp_path)
+    broker.create_topic(TOPIC, partitions=3)
+    broker.produce_file(TOPIC, data)
+    out = tmp_path / "out"
+    _kill_mid_stream(broker.bootstrap, out)
+    _drain(broker.bootstrap, out)
+    totals, late_resends = _check_every_batch_and_record_once(out)
+    _check_state_figures_once(out, late_resends)
+    _check_every_finding_once(out, labels)
+    _check_windows_and_sensors_once(out, data, totals, late_resends)
+    quarantined = Counter((q["kafka_partition"], q["kafka_offset"])
+                          for q in table_rows(out, "quarantine"))
+    assert len(quarantined) == len(BAD) and set(quarantined.values()) == {1}
+
+
+def _fleet_with_resends(tmp_path: Path) -> tuple[Path, Path]:
+    """EVENTS simulator readings (and their labels file), RESENDS of them sent again 1-40 lines
+    after their first time (across batches and across the kills too), then the BAD lines."""
     data, labels = tmp_path / "data.txt", tmp_path / "labels.csv"
     with data.open("w") as f:
         subprocess.run([sys.executable, str(ROOT / "iotsimulator.py"), str(EVENTS), "--seed", "11",
                         "--anomaly-rate", "0.01", "--labels", str(labels), "--start-time",
                         recent()], stdout=f, check=True)
-    # Re-sends, 1-40 lines after their first time: across batches and across the kills too.
     lines = data.read_text().splitlines()
     rng = random.Random(9)
     for i in sorted(rng.sample(range(len(lines) - 50), RESENDS), reverse=True):
         lines.insert(i + rng.randint(1, 40), lines[i])
     data.write_text("\n".join(lines + BAD) + "\n")
-    broker.create_topic(TOPIC, partitions=3)
-    broker.produce_file(TOPIC, data)
-    out = str(tmp_path / "out")
+    return data, labels
 
+
+def _kill_mid_stream(bootstrap: str, out: Path) -> None:
+    """Starts the job KILLS times, each time killed with SIGKILL once it has shown a batch:
+    inside a batch's writes, and the last time at an arbitrary moment."""
     rng = random.Random(5)
     for kill in range(KILLS):
-        job, lines = start_job(broker.bootstrap, out)
+        job, lines = start_job(bootstrap, str(out))
         try:
             wait_for_blocks(job, lines, 1)
             if kill < KILLS - 1:
-                wait_mid_write(job, lines, Path(out))  # inside a batch's writes
+                wait_mid_write(job, lines, out)  # inside a batch's writes
             else:
                 time.sleep(rng.uniform(0.0, 2.0))  # an arbitrary moment
         finally:
             os.killpg(job.pid, signal.SIGKILL)
             job.wait()
-    done = run_script("submit.sh", "--conf", "spark.ui.enabled=false", "--", broker.bootstrap,
-                      TOPIC, "--output-dir", out, "--available-now", "--max-offsets-per-trigger",
-                      "1500")
+
+
+def _drain(bootstrap: str, out: Path) -> None:
+    """The job restarted once more, until it has read everything (available-now)."""
+    done = run_script("submit.sh", "--conf", "spark.ui.enabled=false", "--", bootstrap,
+                      TOPIC, "--output-dir", str(out), "--available-now",
+                      "--max-offsets-per-trigger", "1500")
     assert "Traceback" not in done.stdout + done.stderr
 
-    def table(name: str) -> list[dict]:
-        return ds.dataset(f"{out}/{name}", format="parquet", partitioning="hive").to_table().to_pylist()
 
-    totals = sorted(table("batch_totals"), key=lambda t: t["batch_id"])
+def _check_every_batch_and_record_once(out: Path) -> tuple[list[dict], int]:
+    """batch_totals: every batch once, each record counted once, running totals carried across
+    every restart; re-sends counted once. Returns the totals by batch and how many re-sends
+    came late (rather than as duplicates)."""
+    totals = sorted(table_rows(out, "batch_totals"), key=lambda t: t["batch_id"])
     ids = [t["batch_id"] for t in totals]
     assert ids == list(range(len(ids)))  # every batch once, none missing
     # Each re-send counted once: a duplicate, or (when a partition read ahead of its first
@@ -135,15 +161,21 @@ def test_sigkill_mid_stream_loses_nothing_and_doubles_nothing(broker, tmp_path):
         running += t["messages"]
         assert t["running_messages"] == running  # carried across every restart
         assert t["consumed"] == t["accepted"] + t["quarantined"] + t["duplicates"]
-    duplicates = Counter((d["guid"], d["event_time"]) for d in table("duplicates"))
+    duplicates = Counter((d["guid"], d["event_time"]) for d in table_rows(out, "duplicates"))
     assert len(duplicates) == duplicated and set(duplicates.values()) == {1}
+    return totals, late_resends
 
-    stats = table("state_stats")
+
+def _check_state_figures_once(out: Path, late_resends: int) -> None:
+    stats = table_rows(out, "state_stats")
     assert Counter((s["batch_id"], s["state"]) for s in stats).most_common(1)[0][1] == 1
     assert sum(s["messages"] for s in stats) == EVENTS + late_resends
 
-    found = Counter((a["detector"], a["guid"], a["event_time"].strftime("%Y-%m-%dT%H:%M:%S.%fZ"))
-                    for a in table("anomalies"))
+
+def _check_every_finding_once(out: Path, labels: Path) -> None:
+    """Every detector's findings once; band's are injected readings, most of them."""
+    found = Counter((a["detector"], a["guid"], iso(a["event_time"]))
+                    for a in table_rows(out, "anomalies"))
     assert set(found.values()) == {1}  # every detector's findings once, the sensor query's too
     with labels.open() as f:
         injected = {(row["guid"], row["eventTime"]) for row in csv.DictReader(f)}
@@ -154,20 +186,20 @@ def test_sigkill_mid_stream_loses_nothing_and_doubles_nothing(broker, tmp_path):
     assert band <= injected and len(band) > 0.85 * len(injected)
     assert {d for d, _, _ in found} >= {"band", "zscore"}
 
-    # Windows and sensors since the start: once each, carried across every restart.
-    windows = Counter((w["window_start"], w["state"]) for w in table("window_stats"))
+
+def _check_windows_and_sensors_once(out: Path, data: Path, totals: list[dict],
+                                    late_resends: int) -> None:
+    """Windows and sensors since the start: once each, carried across every restart."""
+    windows = Counter((w["window_start"], w["state"]) for w in table_rows(out, "window_stats"))
     assert windows and set(windows.values()) == {1}
-    sensors = Counter(s["guid"] for s in table("sensors"))
+    sensors = Counter(s["guid"] for s in table_rows(out, "sensors"))
     assert set(sensors.values()) == {1} and len(sensors) == totals[-1]["total_sensors"]
     with data.open() as f:
         guids = {json.loads(line)["guid"] for line in f if line.startswith('{"guid": "0-')}
     assert set(sensors) == guids
-    last = [s for s in table("state_totals") if s["batch_id"] == ids[-1]]
+    last = [s for s in table_rows(out, "state_totals") if s["batch_id"] == totals[-1]["batch_id"]]
     assert sum(s["messages"] for s in last) == EVENTS + late_resends
     assert sum(s["sensors"] for s in last) == len(guids)
-
-    quarantined = Counter((q["kafka_partition"], q["kafka_offset"]) for q in table("quarantine"))
-    assert len(quarantined) == len(BAD) and set(quarantined.values()) == {1}
 
 
 def test_a_broker_outage_mid_stream_loses_nothing(broker, tmp_path):
@@ -181,10 +213,7 @@ def test_a_broker_outage_mid_stream_loses_nothing(broker, tmp_path):
     out = tmp_path / "out"
 
     def consumed() -> int:
-        if not (out / "batch_totals").exists():
-            return 0
-        table = ds.dataset(out / "batch_totals", format="parquet", partitioning="hive").to_table()
-        return sum(table.column("consumed").to_pylist())
+        return sum(t["consumed"] for t in table_rows(out, "batch_totals"))
 
     job, lines = start_job(broker.bootstrap, str(out), topic, per_batch=300)
     try:
@@ -201,9 +230,9 @@ def test_a_broker_outage_mid_stream_loses_nothing(broker, tmp_path):
         assert consumed() == events, "".join(lines)
     finally:
         stop_job(job)
-    totals = ds.dataset(out / "batch_totals", format="parquet", partitioning="hive").to_table()
-    assert sum(totals.column("messages").to_pylist()) == events
-    assert len(set(totals.column("batch_id").to_pylist())) == totals.num_rows
+    totals = table_rows(out, "batch_totals")
+    assert sum(t["messages"] for t in totals) == events
+    assert len({t["batch_id"] for t in totals}) == len(totals)
 
 
 def test_ctrl_c_while_spark_starts_ends_the_job_before_its_query(broker, tmp_path):

@@ -14,15 +14,16 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pyarrow as pa
-import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 import pytest
 
-from conftest import ROOT, SCRIPTS, free_port
+from conftest import ROOT, SCRIPTS, configured, free_port
 from dashboard.data import Tables, committed_files
 from iotstream.schema import TABLES
-from reference import physically_possible
-from test_inputs import run_batches
+from reference import physically_possible, zscore_bands
+from streamrun import run_batches
+from tables import table_rows
+from times import iso, parse_iso
 
 T0 = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=1)
 BATCHES, PER_BATCH = 4, 1500
@@ -79,7 +80,7 @@ def written(spark, tmp_path_factory) -> tuple[Path, list[list[dict]]]:
         [sys.executable, str(ROOT / "iotsimulator.py"), str(BATCHES * PER_BATCH), "--seed", "11",
          "--sensors", "120", "--event-interval", "0.1", "--anomaly-rate", "0.01",
          "--stuck-rate", "0.0005", "--drift-rate", "0.0005",
-         "--start-time", T0.strftime("%Y-%m-%dT%H:%M:%S.%fZ")],
+         "--start-time", iso(T0)],
         check=True, capture_output=True, text=True).stdout.splitlines()
     chunks = [lines[i:i + PER_BATCH] for i in range(0, len(lines), PER_BATCH)]
     out = tmp_path_factory.mktemp("dashboard") / "out"
@@ -91,32 +92,6 @@ def written(spark, tmp_path_factory) -> tuple[Path, list[list[dict]]]:
                                            batch_time=now + timedelta(seconds=3 * i))
                              for i, c in enumerate(chunks)])
     return out, [[json.loads(line) for line in c] for c in chunks]
-
-
-def _table(out: Path, name: str) -> list[dict]:
-    return ds.dataset(out / name, format="parquet", partitioning="hive").to_table().to_pylist()
-
-
-def _zscore_band(temperatures: list[float], history: int = 30, min_history: int = 10,
-                 threshold: float = 6.0, min_sigma: float = 0.5) -> list[tuple[float, float] | None]:
-    """The band each reading of one sensor was judged by (conf/job.toml's zscore settings):
-    mean ± threshold × max(sd, min_sigma) of the last `history` readings that entered the history
-    (possible, not flagged, not a repeat of the reading before)."""
-    kept: list[float] = []
-    bands: list[tuple[float, float] | None] = []
-    last = None
-    for t in temperatures:
-        band, flagged = None, False
-        if len(kept) >= min_history:
-            mean = math.fsum(kept) / len(kept)
-            sigma = max(math.sqrt(math.fsum((k - mean) ** 2 for k in kept) / len(kept)), min_sigma)
-            band = (mean - threshold * sigma, mean + threshold * sigma)
-            flagged = abs(t - mean) / sigma > threshold
-        bands.append(band)
-        if physically_possible(t) and not flagged and t != last:
-            kept = (kept + [t])[-history:]
-        last = t
-    return bands
 
 
 @pytest.fixture
@@ -158,18 +133,32 @@ def served(written, tmp_path):
 
 
 def test_the_page_shows_the_tables_figures(written, served, browser):
+    out, batches = written
+    wait = _open(browser, served)
+    tiles = _check_map(browser, batches)
+    _check_timeline(browser, out, batches)
+    state, found = _drill_down_to_a_zscore_finding(browser, wait, tiles, out, batches)
+    _filter_by_detector(browser, wait, state, found)
+    browser.save_screenshot(str(out.parent / "dashboard.png"))
+
+
+def _open(browser, url: str):
+    """Loads the page and waits until it shows the last batch; returns the wait to use after
+    clicks (a panel is drawn anew when its data changes: look again then)."""
     from selenium.common.exceptions import StaleElementReferenceException
-    from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
 
-    out, batches = written
-    # A panel is drawn anew when its data changes (a click, a refresh): look again then.
     wait = WebDriverWait(browser, 60, ignored_exceptions=[StaleElementReferenceException])
-    js = browser.execute_script
-    browser.get(served)
-    wait.until(lambda d: js("return document.body.dataset.batch") == str(BATCHES - 1))
+    browser.get(url)
+    wait.until(lambda d: d.execute_script("return document.body.dataset.batch") == str(BATCHES - 1))
+    return wait
 
-    # The map: 51 tiles, each state's average of possible readings in the last batch it had.
+
+def _check_map(browser, batches: list[list[dict]]) -> dict:
+    """The map: 51 tiles, each state's average of possible readings in the last batch it had.
+    Returns the tiles by state."""
+    from selenium.webdriver.common.by import By
+
     latest: dict[str, list[float]] = {}
     for batch in batches:
         temps = defaultdict(list)
@@ -187,22 +176,31 @@ def test_the_page_shows_the_tables_figures(written, served, browser):
         assert drawn == pytest.approx(avg, abs=1e-9)
         labels = [shown[state].find_element(By.CSS_SELECTOR, f".{c}").text for c in ("code", "value")]
         assert labels == [state, f"{drawn:.1f}"]  # (Spark's sum and fsum may round apart at x.x5)
+    return shown
 
-    # The timeline: the ledger per batch, drawn (bars in the SVG), and each batch's duration.
+
+def _check_timeline(browser, out: Path, batches: list[list[dict]]) -> None:
+    """The timeline: the ledger per batch, drawn (bars in the SVG), each batch's duration, the
+    watermark after each batch; and the Messages card."""
+    from selenium.webdriver.common.by import By
+
+    js = browser.execute_script
     ledger = js("return document.getElementById('timeline-ledger').data"
                 ".map(t => [t.name, t.x, t.y])")
     assert ledger[0] == ["accepted", list(range(BATCHES)), [len(b) for b in batches]]
     assert ledger[1] == ["quarantined", list(range(BATCHES)), [1] + [0] * (BATCHES - 1)]
     assert js("return document.querySelectorAll('#timeline-ledger .barlayer .point').length") >= BATCHES
-    seconds = {t["batch_id"]: t["seconds"] for t in _table(out, "batch_totals")}
+    seconds = {t["batch_id"]: t["seconds"] for t in table_rows(out, "batch_totals")}
     duration = js("return document.getElementById('timeline-duration').data[0].y")
     assert duration == [seconds[i] for i in range(BATCHES)] and all(s > 0 for s in duration)
-    # The watermark after each batch: its latest event time (to the millisecond) less 30 s.
+    # The watermark after each batch: its latest event time (to the millisecond) less the
+    # configured delay.
+    delay = timedelta(seconds=configured().watermark_seconds)
     latest_time = ""
     expected = []
     for b in batches:
         latest_time = max([latest_time] + [e["eventTime"] for e in b])
-        at = datetime.fromisoformat(latest_time.replace("Z", "+00:00")) - timedelta(seconds=30)
+        at = parse_iso(latest_time) - delay
         expected.append(f"watermark {at:%Y-%m-%d %H:%M:%S}")
     assert js("return document.getElementById('timeline-watermark').data[0].text") == expected
     card = browser.find_element(By.CSS_SELECTOR, "[data-card='Messages']")
@@ -210,13 +208,21 @@ def test_the_page_shows_the_tables_figures(written, served, browser):
     assert card.find_element(By.CSS_SELECTOR, ".note").text.endswith(
         f"{BATCHES * PER_BATCH + 1:,} records read")
 
-    # A zscore finding on a sensor without a level shift: its state, then its drill-down.
-    found = _table(out, "anomalies")
+
+def _drill_down_to_a_zscore_finding(browser, wait, tiles: dict, out: Path,
+                                    batches: list[list[dict]]) -> tuple[str, list[dict]]:
+    """A zscore finding on a sensor without a level shift: a click on its state narrows the
+    feed and the windows to it, a click on the finding draws the sensor's chart (its readings,
+    the zscore band and the flagged ones). Returns the state and every anomaly row."""
+    from selenium.webdriver.common.by import By
+
+    js = browser.execute_script
+    found = table_rows(out, "anomalies")
     shifted = {a["guid"] for a in found if a["detector"] == "level_shift"}
     pick = sorted((a for a in found if a["detector"] == "zscore" and a["guid"] not in shifted),
                   key=lambda a: (a["state"], a["guid"]))[0]
     state, guid = pick["state"], pick["guid"]
-    shown[state].click()
+    tiles[state].click()
     wait.until(lambda d: {r.find_elements(By.TAG_NAME, "td")[2].text for r in d.find_elements(
         By.CSS_SELECTOR, "#anomaly-feed tbody tr")} == {state})
     wait.until(lambda d: {r.get_attribute("data-state") for r in d.find_elements(
@@ -232,20 +238,24 @@ def test_the_page_shows_the_tables_figures(written, served, browser):
                       for b in batches for e in b if e["guid"] == guid)
     temperatures = [t for _, t in readings]
     assert chart[2][0] == "readings" and chart[2][2] == temperatures
-    bands = _zscore_band(temperatures)
+    bands = zscore_bands(temperatures)
     assert chart[1][2] == pytest.approx([b[1] for b in bands if b is not None], abs=1e-9)
     assert chart[0][2] == pytest.approx([b[0] for b in bands if b is not None], abs=1e-9)
     flagged = sorted(a["temperature"] for a in found if a["guid"] == guid)  # one per finding
     assert chart[3][0] == "flagged" and sorted(chart[3][2]) == flagged
     assert pick["temperature"] in chart[3][2]
+    return state, found
 
-    # Filtered by detector: only zscore findings in the feed, the chip counting the state's.
+
+def _filter_by_detector(browser, wait, state: str, found: list[dict]) -> None:
+    """Filtered by detector: only zscore findings in the feed, the chip counting the state's."""
+    from selenium.webdriver.common.by import By
+
     chip = browser.find_element(By.CSS_SELECTOR, "#detector-counts [data-detector='zscore']")
     assert chip.text == f"zscore {sum(a['detector'] == 'zscore' and a['state'] == state for a in found)}"
     chip.click()
     wait.until(lambda d: {r.find_elements(By.TAG_NAME, "td")[5].text for r in d.find_elements(
         By.CSS_SELECTOR, "#anomaly-feed tbody tr")} == {"zscore"})
-    browser.save_screenshot(str(out.parent / "dashboard.png"))
 
 
 def test_dashboard_refuses_a_missing_folder_and_a_busy_port(tmp_path):

@@ -5,33 +5,26 @@ SensorCodecTest), run by `mvn package` in scripts/setup.sh."""
 
 from __future__ import annotations
 
-import io
 import statistics
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-from iotstream.config import Detectors, load_config
-from iotstream.io.tables import ParquetSink
-from iotstream.pipeline import BatchProcessor
-from iotstream.views import read_table
+from conftest import configured
 from sparkdata import BANDS, event, kafka_records
-from streamrun import StreamRun
+from streamrun import job_config, job_run
+from tables import table_rows
+from times import T0, iso
 
-ROOT = Path(__file__).resolve().parent.parent
-T0 = datetime(2026, 1, 1, tzinfo=UTC)
-# Threshold 4 (not the default 6) keeps the hand-made numbers small.
-DETECTORS = Detectors(sensor_ttl_seconds=600.0).changed("zscore", threshold=4.0)
+# Threshold 4 (not conf/job.toml's 6) keeps the hand-made numbers small; a TTL of 600 s (not
+# 3600) lets a few batches reach it.
+DETECTORS = replace(configured().detectors.changed("zscore", threshold=4.0), sensor_ttl_seconds=600.0)
 
 
 def sec(n: float) -> datetime:
     return T0 + timedelta(seconds=n)
-
-
-def micros(t: datetime) -> int:
-    return round((t - datetime(1970, 1, 1, tzinfo=UTC)).total_seconds() * 1_000_000)
 
 
 # --- batch after batch, through the job's query ------------------------------------------------
@@ -41,23 +34,15 @@ def _batches(spark, out: Path, batches: dict[int, list[tuple]]) -> list[tuple]:
     a new process (a restart: nothing carried in memory); returns the per-sensor findings as
     (batch_id, guid, detector, event_time, temperature, score). The watermark is the latest
     event time so far less 30 s."""
-    base = load_config(ROOT / "conf" / "job.toml")
-    config = replace(base, bands=BANDS, output_dir=str(out), alerts_topic="",
-                     watermark_seconds=30.0,
-                     detectors=DETECTORS.disabled("band", "three_sigma"))
+    config = job_config(out, bands=BANDS, watermark_seconds=30.0,
+                        detectors=DETECTORS.disabled("band", "three_sigma"))
     offset = 0
     for batch_id, readings in sorted(batches.items()):
-        lines = [event(g, "CA", v, sec(at).strftime("%Y-%m-%dT%H:%M:%S.%fZ"))
-                 for g, at, v in readings]
-        processor = BatchProcessor(config, ParquetSink(config.output_dir), io.StringIO())
-        StreamRun(spark, config, processor)(kafka_records(spark, lines, first_offset=offset),
-                                            batch_id)
+        lines = [event(g, "CA", v, iso(sec(at))) for g, at, v in readings]
+        job_run(spark, config)(kafka_records(spark, lines, first_offset=offset), batch_id)
         offset += len(lines)
-    if not (out / "anomalies").exists():
-        return []
-    return sorted((r.batch_id, r.guid, r.detector, r.event_time.replace(tzinfo=UTC),
-                   r.temperature, r.score)
-                  for r in read_table(spark, str(out), "anomalies").collect())
+    return sorted((r["batch_id"], r["guid"], r["detector"], r["event_time"], r["temperature"],
+                   r["score"]) for r in table_rows(out, "anomalies", aware=True))
 
 
 def test_the_sensor_step_keeps_models_across_batches_restarts_and_evicts_idle_sensors(spark, tmp_path):

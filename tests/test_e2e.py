@@ -17,12 +17,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import pyarrow.dataset as ds
 import pytest
 from kafka import KafkaConsumer, TopicPartition
 
 import reference
-from conftest import ROOT, run_script
+from conftest import ROOT, configured, run_script
+from tables import table_rows
+from times import iso, parse_iso
 
 pytestmark = pytest.mark.e2e
 
@@ -88,7 +89,7 @@ class E2E:
     data1: Path
 
     def table(self, name: str) -> list[dict]:
-        return ds.dataset(self.out / name, format="parquet", partitioning="hive").to_table().to_pylist()
+        return table_rows(self.out, name, aware=True)
 
 
 def read_topic(bootstrap: str, topic: str = TOPIC) -> dict[tuple[int, int], bytes | None]:
@@ -191,10 +192,12 @@ def test_first_run_is_one_batch_and_the_restart_continues(e2e):
     for batch_id in ids[1:]:
         assert f"== Batch {batch_id} " in e2e.runs[1].stdout
     assert "+ 4 quarantined" in e2e.runs[1].stdout
-    # Spark keeps the shuffle partitions of a checkpoint's first run; the job says so.
-    assert "; shuffle partitions 2; " in e2e.runs[0].stdout
-    assert ("shuffle partitions 2 (recorded in the checkpoint at its first batch, which Spark "
-            "keeps; 3 asked)") in e2e.runs[1].stdout
+    # Spark keeps the shuffle partitions of a checkpoint's first run (conf/job.toml's: run 1
+    # sets none); the job says so.
+    first = configured().shuffle_partitions
+    assert f"; shuffle partitions {first}; " in e2e.runs[0].stdout
+    assert (f"shuffle partitions {first} (recorded in the checkpoint at its first batch, which "
+            "Spark keeps; 3 asked)") in e2e.runs[1].stdout
 
 
 def test_state_stats_match_plain_python_batch_by_batch(e2e):
@@ -239,7 +242,7 @@ def test_batch_totals_match_plain_python(e2e):
 
 def test_band_anomalies_are_exactly_the_injected_readings(e2e):
     found = [a for a in e2e.table("anomalies") if a["detector"] == "band"]
-    keys = [(a["guid"], a["event_time"].strftime("%Y-%m-%dT%H:%M:%S.%fZ")) for a in found]
+    keys = [(a["guid"], iso(a["event_time"])) for a in found]
     assert len(keys) == len(set(keys))  # none twice
     labelled = {(lab["guid"], lab["eventTime"]): lab for lab in e2e.labels}
     assert len(labelled) > 100
@@ -263,7 +266,7 @@ def test_band_anomalies_are_exactly_the_injected_readings(e2e):
 
 def test_per_sensor_detectors_find_the_spikes_and_the_sensors_that_went_silent(e2e):
     found = e2e.table("anomalies")
-    key = lambda a: (a["guid"], a["event_time"].strftime("%Y-%m-%dT%H:%M:%S.%fZ"))  # noqa: E731
+    key = lambda a: (a["guid"], iso(a["event_time"]))  # noqa: E731
     labelled = {(lab["guid"], lab["eventTime"]) for lab in e2e.labels}
     zscore = [key(a) for a in found if a["detector"] == "zscore"]
     assert len(zscore) > 50 and len(set(zscore) & labelled) / len(zscore) > 0.95
@@ -287,11 +290,13 @@ def test_windows_are_written_once_the_watermark_passes_them(e2e):
         k = (w["window_start"], w["state"])
         per_window[k] = per_window.get(k, 0) + 1
     assert per_window and set(per_window.values()) == {1}  # each window written once
-    # Run 1 (100 s of events from 00:00) is complete once run 2 moves the watermark on.
+    # Run 1 (100 s of events from 00:00) is complete once run 2 moves the watermark on: its
+    # first window (conf/job.toml's length) has run 1's readings up to the window's end.
+    window = timedelta(seconds=configured().window_seconds)
     minute = {}
     for readings in expected_batches(e2e).values():
         for r in readings:
-            if r.event_time.startswith(START_1.strftime("%Y-%m-%dT%H:%M")):
+            if START_1 <= parse_iso(r.event_time) < START_1 + window:
                 minute.setdefault(r.state, []).append(r)
     got = {w["state"]: w for w in windows
            if w["window_start"] == START_1}
@@ -310,7 +315,7 @@ def test_alerts_reach_the_alerts_topic(e2e, broker):
     found = e2e.table("anomalies")
     # At least once: each anomaly row is one alert (a replay could repeat one, with its alert_id).
     # Other tests' jobs publish to the same topic on this broker: only this run's ids count.
-    ids = {f"{a['detector']}:{a['guid']}:{a['event_time'].strftime('%Y-%m-%dT%H:%M:%S.%fZ')}"
+    ids = {f"{a['detector']}:{a['guid']}:{iso(a['event_time'])}"
            for a in found}
     assert len(ids) == len(found) > 0
     assert ids <= {a["alert_id"] for a in alerts}
@@ -368,7 +373,7 @@ def test_the_ledger_balances_and_bad_records_are_quarantined(e2e):
         sent = json.loads(e2e.records[(d["kafka_partition"], d["kafka_offset"])])
         assert (sent["guid"], sent["payload"]["data"]["temperature"]) == (d["guid"],
                                                                           d["temperature"])
-        assert sent["eventTime"] == d["event_time"].strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        assert sent["eventTime"] == iso(d["event_time"])
 
 
 def test_kafka_options_reach_the_job_and_secrets_are_never_printed(e2e):

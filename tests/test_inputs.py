@@ -3,48 +3,25 @@ policy), re-sent readings (duplicates) and sensors whose level moves for good (l
 
 from __future__ import annotations
 
-import io
 import subprocess
 import sys
-from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
-from pyspark.sql import functions as F
 
-from iotstream.config import load_config
-from iotstream.io.tables import ParquetSink
-from iotstream.pipeline import BatchProcessor
-from iotstream.views import read_table
+from conftest import ROOT, configured
 from sparkdata import BANDS, event, kafka_records
-from streamrun import StreamRun
+from streamrun import job_config, job_run, run_batches
+from tables import table_rows
+from times import T0, after, parse_iso
 
-ROOT = Path(__file__).resolve().parent.parent
-T0 = datetime(2026, 1, 1, tzinfo=UTC)
 FUTURE = event("broken-clock", "CA", 61.0, "2099-01-01T00:00:00.000000Z")
 
 
-def at(seconds: float) -> str:
-    return (T0 + timedelta(seconds=seconds)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def run_batches(spark, out: Path, batches: list, **settings) -> str:
-    """Runs the job's query over the batches (DataFrames of Kafka records), one process per
-    batch; returns the console output."""
-    config = replace(load_config(ROOT / "conf" / "job.toml"), output_dir=str(out),
-                     alerts_topic="", **settings)
-    console = io.StringIO()
-    for batch_id, records in enumerate(batches):
-        processor = BatchProcessor(config, ParquetSink(config.output_dir), console)
-        StreamRun(spark, config, processor)(records, batch_id)
-    return console.getvalue()
-
-
-def rows(spark, out: Path, table: str, *columns: str) -> list[tuple]:
-    if not (out / table).exists():
-        return []
-    return sorted(tuple(r) for r in read_table(spark, str(out), table).select(*columns).collect())
+def rows(out: Path, table: str, *columns: str) -> list[tuple]:
+    """The table's `columns`, one tuple a row, sorted."""
+    return sorted(tuple(r[c] for c in columns) for r in table_rows(out, table))
 
 
 @pytest.fixture(scope="module")
@@ -53,7 +30,7 @@ def fleet_lines() -> list[str]:
     going silent."""
     return subprocess.run(
         [sys.executable, str(ROOT / "iotsimulator.py"), "10000", "--seed", "5", "--sensors", "100",
-         "--event-interval", "0.05", "--silent-rate", "0.002", "--start-time", at(0)],
+         "--event-interval", "0.05", "--silent-rate", "0.002", "--start-time", after(0)],
         check=True, capture_output=True, text=True).stdout.splitlines()
 
 
@@ -64,15 +41,15 @@ def test_a_2099_reading_changes_no_watermark_window_or_silence_and_is_quarantine
     # The same stream with one reading stamped 2099 a third of the way in, produced (Kafka's
     # timestamp) when the readings around it were.
     broken = list(plain)
-    sent = datetime.fromisoformat(chunks[1][0].split('"eventTime": "')[1][:26] + "+00:00")
+    sent = parse_iso(chunks[1][0].split('"eventTime": "')[1][:26] + "Z")
     broken[1] = plain[1].unionByName(kafka_records(spark, [FUTURE], first_offset=99_999,
                                                    produced_at=sent))
-    run_batches(spark, tmp_path / "plain", plain)
-    run_batches(spark, tmp_path / "broken", broken)
+    run_batches(spark, tmp_path / "plain", plain, watermark_seconds=30.0)
+    run_batches(spark, tmp_path / "broken", broken, watermark_seconds=30.0)
 
     def same(table: str, *columns: str) -> list[tuple]:
-        got = rows(spark, tmp_path / "broken", table, *columns)
-        assert got == rows(spark, tmp_path / "plain", table, *columns), table
+        got = rows(tmp_path / "broken", table, *columns)
+        assert got == rows(tmp_path / "plain", table, *columns), table
         return got
 
     marks = same("batch_totals", "batch_id", "watermark", "late", "messages", "accepted")
@@ -83,30 +60,30 @@ def test_a_2099_reading_changes_no_watermark_window_or_silence_and_is_quarantine
     assert [s for s in silent if s[3] == "silent"]  # sensors did go silent, in both runs
 
     broken_out = tmp_path / "broken"
-    assert rows(spark, broken_out, "quarantine", "batch_id", "kafka_offset", "reason") == [
+    assert rows(broken_out, "quarantine", "batch_id", "kafka_offset", "reason") == [
         (1, 99_999, "bad_value:eventTime_future")]
-    assert rows(spark, broken_out, "clock_errors", "batch_id", "guid", "error", "action",
+    assert rows(broken_out, "clock_errors", "batch_id", "guid", "error", "action",
                 "readings") == [(1, "broken-clock", "future", "quarantined", 1)]
-    totals = read_table(spark, str(broken_out), "batch_totals").where("batch_id = 1").first()
-    assert (totals.consumed, totals.accepted, totals.quarantined, totals.duplicates) == (
-        2501, 2500, 1, 0)
+    [totals] = [t for t in table_rows(broken_out, "batch_totals") if t["batch_id"] == 1]
+    assert (totals["consumed"], totals["accepted"], totals["quarantined"],
+            totals["duplicates"]) == (2501, 2500, 1, 0)
 
 
 def test_the_adjust_policy_takes_the_kafka_timestamp_as_event_time(spark, tmp_path):
     produced = T0 + timedelta(seconds=40)
-    records = kafka_records(spark, [event("a", "CA", 60.0, at(10)), FUTURE,
+    records = kafka_records(spark, [event("a", "CA", 60.0, after(10)), FUTURE,
                                     event("old", "CA", 59.0, "2025-06-01T00:00:00.000000Z")],
                             produced_at=produced)
     text = run_batches(spark, tmp_path / "out", [records], bands=BANDS, time_policy="adjust",
-                       max_past_seconds=604800.0)
+                       max_past_seconds=604800.0, watermark_seconds=30.0)
     out = tmp_path / "out"
-    [t] = rows(spark, out, "batch_totals", "consumed", "accepted", "quarantined", "time_adjusted",
+    [t] = rows(out, "batch_totals", "consumed", "accepted", "quarantined", "time_adjusted",
                "watermark")
     assert t == (3, 3, 0, 2, datetime(2026, 1, 1, 0, 0, 10))  # the Kafka timestamp less 30 s
-    assert rows(spark, out, "sensors", "guid", "first_event_time") == [
+    assert rows(out, "sensors", "guid", "first_event_time") == [
         ("a", datetime(2026, 1, 1, 0, 0, 10)), ("broken-clock", datetime(2026, 1, 1, 0, 0, 40)),
         ("old", datetime(2026, 1, 1, 0, 0, 40))]
-    assert rows(spark, out, "clock_errors", "guid", "error", "action", "latest_event_time") == [
+    assert rows(out, "clock_errors", "guid", "error", "action", "latest_event_time") == [
         ("broken-clock", "future", "adjusted", datetime(2099, 1, 1)),
         ("old", "past", "adjusted", datetime(2025, 6, 1))]
     assert "3 accepted (2 time-adjusted: in clock_errors)" in text
@@ -114,32 +91,29 @@ def test_the_adjust_policy_takes_the_kafka_timestamp_as_event_time(spark, tmp_pa
 
 def test_re_sends_are_counted_once_across_batches_restarts_and_a_replay(spark, tmp_path):
     out = tmp_path / "out"
-    first = [event("a", "CA", 60.0 + i, at(i)) for i in range(1, 6)] + [
-        event("b", "AK", 20.0 + i, at(i)) for i in range(1, 4)]
+    first = [event("a", "CA", 60.0 + i, after(i)) for i in range(1, 6)] + [
+        event("b", "AK", 20.0 + i, after(i)) for i in range(1, 4)]
     second = [
-        event("a", "CA", 62.0, at(2)),  # a re-send of batch 0's reading
-        event("a", "CA", 99.0, at(3)),  # the same sensor and time, another value: a conflict
-        event("b", "AK", 30.0, at(4)), event("b", "AK", 30.0, at(4)),  # twice in one batch
-        event("a", "CA", 66.0, at(6)),
+        event("a", "CA", 62.0, after(2)),  # a re-send of batch 0's reading
+        event("a", "CA", 99.0, after(3)),  # the same sensor and time, another value: a conflict
+        event("b", "AK", 30.0, after(4)), event("b", "AK", 30.0, after(4)),  # twice in one batch
+        event("a", "CA", 66.0, after(6)),
     ]
     text = run_batches(spark, out, [kafka_records(spark, first),
                                     kafka_records(spark, second, first_offset=8)], bands=BANDS)
     # A crash after batch 1 wrote its files: it runs again from the state before it.
-    config = replace(load_config(ROOT / "conf" / "job.toml"), output_dir=str(out),
-                     alerts_topic="", bands=BANDS)
-    StreamRun(spark, config, BatchProcessor(config, ParquetSink(str(out)), io.StringIO()))(
-        kafka_records(spark, second, first_offset=8), 1)
+    job_run(spark, job_config(out, bands=BANDS))(kafka_records(spark, second, first_offset=8), 1)
 
-    assert rows(spark, out, "duplicates", "batch_id", "guid", "event_time", "temperature", "kind",
+    assert rows(out, "duplicates", "batch_id", "guid", "event_time", "temperature", "kind",
                 "kept_temperature", "kafka_offset") == [
         (1, "a", datetime(2026, 1, 1, 0, 0, 2), 62.0, "resend", 62.0, 8),
         (1, "a", datetime(2026, 1, 1, 0, 0, 3), 99.0, "conflict", 63.0, 9),
         (1, "b", datetime(2026, 1, 1, 0, 0, 4), 30.0, "resend", 30.0, 11)]
-    assert rows(spark, out, "batch_totals", "batch_id", "consumed", "accepted", "quarantined",
+    assert rows(out, "batch_totals", "batch_id", "consumed", "accepted", "quarantined",
                 "duplicates", "conflicts", "messages") == [
         (0, 8, 8, 0, 0, 0, 8), (1, 5, 2, 0, 3, 1, 2)]
-    stats = read_table(spark, str(out), "state_stats").where("batch_id = 1")
-    assert sorted((r.state, r.messages, r.avg_temperature) for r in stats.collect()) == [
+    stats = [r for r in table_rows(out, "state_stats") if r["batch_id"] == 1]
+    assert sorted((r["state"], r["messages"], r["avg_temperature"]) for r in stats) == [
         ("AK", 1, 30.0), ("CA", 1, 66.0)]
     assert "Ledger: 5 records read = 2 accepted + 0 quarantined + 3 duplicates (1 conflicting)" \
         in text
@@ -148,21 +122,22 @@ def test_re_sends_are_counted_once_across_batches_restarts_and_a_replay(spark, t
 def test_a_sensor_that_moves_for_good_is_one_level_shift_and_then_normal(spark, tmp_path):
     steady = [60.0, 61.0, 60.5, 59.5, 60.0, 61.0, 60.5, 59.5, 60.0, 61.0, 60.5, 60.0]
     moved = [v + 20.0 for v in steady]
-    batches = [[event("s", "CA", v, at(i)) for i, v in enumerate(steady)],
-               [event("s", "CA", v, at(20 + i)) for i, v in enumerate(moved)],
-               [event("s", "CA", v, at(40 + i)) for i, v in enumerate(moved)]]
+    shift = 10  # readings in a row that make a new level (its score is their mean's move)
+    batches = [[event("s", "CA", v, after(i)) for i, v in enumerate(steady)],
+               [event("s", "CA", v, after(20 + i)) for i, v in enumerate(moved)],
+               [event("s", "CA", v, after(40 + i)) for i, v in enumerate(moved)]]
     out = tmp_path / "out"
     run_batches(spark, out, [kafka_records(spark, b, first_offset=20 * i)
                              for i, b in enumerate(batches)],
-                bands=BANDS, detectors=load_config(ROOT / "conf" / "job.toml").detectors.disabled(
-                    "band", "three_sigma"))
-    found = read_table(spark, str(out), "anomalies").orderBy("detector")
-    assert [(r.batch_id, r.detector, r.reason, r.event_time, r.temperature)
-            for r in found.collect()] == [
+                bands=BANDS, detectors=configured().detectors.disabled("band", "three_sigma")
+                .changed("level_shift", readings=shift))
+    found = sorted(table_rows(out, "anomalies"), key=lambda r: r["detector"])
+    assert [(r["batch_id"], r["detector"], r["reason"], r["event_time"], r["temperature"])
+            for r in found] == [
         (1, "level_shift", "up", datetime(2026, 1, 1, 0, 0, 20), 80.0),
         (1, "zscore", "high", datetime(2026, 1, 1, 0, 0, 20), 80.0)]
-    score = found.where(F.col("detector") == "level_shift").first().score
-    assert score == pytest.approx(sum(moved[:10]) / 10 - sum(steady) / 12)
+    [score] = [r["score"] for r in found if r["detector"] == "level_shift"]
+    assert score == pytest.approx(sum(moved[:shift]) / shift - sum(steady) / 12)
 
 
 def test_band_reports_a_sensor_s_run_out_of_band_once(spark, tmp_path):
@@ -171,16 +146,16 @@ def test_band_reports_a_sensor_s_run_out_of_band_once(spark, tmp_path):
     # back in band for 10 readings (the run is over) and above it again. t stays above the band
     # across two batches.
     values = [60.0, 80.0, 81.0, 60.0, 82.0, 500.0, 84.0] + [60.0] * 9
-    first = [event("s", "CA", v, at(i)) for i, v in enumerate(values)] + [
-        event("t", "CA", 90.0, at(i)) for i in range(3)]
-    second = [event("s", "CA", 60.5, at(20)), event("s", "CA", 85.0, at(21)),
-              event("t", "CA", 91.0, at(20))]
+    first = [event("s", "CA", v, after(i)) for i, v in enumerate(values)] + [
+        event("t", "CA", 90.0, after(i)) for i in range(3)]
+    second = [event("s", "CA", 60.5, after(20)), event("s", "CA", 85.0, after(21)),
+              event("t", "CA", 91.0, after(20))]
     out = tmp_path / "out"
     run_batches(spark, out, [kafka_records(spark, first), kafka_records(spark, second,
                                                                         first_offset=20)],
-                bands=BANDS, detectors=load_config(ROOT / "conf" / "job.toml").detectors.disabled(
+                bands=BANDS, detectors=configured().detectors.disabled(
                     "three_sigma", "zscore", "stuck", "level_shift"))
-    assert rows(spark, out, "anomalies", "batch_id", "guid", "event_time", "reason") == [
+    assert rows(out, "anomalies", "batch_id", "guid", "event_time", "reason") == [
         (0, "s", datetime(2026, 1, 1, 0, 0, 1), "above_band"),
         (0, "s", datetime(2026, 1, 1, 0, 0, 5), "impossible"),
         (0, "s", datetime(2026, 1, 1, 0, 0, 6), "above_band"),
@@ -197,14 +172,14 @@ def test_readings_are_the_same_through_the_driver_and_written_by_spark(
 
     lines = subprocess.run(
         [sys.executable, str(ROOT / "iotsimulator.py"), "5000", "--seed", "8", "--sensors", "100",
-         "--event-interval", "0.05", "--anomaly-rate", "0.01", "--start-time", at(0)],
+         "--event-interval", "0.05", "--anomaly-rate", "0.01", "--start-time", after(0)],
         check=True, capture_output=True, text=True).stdout.splitlines()
     chunks = [lines[i:i + 2500] for i in range(0, 5000, 2500)]
 
     def readings(name: str) -> list[tuple]:
         batches = [kafka_records(spark, c, first_offset=2500 * i) for i, c in enumerate(chunks)]
         run_batches(spark, tmp_path / name, batches)
-        return rows(spark, tmp_path / name, "readings", "batch_id", "guid", "event_time",
+        return rows(tmp_path / name, "readings", "batch_id", "guid", "event_time",
                     "temperature", "late", "zscore_mean", "zscore_low", "zscore_high",
                     "kafka_partition", "kafka_offset")
 
@@ -212,19 +187,23 @@ def test_readings_are_the_same_through_the_driver_and_written_by_spark(
     monkeypatch.setattr(compute, "READINGS_DRIVER_ROWS", 0)
     assert readings("spark") == driver
     assert len(driver) == 5000 and len({(r[1], r[2]) for r in driver}) == 5000
-    # No band before a sensor has min_history (10) readings in its history; most have one.
+    # No band before a sensor has min_history readings in its history (conf/job.toml's zscore
+    # settings, as the job ran); most have one.
+    zscore = configured().detectors["zscore"]
     by_sensor: dict[str, list[tuple]] = {}
     for r in sorted(driver, key=lambda r: r[2]):
         by_sensor.setdefault(r[1], []).append(r)
-    assert len(by_sensor) == 100 and all(r[6] is None for s in by_sensor.values() for r in s[:10])
+    assert len(by_sensor) == 100 and all(r[6] is None for s in by_sensor.values()
+                                         for r in s[:zscore.min_history])
     assert sum(r[6] is not None for r in driver) > 3500
     # Each zscore finding is a reading outside its band, by the finding's own score: the band is
-    # mean ± 6 sd (conf/job.toml), so |t - mean| / ((high - low) / 12) is its z.
+    # mean ± threshold sd, so |t - mean| / ((high - low) / (2 threshold)) is its z.
     band = {(r[1], r[2]): r for r in driver}
-    found = rows(spark, tmp_path / "driver", "anomalies", "guid", "event_time", "detector", "score")
+    found = rows(tmp_path / "driver", "anomalies", "guid", "event_time", "detector", "score")
     zscores = [(g, t, score) for g, t, detector, score in found if detector == "zscore"]
     assert zscores
     for guid, when, score in zscores:
         *_, temperature, _, mean, low, high, _, _ = band[(guid, when)]
         assert not low <= temperature <= high
-        assert abs(temperature - mean) / ((high - low) / 12) == pytest.approx(score)
+        assert abs(temperature - mean) / ((high - low) / (2 * zscore.threshold)) == (
+            pytest.approx(score))

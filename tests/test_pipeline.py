@@ -3,22 +3,18 @@
 from __future__ import annotations
 
 import io
-from dataclasses import replace
+from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from pyspark.sql import functions as F
 
-from iotstream.config import load_config
-from iotstream.io.tables import ParquetSink
-from iotstream.pipeline import BatchProcessor
 from iotstream.schema import TABLES
-from iotstream.views import REPORTS, read_table, register_views
+from iotstream.views import REPORTS, register_views
 from sparkdata import BANDS, BATCH_TIME, PRODUCED_AT, event, kafka_records
-from streamrun import StreamRun
+from streamrun import StreamRun, job_config, job_run
+from tables import table_rows
 
-ROOT = Path(__file__).resolve().parent.parent
 CLOCK = datetime(2030, 1, 2, 3, 4, 5, tzinfo=UTC)  # used only for a batch with no rows
 
 BATCH_0 = [event("a", "CA", 60.0), event("a", "CA", 70.0, "2026-01-01T00:00:02.000000Z"),
@@ -36,21 +32,19 @@ def batch_1(spark, **options):
 
 @pytest.fixture
 def processor_factory(spark, tmp_path):
-    config = replace(load_config(ROOT / "conf" / "job.toml"), bands=BANDS,
-                     output_dir=str(tmp_path / "out"), max_anomaly_rows=1, alerts_topic="")
+    config = job_config(tmp_path / "out", bands=BANDS, max_anomaly_rows=1)
 
     def make() -> tuple[StreamRun, io.StringIO]:
         """A new process of the job: its query runs the handler on the given batches."""
         out = io.StringIO()
-        processor = BatchProcessor(config, ParquetSink(config.output_dir), out,
-                                   clock=lambda: CLOCK)
-        return StreamRun(spark, config, processor), out
+        return job_run(spark, config, out, clock=lambda: CLOCK), out
 
     return make, tmp_path / "out"
 
 
-def _read(spark, out: Path, table: str):
-    return read_table(spark, str(out), table)
+def _running(out: Path) -> dict[int, int]:
+    """batch_totals' running total of messages by batch."""
+    return {t["batch_id"]: t["running_messages"] for t in table_rows(out, "batch_totals")}
 
 
 def test_two_batches_write_every_table(spark, processor_factory):
@@ -69,15 +63,16 @@ def test_two_batches_write_every_table(spark, processor_factory):
         assert [f.dataType for f in df.schema.fields[: len(schema)]] == [
             f.dataType for f in schema.fields], table
 
-    totals = [r.asDict() for r in _read(spark, out, "batch_totals").orderBy("batch_id").collect()]
+    totals = sorted(table_rows(out, "batch_totals"), key=lambda t: t["batch_id"])
     assert [(t["batch_id"], t["messages"], t["running_messages"], t["sensors"], t["states"],
              t["anomalies"]) for t in totals] == [(0, 4, 4, 3, 2, 1), (1, 3, 7, 3, 2, 1)]
     assert {str(t["date"]) for t in totals} == {"2026-05-06"}
     assert all(t["batch_time"] == BATCH_TIME.replace(tzinfo=None) for t in totals)
 
-    stats = {(r.batch_id, r.state): (r.avg_temperature, r.min_temperature, r.max_temperature,
-                                     r.messages, r.sensors, r.readings)
-             for r in _read(spark, out, "state_stats").collect()}
+    stats = {(r["batch_id"], r["state"]): (r["avg_temperature"], r["min_temperature"],
+                                           r["max_temperature"], r["messages"], r["sensors"],
+                                           r["readings"])
+             for r in table_rows(out, "state_stats")}
     assert stats == {
         (0, "CA"): (65.0, 60.0, 70.0, 2, 1, 2),
         (0, "AK"): (58.0, 26.0, 90.0, 2, 2, 2),
@@ -85,8 +80,8 @@ def test_two_batches_write_every_table(spark, processor_factory):
         (1, "AK"): (20.0, 20.0, 20.0, 1, 1, 1),
     }
 
-    found = sorted((r.batch_id, r.guid, r.temperature, r.reason)
-                   for r in _read(spark, out, "anomalies").collect())
+    found = sorted((r["batch_id"], r["guid"], r["temperature"], r["reason"])
+                   for r in table_rows(out, "anomalies"))
     assert found == [(0, "c", 90.0, "above_band"), (1, "d", 999.0, "impossible")]
 
     text = console.getvalue()
@@ -95,15 +90,16 @@ def test_two_batches_write_every_table(spark, processor_factory):
     assert "Messages: 3 in batch · 7 since start" in text
     assert "Ledger: 5 records read = 4 accepted + 1 quarantined + 0 duplicates" in text
     assert "Ledger: 5 records read = 3 accepted + 1 quarantined + 1 duplicates" in text
-    [dup] = _read(spark, out, "duplicates").collect()
-    assert (dup.batch_id, dup.guid, dup.event_time, dup.temperature, dup.kind,
-            dup.kafka_offset) == (1, "a", datetime(2026, 1, 1, 0, 0, 1), 60.0, "resend", 8)
-    [clock] = _read(spark, out, "clock_errors").collect()
+    [dup] = table_rows(out, "duplicates")
+    assert (dup["batch_id"], dup["guid"], dup["event_time"], dup["temperature"], dup["kind"],
+            dup["kafka_offset"]) == (1, "a", datetime(2026, 1, 1, 0, 0, 1), 60.0, "resend", 8)
+    [clock] = table_rows(out, "clock_errors")
     skew = (datetime(2099, 1, 1) - datetime(2026, 1, 1)).total_seconds()
-    assert (clock.guid, clock.error, clock.action, clock.readings, clock.max_skew_seconds,
-            clock.latest_event_time) == ("f", "future", "quarantined", 1, skew, datetime(2099, 1, 1))
-    [q] = _read(spark, out, "quarantine").where("batch_id = 1").collect()
-    assert (q.kafka_offset, q.reason) == (9, "bad_value:eventTime_future")
+    assert (clock["guid"], clock["error"], clock["action"], clock["readings"],
+            clock["max_skew_seconds"], clock["latest_event_time"]) == (
+        "f", "future", "quarantined", 1, skew, datetime(2099, 1, 1))
+    [q] = [q for q in table_rows(out, "quarantine") if q["batch_id"] == 1]
+    assert (q["kafka_offset"], q["reason"]) == (9, "bad_value:eventTime_future")
 
 
 def test_running_total_continues_after_a_restart(spark, processor_factory):
@@ -112,8 +108,7 @@ def test_running_total_continues_after_a_restart(spark, processor_factory):
     first(kafka_records(spark, BATCH_0), 0)
     restarted, console = make()  # a new process: nothing in memory, only the Parquet output
     restarted(batch_1(spark), 1)
-    running = dict(_read(spark, out, "batch_totals").select("batch_id", "running_messages").collect())
-    assert running == {0: 4, 1: 7}
+    assert _running(out) == {0: 4, 1: 7}
     assert "Messages: 3 in batch · 7 since start" in console.getvalue()
 
 
@@ -124,7 +119,7 @@ def test_console_lists_at_most_the_configured_anomalies(spark, processor_factory
     processor(kafka_records(spark, lines), 0)
     text = console.getvalue()
     assert "Anomalies (first 1 of 3; all in Parquet)" in text
-    assert _read(spark, out, "anomalies").where(F.col("batch_id") == 0).count() == 3
+    assert sum(a["batch_id"] == 0 for a in table_rows(out, "anomalies")) == 3
 
 
 def test_an_empty_batch_writes_zero_totals_and_keeps_the_running_total(spark, processor_factory):
@@ -134,10 +129,10 @@ def test_an_empty_batch_writes_zero_totals_and_keeps_the_running_total(spark, pr
     processor(kafka_records(spark, []), 1)
     restarted, _ = make()
     restarted(batch_1(spark), 2)  # a new process: continues from batch 1's rows
-    totals = {r.batch_id: (r.messages, r.running_messages, r.sensors, r.anomalies)
-              for r in _read(spark, out, "batch_totals").collect()}
+    totals = {r["batch_id"]: (r["messages"], r["running_messages"], r["sensors"], r["anomalies"])
+              for r in table_rows(out, "batch_totals")}
     assert totals == {0: (4, 4, 3, 1), 1: (0, 4, 0, 0), 2: (3, 7, 3, 1)}
-    assert _read(spark, out, "state_stats").where(F.col("batch_id") == 1).count() == 0
+    assert sum(s["batch_id"] == 1 for s in table_rows(out, "state_stats")) == 0
     assert "Messages: 0 in batch · 4 since start" in console.getvalue()
 
 
@@ -191,15 +186,14 @@ def test_a_replayed_batch_replaces_its_rows_instead_of_adding_them(spark, proces
     # runs batch 1 again, with the same records.
     restarted, _ = make()
     restarted(batch_1(spark), 1)
-    counts = {t: _read(spark, out, t).groupBy("batch_id").count().collect() for t in TABLES
+    counts = {t: Counter(r["batch_id"] for r in table_rows(out, t)) for t in TABLES
               if (out / t).exists()}
     assert dict(counts["batch_totals"]) == {0: 1, 1: 1}
     assert dict(counts["state_stats"]) == {0: 2, 1: 2}
     assert dict(counts["anomalies"]) == {0: 1, 1: 1}
     assert dict(counts["quarantine"]) == {0: 1, 1: 1}
     assert dict(counts["duplicates"]) == {1: 1}
-    running = dict(_read(spark, out, "batch_totals").select("batch_id", "running_messages").collect())
-    assert running == {0: 4, 1: 7}
+    assert _running(out) == {0: 4, 1: 7}
     files = sorted(p.name for p in (out / "batch_totals").rglob("*.parquet"))
     assert files == ["part-b000000000000-000.parquet", "part-b000000000001-000.parquet"]
 
@@ -210,15 +204,15 @@ def test_every_record_is_accepted_or_quarantined(spark, processor_factory):
     lines = [event("a", "CA", 60.0), "junk", None, b"\xff", "", event("b", "ZZ", 1.0),
              event("c", "AK", 20.0)]
     processor(kafka_records(spark, lines, partition=2, first_offset=50), 0)
-    total = _read(spark, out, "batch_totals").collect()[0]
-    assert (total.consumed, total.accepted, total.quarantined) == (7, 2, 5)
-    assert total.consumed == total.accepted + total.quarantined
-    quarantine = _read(spark, out, "quarantine").orderBy("kafka_offset").collect()
-    assert [(q.kafka_partition, q.kafka_offset, q.reason) for q in quarantine] == [
+    total = table_rows(out, "batch_totals")[0]
+    assert (total["consumed"], total["accepted"], total["quarantined"]) == (7, 2, 5)
+    assert total["consumed"] == total["accepted"] + total["quarantined"]
+    quarantine = sorted(table_rows(out, "quarantine"), key=lambda q: q["kafka_offset"])
+    assert [(q["kafka_partition"], q["kafka_offset"], q["reason"]) for q in quarantine] == [
         (2, 51, "not_json"), (2, 52, "null_value"), (2, 53, "not_utf8"), (2, 54, "empty"),
         (2, 55, "unknown_state"),
     ]
-    assert [q.raw for q in quarantine] == ["junk", None, "base64:/w==", "", event("b", "ZZ", 1.0)]
+    assert [q["raw"] for q in quarantine] == ["junk", None, "base64:/w==", "", event("b", "ZZ", 1.0)]
     assert "Ledger: 7 records read = 2 accepted + 5 quarantined + 0 duplicates" in console.getvalue()
 
 
@@ -227,14 +221,15 @@ def test_a_replay_with_fewer_rows_leaves_none_of_the_earlier_ones(spark, process
     make, out = processor_factory
     first, _ = make()
     first(kafka_records(spark, [event("a", "CA", 60.0), event("b", "CA", 99.0), "junk"]), 0)
-    assert _read(spark, out, "anomalies").count() == 1
-    assert _read(spark, out, "quarantine").count() == 1
+    assert len(table_rows(out, "anomalies")) == 1
+    assert len(table_rows(out, "quarantine")) == 1
     replay, _ = make()
     replay(kafka_records(spark, [event("a", "CA", 60.0), event("b", "CA", 61.0)]), 0)
-    assert _read(spark, out, "anomalies").count() == 0
-    assert _read(spark, out, "quarantine").count() == 0
-    totals = _read(spark, out, "batch_totals").collect()
-    assert [(t.batch_id, t.messages, t.anomalies, t.quarantined) for t in totals] == [(0, 2, 0, 0)]
+    assert len(table_rows(out, "anomalies")) == 0
+    assert len(table_rows(out, "quarantine")) == 0
+    totals = table_rows(out, "batch_totals")
+    assert [(t["batch_id"], t["messages"], t["anomalies"], t["quarantined"]) for t in totals] == [
+        (0, 2, 0, 0)]
 
 
 def test_compaction_merges_the_batches_before_and_changes_no_row(spark, tmp_path):
@@ -245,18 +240,16 @@ def test_compaction_merges_the_batches_before_and_changes_no_row(spark, tmp_path
     batches = [BATCH_0, BATCH_1 + ["junk"], later, BATCH_1]
 
     def run(out: Path, every: int, ids: range) -> None:
-        config = replace(load_config(ROOT / "conf" / "job.toml"), bands=BANDS, output_dir=str(out),
-                         compact_every_batches=every, alerts_topic="")
-        processor = BatchProcessor(config, ParquetSink(config.output_dir), io.StringIO(),
-                                   clock=lambda: CLOCK)
-        run_batch = StreamRun(spark, config, processor)
+        config = job_config(out, bands=BANDS, compact_every_batches=every)
+        run_batch = job_run(spark, config, clock=lambda: CLOCK)
         for i in ids:
             run_batch(kafka_records(spark, batches[i], first_offset=10 * i,
                                     produced_at=PRODUCED_AT), i)
 
     def rows(out: Path) -> dict[str, list]:
         """Every table's rows, less batch_totals' `seconds` (how long a batch took)."""
-        return {t: sorted(map(tuple, _read(spark, out, t).drop("seconds").collect()), key=repr)
+        return {t: sorted((sorted((k, v) for k, v in r.items() if k != "seconds")
+                           for r in table_rows(out, t)), key=repr)
                 for t in TABLES if (out / t).exists()}
 
     plain, compacted = tmp_path / "plain", tmp_path / "compacted"

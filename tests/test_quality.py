@@ -9,23 +9,20 @@ from datetime import datetime
 import pytest
 
 from conftest import SCRIPTS
+from times import after
 
 spec = importlib.util.spec_from_file_location("quality", SCRIPTS / "quality.py")
 quality = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(quality)
 
 
-def t(second: int) -> str:
-    return f"2026-01-01T00:00:{second:02d}.000000Z"
-
-
 def label(guid: str, second: int, kind: str, temperature: float = 60.0) -> dict[str, str]:
-    return {"guid": guid, "eventTime": t(second), "kind": kind, "temperature": str(temperature)}
+    return {"guid": guid, "eventTime": after(second), "kind": kind, "temperature": str(temperature)}
 
 
 def flag(detector: str, guid: str, second: int) -> dict:
     return {"detector": detector, "guid": guid,
-            "event_time": datetime.strptime(t(second), quality.TIME_FORMAT)}
+            "event_time": datetime.strptime(after(second), quality.TIME_FORMAT)}
 
 
 def test_precision_and_recall_per_detector():
@@ -143,7 +140,7 @@ def test_a_drift_counts_once_and_is_found_by_any_of_its_readings():
               label("d", 40, "drift"),  # 35 s later: another drift
               label("e", 2, "drift"), label("e", 4, "spike"), label("e", 6, "drift")]
     drifts = sorted(sorted(s for _, s in drift) for drift in quality._drifts(labels))
-    assert drifts == [[t(1), t(3), t(5)], [t(2)], [t(6)], [t(40)]]
+    assert drifts == [[after(1), after(3), after(5)], [after(2)], [after(6)], [after(40)]]
     found = [flag("band", "d", 3), flag("band", "e", 6)]
     result = quality.evaluate(labels, found, None, 120.0, 10, 30)
     assert result["kinds"]["drift"] == {"labelled": 4, "caught": 2}

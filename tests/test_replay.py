@@ -13,28 +13,27 @@ import sys
 import time
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 
-import pyarrow.dataset as ds
 import pytest
 from kafka.partitioner.default import murmur2
 
 import reference
-from conftest import ROOT, run_script
+from conftest import ROOT, configured, run_script
+from tables import table_rows
 from test_crash import start_job, stop_job, wait_for_blocks
 from test_e2e import read_topic
+from times import iso, parse_iso
 
 pytestmark = pytest.mark.e2e
 
 PARTITIONS = 3
 SPARK_OPTS = ["--conf", "spark.ui.enabled=false", "--"]
-WINDOW = timedelta(seconds=60)
-DELAY = timedelta(seconds=30)
+# The runs take conf/job.toml's windows and watermark delay.
+WINDOW = timedelta(seconds=configured().window_seconds)
+DELAY = timedelta(seconds=configured().watermark_seconds)
 SEED_START = datetime(2016, 11, 16, 13, 26, 39, 447974, tzinfo=UTC)  # the seed's sample's time
-
-
-def iso(t: datetime) -> str:
-    return t.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def line(guid: str, state: str, t: datetime, temperature: float) -> str:
@@ -55,15 +54,13 @@ def key_for(partition: int, prefix: str) -> str:
     raise AssertionError("no key found")
 
 
-def table(out: Path, name: str) -> list[dict]:
-    if not (out / name).is_dir():
-        return []
-    rows = ds.dataset(out / name, format="parquet", partitioning="hive").to_table().to_pylist()
-    for r in rows:
-        for k, v in r.items():
-            if isinstance(v, datetime):
-                r[k] = v.astimezone(UTC)
-    return rows
+table = partial(table_rows, aware=True)  # the clocks here are aware UTC datetimes
+
+
+def window_start(t: datetime) -> datetime:
+    """The start of the window `t` is in."""
+    return datetime.fromtimestamp(t.timestamp() // WINDOW.total_seconds() * WINDOW.total_seconds(),
+                                  UTC)
 
 
 def latest_windows(out: Path) -> dict[tuple[str, datetime], dict]:
@@ -81,8 +78,7 @@ def window_figures(readings: list[reference.Reading], clock: datetime) -> dict:
     distinct sensors, average, min, max."""
     groups: dict[tuple[str, datetime], list[reference.Reading]] = defaultdict(list)
     for r in readings:
-        t = datetime.fromisoformat(r.event_time.replace("Z", "+00:00"))
-        start = datetime.fromtimestamp(t.timestamp() // 60 * 60, UTC)
+        start = window_start(parse_iso(r.event_time))
         if start + WINDOW <= clock:
             groups[(r.state, start)].append(r)
     return {k: (len(rs), len({r.guid for r in rs}), sum(r.temperature for r in rs) / len(rs),
@@ -101,7 +97,7 @@ def clock_of(records: dict[tuple[int, int], bytes | None]) -> datetime:
     less the delay, truncated to milliseconds."""
     latest: dict[int, datetime] = {}
     for (partition, _), value in records.items():
-        t = datetime.fromisoformat(json.loads(value)["eventTime"].replace("Z", "+00:00"))
+        t = parse_iso(json.loads(value)["eventTime"])
         latest[partition] = max(latest.get(partition, t), t)
     slowest = min(latest.values())
     return slowest.replace(microsecond=slowest.microsecond // 1000 * 1000) - DELAY
@@ -172,6 +168,9 @@ def written_figures_upto(out: Path, batch_id: int) -> dict:
 
 
 def test_late_readings_are_counted_and_restate_their_windows(history):
+    # Every late reading (at most 15 minutes behind the clock) restates its window: within
+    # conf/job.toml's horizon.
+    assert configured().restate_horizon_seconds >= (timedelta(minutes=15) + WINDOW).total_seconds()
     out = history["out"]
     totals = sorted(table(out, "batch_totals"), key=lambda t: t["batch_id"])
     later = [t for t in totals if t["batch_id"] > 0]
@@ -301,5 +300,5 @@ def test_an_idle_partition_stops_holding_the_clock_back(broker, tmp_path):
     assert sum(t["accepted"] for t in totals) == 12 + 60
     closed = {(w["state"], w["window_start"]) for w in table(out, "window_stats")}
     # Every window of partition 0's readings that ends by the clock: t0's minute on.
-    first = datetime.fromtimestamp(t0.timestamp() // 60 * 60, UTC)
+    first = window_start(t0)
     assert {("CA", first + WINDOW * i) for i in range(4)} <= closed

@@ -21,11 +21,10 @@ from typing import Any
 import pytest
 
 import simulator as sim  # importable: conftest.py puts the repo root on sys.path
+from conftest import ROOT
 from iotstream.states import load_baselines
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-
-SCRIPT = REPO_ROOT / "iotsimulator.py"
+SCRIPT = ROOT / "iotsimulator.py"
 STATES = load_baselines(sim.DEFAULT_STATES_FILE)
 US_STATES_PLUS_DC = 51
 GUID_RE = re.compile(r"^0-ZZZ\d{8}-\d{2}[A-Z]$")

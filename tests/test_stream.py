@@ -2,21 +2,18 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from pyspark.errors import AnalysisException
 
+from conftest import configured
 from iotstream import stream
-from iotstream.config import ConfigError, load_config
+from iotstream.config import ConfigError
 from iotstream.io.fs import qualified
-
-ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_a_session_without_the_connector_is_recognised(spark):
     # The unit tests' session has no connector jars: exactly the mistake a user can make.
-    config = load_config(ROOT / "conf" / "job.toml")
+    config = configured()
     with pytest.raises(AnalysisException) as caught:
         stream.read_kafka(spark, config)
     assert stream.is_missing_kafka_source(caught.value)
@@ -24,11 +21,13 @@ def test_a_session_without_the_connector_is_recognised(spark):
 
 
 def _config(**knobs):
-    return load_config(ROOT / "conf" / "job.toml").with_overrides(**knobs)
+    return configured().with_overrides(**knobs)
 
 
 def test_scaling_knobs_become_spark_settings_for_each_cluster_manager():
-    assert stream.scaling_settings(_config(), "yarn") == {"spark.sql.shuffle.partitions": "2"}
+    # conf/job.toml's shuffle partitions, and nothing else, when no knob is set.
+    assert stream.scaling_settings(_config(), "yarn") == {
+        "spark.sql.shuffle.partitions": str(configured().shuffle_partitions)}
     knobs = _config(executors=3, executor_cores=2, executor_memory="4g", shuffle_partitions=12)
     common = {"spark.sql.shuffle.partitions": "12", "spark.executor.cores": "2",
               "spark.executor.memory": "4g"}
