@@ -191,3 +191,4 @@ def test_every_detector_of_the_registry_has_its_config_table_fields_and_quality_
             kind = types[key]
             assert isinstance(value, kind) or (kind is float and isinstance(value, int)), (name, key)
         assert detector.meant_for and set(detector.meant_for) <= kinds, name
+        assert set(detector.goals) <= set(detector.meant_for), name

@@ -14,7 +14,7 @@ No Spark here: quality.py and config.py import the registry without a JVM.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 Row = Mapping[str, Any]
@@ -50,6 +50,9 @@ class Detector:
     columns: tuple[str, ...] = ()  # the step's columns `findings` reads, beyond the record's
     # Its SQL parameters beyond `:<name>` (enabled), from its settings.
     parameters: Callable[[Any], Mapping[str, Any]] = _no_parameters
+    # quality.py's goals: fault kind → the precision and the recall on that kind alone it must
+    # reach (a kind among meant_for).
+    goals: Mapping[str, float] = field(default_factory=dict)
     # Whether `wanted` needs the side pass's own columns (three_sigma's z): if not, the batch's
     # figures count its rows, and a batch where no detector has any skips the side pass.
     side_only: bool = False

@@ -32,4 +32,5 @@ def findings(row: Row, _settings: LevelShiftSettings) -> Iterable[Finding]:
 
 DETECTOR = Detector(
     name="level_shift", settings=LevelShiftSettings, meant_for=("shift",),
-    wanted="kind = 'shift'", findings=findings, columns=("shift_direction", "shift_size"))
+    wanted="kind = 'shift'", findings=findings, columns=("shift_direction", "shift_size"),
+    goals={"shift": 0.9})

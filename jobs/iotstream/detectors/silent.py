@@ -25,4 +25,4 @@ def findings(_row: Row, settings: SilentSettings) -> Iterable[Finding]:
 
 DETECTOR = Detector(
     name="silent", settings=SilentSettings, meant_for=("silent",), wanted="kind = 'silent'",
-    findings=findings)
+    findings=findings, goals={"silent": 0.95})

@@ -23,4 +23,4 @@ def findings(row: Row, _settings: StuckSettings) -> Iterable[Finding]:
 
 DETECTOR = Detector(
     name="stuck", settings=StuckSettings, meant_for=("stuck",), wanted="stuck_score IS NOT NULL",
-    findings=findings, columns=("stuck_score",))
+    findings=findings, columns=("stuck_score",), goals={"stuck": 0.95})

@@ -34,5 +34,5 @@ def findings(row: Row, _settings: ZScoreSettings) -> Iterable[Finding]:
 
 DETECTOR = Detector(
     name="zscore", settings=ZScoreSettings, meant_for=("spike", "impossible"),
-    wanted="z_reason IS NOT NULL", findings=findings,
+    wanted="z_reason IS NOT NULL", findings=findings, goals={"spike": 0.95},
     columns=("z_reason", "z_score", "z_mean", "z_sigma"))
