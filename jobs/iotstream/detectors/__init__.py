@@ -4,25 +4,28 @@ the config, the batch step and quality.py iterate.
 Where a finding comes from is the detector's own business: a rule column of the parse (band),
 the window figures (three_sigma), or a rule of the engine's per-sensor step (zscore, stuck,
 silent, level_shift: engine/src/main/java/iot/engine/*Rule.java). Adding a detector: a module
-here and its line in REGISTRY, its table in conf/job.toml, its test; a rule of the step adds its
-Java class and its line in RuleRegistry.java, and a JUnit test.
+here and its line in _MODULES below, its table in conf/job.toml, its test; a rule of the step
+adds its Java class, its line in RuleRegistry.java and a JUnit test.
 
 No Spark here: quality.py imports the registry with pyarrow alone.
 """
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Mapping
 
-from iotstream.detectors import band, level_shift, silent, stuck, three_sigma, zscore
 from iotstream.detectors.base import Detector
 
-REGISTRY: Mapping[str, Detector] = {d.name: d for d in (
-    band.DETECTOR,
-    three_sigma.DETECTOR,
-    zscore.DETECTOR,
-    stuck.DETECTOR,
-    silent.DETECTOR,
-    level_shift.DETECTOR,
-)}
+# The registry: a line per detector (its module here), in the order of the reports.
+_MODULES = (
+    "band",
+    "three_sigma",
+    "zscore",
+    "stuck",
+    "silent",
+    "level_shift",
+)
+REGISTRY: Mapping[str, Detector] = {
+    d.name: d for d in (importlib.import_module(f"{__name__}.{m}").DETECTOR for m in _MODULES)}
 NAMES = tuple(REGISTRY)
