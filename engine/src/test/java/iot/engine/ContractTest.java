@@ -25,7 +25,8 @@ class ContractTest {
         assertEquals(expected, List.of(out.fieldNames()));
         assertEquals(expected.size(), new HashSet<>(expected).size());
         assertTrue(out.apply("guid").nullable()); // a rule's own row has only a few
-        assertEquals(List.of("band", "stuck", "silent", "zscore"), rules.stream().map(Rule::name).toList());
+        List<String> names = rules.stream().map(Rule::name).toList(); // each names its state: once
+        assertEquals(names.size(), new HashSet<>(names).size());
         assertEquals("quarantined", Contract.QUARANTINED);
         assertEquals("iot.clock", Contract.CLOCK_PROPERTY);
     }
