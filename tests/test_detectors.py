@@ -35,7 +35,7 @@ def _batches(spark, out: Path, batches: dict[int, list[tuple]]) -> list[tuple]:
     (batch_id, guid, detector, event_time, temperature, score). The watermark is the latest
     event time so far less 30 s."""
     config = job_config(out, bands=BANDS, watermark_seconds=30.0,
-                        detectors=DETECTORS.disabled("band", "three_sigma"))
+                        detectors=DETECTORS.only("zscore", "stuck", "silent", "level_shift"))
     offset = 0
     for batch_id, readings in sorted(batches.items()):
         lines = [event(g, "CA", v, iso(sec(at))) for g, at, v in readings]
