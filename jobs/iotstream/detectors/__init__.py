@@ -25,6 +25,7 @@ _MODULES = (
     "stuck",
     "silent",
     "level_shift",
+    "rate_of_change",
 )
 REGISTRY: Mapping[str, Detector] = {
     d.name: d for d in (importlib.import_module(f"{__name__}.{m}").DETECTOR for m in _MODULES)}

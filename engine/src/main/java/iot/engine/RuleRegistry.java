@@ -15,6 +15,7 @@ public final class RuleRegistry {
         StuckRule::new,
         SilentRule::new,
         ZScoreRule::new,
+        RateOfChangeRule::new,
     };
 
     private RuleRegistry() {}

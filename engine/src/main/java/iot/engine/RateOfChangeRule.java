@@ -1,0 +1,118 @@
+package iot.engine;
+
+import java.io.DataInputStream;
+import java.io.DataOutputStream;
+import java.io.IOException;
+import java.util.List;
+
+/**
+ * rate_of_change: a reading whose temperature changed faster than {@code max_f_per_minute} since
+ * the sensor's reading before it (by event time), the change measured over at least
+ * {@code min_interval_seconds} (two readings a second apart differ by the sensor's noise, not by
+ * what air or a casing can do in a second). Reported once per jump: a jump is judged against the
+ * last reading before it, and the reading after a jump tells what it was. Back near that reading:
+ * a spike (the next jump is judged from there). Still as far: the sensor moved (a new level,
+ * quiet), and the level it left is kept for {@code BEFORE_READINGS} readings: a jump back to it
+ * ends an excursion (a drift), quietly. Impossible values are the band rule's: skipped.
+ */
+final class RateOfChangeRule implements Rule<RateOfChangeRule.State> {
+    private static final long serialVersionUID = 1L;
+    static final int BEFORE_READINGS = 100;
+    private final boolean enabled;
+    private final double maxPerMinute;
+    private final long minIntervalMicros;
+
+    /** A sensor's slice: the reading jumps are judged from, whether the last reading jumped,
+     * and the level before its last move (NaN: none) for how many more readings. */
+    static final class State {
+        long time = Sensor.NONE;
+        double value;
+        boolean jumped;
+        double before = Double.NaN;
+        int beforeLeft;
+    }
+
+    RateOfChangeRule(Settings settings) {
+        Settings s = settings.detector("rate_of_change");
+        enabled = s.flag("enabled");
+        maxPerMinute = s.number("max_f_per_minute");
+        minIntervalMicros = s.micros("min_interval_seconds");
+        if (!(maxPerMinute > 0) || minIntervalMicros < 0) {
+            throw new IllegalArgumentException("rate_of_change needs max_f_per_minute > 0 and "
+                    + "min_interval_seconds >= 0");
+        }
+    }
+
+    @Override public String name() { return "rate_of_change"; }
+    @Override public State fresh() { return new State(); }
+    @Override public int version() { return 1; }
+
+    @Override
+    public List<Column> columns() {
+        return List.of(Column.of("change_per_minute", "double")); // signed, °F per minute
+    }
+
+    /** °F per minute from the reading jumps are judged from to {@code when, value}. */
+    private double rate(State s, long when, double value) {
+        long micros = Math.max(when - s.time, minIntervalMicros);
+        return micros <= 0 ? Double.POSITIVE_INFINITY * Math.signum(value - s.value)
+                : (value - s.value) / (micros / 60e6);
+    }
+
+    @Override
+    public void observe(State s, Reading r, Findings out) {
+        if (!r.plausible()) return;
+        if (s.time == Sensor.NONE || r.when() < s.time) { // the first, or older than it
+            if (s.time == Sensor.NONE) take(s, r);
+            return;
+        }
+        if (s.beforeLeft > 0 && --s.beforeLeft == 0) s.before = Double.NaN;
+        double rate = rate(s, r.when(), r.value());
+        if (!(Math.abs(rate) > maxPerMinute)) { // no jump
+            take(s, r);
+            s.jumped = false;
+            return;
+        }
+        if (s.jumped) { // the reading after a jump is as far: the sensor moved
+            s.before = s.value;
+            s.beforeLeft = BEFORE_READINGS;
+            take(s, r);
+            s.jumped = false;
+            return;
+        }
+        if (!Double.isNaN(s.before) && !(Math.abs(r.value() - s.before)
+                > maxPerMinute * Math.max(r.when() - s.time, minIntervalMicros) / 60e6)) {
+            s.before = Double.NaN; // back at the level it left: an excursion's end
+            take(s, r);
+            return;
+        }
+        if (enabled) out.set("change_per_minute", rate);
+        s.jumped = true; // judged by the reading after it; jumps are judged from the one before
+    }
+
+    private static void take(State s, Reading r) {
+        s.time = r.when();
+        s.value = r.value();
+    }
+
+    @Override
+    public void write(State s, DataOutputStream out) throws IOException {
+        out.writeLong(s.time);
+        out.writeDouble(s.value);
+        out.writeBoolean(s.jumped);
+        out.writeDouble(s.before);
+        out.writeInt(s.beforeLeft);
+    }
+
+    @Override
+    public State read(DataInputStream in, int version) throws IOException {
+        if (version != 1) throw new IllegalStateException("unknown rate_of_change state format " + version);
+        State s = new State();
+        s.time = in.readLong();
+        s.value = in.readDouble();
+        s.jumped = in.readBoolean();
+        s.before = in.readDouble();
+        s.beforeLeft = in.readInt();
+        return s;
+    }
+}
