@@ -23,7 +23,7 @@ import duckdb
 from iotstream.io.layout import BATCH_FILE, COMPACTED_FILE, PARTITION_COLUMN
 from iotstream.table_columns import TABLE_COLUMNS
 
-# io.layout's (Spark's) type names, as DuckDB names them (for the empty view of a table not written yet).
+# table_columns' (Spark's) type names, as DuckDB names them (for the empty view of a table not written yet).
 DUCK_TYPES = {"string": "VARCHAR", "bigint": "BIGINT", "int": "INTEGER", "double": "DOUBLE",
               "timestamp": "TIMESTAMPTZ", "boolean": "BOOLEAN"}
 

@@ -33,6 +33,7 @@ import pyarrow.dataset as ds
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "jobs"))
 from iotstream.detectors import NAMES, REGISTRY  # noqa: E402 (no Spark: pyarrow is enough)
+from iotstream.detectors.settings import read_detectors  # noqa: E402
 
 DETECTORS = NAMES
 # The fault kinds each detector is meant to catch (its recall is measured on these).
@@ -227,10 +228,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, help="also write the figures here, as JSON")
     args = parser.parse_args(argv)
     with args.config.open("rb") as f:
-        detectors = tomllib.load(f).get("detectors", {})
-    silent_seconds = float(detectors.get("silent", {}).get("after_seconds", 120))
-    repeats = int(detectors.get("stuck", {}).get("repeats", 10))
-    history = int(detectors.get("zscore", {}).get("history", 30))
+        detectors = read_detectors(tomllib.load(f).get("detectors", {}), args.config)
+    silent_seconds = detectors["silent"].after_seconds
+    repeats = detectors["stuck"].repeats
+    history = detectors["zscore"].history
     totals = read_table(args.output_dir, "batch_totals")
     marks = [t["watermark"] for t in totals if t["watermark"] is not None]
     if not totals:

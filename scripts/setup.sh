@@ -34,7 +34,11 @@ PYTHON="${PYTHON:-python3}"
 stamp="$VENV/.setup-stamp"
 # What is installed depends on the pinned lists in pyproject.toml and on pom.xml, nothing else.
 pins() { sed -n -e '/^dependencies = \[/,/^\]/p' -e '/^test = \[/,/^\]/p' "$ROOT/pyproject.toml"; }
-engine_sources() { find "$ROOT/engine/pom.xml" "$ROOT/engine/src" "$ROOT/jobs/iotstream/step_contract.json" -type f | sort | xargs cat; }
+# The engine's sources, its contract with the job, and conf/job.toml (its JUnit tests read it).
+engine_sources() {
+    find "$ROOT/engine/pom.xml" "$ROOT/engine/src" "$ROOT/jobs/iotstream/step_contract.json" \
+        "$ROOT/conf/job.toml" -type f | sort | xargs cat
+}
 want="$({ pins; cat "$ROOT/pom.xml"; engine_sources; } | sha256sum | cut -d' ' -f1)"
 if [[ $force == 0 && -f "$stamp" && "$(cat "$stamp")" == "$want" ]] &&
     ls "$JARS_DIR"/spark/spark-sql-kafka-*.jar "$JARS_DIR"/kafka/kafka_*.jar \

@@ -89,7 +89,7 @@ function drawCards(o) {
     ["Sensors", int(o.total_sensors), `${int(o.states)} states in the batch`],
     ["Anomalies", int(o.all_anomalies), "since the start"],
     ["Quarantined", int(o.all_quarantined), `${int(o.all_duplicates)} duplicates · ${int(o.all_late)} late`],
-    ["Batch duration", o.seconds == null ? "–" : `${fmt(o.seconds, 2)} s`,
+    ["Batch compute", o.seconds == null ? "–" : `${fmt(o.seconds, 2)} s`,
      `trigger ${fmt(trigger, 0)} s` + (slow ? " · falling behind" : ""), slow ? "warn" : ""],
     ["Watermark", shortTime(o.watermark).slice(11) || "–", `batch at ${shortTime(o.batch_time).slice(11)}`],
   ];
@@ -119,11 +119,11 @@ function drawTimeline(rows) {
   PLOT);
   const trigger = view.config.trigger_seconds;
   Plotly.react("timeline-duration", [
-    {type: "scatter", mode: "lines+markers", name: "batch duration", x,
+    {type: "scatter", mode: "lines+markers", name: "batch compute time", x,
      y: rows.map((r) => r.seconds), marker: {size: 4}, line: {color: "#54a24b"}},
     {type: "scatter", mode: "lines", name: `trigger (${trigger} s)`, x: [x[0], x[x.length - 1]],
      y: [trigger, trigger], line: {color: "#e45756", dash: "dash"}},
-  ], {...LAYOUT, title: {text: "Batch duration against the trigger (s), by batch id"},
+  ], {...LAYOUT, title: {text: "Batch compute time (before its writes) against the trigger (s), by batch id"},
       yaxis: {rangemode: "tozero"}}, PLOT);
   Plotly.react("timeline-watermark", [
     {type: "scatter", mode: "lines+markers", name: "watermark delay", x,

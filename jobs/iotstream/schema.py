@@ -1,5 +1,5 @@
 """The one declared event schema, and the Parquet tables' schemas for Spark (made from the columns
-that io.layout declares: the contract for users' SQL)."""
+that table_columns.py declares: the contract for users' SQL)."""
 
 from __future__ import annotations
 

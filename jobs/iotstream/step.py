@@ -3,19 +3,22 @@ contract.py's step_contract.json declares them), the step applied to a DataFrame
 handed to a batch's tasks, and the check that the step gives the columns the detectors read.
 
 The step is a Java transform of a Dataset; pyspark has no public API to apply one, so
-`apply_step` and `engine` are the one place that reaches under pyspark (`DataFrame._jdf`,
-`spark._jvm`); the alerts' producer (alerts.py) is reached through `engine` too.
+`apply_step` and `engine` are the one place that reaches under pyspark for the engine
+(`DataFrame._jdf`, `spark._jvm`); the alerts' producer (alerts.py) is reached through `engine`
+too. Two other places do it for what pyspark has no API for either: io/fs.py (Hadoop's
+FileSystem) and pipeline._cached (freeing a local checkpoint's blocks at once).
 """
 
 from __future__ import annotations
 
+import functools
 import json
 from typing import Any
 
 from pyspark.sql import DataFrame, SparkSession
 
 from iotstream.config import ConfigError, JobConfig
-from iotstream.contract import CLOCK_PROPERTY
+from iotstream.contract import CLOCK_PROPERTY, OUTPUT
 
 STEP_CLASS = "iot.engine.SensorStep"
 JAR_NAME = "iot-engine.jar"
@@ -63,9 +66,14 @@ def set_clock(spark: SparkSession, clock_micros: int | None) -> None:
         CLOCK_PROPERTY, "" if clock_micros is None else str(clock_micros))
 
 
+@functools.cache
 def engine(spark: SparkSession) -> Any:
-    """The engine's Java package (iot.engine) in the session's JVM; NO_JAR if it is not there."""
+    """The engine's Java package (iot.engine) in the session's JVM (asked once: a call into the
+    JVM costs about 1 ms here); NO_JAR if it is not there, OLD_JAR if it is a jar from before the
+    contract."""
     engine = spark._jvm.iot.engine
     if not isinstance(engine.Contract.CLOCK_PROPERTY, str):  # py4j: an unknown class is a package
+        if isinstance(engine.SensorStep.CLOCK_FUNCTION, str):  # the engine before the contract
+            raise ConfigError(OLD_JAR.format(columns=", ".join(OUTPUT)))
         raise ConfigError(NO_JAR)
     return engine

@@ -57,7 +57,8 @@ TABLE_COLUMNS: dict[str, tuple[Column, ...]] = {
         Column("event_time", "timestamp"), Column("temperature", "double"),
         Column("band_low", "double"), Column("band_high", "double"), Column("reason", "string"),
         # Which detector flagged the reading (band, three_sigma, zscore, stuck, silent,
-        # level_shift), and by how much, in the detector's own unit (see docs/detection.md).
+        # level_shift, rate_of_change), and by how much, in the detector's own unit (see
+        # docs/detection.md).
         Column("detector", "string"), Column("score", "double"),
     ),
     "quarantine": (

@@ -3,7 +3,7 @@ the config, the batch step and quality.py iterate.
 
 Where a finding comes from is the detector's own business: a rule column of the parse (band),
 the window figures (three_sigma), or a rule of the engine's per-sensor step (zscore, stuck,
-silent, level_shift: engine/src/main/java/iot/engine/*Rule.java). Adding a detector: a module
+silent, level_shift, rate_of_change: engine/src/main/java/iot/engine/*Rule.java). Adding a detector: a module
 here and its line in _MODULES below, its table in conf/job.toml, its test; a rule of the step
 adds its Java class, its line in RuleRegistry.java and a JUnit test.
 

@@ -5,8 +5,9 @@ or zscore rule can miss when it stays inside both. The change is measured over a
 minute's worth of weather. Computed by the engine's per-sensor step (engine/…/RateOfChangeRule.java),
 which hands on `change_per_minute` (signed, °F per minute). Reported once per jump: the reading
 after it tells a spike (back near the reading before the jump: the next jump is judged from
-there) from a move (still as far: the sensor's new level, quiet); a jump back to the level a move
-left, within 100 readings, ends an excursion quietly. Impossible values are the band rule's."""
+there) from a move (near the jump's reading: the sensor's new level, quiet) and from another jump
+(far from both: reported, judged from the jump); a jump back to the level a move left, within
+100 readings, ends an excursion quietly. Impossible values are the band rule's."""
 
 from __future__ import annotations
 
@@ -22,8 +23,8 @@ class RateOfChangeSettings(Settings):
     min_interval_seconds: float = 60.0
 
     def problems(self) -> list[str]:
-        return [] if self.max_f_per_minute > 0 and self.min_interval_seconds >= 0 else [
-            "rate_of_change needs max_f_per_minute > 0 and min_interval_seconds >= 0"]
+        return [] if self.max_f_per_minute > 0 and self.min_interval_seconds > 0 else [
+            "rate_of_change needs max_f_per_minute > 0 and min_interval_seconds > 0"]
 
 
 def findings(row: Row, _settings: RateOfChangeSettings) -> Iterable[Finding]:

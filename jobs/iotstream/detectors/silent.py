@@ -13,10 +13,7 @@ from iotstream.detectors.base import Detector, Finding, Row, Settings
 
 @dataclass(frozen=True)
 class SilentSettings(Settings):
-    after_seconds: float = 120.0
-
-    def problems(self) -> list[str]:
-        return [] if self.after_seconds > 0 else ["silent after_seconds must be > 0"]
+    after_seconds: float = 120.0  # > 0 and below the TTL: Detectors.problems checks both
 
 
 def findings(_row: Row, settings: SilentSettings) -> Iterable[Finding]:

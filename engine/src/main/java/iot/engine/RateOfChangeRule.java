@@ -10,10 +10,12 @@ import java.util.List;
  * the sensor's reading before it (by event time), the change measured over at least
  * {@code min_interval_seconds} (two readings a second apart differ by the sensor's noise, not by
  * what air or a casing can do in a second). Reported once per jump: a jump is judged against the
- * last reading before it, and the reading after a jump tells what it was. Back near that reading:
- * a spike (the next jump is judged from there). Still as far: the sensor moved (a new level,
- * quiet), and the level it left is kept for {@code BEFORE_READINGS} readings: a jump back to it
- * ends an excursion (a drift), quietly. Impossible values are the band rule's: skipped.
+ * last reading before it that was no jump, and the reading after a jump tells what it was. Back
+ * near the reading before the jump: a spike (the next jump is judged from there). Near the jump's
+ * reading: the sensor moved (a new level, quiet), and the level it left is kept for
+ * {@code BEFORE_READINGS} readings: a jump back to it ends an excursion (a drift), quietly. Far
+ * from both: another jump, judged from the jump's reading. Impossible values are the band
+ * rule's: skipped.
  */
 final class RateOfChangeRule implements Rule<RateOfChangeRule.State> {
     private static final long serialVersionUID = 1L;
@@ -22,12 +24,14 @@ final class RateOfChangeRule implements Rule<RateOfChangeRule.State> {
     private final double maxPerMinute;
     private final long minIntervalMicros;
 
-    /** A sensor's slice: the reading jumps are judged from, whether the last reading jumped,
-     * and the level before its last move (NaN: none) for how many more readings. */
+    /** A sensor's slice: the reading jumps are judged from, the last reading if it jumped
+     * (time NONE: it did not), and the level before its last move (NaN: none) for how many more
+     * readings. */
     static final class State {
         long time = Sensor.NONE;
         double value;
-        boolean jumped;
+        long jumpTime = Sensor.NONE;
+        double jumpValue;
         double before = Double.NaN;
         int beforeLeft;
     }
@@ -37,9 +41,9 @@ final class RateOfChangeRule implements Rule<RateOfChangeRule.State> {
         enabled = s.flag("enabled");
         maxPerMinute = s.number("max_f_per_minute");
         minIntervalMicros = s.micros("min_interval_seconds");
-        if (!(maxPerMinute > 0) || minIntervalMicros < 0) {
+        if (!(maxPerMinute > 0) || minIntervalMicros <= 0) {
             throw new IllegalArgumentException("rate_of_change needs max_f_per_minute > 0 and "
-                    + "min_interval_seconds >= 0");
+                    + "min_interval_seconds > 0");
         }
     }
 
@@ -52,11 +56,9 @@ final class RateOfChangeRule implements Rule<RateOfChangeRule.State> {
         return List.of(Column.of("change_per_minute", "double")); // signed, °F per minute
     }
 
-    /** °F per minute from the reading jumps are judged from to {@code when, value}. */
-    private double rate(State s, long when, double value) {
-        long micros = Math.max(when - s.time, minIntervalMicros);
-        return micros <= 0 ? Double.POSITIVE_INFINITY * Math.signum(value - s.value)
-                : (value - s.value) / (micros / 60e6);
+    /** °F per minute from ({@code fromTime}, {@code from}) to ({@code when}, {@code value}). */
+    private double rate(long fromTime, double from, long when, double value) {
+        return (value - from) / (Math.max(when - fromTime, minIntervalMicros) / 60e6);
     }
 
     @Override
@@ -67,39 +69,45 @@ final class RateOfChangeRule implements Rule<RateOfChangeRule.State> {
             return;
         }
         if (s.beforeLeft > 0 && --s.beforeLeft == 0) s.before = Double.NaN;
-        double rate = rate(s, r.when(), r.value());
-        if (!(Math.abs(rate) > maxPerMinute)) { // no jump
+        boolean jumped = s.jumpTime != Sensor.NONE;
+        if (!(Math.abs(rate(s.time, s.value, r.when(), r.value())) > maxPerMinute)) { // no jump
             take(s, r);
-            s.jumped = false;
             return;
         }
-        if (s.jumped) { // the reading after a jump is as far: the sensor moved
-            s.before = s.value;
+        if (jumped && !(Math.abs(rate(s.jumpTime, s.jumpValue, r.when(), r.value())) > maxPerMinute)) {
+            s.before = s.value; // near the jump's reading: the sensor moved
             s.beforeLeft = BEFORE_READINGS;
             take(s, r);
-            s.jumped = false;
             return;
         }
-        if (!Double.isNaN(s.before) && !(Math.abs(r.value() - s.before)
-                > maxPerMinute * Math.max(r.when() - s.time, minIntervalMicros) / 60e6)) {
+        if (!jumped && !Double.isNaN(s.before)
+                && !(Math.abs(rate(s.time, s.before, r.when(), r.value())) > maxPerMinute)) {
             s.before = Double.NaN; // back at the level it left: an excursion's end
             take(s, r);
             return;
         }
-        if (enabled) out.set("change_per_minute", rate);
-        s.jumped = true; // judged by the reading after it; jumps are judged from the one before
+        // A jump: from the reading before it (the last that was no jump, or the jump before).
+        if (enabled) {
+            out.set("change_per_minute", jumped ? rate(s.jumpTime, s.jumpValue, r.when(), r.value())
+                    : rate(s.time, s.value, r.when(), r.value()));
+        }
+        s.jumpTime = r.when();
+        s.jumpValue = r.value();
     }
 
+    /** The reading is no jump (or ends one): later jumps are judged from it. */
     private static void take(State s, Reading r) {
         s.time = r.when();
         s.value = r.value();
+        s.jumpTime = Sensor.NONE;
     }
 
     @Override
     public void write(State s, DataOutputStream out) throws IOException {
         out.writeLong(s.time);
         out.writeDouble(s.value);
-        out.writeBoolean(s.jumped);
+        out.writeLong(s.jumpTime);
+        out.writeDouble(s.jumpValue);
         out.writeDouble(s.before);
         out.writeInt(s.beforeLeft);
     }
@@ -110,7 +118,8 @@ final class RateOfChangeRule implements Rule<RateOfChangeRule.State> {
         State s = new State();
         s.time = in.readLong();
         s.value = in.readDouble();
-        s.jumped = in.readBoolean();
+        s.jumpTime = in.readLong();
+        s.jumpValue = in.readDouble();
         s.before = in.readDouble();
         s.beforeLeft = in.readInt();
         return s;

@@ -25,7 +25,11 @@ final class SilentRule implements Rule<SilentRule.State> {
         Settings s = settings.detector("silent");
         enabled = s.flag("enabled");
         afterMicros = s.micros("after_seconds");
-        if (afterMicros <= 0) throw new IllegalArgumentException("silent after_seconds must be > 0");
+        // Below the TTL: the sensor's one timer fires at the earlier of the two (Sensor.dueMs).
+        if (afterMicros <= 0 || afterMicros >= settings.micros("sensor_ttl_seconds")) {
+            throw new IllegalArgumentException(
+                    "silent after_seconds must be > 0 and below [detectors] sensor_ttl_seconds");
+        }
     }
 
     @Override public String name() { return "silent"; }

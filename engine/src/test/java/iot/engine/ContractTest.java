@@ -40,5 +40,10 @@ class ContractTest {
                 () -> RuleRegistry.rules(Settings.parse(Feed.settings("zscore.history=2.5"))));
         assertEquals("detectors.zscore.history must be a whole number, not 2.5", typed.getMessage());
         assertThrows(IllegalArgumentException.class, () -> Settings.parse("[1]"));
+        // A silence longer than the TTL would never be reported (the sensor's timer fires first).
+        assertThrows(IllegalArgumentException.class,
+                () -> RuleRegistry.rules(Settings.parse(Feed.settings("silent.after_seconds=7200"))));
+        assertThrows(IllegalArgumentException.class, () -> RuleRegistry.rules(
+                Settings.parse(Feed.settings("rate_of_change.min_interval_seconds=0"))));
     }
 }

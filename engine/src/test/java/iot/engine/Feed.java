@@ -15,7 +15,6 @@ import java.util.Map;
 
 /** One sensor fed reading by reading as the step feeds it, its findings as (detector, ...) rows. */
 final class Feed implements Findings {
-    static final long TTL_MICROS = 600_000_000L; // standard()'s
     static final long T0 = Instant.parse("2026-01-01T00:00:00Z").toEpochMilli() * 1000;
 
     /** A finding: which detector, of which reading (state, event time in seconds after T0,
@@ -27,8 +26,15 @@ final class Feed implements Findings {
     private final Map<String, Object> columns = new HashMap<>();
     private final List<Found> rows = new ArrayList<>();
 
+    final Settings settings;
+    private final double physicalMin, physicalMax; // conf/job.toml's [anomalies]: impossible beyond
+
     Feed(String settingsJson) {
-        rules = RuleRegistry.rules(Settings.parse(settingsJson));
+        settings = Settings.parse(settingsJson);
+        rules = RuleRegistry.rules(settings);
+        JsonNode anomalies = toml().path("anomalies");
+        physicalMin = anomalies.path("physical_min").asDouble();
+        physicalMax = anomalies.path("physical_max").asDouble();
         sensor = new Sensor(rules);
     }
 
@@ -37,9 +43,23 @@ final class Feed implements Findings {
      * [detectors] and its tables), with {@code overrides} such as "zscore.threshold=4" (a
      * detector's setting) or "sensor_ttl_seconds=600" (a JSON value after the '=').
      */
+    /** conf/job.toml, as the job reads it. */
+    static JsonNode toml() {
+        try {
+            return new TomlMapper().readTree(Path.of("..", "conf", "job.toml").toFile());
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** The TTL of this feed's settings (µs). */
+    long ttlMicros() {
+        return settings.micros("sensor_ttl_seconds");
+    }
+
     static String settings(String... overrides) {
         try {
-            JsonNode toml = new TomlMapper().readTree(Path.of("..", "conf", "job.toml").toFile());
+            JsonNode toml = toml();
             ObjectMapper json = new ObjectMapper();
             ObjectNode settings = json.createObjectNode();
             settings.set("window_seconds", toml.path("windows").path("length_seconds"));
@@ -77,7 +97,8 @@ final class Feed implements Findings {
     List<Found> observe(String state, double seconds, double value, String band) {
         columns.clear();
         rows.clear();
-        String reason = band != null ? band : value < -130 || value > 140 ? Contract.IMPOSSIBLE : null;
+        String reason = band != null ? band
+                : value < physicalMin || value > physicalMax ? Contract.IMPOSSIBLE : null;
         sensor.observe(rules, state, at(seconds), value, reason, this);
         List<Found> out = new ArrayList<>();
         if (columns.containsKey("z_reason")) {
@@ -107,7 +128,8 @@ final class Feed implements Findings {
     /** The timer fired with the clock at {@code seconds} after T0. */
     List<Found> expire(double seconds) {
         rows.clear();
-        sensor.expire(rules, at(seconds), TTL_MICROS, 60_000_000L, 3_600_000_000L, this);
+        sensor.expire(rules, at(seconds), ttlMicros(), settings.micros("window_seconds"),
+                      settings.micros("restate_horizon_seconds"), this);
         return new ArrayList<>(rows);
     }
 

@@ -35,11 +35,11 @@ class OtherRulesTest {
     void silentIsReportedOnceByTheTimerAndTheModelForgottenAfterTheTtl() {
         Feed f = Feed.standard();
         f.feed(0, 1, 60.0, 61.0);
-        assertEquals(1_000 + 120_000, f.sensor.dueMs(f.rules, Feed.TTL_MICROS) - Feed.T0 / 1000);
+        assertEquals(1_000 + 120_000, f.sensor.dueMs(f.rules, f.ttlMicros()) - Feed.T0 / 1000);
         assertEquals(List.of(), f.expire(120)); // not yet: 1 + 120 s
         assertEquals(List.of(new Feed.Found("silent", "CA", 1, 61.0, "silent", 0)), f.expire(121));
         assertEquals(List.of(), f.expire(300)); // once
-        assertEquals(1_000 + 600_000, f.sensor.dueMs(f.rules, Feed.TTL_MICROS) - Feed.T0 / 1000); // the TTL
+        assertEquals(1_000 + 600_000, f.sensor.dueMs(f.rules, f.ttlMicros()) - Feed.T0 / 1000); // the TTL
         f.expire(601);
         assertEquals(false, f.sensor.hasModel);
         assertEquals(List.of(), f.feed(700, 1, 61.0)); // back after the TTL: no silence again

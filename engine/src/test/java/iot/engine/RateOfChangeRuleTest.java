@@ -40,6 +40,20 @@ class RateOfChangeRuleTest {
     }
 
     @Test
+    void aSecondJumpAwayFromTheFirstIsReportedToo() {
+        Feed f = Feed.standard();
+        jumps(f, 0, 2, 60.0, 60.5);
+        // 60.5 → 80.0 → 100.0: two jumps the same way, the second judged from the first.
+        assertEquals(List.of(new Jump(4, 19.5), new Jump(6, 20.0)), jumps(f, 4, 2, 80.0, 100.0));
+        assertEquals(List.of(), jumps(f, 8, 2, 100.4, 99.8)); // the sensor moved there
+        Feed back = Feed.standard();
+        jumps(back, 0, 2, 60.0);
+        // 60.0 → 95.0 → 20.0: up and then past where it started, both jumps.
+        assertEquals(List.of(new Jump(2, 35.0), new Jump(4, -75.0)), jumps(back, 2, 2, 95.0, 20.0));
+        assertEquals(List.of(), jumps(back, 6, 2, 60.3)); // back: a spike's end
+    }
+
+    @Test
     void aReturnToTheLevelLeftEndsAnExcursionQuietly() {
         Feed f = Feed.standard();
         jumps(f, 0, 2, 60.0, 60.5);
