@@ -188,6 +188,9 @@ def _wait(queries: list[StreamingQuery], stop: StopRequest) -> bool:
         for query in queries:
             if not query.isActive:
                 query.awaitTermination()  # raises StreamingQueryException if it failed
+                failed = query.exception()  # and so does this, should the first not have
+                if failed is not None:
+                    raise failed
         active = [q for q in queries if q.isActive]
         if not active:
             return False
