@@ -52,7 +52,6 @@ final class BandRule implements Rule<BandRule.State> {
 
     @Override
     public State read(DataInputStream in, int version) throws IOException {
-        if (version != 1) throw new IllegalStateException("unknown band state format " + version);
         State s = new State();
         s.reason = in.readBoolean() ? in.readUTF() : null;
         s.inBand = in.readInt();

@@ -114,7 +114,6 @@ final class RateOfChangeRule implements Rule<RateOfChangeRule.State> {
 
     @Override
     public State read(DataInputStream in, int version) throws IOException {
-        if (version != 1) throw new IllegalStateException("unknown rate_of_change state format " + version);
         State s = new State();
         s.time = in.readLong();
         s.value = in.readDouble();

@@ -24,7 +24,8 @@ public interface Rule<S> extends Serializable {
     /** The state of a sensor it has seen nothing of (or forgotten: TTL). */
     S fresh();
 
-    /** Its state's format: written with the state; {@link #read} takes every one it ever wrote. */
+    /** Its state's format: written with the state; {@link #read} takes every one from 1 to this
+     * (SensorCodec refuses any other before it asks). */
     int version();
 
     void write(S state, DataOutputStream out) throws IOException;

@@ -91,8 +91,11 @@ public final class SensorCodec {
                 in.readFully(section);
                 int index = indexOf(rules, name);
                 if (index >= 0) {
-                    m.slices[index] = rules.get(index).read(
-                            new DataInputStream(new ByteArrayInputStream(section)), version);
+                    Rule<?> rule = rules.get(index);
+                    if (version < 1 || version > rule.version()) {
+                        throw new IllegalStateException("unknown " + name + " state format " + version);
+                    }
+                    m.slices[index] = rule.read(new DataInputStream(new ByteArrayInputStream(section)), version);
                 }
             }
             return m;

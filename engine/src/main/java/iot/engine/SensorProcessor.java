@@ -41,6 +41,9 @@ final class SensorProcessor extends StatefulProcessor<String, Row, Row> {
     private final int guid, state, time, temperature, reason, partition, offset, batchTime, width;
     private final int clock; // the event-time policy's verdict
     private final Map<String, Integer> columns = new HashMap<>(); // output column → index
+    // The contract's columns every row gets, found once (a row must not pay a lookup per column).
+    private final int kindAt, lateAt, firstAt, firstInStateAt, firstInWindowAt, newSensorAt;
+    private final int duplicateKindAt, keptAt;
     private final Object[] unset; // each output column's value in a row nobody set it in
     private transient ValueState<byte[]> store;
 
@@ -65,6 +68,14 @@ final class SensorProcessor extends StatefulProcessor<String, Row, Row> {
         StructType output = SensorStep.outputSchema(input, rules);
         width = output.size();
         for (int i = 0; i < width; i++) columns.put(output.fields()[i].name(), i);
+        kindAt = columns.get("kind");
+        lateAt = columns.get("late");
+        firstAt = columns.get("first_of_sensor");
+        firstInStateAt = columns.get("first_in_state");
+        firstInWindowAt = columns.get("first_in_window");
+        newSensorAt = columns.get("new_sensor");
+        duplicateKindAt = columns.get("duplicate_kind");
+        keptAt = columns.get("kept_temperature");
         unset = new Object[width];
         for (var f : Contract.OUTPUT) {
             if (f.dataType() == DataTypes.BooleanType) unset[columns.get(f.name())] = false;
@@ -107,12 +118,12 @@ final class SensorProcessor extends StatefulProcessor<String, Row, Row> {
                        boolean firstInWindow, boolean isNew) {
             Object[] v = unset.clone();
             for (int i = 0; i < in.length(); i++) v[i] = in.get(i);
-            v[columns.get("kind")] = kind;
-            v[columns.get("late")] = late;
-            v[columns.get("first_of_sensor")] = first;
-            v[columns.get("first_in_state")] = firstInState;
-            v[columns.get("first_in_window")] = firstInWindow;
-            v[columns.get("new_sensor")] = isNew;
+            v[kindAt] = kind;
+            v[lateAt] = late;
+            v[firstAt] = first;
+            v[firstInStateAt] = firstInState;
+            v[firstInWindowAt] = firstInWindow;
+            v[newSensorAt] = isNew;
             current = v;
             return v;
         }
@@ -139,7 +150,7 @@ final class SensorProcessor extends StatefulProcessor<String, Row, Row> {
             v[state] = sensorState;
             v[time] = timestamp(when);
             v[temperature] = value;
-            v[columns.get("kind")] = kind;
+            v[kindAt] = kind;
             for (var e : values.entrySet()) v[columns.get(e.getKey())] = e.getValue();
             found.add(RowFactory.create(v));
         }
@@ -178,9 +189,9 @@ final class SensorProcessor extends StatefulProcessor<String, Row, Row> {
             if (seen >= 0) { // the same sensor and event time as a reading already accepted
                 double kept = m.seenValue(seen);
                 out.start(r, Contract.DUPLICATE, false, false, false, false, false);
-                out.current[columns.get("duplicate_kind")] =
+                out.current[duplicateKindAt] =
                         r.getDouble(temperature) == kept ? Contract.RESEND : Contract.CONFLICT;
-                out.current[columns.get("kept_temperature")] = kept;
+                out.current[keptAt] = kept;
                 out.end();
                 continue;
             }

@@ -67,7 +67,6 @@ final class SilentRule implements Rule<SilentRule.State> {
 
     @Override
     public State read(DataInputStream in, int version) throws IOException {
-        if (version != 1) throw new IllegalStateException("unknown silent state format " + version);
         State s = new State();
         s.reported = in.readBoolean();
         return s;

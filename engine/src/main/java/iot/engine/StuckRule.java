@@ -41,7 +41,6 @@ final class StuckRule implements Rule<StuckRule.State> {
 
     @Override
     public State read(DataInputStream in, int version) throws IOException {
-        if (version != 1) throw new IllegalStateException("unknown stuck state format " + version);
         State s = new State();
         s.repeats = in.readInt();
         return s;

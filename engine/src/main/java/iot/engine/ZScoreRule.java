@@ -207,7 +207,6 @@ final class ZScoreRule implements Rule<ZScoreRule.State> {
 
     @Override
     public State read(DataInputStream in, int version) throws IOException {
-        if (version != 1) throw new IllegalStateException("unknown zscore state format " + version);
         State s = new State();
         s.historySize = in.readInt();
         s.history = new double[s.historySize];

@@ -125,5 +125,14 @@ class SensorCodecTest {
     void anUnknownFormatIsAnError() {
         Feed f = Feed.standard();
         assertThrows(IllegalStateException.class, () -> SensorCodec.fromBytes(new byte[] {9, 0}, f.rules));
+        // A rule's section in a format the rule never wrote (a newer engine's): refused by name.
+        byte[] saved = SensorCodec.toBytes(f.sensor, f.rules);
+        byte[] name = "stuck".getBytes(StandardCharsets.UTF_8);
+        int at = 0;
+        while (!java.util.Arrays.equals(saved, at, at + name.length, name, 0, name.length)) at++;
+        saved[at + name.length] = 9; // the version byte after the section's name
+        IllegalStateException newer = assertThrows(IllegalStateException.class,
+                () -> SensorCodec.fromBytes(saved, f.rules));
+        assertEquals("unknown stuck state format 9", newer.getMessage());
     }
 }
