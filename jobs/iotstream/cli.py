@@ -10,6 +10,7 @@ import signal
 import socket
 import sys
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 
 from iotstream.config import ConfigError, JobConfig, checkpoint_location, load_config, local_path
@@ -66,6 +67,9 @@ def parse_args(argv: list[str] | None, default_config: Path) -> argparse.Namespa
                    "applies (default: 300; 0 = no limit)")
     p.add_argument("--event-time-policy", choices=("quarantine", "adjust"),
                    help="for such readings (default: quarantine)")
+    p.add_argument("--model-dir", metavar="DIR",
+                   help="the learned detector scores with the newest model trained into DIR "
+                   "(./scripts/train.sh), checked before every batch (default: models)")
     p.add_argument("--metrics-port", type=int, metavar="N",
                    help="serve Prometheus metrics on http://<driver>:N/metrics (default: off)")
     p.add_argument("--available-now", action="store_true",
@@ -77,7 +81,10 @@ def parse_args(argv: list[str] | None, default_config: Path) -> argparse.Namespa
 
 def resolve_config(args: argparse.Namespace) -> JobConfig:
     """The config file's settings overridden by the command line."""
-    return load_config(args.config, os.environ).with_overrides(
+    config = load_config(args.config, os.environ)
+    if args.model_dir is not None:
+        config = replace(config, detectors=config.detectors.changed("learned", model_dir=args.model_dir))
+    return config.with_overrides(
         bootstrap_servers=args.brokers,
         topic=args.topic,
         output_dir=args.output_dir,

@@ -26,4 +26,5 @@ READING, QUARANTINED, DUPLICATE, SILENT, SHIFT = (
 RESEND, CONFLICT = CONTRACT["duplicate_kinds"]["same"], CONTRACT["duplicate_kinds"]["differs"]
 IMPOSSIBLE = CONTRACT["impossible_reason"]
 CLOCK_PROPERTY = CONTRACT["clock"]["property"]
+MODEL_PROPERTY = CONTRACT["model"]["property"]
 CLOCK_FUNCTION = CONTRACT["clock"]["function"]

@@ -22,6 +22,7 @@ from iotstream.io.arrow import naive
 from iotstream.io.jobstate import VersionedState
 from iotstream.io.tables import ParquetSink
 from iotstream.metrics import Metrics, quarantine_reasons
+from iotstream.models import ModelWatch
 from iotstream.results import BatchResult, JobState, SparkTable
 
 # The job's own state, in the checkpoint folder beside Spark's (whose state store holds the
@@ -58,6 +59,7 @@ class BatchProcessor:
         self.sink = sink
         self.out = out
         self.clock = clock
+        self.models = ModelWatch(config.detectors["learned"], out)
         self.stopping = stopping
         self.alerts = alerts
         self.metrics = metrics
@@ -79,6 +81,7 @@ class BatchProcessor:
         may_be_replay = self._last is None or self._last.batch_id != batch_id - 1
         before = self._state_before(spark, batch_id) if may_be_replay else self._last
         step.set_clock(spark, windows.micros(before.watermark))
+        step.set_model(spark, self.models.location())
         cached, release = _cached(batch)
         try:
             result = compute(cached, batch_id, before, self.config, self.clock, phases.mark,

@@ -107,6 +107,7 @@ def run(config: JobConfig) -> int:
                                    alerts=alerts, metrics=metrics)
         print(f"iot-aggregator: {describe(config)}", flush=True)
         print(f"iot-aggregator: {stream.describe_resources(spark, config)}", flush=True)
+        processor.models.location()  # says which model the learned detector scores with, if any
         _warn_if_node_local(spark.sparkContext.master, config)
         try:
             rows = plan.plan(records, config)

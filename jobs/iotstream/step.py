@@ -18,7 +18,7 @@ from typing import Any
 from pyspark.sql import DataFrame, SparkSession
 
 from iotstream.config import ConfigError, JobConfig
-from iotstream.contract import CLOCK_PROPERTY, OUTPUT
+from iotstream.contract import CLOCK_PROPERTY, MODEL_PROPERTY, OUTPUT
 
 STEP_CLASS = "iot.engine.SensorStep"
 JAR_NAME = "iot-engine.jar"
@@ -64,6 +64,12 @@ def set_clock(spark: SparkSession, clock_micros: int | None) -> None:
     watermark column of every Spark job this thread starts next: the batch's jobs."""
     spark.sparkContext.setLocalProperty(
         CLOCK_PROPERTY, "" if clock_micros is None else str(clock_micros))
+
+
+def set_model(spark: SparkSession, location: str) -> None:
+    """Hands the learned detector's artifact (a URI every executor can read; empty: none) to the
+    step in every Spark job this thread starts next: the batch's jobs (models.ModelWatch)."""
+    spark.sparkContext.setLocalProperty(MODEL_PROPERTY, location)
 
 
 @functools.cache

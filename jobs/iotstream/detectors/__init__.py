@@ -26,6 +26,7 @@ _MODULES = (
     "silent",
     "level_shift",
     "rate_of_change",
+    "learned",
 )
 REGISTRY: Mapping[str, Detector] = {
     d.name: d for d in (importlib.import_module(f"{__name__}.{m}").DETECTOR for m in _MODULES)}

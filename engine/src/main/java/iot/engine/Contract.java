@@ -33,6 +33,7 @@ public final class Contract {
     public static final String IMPOSSIBLE = JSON.get("impossible_reason").asText();
     public static final String CLOCK_PROPERTY = JSON.get("clock").get("property").asText();
     public static final String CLOCK_FUNCTION = JSON.get("clock").get("function").asText();
+    public static final String MODEL_PROPERTY = JSON.get("model").get("property").asText();
 
     private Contract() {}
 

@@ -16,6 +16,7 @@ public final class RuleRegistry {
         SilentRule::new,
         ZScoreRule::new,
         RateOfChangeRule::new,
+        LearnedRule::new,
     };
 
     private RuleRegistry() {}

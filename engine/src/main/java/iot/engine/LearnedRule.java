@@ -1,0 +1,115 @@
+package iot.engine;
+
+import java.io.DataInputStream;
+import java.io.DataOutputStream;
+import java.io.IOException;
+import java.util.List;
+
+/**
+ * learned: a reading whose features score above the model's threshold (a run of such readings
+ * is reported once, at its first). The features are jobs/iotstream/learned/features.py's, which
+ * this computes the same way (tests/test_learned_stream.py holds them equal): exponentially
+ * weighted means and variances of the sensor's possible readings over a fast and a slow span,
+ * and its last value. The state is kept with or without a model, so a model that arrives later
+ * scores warm sensors. The model is the one the driver chose for the batch ({@link LearnedModel}).
+ */
+final class LearnedRule implements Rule<LearnedRule.State> {
+    private static final long serialVersionUID = 1L;
+    static final List<Column> COLUMNS = List.of(Column.of("learned_score", "double"));
+
+    private final boolean enabled;
+    private final int warmup;
+    private final double fast, slow, minSigma;
+    final String spec; // the features' settings, as an artifact must state them
+
+    static final class State {
+        long n;
+        double mean, var, slowMean, slowVar, last;
+        boolean run; // the last scored reading was above the threshold
+    }
+
+    LearnedRule(Settings settings) {
+        Settings s = settings.detector("learned");
+        enabled = s.flag("enabled");
+        int fastSpan = s.count("fast_span"), slowSpan = s.count("slow_span");
+        warmup = s.count("warmup");
+        minSigma = s.number("min_sigma");
+        if (fastSpan < 1 || slowSpan < fastSpan || warmup < 2 || !(minSigma > 0)) {
+            throw new IllegalArgumentException("invalid learned settings: fast_span " + fastSpan
+                    + ", slow_span " + slowSpan + ", warmup " + warmup + ", min_sigma " + minSigma);
+        }
+        fast = 2.0 / (fastSpan + 1);
+        slow = 2.0 / (slowSpan + 1);
+        spec = LearnedModel.spec(fastSpan, slowSpan, warmup, minSigma);
+    }
+
+    @Override public String name() { return "learned"; }
+    @Override public List<Column> columns() { return COLUMNS; }
+    @Override public State fresh() { return new State(); }
+    @Override public int version() { return 1; }
+
+    /** The reading's features, before it joins the state (null while the sensor warms up). */
+    double[] features(State s, double value) {
+        if (s.n < warmup) return null;
+        double spread = Math.max(Math.sqrt(s.var), minSigma);
+        double slowSpread = Math.max(Math.sqrt(s.slowVar), minSigma);
+        return new double[] {(value - s.mean) / spread, (value - s.last) / spread,
+                             (value - s.slowMean) / slowSpread, Math.log(spread / slowSpread)};
+    }
+
+    void learn(State s, double value) {
+        if (s.n == 0) {
+            s.mean = value;
+            s.slowMean = value;
+        } else {
+            double d = value - s.mean;
+            double step = fast * d;
+            s.mean += step;
+            s.var = (1 - fast) * (s.var + d * step);
+            d = value - s.slowMean;
+            step = slow * d;
+            s.slowMean += step;
+            s.slowVar = (1 - slow) * (s.slowVar + d * step);
+        }
+        s.last = value;
+        s.n++;
+    }
+
+    @Override
+    public void observe(State s, Reading r, Findings out) {
+        if (!enabled || !r.plausible()) return;
+        double[] x = features(s, r.value());
+        LearnedModel model = x == null ? null : LearnedModel.forTask(spec);
+        if (model != null) {
+            double score = model.score(x);
+            boolean above = score > model.threshold;
+            if (above && !s.run) out.set("learned_score", score);
+            s.run = above;
+        }
+        learn(s, r.value());
+    }
+
+    @Override
+    public void write(State s, DataOutputStream out) throws IOException {
+        out.writeLong(s.n);
+        out.writeDouble(s.mean);
+        out.writeDouble(s.var);
+        out.writeDouble(s.slowMean);
+        out.writeDouble(s.slowVar);
+        out.writeDouble(s.last);
+        out.writeBoolean(s.run);
+    }
+
+    @Override
+    public State read(DataInputStream in, int version) throws IOException {
+        State s = new State();
+        s.n = in.readLong();
+        s.mean = in.readDouble();
+        s.var = in.readDouble();
+        s.slowMean = in.readDouble();
+        s.slowVar = in.readDouble();
+        s.last = in.readDouble();
+        s.run = in.readBoolean();
+        return s;
+    }
+}

@@ -1,0 +1,4 @@
+"""The learned detector's model, without Spark: the features it scores (features.py, the
+reference the engine's LearnedRule.java must equal), the Isolation Forest as plain data and its
+score (forest.py), and the artifact that carries both with its metadata (artifact.py).
+scripts/train.py makes artifacts; the job loads the newest one (detectors/learned.py)."""

@@ -1,0 +1,197 @@
+"""Trains the learned detector's model from the job's own `readings` table (pyarrow; no Spark)
+and writes it as an artifact (jobs/iotstream/learned/artifact.py) into the model folder, where
+the running job picks it up before its next batch. Run by scripts/train.sh.
+
+The features are learned/features.py's, per sensor in event-time order, over the readings that
+reached the detectors (not late, possible temperatures); the model is scikit-learn's Isolation
+Forest; the threshold is the training scores' (1 - contamination) quantile, so about that share
+of the training readings scores above it (a run of them is one finding).
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import sys
+import time
+from datetime import UTC, datetime
+from importlib.metadata import version
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.dataset as ds
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "jobs"))
+from iotstream.config import ConfigError, load_config  # noqa: E402 (no Spark)
+from iotstream.learned import artifact, forest  # noqa: E402
+from iotstream.learned.features import NAMES, FeatureSpec, SensorFeatures  # noqa: E402
+
+# Fewer scored readings than this cannot grow a forest of max_samples-sized trees worth having.
+MIN_READINGS = 256
+
+
+class TrainError(Exception):
+    """Wrong input, said in one line."""
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="./scripts/train.sh", description=__doc__.split("\n\n")[0])
+    p.add_argument("--output-dir", default="output", help="the job's output (default: output)")
+    p.add_argument("--model-dir", default="models", help="where the artifact goes (default: models)")
+    p.add_argument("--since", help="only readings with event time at or after this (ISO 8601)")
+    p.add_argument("--config", default=str(ROOT / "conf" / "job.toml"),
+                   help="the job's config: its physical range (default: conf/job.toml)")
+    p.add_argument("--contamination", type=float, default=0.01,
+                   help="share of training readings above the threshold (default: 0.01)")
+    p.add_argument("--trees", type=int, default=100, help="trees in the forest (default: 100)")
+    p.add_argument("--max-samples", type=int, default=256, help="readings per tree (default: 256)")
+    p.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    args = p.parse_args(argv)
+    if not 0 < args.contamination < 0.5:
+        p.error("--contamination must be between 0 and 0.5")
+    if args.trees < 1 or args.max_samples < 2:
+        p.error("--trees must be >= 1 and --max-samples >= 2")
+    return args
+
+
+def read_readings(output_dir: Path, since: datetime | None, low: float, high: float) -> pa.Table:
+    """The readings the detectors saw, by sensor and in the order the step takes them."""
+    location = output_dir / "readings"
+    if not location.is_dir():
+        raise TrainError(f"no readings table in {output_dir} (run the job with write_readings = "
+                         "true first, or pass --output-dir)")
+    table = ds.dataset(location, format="parquet", partitioning="hive").to_table(
+        columns=["guid", "event_time", "temperature", "late", "kafka_partition", "kafka_offset"])
+    keep = pc.and_(pc.invert(table["late"]), pc.and_(pc.greater_equal(table["temperature"], low),
+                                                     pc.less_equal(table["temperature"], high)))
+    if since is not None:
+        start = pa.scalar(since, pa.timestamp("us", "UTC"))
+        keep = pc.and_(keep, pc.greater_equal(table["event_time"], start))
+    order = ("guid", "event_time", "kafka_partition", "kafka_offset")
+    return table.filter(keep).sort_by([(c, "ascending") for c in order])
+
+
+class Progress:
+    """A progress bar on stderr (one line, redrawn) for the steps of a long training."""
+
+    def __init__(self, label: str, total: int) -> None:
+        self.label, self.total, self.shown = label, max(total, 1), -1
+
+    def update(self, done: int) -> None:
+        percent = 100 * done // self.total
+        if percent != self.shown:
+            self.shown = percent
+            bar = "#" * (percent // 4)
+            sys.stderr.write(f"\rtrain: {self.label} [{bar:<25}] {percent:3d}%")
+            if done >= self.total:
+                sys.stderr.write("\n")
+            sys.stderr.flush()
+
+
+def features_of(table: pa.Table, spec: FeatureSpec) -> tuple[np.ndarray, list[int]]:
+    """Every scored reading's features, and where each sensor's start in them."""
+    guids = table["guid"].to_pylist()
+    values = table["temperature"].to_pylist()
+    rows: list[tuple[float, ...]] = []
+    starts: list[int] = []
+    progress = Progress("features", len(values))
+    state = None
+    for i, (guid, value) in enumerate(zip(guids, values, strict=True)):
+        if i == 0 or guid != guids[i - 1]:
+            state = SensorFeatures(spec)
+            starts.append(len(rows))
+        found = state.take(value)
+        if found is not None:
+            rows.append(found)
+        if i % 10000 == 0:
+            progress.update(i)
+    progress.update(len(values))
+    return np.array(rows, dtype=np.float64).reshape(-1, len(NAMES)), starts
+
+
+def run_findings(scores: np.ndarray, starts: list[int], threshold: float) -> int:
+    """Findings as the stream reports them: a sensor's run of readings above the threshold once."""
+    above = scores > threshold
+    first = above.copy()
+    first[1:] &= ~above[:-1]
+    first[starts] = above[starts]
+    return int(first.sum())
+
+
+def train(args: argparse.Namespace) -> Path:
+    from sklearn.ensemble import IsolationForest  # only training needs scikit-learn
+
+    config = load_config(Path(args.config))
+    since = datetime.fromisoformat(args.since.replace("Z", "+00:00")) if args.since else None
+    if since is not None and since.tzinfo is None:
+        since = since.replace(tzinfo=UTC)
+    spec = config.detectors["learned"].spec()  # the job's: the stream computes these
+    table = read_readings(Path(args.output_dir), since, config.bands.physical_min,
+                          config.bands.physical_max)
+    X, starts = features_of(table, spec)
+    if len(X) < MIN_READINGS:
+        raise TrainError(f"{len(X):,} readings to learn from in {args.output_dir}"
+                         f"{' since ' + args.since if args.since else ''}; at least "
+                         f"{MIN_READINGS} are needed (each sensor's first {spec.warmup} only warm "
+                         "its features up): let the job run longer, or pass another --since")
+    started = time.monotonic()
+    print(f"train: fitting {args.trees} trees on {len(X):,} readings", file=sys.stderr)
+    model = IsolationForest(n_estimators=args.trees, max_samples=min(args.max_samples, len(X)),
+                            random_state=args.seed).fit(X)
+    data = forest.export(model, len(NAMES))
+    progress = Progress("scoring", len(X))
+    scores = np.empty(len(X))
+    for i, row in enumerate(X):  # the artifact's own scoring: what the stream will compute
+        scores[i] = forest.score(data, row)
+        if i % 5000 == 0:
+            progress.update(i)
+    progress.update(len(X))
+    reference = -model.score_samples(X[:1000])
+    if not np.allclose(scores[:1000], reference, rtol=0, atol=1e-9):
+        raise TrainError("the exported forest does not score as scikit-learn's does (a library "
+                         f"version this script does not know: scikit-learn {version('scikit-learn')})")
+    threshold = float(np.quantile(scores, 1 - args.contamination))
+    times = table["event_time"]
+    trained_at = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    doc = {
+        "format": artifact.FORMAT, "method": artifact.METHOD, "trained_at": trained_at,
+        "features": {"names": list(NAMES), "fast_span": spec.fast_span,
+                     "slow_span": spec.slow_span, "warmup": spec.warmup,
+                     "min_sigma": spec.min_sigma},
+        "threshold": threshold, "contamination": args.contamination,
+        "parameters": {"trees": args.trees, "max_samples": int(model.max_samples_),
+                       "seed": args.seed},
+        "training": {"output_dir": str(Path(args.output_dir).resolve()), "since": args.since,
+                     "first_event_time": pc.min(times).as_py().isoformat(),
+                     "last_event_time": pc.max(times).as_py().isoformat(),
+                     "readings": table.num_rows, "rows": len(X),
+                     "sensors": len(starts), "seconds": round(time.monotonic() - started, 3)},
+        "figures": {"training": {"above_threshold": int((scores > threshold).sum()),
+                                 "findings": run_findings(scores, starts, threshold),
+                                 "score_median": float(np.median(scores)),
+                                 "score_max": float(scores.max())}},
+        "libraries": {"python": platform.python_version(), "numpy": version("numpy"),
+                      "scikit-learn": version("scikit-learn"), "pyarrow": version("pyarrow")},
+        "forest": data,
+    }
+    return artifact.write(Path(args.model_dir), doc)
+
+
+def main(argv: list[str]) -> int:
+    args = parse_args(argv)
+    try:
+        path = train(args)
+    except (TrainError, ConfigError) as e:
+        print(f"train: error: {e}", file=sys.stderr)
+        return 1
+    doc = artifact.read(path)
+    print(f"train: wrote {path}: {artifact.describe(path, doc)}; "
+          f"{doc['figures']['training']['findings']:,} findings on the training readings")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
