@@ -90,6 +90,15 @@ final class LearnedModel {
         }
     }
 
+    /** A model from an artifact's text (its location only names it). */
+    static LearnedModel parse(String location, String json) {
+        try {
+            return new LearnedModel(location, new ObjectMapper().readTree(json));
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read model " + location, e);
+        }
+    }
+
     double score(double[] x) {
         double[] rounded = new double[x.length];
         for (int i = 0; i < x.length; i++) rounded[i] = (float) x[i];

@@ -1,0 +1,116 @@
+"""The learned detector without Spark: its features (the reference LearnedRule.java must equal),
+the forest as data against scikit-learn's own scores, training from a readings table into an
+artifact, and how the driver picks the artifact a batch scores with."""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+
+import numpy as np
+import pytest
+from sklearn.ensemble import IsolationForest
+
+from iotstream.detectors.learned import LearnedSettings
+from iotstream.learned import artifact, forest
+from iotstream.learned.features import NAMES, FeatureSpec, sensor_features
+from iotstream.models import ModelWatch
+from learned_data import noisy_readings, train, trained_model, write_readings
+
+
+def test_features_are_spread_scaled_distances_before_the_reading_joins():
+    # The same numbers as LearnedRuleTest: spans 3 and 7 (weights 0.5, 0.25), warm after 2.
+    spec = FeatureSpec(fast_span=3, slow_span=7, warmup=2, min_sigma=0.5)
+    got = list(sensor_features([10.0, 12.0, 14.0], spec))
+    assert got[:2] == [None, None]
+    slow_spread = math.sqrt(0.75)
+    assert got[2] == pytest.approx((3.0, 2.0, 3.5 / slow_spread, math.log(1.0 / slow_spread)),
+                                   abs=1e-12)
+    flat = list(sensor_features([20.0] * 5 + [21.0], spec))
+    assert flat[-1] == pytest.approx((2.0, 2.0, 2.0, 0.0), abs=1e-12)  # min_sigma, not 0
+
+
+def test_the_exported_forest_scores_as_scikit_learn_does():
+    rnd = np.random.default_rng(3)
+    X = rnd.normal(size=(2000, len(NAMES))) * [1, 2, 0.5, 0.1]
+    # max_features < 1: each tree sees some features, in its own order (the export maps them).
+    model = IsolationForest(n_estimators=40, max_features=0.75, random_state=1).fit(X)
+    data = forest.export(model, len(NAMES))
+    probe = np.vstack([X[:300], rnd.normal(size=(100, len(NAMES))) * 6])
+    ours = [forest.score(data, row) for row in probe]
+    assert np.allclose(ours, -model.score_samples(probe), rtol=0, atol=1e-12)
+    assert forest.average_path_length(256) == pytest.approx(
+        2 * (math.log(255) + 0.5772156649015329) - 2 * 255 / 256)
+
+
+def test_training_writes_an_artifact_with_its_metadata(tmp_path):
+    models = tmp_path / "models"
+    path = trained_model(tmp_path, models, contamination=0.02)
+    assert path.parent == models and artifact.PATTERN.match(path.name)
+    doc = artifact.read(path)
+    assert doc["features"]["names"] == list(NAMES)
+    assert artifact.spec(doc) == LearnedSettings().spec()
+    t = doc["training"]
+    readings = noisy_readings(12, 120, 0)
+    assert (t["readings"], t["sensors"]) == (len(readings), 12)
+    assert t["rows"] == len(readings) - 12 * FeatureSpec().warmup  # each sensor warms up first
+    assert t["first_event_time"] == min(r["event_time"] for r in readings).isoformat()
+    assert t["last_event_time"] == max(r["event_time"] for r in readings).isoformat()
+    assert doc["contamination"] == 0.02 and doc["parameters"]["trees"] == 50
+    assert set(doc["libraries"]) == {"python", "numpy", "scikit-learn", "pyarrow"}
+    # The threshold is the training scores' 98th percentile: recompute them from the artifact.
+    scores = []
+    by_sensor: dict[str, list[float]] = {}
+    for r in readings:
+        by_sensor.setdefault(r["guid"], []).append(r["temperature"])
+    for values in by_sensor.values():
+        scores += [forest.score(doc["forest"], f) for f in sensor_features(values, FeatureSpec())
+                   if f is not None]
+    assert doc["threshold"] == pytest.approx(float(np.quantile(scores, 0.98)), abs=1e-12)
+    assert doc["figures"]["training"]["above_threshold"] == sum(s > doc["threshold"] for s in scores)
+
+
+def test_training_says_what_is_wrong_with_a_missing_or_empty_table(tmp_path, capsys):
+    assert train.main(["--output-dir", str(tmp_path / "nothing"), "--model-dir", str(tmp_path / "m")]) == 1
+    assert "no readings table in" in capsys.readouterr().err
+    late = [dict(r, late=True) for r in noisy_readings(2, 50, 1)]  # none reached the detectors
+    write_readings(tmp_path / "out", late)
+    assert train.main(["--output-dir", str(tmp_path / "out"), "--model-dir", str(tmp_path / "m")]) == 1
+    err = capsys.readouterr().err
+    assert "0 readings to learn from" in err and "at least 256" in err
+    assert not (tmp_path / "m").exists()
+
+
+def test_the_driver_takes_the_newest_usable_model_and_says_so(tmp_path):
+    models = tmp_path / "models"
+    out = io.StringIO()
+    watch = ModelWatch(LearnedSettings(model_dir=str(models)), out)
+    assert watch.location() == "" and watch.location() == ""
+    assert out.getvalue().count("learned: off: no model in") == 1  # said once
+    first = trained_model(tmp_path, models, seed=1)
+    assert watch.location() == first.resolve().as_uri()
+    assert f"learned: scoring with {first.name}" in out.getvalue()
+    second = trained_model(tmp_path, models, seed=2)
+    assert second.name > first.name
+    assert watch.location() == second.resolve().as_uri()
+    assert f"learned: now scoring with {second.name}" in out.getvalue()
+    # A newer artifact trained with other feature settings is refused; the one before stays.
+    doc = json.loads(second.read_text())
+    doc["trained_at"] = "2099-01-01T00:00:00.000000Z"
+    doc["features"]["fast_span"] = 12
+    refused = artifact.write(models, doc)
+    assert watch.location() == second.resolve().as_uri()
+    said = out.getvalue()
+    assert f"cannot use it: model {refused}" in said and f"still scoring with {second.name}" in said
+    assert watch.location() == second.resolve().as_uri()
+    assert out.getvalue().count("cannot use it") == 1
+    # Disabled: nothing is scored, whatever the folder holds.
+    assert ModelWatch(LearnedSettings(enabled=False, model_dir=str(models)), out).location() == ""
+
+
+def test_an_artifact_of_another_format_is_refused_by_name(tmp_path):
+    bad = tmp_path / "learned-20260101T000000Z.json"
+    bad.write_text(json.dumps({"format": 7, "method": "isolation_forest"}))
+    with pytest.raises(artifact.ArtifactError, match="not an artifact of this job's version"):
+        artifact.read(bad)
