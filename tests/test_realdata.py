@@ -1,0 +1,170 @@
+"""scripts/realdata.py: NAB series as the simulator's JSON lines, and the score of the job's
+findings against NAB's labelled windows, on a tiny fake NAB folder and hand-made tables (no
+Spark, no network)."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from conftest import SCRIPTS
+
+spec = importlib.util.spec_from_file_location("realdata", SCRIPTS / "realdata.py")
+realdata = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(realdata)
+
+MACHINE, AMBIENT = "machine_temperature_system_failure", "ambient_temperature_system_failure"
+
+
+def utc(text: str) -> datetime:
+    return datetime.fromisoformat(text).replace(tzinfo=UTC)
+
+
+@pytest.fixture
+def nab(tmp_path: Path) -> Path:
+    """A NAB folder with the check set's two series and their windows."""
+    root = tmp_path / "nab"
+    series = root / "data" / "realKnownCause"
+    series.mkdir(parents=True)
+    # As in NAB's machine_temperature file, a time comes back (12:10 after 12:15): the series is
+    # sorted stably, the repeat keeping its place after the first 12:10.
+    (series / f"{MACHINE}.csv").write_text(
+        "timestamp,value\n2014-01-01 00:00:00,70.5\n2014-01-01 00:10:00,71\n"
+        "2014-01-01 00:15:00,72.25\n2014-01-01 00:10:00,99\n")
+    (series / f"{AMBIENT}.csv").write_text(
+        "timestamp,value\n2013-12-31 23:00:00,65.0\n2014-01-01 00:00:00,66.5\n"
+        "2014-01-01 01:00:00,67.0\n")
+    (root / "labels").mkdir()
+    windows = {
+        f"realKnownCause/{MACHINE}.csv": [
+            ["2014-01-01 00:00:00.000000", "2014-01-01 01:00:00.000000"],
+            ["2014-01-02 00:00:00.000000", "2014-01-02 00:30:00.000000"]],
+        f"realKnownCause/{AMBIENT}.csv": [
+            ["2014-01-01 12:00:00.000000", "2014-01-01 13:00:00.000000"]],
+        "realTraffic/speed_6005.csv": [["2015-09-01 00:00:00.000000", "2015-09-02 00:00:00.000000"]],
+    }
+    (root / "labels" / "combined_windows.json").write_text(json.dumps(windows))
+    return root
+
+
+def test_convert_merges_the_set_in_event_time_order(nab, tmp_path):
+    out = tmp_path / "check.jsonl"
+    done = realdata.convert(nab, "check", out)
+    events = [json.loads(line) for line in out.read_text().splitlines()]
+    assert done == {"events": 7, "series": 2, "repeated_times": 1}
+    # Ties (00:00) in the set's order: the machine first.
+    assert [(e["guid"], e["eventTime"], e["payload"]["data"]["temperature"]) for e in events] == [
+        (AMBIENT, "2013-12-31T23:00:00.000000Z", 65.0),
+        (MACHINE, "2014-01-01T00:00:00.000000Z", 70.5),
+        (AMBIENT, "2014-01-01T00:00:00.000000Z", 66.5),
+        (MACHINE, "2014-01-01T00:10:00.000000Z", 71.0),
+        (MACHINE, "2014-01-01T00:10:00.000000Z", 99.0),
+        (MACHINE, "2014-01-01T00:15:00.000000Z", 72.25),
+        (AMBIENT, "2014-01-01T01:00:00.000000Z", 67.0),
+    ]
+    assert events[0] == {
+        "guid": AMBIENT, "destination": "nab", "state": "FL",
+        "eventTime": "2013-12-31T23:00:00.000000Z",
+        "payload": {"format": "urn:example:sensor:temp", "data": {"temperature": 65.0}},
+    }
+
+
+def test_convert_says_when_the_folder_is_no_nab_checkout(tmp_path):
+    with pytest.raises(SystemExit, match="NAB checkout"):
+        realdata.convert(tmp_path, "check", tmp_path / "out.jsonl")
+
+
+def write_table(out: Path, table: str, columns: dict[str, pa.Array]) -> None:
+    """One file of a job's table, where the job writes it: <table>/date=<day>/part-b<batch>-<n>."""
+    folder = out / table / "date=2026-01-01"
+    folder.mkdir(parents=True)
+    n = len(next(iter(columns.values())))
+    data = pa.table({"batch_id": pa.array([0] * n, pa.int64()), **columns})
+    pq.write_table(data, folder / "part-b000000000000-000.parquet")
+
+
+def stamps(*texts: str) -> pa.Array:
+    return pa.array([utc(t) for t in texts], pa.timestamp("us", tz="UTC"))
+
+
+@pytest.fixture
+def output(tmp_path: Path) -> Path:
+    out = tmp_path / "out"
+    findings = [  # (detector, guid, event time)
+        ("zscore", MACHINE, "2014-01-01 00:00"),  # inside the first window (its start)
+        ("zscore", MACHINE, "2014-01-01 01:00"),  # inside it (its end)
+        ("zscore", MACHINE, "2014-01-01 01:05"),  # outside
+        ("level_shift", MACHINE, "2014-01-01 00:00"),  # the same reading as zscore's first
+        ("level_shift", AMBIENT, "2014-01-01 12:30"),  # inside the ambient window
+        ("learned", MACHINE, "2014-01-02 00:10"),  # inside the second window
+        ("learned", MACHINE, "2014-01-02 00:10"),  # the same reading twice: one finding
+        ("silent", "speed_6005", "2015-09-01 12:00"),  # not a series of the check set
+    ]
+    detector, guid, moment = zip(*findings, strict=True)
+    write_table(out, "anomalies", {
+        "guid": pa.array(guid), "event_time": stamps(*moment), "detector": pa.array(detector),
+        "score": pa.array([1.0] * len(findings))})
+    readings = [  # (guid, event time, late)
+        (MACHINE, "2014-01-01 00:00", False), (MACHINE, "2014-01-01 00:30", False),
+        (MACHINE, "2014-01-01 00:45", True),  # late: not counted
+        (MACHINE, "2014-01-01 01:00", False), (MACHINE, "2014-01-01 01:05", False),
+        (MACHINE, "2014-01-01 02:00", False), (AMBIENT, "2014-01-01 12:00", False),
+        (AMBIENT, "2014-01-01 12:30", False), (AMBIENT, "2014-01-01 14:00", False),
+        ("speed_6005", "2015-09-01 12:00", False),  # not of the set
+    ]
+    guid, moment, late = zip(*readings, strict=True)
+    write_table(out, "readings", {"guid": pa.array(guid), "event_time": stamps(*moment),
+                                  "late": pa.array(late)})
+    return out
+
+
+def figures(findings: int, inside: int, found: int, windows: int) -> dict:
+    return {"findings": findings, "inside": inside,
+            "precision": pytest.approx(inside / findings) if findings else None,
+            "windows_found": found, "windows": windows}
+
+
+def test_score_counts_findings_inside_windows(nab, output):
+    r = realdata.score(nab, "check", output)
+    assert r["detectors"] == {
+        "learned": figures(1, 1, 1, 3),
+        "level_shift": figures(2, 2, 2, 3),
+        "zscore": figures(3, 2, 1, 3),
+        # Distinct readings: machine 00:00, 01:00, 01:05, 00:10 of the 2nd; ambient 12:30.
+        "all": figures(5, 4, 3, 3),
+        "all but learned": figures(4, 3, 2, 3),
+    }
+    assert r["per_series"][AMBIENT] == {
+        "level_shift": figures(1, 1, 1, 1), "all": figures(1, 1, 1, 1),
+        "all but learned": figures(1, 1, 1, 1)}
+    assert r["per_series"][MACHINE]["all"] == figures(4, 3, 2, 2)
+    assert r["per_series"][MACHINE]["all but learned"] == figures(3, 2, 1, 2)
+    # 8 readings not late of the set's series; inside windows: machine 00:00, 00:30, 01:00 and
+    # ambient 12:00, 12:30.
+    assert (r["readings"], r["readings_inside"]) == (8, 5)
+    assert r["random_precision"] == pytest.approx(5 / 8)
+    text = realdata.markdown("check", r)
+    assert "| all | 5 | 4 | 0.800 | 3 / 3 |" in text
+    assert f"| {MACHINE} | zscore | 3 | 2 | 0.667 | 1 / 2 |" in text
+
+
+def test_score_leaves_out_a_skipped_detector(nab, output, tmp_path):
+    json_file = tmp_path / "score.json"
+    assert realdata.main(["score", "--nab", str(nab), "--set", "check", "--output-dir", str(output),
+                          "--skip-detector", "learned", "--json", str(json_file)]) == 0
+    r = json.loads(json_file.read_text())
+    assert r["set"] == "check" and r["skipped"] == ["learned"]
+    assert sorted(r["detectors"]) == ["all", "all but learned", "level_shift", "zscore"]
+    assert r["detectors"]["all"] == r["detectors"]["all but learned"] == {
+        "findings": 4, "inside": 3, "precision": 0.75, "windows_found": 2, "windows": 3}
+
+
+def test_score_wants_the_job_output(nab, tmp_path):
+    with pytest.raises(SystemExit, match="did the job run"):
+        realdata.score(nab, "check", tmp_path / "nothing")
