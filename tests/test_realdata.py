@@ -168,3 +168,20 @@ def test_score_leaves_out_a_skipped_detector(nab, output, tmp_path):
 def test_score_wants_the_job_output(nab, tmp_path):
     with pytest.raises(SystemExit, match="did the job run"):
         realdata.score(nab, "check", tmp_path / "nothing")
+
+
+def test_the_check_config_is_the_job_config_but_for_the_cadence_settings():
+    import tomllib
+
+    from conftest import ROOT
+
+    def read(name: str) -> dict:
+        with (ROOT / "conf" / name).open("rb") as f:
+            return tomllib.load(f)
+
+    job, check = read("job.toml"), read("realdata.toml")
+    job["detectors"]["sensor_ttl_seconds"] = 86400
+    job["detectors"]["silent"]["after_seconds"] = 7200
+    job["detectors"]["band"]["enabled"] = False
+    job["alerts"]["enabled"] = False
+    assert check == job  # a setting added to job.toml must be added here too
