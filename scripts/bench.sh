@@ -8,6 +8,8 @@
 #  2. read back by Kafka's consumer perf tool (the ceiling), by a bare Structured Streaming query
 #     (Kafka → from_json → no-op sink) and by the job (every output), both drained with
 #     availableNow on the same batch size;
+#     then the learned detector is trained on the drained job's readings (scripts/train.sh) and
+#     every later run scores with it;
 #  3. sustained: the job on 3 s triggers while the simulator feeds a second topic through
 #     kafka-console-producer at rising rates, BENCH_STEP_SECONDS per rate;
 #  4. demo rate: the job on 3 s triggers fed at 200 events/s (as demo.sh), BENCH_DEMO_SECONDS;
@@ -21,6 +23,7 @@
 # (records per batch in the drained runs), BENCH_PARTITIONS 3, BENCH_SENSORS 1000,
 # BENCH_DEMO_SECONDS 90 / 60, BENCH_FLEET 1000000 / 200000, BENCH_ACTIVE 1000,
 # BENCH_FLEET_BATCHES 10 / 6 (timed batches per fleet), BENCH_WIDE_BATCHES 4 / 3,
+# BENCH_LEARNED 1 (0: the runs after the drained one without the learned detector's model),
 # BENCH_KEEP=1 keeps the work folder (data, checkpoints, outputs, logs).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
@@ -29,7 +32,7 @@ quick=0
 json=""
 while [[ $# -gt 0 ]]; do
     case "$1" in
-    -h | --help) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h | --help) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     --quick) quick=1 ;;
     --json) [[ $# -ge 2 ]] || die "--json needs a file name"; json="$(realpath -m "$2")"; shift ;;
     *) die "unknown argument $1 (usage: $0 [--quick] [--json FILE])" ;;
@@ -50,6 +53,7 @@ active="${BENCH_ACTIVE:-1000}"
 max_offsets="${BENCH_MAX_OFFSETS:-30000}"
 partitions="${BENCH_PARTITIONS:-3}"
 sensors="${BENCH_SENSORS:-1000}"
+learned="${BENCH_LEARNED:-1}"
 trigger=3
 
 "$ROOT/scripts/setup.sh"
@@ -92,6 +96,7 @@ json.dump({"date": datetime.date.today().isoformat(), "cores": os.cpu_count(),
            "sensors": $sensors, "trigger_seconds": $trigger, "rates": "$rates".split(),
            "step_seconds": $step, "quick": bool($quick), "bootstrap": "$bootstrap",
            "demo_seconds": $demo_seconds, "fleet": $fleet, "active": $active,
+           "learned": bool($learned),
            "pyspark": pyspark.__version__}, open(sys.argv[1], "w"))
 PY
 
@@ -132,6 +137,15 @@ monitor "$job" bench "$work/drain-monitor.jsonl" "$work/drain-out/_checkpoint"
 wait "$job" || { tail -20 "$work/drain.log" >&2; die "the drained job failed"; }
 kill "$mon" 2>/dev/null || true
 
+# The runs from here on score with the learned detector, trained on the drained job's readings
+# (BENCH_LEARNED=0: without; the model folder stays empty and the detector says it is off).
+model=(--model-dir "$work/models")
+if [[ "$learned" == 1 ]]; then
+    say "training the learned detector on the drained job's readings (train.sh)"
+    "$ROOT/scripts/train.sh" --output-dir "$work/drain-out" "${model[@]}" >"$work/train.log" 2>&1 ||
+        { tail -20 "$work/train.log" >&2; die "training failed"; }
+fi
+
 # Simulator → kafka-console-producer: a trickle until the job is up (file "go"), then each rate.
 feed() {
     {
@@ -159,7 +173,7 @@ set +m
 now >"$work/sustained.submitted"
 "$ROOT/scripts/submit.sh" "${spark_conf[@]}" -- "$bootstrap" bench-live \
     --output-dir "$work/sustained-out" --starting-offsets latest --trigger-seconds "$trigger" \
-    >"$work/sustained.log" 2>&1 &
+    "${model[@]}" >"$work/sustained.log" 2>&1 &
 job=$!
 background+=("$job")
 monitor "$job" bench-live "$work/sustained-monitor.jsonl" "$work/sustained-out/_checkpoint"
@@ -188,7 +202,7 @@ kill "$mon" 2>/dev/null || true
 say "demo rate: 200 events/s for $demo_seconds s, $trigger s triggers (as demo.sh)"
 topics --create --topic bench-demo --partitions "$partitions"
 "$ROOT/scripts/submit.sh" "${spark_conf[@]}" -- "$bootstrap" bench-demo \
-    --output-dir "$work/demo-out" --trigger-seconds "$trigger" >"$work/demo.log" 2>&1 &
+    --output-dir "$work/demo-out" --trigger-seconds "$trigger" "${model[@]}" >"$work/demo.log" 2>&1 &
 job=$!
 background+=("$job")
 "$py" "$ROOT/iotsimulator.py" --rate 200 --duration "$demo_seconds" --sensors 500 |
@@ -214,7 +228,7 @@ fleet_run() { # name, sensors, wide batches
     done
     "$ROOT/scripts/submit.sh" "${spark_conf[@]}" -- "$bootstrap" "$topic" \
         --output-dir "$work/$name-out" --available-now --max-offsets-per-trigger "$max_offsets" \
-        >"$work/$name.log" 2>&1 &
+        "${model[@]}" >"$work/$name.log" 2>&1 &
     job=$!
     background+=("$job")
     monitor "$job" "$topic" "$work/$name-monitor.jsonl" "$work/$name-out/_checkpoint"
@@ -228,7 +242,7 @@ fleet_run() { # name, sensors, wide batches
     now >"$work/$name.restart.submitted"
     "$ROOT/scripts/submit.sh" "${spark_conf[@]}" -- "$bootstrap" "$topic" \
         --output-dir "$work/$name-out" --available-now --max-offsets-per-trigger "$max_offsets" \
-        >"$work/$name-restart.log" 2>&1 || { tail -20 "$work/$name-restart.log" >&2; die "the restart ($name) failed"; }
+        "${model[@]}" >"$work/$name-restart.log" 2>&1 || { tail -20 "$work/$name-restart.log" >&2; die "the restart ($name) failed"; }
     "$py" "$ROOT/scripts/bench_fleet.py" summary --work "$work" --name "$name" --sensors "$n" \
         --out "$work/fleet-$name.json" >&2
 }

@@ -59,7 +59,9 @@ def markdown(r: dict[str, Any]) -> str:
 
     lines = [
         f"Benchmark {r['date']} · {r['cores']} cores · {r['events']:,} events in {r['partitions']} "
-        f"partitions · max {r['max_offsets_per_trigger']:,} records per batch",
+        f"partitions · max {r['max_offsets_per_trigger']:,} records per batch · learned detector "
+        f"{'on (trained on the drained run) in' if r.get('learned') else 'off in'} the runs after "
+        "the drained one",
         "",
         "| reading the preloaded topic | events/s | batches | wall s |",
         "|---|---|---|---|",
