@@ -10,6 +10,7 @@ table) is the job's.
 
     .venv/bin/python scripts/harness.py [--batches 8] [--records 30000] [--sensors 1000] [--json F]
         [--shuffle-partitions N] [--conf KEY=VALUE ...] [--floor] [--bootstrap BROKER]
+        [--model-dir DIR]
 
 Prints one line per batch and a summary (median of the batches after --warmup).
 """
@@ -25,6 +26,7 @@ import statistics
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 
@@ -56,6 +58,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--config", type=Path, default=ROOT / "conf" / "job.toml")
     p.add_argument("--work", type=Path, help="work folder (default: a new temporary one)")
     p.add_argument("--json", type=Path, help="also write every figure to this file")
+    p.add_argument("--model-dir", type=Path,
+                   help="the learned detector scores with the newest model here (default: off)")
     p.add_argument("--floor", action="store_true",
                    help="first time the reference queries under the job (harness_floor.py)")
     return p.parse_args(argv)
@@ -119,6 +123,9 @@ def run(args: argparse.Namespace, work: Path) -> dict:
         bootstrap_servers=args.bootstrap or "localhost:9092")
     if args.shuffle_partitions:
         config = config.with_overrides(shuffle_partitions=args.shuffle_partitions)
+    # The learned detector scores with the newest model in --model-dir (none: it is off).
+    config = replace(config, detectors=config.detectors.changed(
+        "learned", model_dir=str(args.model_dir or work / "no-models")))
     builder = SparkSession.builder.master("local[2]").appName("iot-harness").config(
         "spark.ui.enabled", "false").config("spark.ui.showConsoleProgress", "false").config(
         "spark.driver.extraJavaOptions",
