@@ -87,6 +87,8 @@ class E2E:
     records: dict[tuple[int, int], bytes | None]  # (partition, offset) → value, read back from Kafka
     batch_ends: dict[int, dict[int, int]]  # batch id → partition → end offset (from the checkpoint)
     data1: Path
+    models: Path  # the learned detector's model folder
+    training: Run  # train.sh between the runs
 
     def table(self, name: str) -> list[dict]:
         return table_rows(self.out, name, aware=True)
@@ -123,7 +125,9 @@ def e2e(broker, tmp_path_factory) -> E2E:
     d = tmp_path_factory.mktemp("e2e")
     out = d / "output"
     broker.create_topic(TOPIC, PARTITIONS)
-    job = [broker.bootstrap, TOPIC, "--output-dir", str(out), "--available-now"]
+    models = d / "models"  # empty in run 1: the learned detector is off
+    job = [broker.bootstrap, TOPIC, "--output-dir", str(out), "--available-now",
+           "--model-dir", str(models)]
     runs, labels = [], []
 
     # Run 1: one 10,000-event file, drained in one micro-batch.
@@ -131,6 +135,9 @@ def e2e(broker, tmp_path_factory) -> E2E:
     broker.produce_file(TOPIC, d / "data1.txt")
     done = run_script("submit.sh", *SPARK_OPTS, *job)
     runs.append(Run(done.stdout, done.stderr))
+
+    # The learned detector's model, trained on run 1's readings: run 2 scores with it.
+    trained = run_script("train.sh", "--output-dir", str(out), "--model-dir", str(models))
 
     # Run 2, a restart: new records (with unusable ones), several micro-batches.
     simulate(d / "data2.txt", d / "labels2.csv", 6_000, seed=8, start=START_2)
@@ -146,7 +153,8 @@ def e2e(broker, tmp_path_factory) -> E2E:
         with (d / name).open() as f:
             labels += list(csv.DictReader(f))
     return E2E(out, runs, labels, read_topic(broker.bootstrap),
-               checkpoint_batches(out / "_checkpoint"), d / "data1.txt")
+               checkpoint_batches(out / "_checkpoint"), d / "data1.txt", models,
+               Run(trained.stdout, trained.stderr))
 
 
 def expected_batches(e: E2E) -> dict[int, list[reference.Reading]]:
@@ -281,6 +289,22 @@ def test_per_sensor_detectors_find_the_spikes_and_the_sensors_that_went_silent(e
     assert not [a for a in found if a["detector"] == "stuck"]  # the simulator here sticks nowhere
 
 
+def test_a_model_trained_on_run_1_scores_run_2(e2e):
+    # Run 1: no model yet, said once; train.sh wrote one from run 1's readings; run 2 took it.
+    assert e2e.runs[0].stdout.count(f"learned: off: no model in {e2e.models}") == 1
+    (artifact,) = e2e.models.glob("learned-*.json")
+    assert f"train: wrote {artifact}" in e2e.training.stdout
+    assert f"learned: scoring with {artifact.name}" in e2e.runs[1].stdout
+    model = json.loads(artifact.read_text())
+    assert model["training"]["last_event_time"] < START_2.isoformat()  # run 1's readings only
+    learned = [a for a in e2e.table("anomalies") if a["detector"] == "learned"]
+    assert learned and all(a["event_time"] >= START_2 for a in learned)
+    assert all(a["score"] > model["threshold"] and a["reason"] == "outlier" for a in learned)
+    # Run 2's spikes (the simulator's labels) are among what the model flags.
+    labelled = {(lab["guid"], lab["eventTime"]) for lab in e2e.labels}
+    assert {(a["guid"], iso(a["event_time"])) for a in learned} & labelled
+
+
 def test_windows_are_written_once_the_watermark_passes_them(e2e):
     windows = e2e.table("window_stats")
     totals = {t["batch_id"]: t for t in e2e.table("batch_totals")}
@@ -320,7 +344,7 @@ def test_alerts_reach_the_alerts_topic(e2e, broker):
     assert len(ids) == len(found) > 0
     assert ids <= {a["alert_id"] for a in alerts}
     detectors = {a["detector"] for a in alerts if a["alert_id"] in ids}
-    assert {"band", "zscore", "silent"} <= detectors
+    assert {"band", "zscore", "silent", "learned"} <= detectors
     sample = next(a for a in alerts if a["detector"] == "band")
     assert set(sample) >= {"alert_id", "guid", "state", "event_time", "temperature", "score"}
 
