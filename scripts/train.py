@@ -11,6 +11,7 @@ of the training readings scores above it (a run of them is one finding).
 from __future__ import annotations
 
 import argparse
+import json
 import platform
 import sys
 import time
@@ -49,6 +50,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--trees", type=int, default=100, help="trees in the forest (default: 100)")
     p.add_argument("--max-samples", type=int, default=256, help="readings per tree (default: 256)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    p.add_argument("--figures", type=Path, metavar="FILE",
+                   help="a JSON file of figures measured for models made this way (e.g. "
+                   "quality.sh --json, realdata.sh --json), kept in the artifact")
     args = p.parse_args(argv)
     if not 0 < args.contamination < 0.5:
         p.error("--contamination must be between 0 and 0.5")
@@ -126,6 +130,12 @@ def train(args: argparse.Namespace) -> Path:
     from sklearn.ensemble import IsolationForest  # only training needs scikit-learn
 
     config = load_config(Path(args.config))
+    measured = None
+    if args.figures is not None:
+        try:
+            measured = json.loads(args.figures.read_text())
+        except (OSError, ValueError) as e:
+            raise TrainError(f"cannot read --figures {args.figures}: {e}") from None
     since = datetime.fromisoformat(args.since.replace("Z", "+00:00")) if args.since else None
     if since is not None and since.tzinfo is None:
         since = since.replace(tzinfo=UTC)
@@ -168,7 +178,8 @@ def train(args: argparse.Namespace) -> Path:
         "figures": {"training": {"above_threshold": int((scores > threshold).sum()),
                                  "findings": run_findings(scores, starts, threshold),
                                  "score_median": float(np.median(scores)),
-                                 "score_max": float(scores.max())}},
+                                 "score_max": float(scores.max())},
+                    **({"measured": measured} if measured is not None else {})},
         "libraries": {"python": platform.python_version(), "numpy": version("numpy"),
                       "scikit-learn": version("scikit-learn"), "pyarrow": version("pyarrow")},
         "forest": data,

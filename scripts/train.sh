@@ -5,6 +5,7 @@
 #
 #   ./scripts/train.sh [--output-dir DIR] [--model-dir DIR] [--since ISO] [--config FILE]
 #                      [--contamination C] [--trees N] [--max-samples N] [--seed N]
+#                      [--figures FILE]
 #
 # Environment: VENV (see scripts/common.sh).
 set -euo pipefail

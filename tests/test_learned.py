@@ -71,6 +71,20 @@ def test_training_writes_an_artifact_with_its_metadata(tmp_path):
     assert doc["figures"]["training"]["above_threshold"] == sum(s > doc["threshold"] for s in scores)
 
 
+def test_measured_figures_are_kept_in_the_artifact(tmp_path, capsys):
+    out, models = tmp_path / "out", tmp_path / "models"
+    write_readings(out, noisy_readings(4, 100, 3))
+    figures = tmp_path / "realdata.json"
+    figures.write_text(json.dumps({"check": {"union": {"windows": 4, "of": 6}}}))
+    assert train.main(["--output-dir", str(out), "--model-dir", str(models),
+                       "--figures", str(figures)]) == 0
+    (path,) = models.glob("learned-*.json")
+    assert artifact.read(path)["figures"]["measured"] == {"check": {"union": {"windows": 4, "of": 6}}}
+    assert train.main(["--output-dir", str(out), "--model-dir", str(models),
+                       "--figures", str(tmp_path / "missing.json")]) == 1
+    assert "cannot read --figures" in capsys.readouterr().err
+
+
 def test_training_says_what_is_wrong_with_a_missing_or_empty_table(tmp_path, capsys):
     assert train.main(["--output-dir", str(tmp_path / "nothing"), "--model-dir", str(tmp_path / "m")]) == 1
     assert "no readings table in" in capsys.readouterr().err
