@@ -186,13 +186,15 @@ def _wait(queries: list[StreamingQuery], stop: StopRequest) -> bool:
     A graceful stop happens between batches: here for a query that is idle, or by its next batch
     raising StopRequested before it does anything (when batches run back to back)."""
     while True:
-        for query in queries:
-            if not query.isActive:
-                query.awaitTermination()  # raises StreamingQueryException if it failed
-                failed = query.exception()  # and so does this, should the first not have
-                if failed is not None:
-                    raise failed
-        active = [q for q in queries if q.isActive]
+        # One look at each query: a query that ends between two looks (one that fails at its
+        # start, on a slow machine) must not count as ended without its error being asked for.
+        ended = [q for q in queries if not q.isActive]
+        for query in ended:
+            query.awaitTermination()  # raises StreamingQueryException if it failed
+            failed = query.exception()  # and so does this, should the first not have
+            if failed is not None:
+                raise failed
+        active = [q for q in queries if q not in ended]
         if not active:
             return False
         if stop.now.is_set() or stop.graceful.is_set():
