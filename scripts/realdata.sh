@@ -2,8 +2,8 @@
 # Real-data check of the detectors on labelled public series: the Numenta Anomaly Benchmark (NAB,
 # MIT licence), fetched with git at a pinned commit into data/nab. Its series go into a private
 # Kafka broker as the simulator's JSON lines (topics nab-train and nab-check, one partition each,
-# fed with kafka-console-producer); the job drains the training set, then scripts/train.sh (when
-# there is one) trains a model on its output, then the job drains the check set (with the model);
+# fed with kafka-console-producer); the job drains the training set, then scripts/train.sh
+# trains the learned detector's model on its output, then the job drains the check set with it;
 # scripts/realdata.py prints precision and the windows found per detector (Markdown), on the check
 # set and, in-sample and without the model's detector, on the training set.
 #
@@ -111,20 +111,14 @@ for set in train check; do
 done
 
 run_job train
-if [[ -x "$ROOT/scripts/train.sh" ]]; then
-    echo "realdata: training a model on the training set's output; log in $work/models.log" >&2
-    if ! "$ROOT/scripts/train.sh" --output-dir "$work/train" --model-dir "$work/models" \
-        --config "$config" >"$work/models.log" 2>&1; then
-        tail -20 "$work/models.log" >&2
-        keep=1
-        die "scripts/train.sh failed (log above)"
-    fi
-else
-    echo "realdata: no scripts/train.sh: the learned detector is skipped" >&2
+echo "realdata: training a model on the training set's output; log in $work/models.log" >&2
+if ! "$ROOT/scripts/train.sh" --output-dir "$work/train" --model-dir "$work/models" \
+    --config "$config" >"$work/models.log" 2>&1; then
+    tail -20 "$work/models.log" >&2
+    keep=1
+    die "scripts/train.sh failed (log above)"
 fi
-model=()
-[[ -d "$work/models" ]] && model=(--model-dir "$work/models")
-run_job check "${model[@]}"
+run_job check --model-dir "$work/models"
 
 echo "realdata: NAB ${NAB_COMMIT:0:7}; job settings: conf/realdata.toml"
 echo
