@@ -154,9 +154,9 @@ def train(args: argparse.Namespace) -> Path:
                             random_state=args.seed).fit(X)
     data = forest.export(model, len(NAMES))
     scores = -model.score_samples(X)  # vectorised; the same numbers as the artifact's own walk:
-    sample = X[:: max(1, len(X) // 1000)]
-    walked = np.array([forest.score(data, row) for row in sample])
-    if not np.allclose(walked, -model.score_samples(sample), rtol=0, atol=1e-9):
+    every = max(1, len(X) // 1000)
+    walked = np.array([forest.score(data, row) for row in X[::every]])
+    if not np.allclose(walked, scores[::every], rtol=0, atol=1e-9):
         raise TrainError("the exported forest does not score as scikit-learn's does (a library "
                          f"version this script does not know: scikit-learn {version('scikit-learn')})")
     threshold = float(np.quantile(scores, 1 - args.contamination))
@@ -164,9 +164,7 @@ def train(args: argparse.Namespace) -> Path:
     trained_at = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     doc = {
         "format": artifact.FORMAT, "method": artifact.METHOD, "trained_at": trained_at,
-        "features": {"names": list(NAMES), "fast_span": spec.fast_span,
-                     "slow_span": spec.slow_span, "warmup": spec.warmup,
-                     "min_sigma": spec.min_sigma},
+        "features": artifact.features_table(spec),
         "threshold": threshold, "contamination": args.contamination,
         "parameters": {"trees": args.trees, "max_samples": int(model.max_samples_),
                        "seed": args.seed},

@@ -10,6 +10,7 @@ engine reads the forest on the executors.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import re
@@ -71,6 +72,11 @@ def read(path: Path) -> dict[str, Any]:
     if problems or not doc.get("forest", {}).get("trees"):
         raise ArtifactError(f"model {path} is damaged: {', '.join(problems) or 'no trees'}")
     return doc
+
+
+def features_table(spec: FeatureSpec) -> dict[str, Any]:
+    """The artifact's "features": the names and the settings they were made with (`spec` reads it)."""
+    return {"names": list(NAMES), **dataclasses.asdict(spec)}
 
 
 def spec(doc: dict[str, Any]) -> FeatureSpec:
