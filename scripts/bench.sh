@@ -12,7 +12,7 @@
 #     every later run scores with it;
 #  3. sustained: the job on 3 s triggers while the simulator feeds a second topic through
 #     kafka-console-producer at rising rates, BENCH_STEP_SECONDS per rate;
-#  4. demo rate: the job on 3 s triggers fed at 200 events/s (as demo.sh), BENCH_DEMO_SECONDS;
+#  4. demo rate: the job on 3 s triggers fed at 200 events/s with demo.sh's faults, BENCH_DEMO_SECONDS;
 #  5. fleet: per fleet size (BENCH_ACTIVE sensors, then BENCH_FLEET), the job's state warmed with
 #     every sensor of the fleet, then timed batches from BENCH_ACTIVE of them, wide batches from
 #     as many distinct sensors as a batch holds, and a restart (scripts/bench_fleet.py).
@@ -205,7 +205,9 @@ topics --create --topic bench-demo --partitions "$partitions"
     --output-dir "$work/demo-out" --trigger-seconds "$trigger" "${model[@]}" >"$work/demo.log" 2>&1 &
 job=$!
 background+=("$job")
-"$py" "$ROOT/iotsimulator.py" --rate 200 --duration "$demo_seconds" --sensors 500 |
+# With the demo's faults (demo.sh's rates): the detection latency is measured on their findings.
+"$py" "$ROOT/iotsimulator.py" --rate 200 --duration "$demo_seconds" --sensors 500 \
+    --anomaly-rate 0.005 --stuck-rate 0.0003 --drift-rate 0.0003 --silent-rate 0.0003 |
     "$ROOT/scripts/kafka-console-producer.sh" --bootstrap-server "$bootstrap" --topic bench-demo
 sleep "$((2 * trigger))"
 pkill -INT -P "$job" -f iot_aggregator.py || kill -TERM "$job"

@@ -201,7 +201,31 @@ def demo_rate(work: Path, trigger: float) -> dict[str, Any] | None:
     return {"batches": len(timed), "rows_p50": round(pct([b["rows"] for b in timed], 0.5)),
             "batch_s_p50": _r(pct(durations, 0.5), 3), "batch_s_max": _r(max(durations), 3),
             "over_trigger": sum(d > trigger for d in durations),
-            "falling_behind_warnings": len(warnings)}
+            "falling_behind_warnings": len(warnings),
+            "detection": detection_latency(work / "demo-out")}
+
+
+def detection_latency(out: Path) -> dict[str, Any] | None:
+    """How many batches after the one that brought a reading its finding came (the rules judge a
+    reading once their clock has passed it): the batch of each finding on a reading (a silence,
+    which is about the time after its reading, left out) less the batch of that reading's row in
+    `readings`."""
+    import pyarrow.dataset as ds
+
+    tables = {}
+    for name, columns in (("readings", ["guid", "event_time", "batch_id"]),
+                          ("anomalies", ["guid", "event_time", "batch_id", "detector"])):
+        if not (out / name).is_dir():
+            return None
+        tables[name] = ds.dataset(out / name, format="parquet", partitioning="hive").to_table(
+            columns=columns).to_pylist()
+    brought = {(r["guid"], r["event_time"]): r["batch_id"] for r in tables["readings"]}
+    after = [a["batch_id"] - brought[(a["guid"], a["event_time"])] for a in tables["anomalies"]
+             if a["detector"] != "silent" and (a["guid"], a["event_time"]) in brought]
+    if not after:
+        return None
+    return {"findings": len(after), "batches_p50": pct(after, 0.5), "batches_p95": pct(after, 0.95),
+            "batches_max": max(after), "within_one": _r(sum(a <= 1 for a in after) / len(after), 3)}
 
 
 def fleet(work: Path) -> dict[str, Any] | None:

@@ -108,6 +108,12 @@ def markdown(r: dict[str, Any]) -> str:
                       f"records (median), batch p50 {n(d['batch_s_p50'])} s, max "
                       f"{n(d['batch_s_max'])} s, {n(d['over_trigger'])} over the trigger, "
                       f"{n(d['falling_behind_warnings'])} falling-behind warnings"]
+        t = d.get("detection")
+        if t:
+            lines += ["", f"Detection latency at demo rate (a finding's batch less its reading's; "
+                          f"{n(t['findings'])} findings, silences left out): median "
+                          f"{n(t['batches_p50'])}, p95 {n(t['batches_p95'])}, max "
+                          f"{n(t['batches_max'])} batches; {n(t['within_one'])} within one"]
     f = r.get("fleet")
     if f:
         lines += [

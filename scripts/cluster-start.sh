@@ -11,6 +11,10 @@
 #   CLUSTER_WORKER_MEMORY  memory each worker offers          (default: 1g)
 #   CLUSTER_HOME_DIR       logs, pid files, executors' work   (default: <repo>/.cluster/<CLUSTER_PORT>)
 #   CLUSTER_START_TIMEOUT  seconds to wait for readiness      (default: 180)
+#   CLUSTER_WORKER_HIDDEN  folders (':' between) the workers and their executors must not see,
+#                          as on a cluster of several hosts: each is hidden under an empty
+#                          tmpfs in the workers' own mount namespace (needs root and unshare).
+#                          To check that a job ships what its executors need.  (default: none)
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
@@ -39,6 +43,15 @@ esac
 require_setup
 [[ "$workers" =~ ^[1-9][0-9]*$ ]] || die "CLUSTER_WORKERS must be a number >= 1, not '$workers'"
 [[ "$cores" =~ ^[1-9][0-9]*$ ]] || die "CLUSTER_WORKER_CORES must be a number >= 1, not '$cores'"
+hidden=()
+if [[ -n "${CLUSTER_WORKER_HIDDEN:-}" ]]; then
+    [[ $(id -u) == 0 ]] && command -v unshare >/dev/null ||
+        die "CLUSTER_WORKER_HIDDEN needs root and unshare (util-linux): run as root, or leave it unset"
+    IFS=: read -ra hidden <<<"$CLUSTER_WORKER_HIDDEN"
+    for dir in "${hidden[@]}"; do
+        [[ -d "$dir" ]] || die "CLUSTER_WORKER_HIDDEN: $dir is not a folder"
+    done
+fi
 
 running="$(cluster_pids | wc -l)"
 if ((running == workers + 1)); then
@@ -70,6 +83,20 @@ start_daemon() {
     echo $! >"$CLUSTER_HOME_DIR/$name.pid"
 }
 
+# start_hidden NAME CLASS ARGS...: start_daemon in a mount namespace of its own, where each
+# folder of CLUSTER_WORKER_HIDDEN is an empty tmpfs (unshare and bash exec: the same pid).
+start_hidden() {
+    local name="$1"
+    shift
+    # shellcheck disable=SC2016 # expanded by the inner bash
+    nohup unshare --mount --propagation private bash -c '
+        count="$1"; shift
+        for ((i = 0; i < count; i++)); do mount -t tmpfs -o size=1m iot-hidden "$1" || exit 1; shift; done
+        exec "$@"' hide "${#hidden[@]}" "${hidden[@]}" "$SPARK_HOME/bin/spark-class" "$@" \
+        >"$CLUSTER_HOME_DIR/$name.log" 2>&1 </dev/null &
+    echo $! >"$CLUSTER_HOME_DIR/$name.pid"
+}
+
 # wait_for NAME PATTERN: until NAME.log has PATTERN; fails with the log's end if the daemon dies
 # or the time is up.
 wait_for() {
@@ -90,9 +117,11 @@ echo "cluster: starting master $master_url, $workers workers ($cores core(s), $m
 start_daemon master org.apache.spark.deploy.master.Master \
     --host 127.0.0.1 --port "$CLUSTER_PORT" --webui-port "$ui_port"
 wait_for master "I have been elected leader"
+start_worker=start_daemon
+((${#hidden[@]} == 0)) || start_worker=start_hidden
 for ((n = 1; n <= workers; n++)); do
     # Port 0: each worker picks free ports for itself and its web UI.
-    start_daemon "worker-$n" org.apache.spark.deploy.worker.Worker \
+    "$start_worker" "worker-$n" org.apache.spark.deploy.worker.Worker \
         --host 127.0.0.1 --port 0 --webui-port 0 --cores "$cores" --memory "$memory" \
         --work-dir "$CLUSTER_HOME_DIR/work-$n" "$master_url"
 done

@@ -41,6 +41,8 @@ TARGETS = {name: d.meant_for for name, d in REGISTRY.items()}
 # The goals: each fault kind, by the detector named, at this precision and recall (or better),
 # as each detector declares them (its `goals`).
 GOALS = tuple((kind, name, goal) for name, d in REGISTRY.items() for kind, goal in d.goals.items())
+# The alert budget: false findings per sensor-day of all detectors together on normal data.
+BUDGET = 0.1
 # zscore findings on readings labelled with these are not charged to a shift.
 NOT_SHIFT = ("spike", "impossible", "drift", "stuck")
 # A sensor's drift labels further apart than this (event time) are two drifts.
@@ -186,6 +188,41 @@ def after_shift(readings: dict[Key, str], zscore: set[Key], history: int) -> dic
             "met": bool(counts) and max(counts) <= history}
 
 
+def sensor_days(readings: list[dict]) -> float:
+    """Sensor-days of a readings table: each sensor's span of event time, added up."""
+    spans: dict[str, list[datetime]] = {}
+    for r in readings:
+        span = spans.setdefault(r["guid"], [r["event_time"], r["event_time"]])
+        span[0], span[1] = min(span[0], r["event_time"]), max(span[1], r["event_time"])
+    return sum((last - first).total_seconds() for first, last in spans.values()) / 86_400
+
+
+def false_per_sensor_day(found: list[dict], readings: list[dict]) -> dict:
+    """A fleet with no fault: every finding is false. Per detector, and over all of them
+    together: findings, and findings per sensor-day."""
+    days = sensor_days(readings)
+    counts = {name: sum(a["detector"] == name for a in found) for name in DETECTORS}
+    per_day = {name: n / days if days else None for name, n in counts.items()}
+    return {"sensors": len({r["guid"] for r in readings}), "readings": len(readings),
+            "sensor_days": days, "findings": counts, "per_sensor_day": per_day,
+            "all": len(found), "all_per_sensor_day": len(found) / days if days else None}
+
+
+def clean_markdown(clean: dict, budget: float) -> str:
+    lines = [f"A fleet with no fault: {clean['sensors']:,} sensors, {clean['readings']:,} readings, "
+             f"{clean['sensor_days']:.1f} sensor-days. Every finding is false.", "",
+             "| detector | false findings | per sensor-day |", "|---|---:|---:|"]
+    for name in DETECTORS:
+        lines.append(f"| {name} | {clean['findings'][name]:,} | "
+                     f"{_ratio(clean['per_sensor_day'][name])} |")
+    lines.append(f"| all together | {clean['all']:,} | {_ratio(clean['all_per_sensor_day'])} |")
+    verdict = ("met" if clean["all_per_sensor_day"] is not None
+               and clean["all_per_sensor_day"] <= budget else "NOT met")
+    lines += ["", f"- Goal (false findings per sensor-day, all detectors together, <= {budget:g}): "
+              f"{verdict} ({_ratio(clean['all_per_sensor_day'])})"]
+    return "\n".join(lines)
+
+
 def _parse(text: str) -> datetime:
     return datetime.strptime(text, TIME_FORMAT).replace(tzinfo=UTC)
 
@@ -225,6 +262,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--labels", type=Path, required=True, help="the simulator's --labels CSV")
     parser.add_argument("--output-dir", type=Path, required=True, help="the job's output folder")
     parser.add_argument("--config", type=Path, required=True, help="the job's config (conf/job.toml)")
+    parser.add_argument("--clean-output-dir", type=Path,
+                        help="the job's output over a fleet with no fault: false findings per "
+                        "sensor-day")
     parser.add_argument("--json", type=Path, help="also write the figures here, as JSON")
     args = parser.parse_args(argv)
     with args.config.open("rb") as f:
@@ -242,6 +282,11 @@ def main(argv: list[str] | None = None) -> int:
     result["events"] = sum(t["accepted"] for t in totals)
     result["measured_at"] = datetime.now(UTC).isoformat(timespec="seconds")
     print(markdown(result))
+    if args.clean_output_dir is not None:
+        result["clean"] = false_per_sensor_day(read_table(args.clean_output_dir, "anomalies"),
+                                               read_table(args.clean_output_dir, "readings"))
+        print()
+        print(clean_markdown(result["clean"], BUDGET))
     if args.json:
         args.json.write_text(json.dumps(result, indent=2) + "\n")
     return 0

@@ -9,6 +9,9 @@
   score --nab DIR --set train|check --output-dir OUT [--skip-detector NAME] [--json FILE]
       The job's findings (OUT/anomalies) on the set's series against NAB's labelled anomaly
       windows (labels/combined_windows.json, [start, end] inclusive, naive UTC), as Markdown.
+  normal --output-dir OUT [--json FILE]
+      The job's findings over readings known to be normal (any sensors': every finding is
+      false), per detector and per sensor-day, against the alert budget.
 
 The sets: TRAIN (tuning and a model's training: NAB's real series other than temperature) and
 CHECK (NAB's two temperature series, never used for training or tuning).
@@ -18,7 +21,10 @@ detector a trained model adds, when there is one): findings are distinct (guid, 
 readings flagged; inside are those within a labelled window of their series; precision is
 inside / findings; a window is found when at least one finding lies in it. The share of the
 set's readings (OUT/readings, late = false) that lie inside windows is what a detector flagging
-readings at random would get as precision.
+readings at random would get as precision ("chance"). Outside the windows a series is normal: the
+findings there are false, counted per sensor-day of those stretches (each series' span of
+readings less its windows), against the alert budget (BUDGET false findings per sensor-day, all
+detectors together).
 """
 
 from __future__ import annotations
@@ -55,6 +61,7 @@ STATE, DESTINATION = "FL", "nab"
 PAYLOAD_FORMAT = "urn:example:sensor:temp"  # the simulator's (simulator/faults.py)
 EVENT_TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"  # the simulator's eventTime, to the microsecond
 LEARNED = "learned"
+BUDGET = 0.1  # false findings per sensor-day on normal data, all detectors together
 ALL, ALL_BUT_LEARNED = "all", "all but learned"
 
 Finding = tuple[str, datetime]  # (guid, event_time, aware UTC)
@@ -153,13 +160,34 @@ def _inside(finding: Finding, windows: dict[str, list[Window]]) -> Window | None
     return next((w for w in windows.get(guid, []) if w[0] <= moment <= w[1]), None)
 
 
-def figures(found: set[Finding], windows: dict[str, list[Window]]) -> dict:
+def figures(found: set[Finding], windows: dict[str, list[Window]],
+            normal_days: float | None = None) -> dict:
     """findings, inside, precision and windows found (of all) for `found`, against `windows`
-    (the series to count windows of)."""
+    (the series to count windows of); with `normal_days` (the series' sensor-days outside their
+    windows), the findings outside them per such day."""
     hits = [w for w in (_inside(f, windows) for f in found) if w is not None]
-    return {"findings": len(found), "inside": len(hits),
-            "precision": len(hits) / len(found) if found else None,
-            "windows_found": len(set(hits)), "windows": sum(len(w) for w in windows.values())}
+    out = {"findings": len(found), "inside": len(hits),
+           "precision": len(hits) / len(found) if found else None,
+           "windows_found": len(set(hits)), "windows": sum(len(w) for w in windows.values())}
+    if normal_days is not None:
+        out["false_per_sensor_day"] = (len(found) - len(hits)) / normal_days if normal_days else None
+    return out
+
+
+def normal_sensor_days(readings: Iterable[Finding], windows: dict[str, list[Window]]) -> float:
+    """Sensor-days of the series outside their labelled windows: each series' span of readings,
+    less the part of each window within it."""
+    spans: dict[str, list[datetime]] = {}
+    for guid, moment in readings:
+        span = spans.setdefault(guid, [moment, moment])
+        span[0], span[1] = min(span[0], moment), max(span[1], moment)
+    seconds = 0.0
+    for guid, (first, last) in spans.items():
+        seconds += (last - first).total_seconds()
+        for start, end in windows.get(guid, []):
+            overlap = (min(end, last) - max(start, first)).total_seconds()
+            seconds -= max(overlap, 0.0)
+    return seconds / 86_400
 
 
 def evaluate(anomalies: list[dict], readings: list[dict], windows: dict[str, list[Window]],
@@ -175,19 +203,23 @@ def evaluate(anomalies: list[dict], readings: list[dict], windows: dict[str, lis
     rows = {name: flags[name] for name in sorted(flags)}
     rows[ALL] = set().union(*flags.values())
     rows[ALL_BUT_LEARNED] = set().union(*(v for k, v in flags.items() if k != LEARNED))
+    accepted = {(r["guid"], r["event_time"]) for r in readings if r["guid"] in guids and not r["late"]}
     per_series = {}
     for guid, mine in windows.items():
         here = {name: {f for f in found if f[0] == guid} for name, found in rows.items()}
-        per_series[guid] = {name: figures(found, {guid: mine}) for name, found in here.items()
+        days = normal_sensor_days((a for a in accepted if a[0] == guid), {guid: mine})
+        per_series[guid] = {name: figures(found, {guid: mine}, days) for name, found in here.items()
                             if found or name in (ALL, ALL_BUT_LEARNED)}
-    accepted = {(r["guid"], r["event_time"]) for r in readings if r["guid"] in guids and not r["late"]}
     inside = sum(_inside(r, windows) is not None for r in accepted)
+    chance = inside / len(accepted) if accepted else None
+    days = normal_sensor_days(accepted, windows)
+    detectors = {name: figures(found, windows, days) for name, found in rows.items()}
+    for d in detectors.values():
+        d["times_chance"] = d["precision"] / chance if chance and d["precision"] is not None else None
     return {
         "series": sorted(guids), "skipped": sorted(skip),
-        "readings": len(accepted), "readings_inside": inside,
-        "random_precision": inside / len(accepted) if accepted else None,
-        "detectors": {name: figures(found, windows) for name, found in rows.items()},
-        "per_series": per_series,
+        "readings": len(accepted), "readings_inside": inside, "random_precision": chance,
+        "normal_sensor_days": days, "detectors": detectors, "per_series": per_series,
     }
 
 
@@ -196,24 +228,63 @@ def _ratio(value: float | None) -> str:
 
 
 def _row(first: str, d: dict) -> str:
-    return (f"| {first} | {d['findings']:,} | {d['inside']:,} | {_ratio(d['precision'])} | "
-            f"{d['windows_found']} / {d['windows']} |")
+    times = d.get("times_chance")
+    chance = "" if "times_chance" not in d else f" {'–' if times is None else f'{times:.1f}'} |"
+    return (f"| {first} | {d['findings']:,} | {d['inside']:,} | {_ratio(d['precision'])} |"
+            f"{chance} {d['windows_found']} / {d['windows']} | "
+            f"{_ratio(d.get('false_per_sensor_day'))} |")
 
 
 def markdown(set_name: str, result: dict) -> str:
     skipped = f"; left out: {', '.join(result['skipped'])}" if result["skipped"] else ""
     lines = [f"### NAB {set_name} set: {len(result['series'])} series{skipped}", "",
-             "| detector | findings | inside | precision | windows found |",
-             "|---|---:|---:|---:|---:|"]
+             "| detector | findings | inside | precision | × chance | windows found | "
+             "false per sensor-day |", "|---|---:|---:|---:|---:|---:|---:|"]
     lines += [_row(name, d) for name, d in result["detectors"].items()]
     lines += ["", f"Readings of the set (late = false): {result['readings']:,}, of which "
                   f"{result['readings_inside']:,} inside labelled windows "
                   f"({_ratio(result['random_precision'])}): a detector flagging readings at "
-                  "random would have about that precision.",
-              "", "| series | detector | findings | inside | precision | windows found |",
-              "|---|---|---:|---:|---:|---:|"]
+                  "random would have about that precision (chance). Outside the windows: "
+                  f"{result['normal_sensor_days']:.1f} sensor-days of normal readings; the "
+                  f"findings there are false (the budget: {BUDGET:g} per sensor-day, all "
+                  "detectors together).",
+              "", "| series | detector | findings | inside | precision | windows found | "
+              "false per sensor-day |", "|---|---|---:|---:|---:|---:|---:|"]
     for guid, rows in result["per_series"].items():
         lines += [_row(f"{guid} | {name}", d) for name, d in rows.items()]
+    return "\n".join(lines)
+
+
+def normal(output_dir: Path) -> dict:
+    """The job's findings over readings known to be normal: every one is false."""
+    readings = read_table(output_dir, "readings", ["guid", "event_time", "late"])
+    if readings is None:
+        raise SystemExit(f"realdata: no readings table under {output_dir}: did the job run?")
+    anomalies = read_table(output_dir, "anomalies", ["guid", "event_time", "detector"])
+    rows = [] if anomalies is None else anomalies.to_pylist()
+    accepted = {(r["guid"], r["event_time"]) for r in readings.to_pylist() if not r["late"]}
+    days = normal_sensor_days(accepted, {})
+    found = {(r["detector"], r["guid"], r["event_time"]) for r in rows}  # each finding once
+    counts: dict[str, int] = {}
+    for detector, _, _ in found:
+        counts[detector] = counts.get(detector, 0) + 1
+    return {"sensors": len({g for g, _ in accepted}), "readings": len(accepted),
+            "sensor_days": days, "findings": dict(sorted(counts.items())), "all": len(found),
+            "per_sensor_day": {k: v / days for k, v in sorted(counts.items())} if days else {},
+            "all_per_sensor_day": len(found) / days if days else None}
+
+
+def normal_markdown(result: dict) -> str:
+    lines = [f"### Normal readings: {result['sensors']:,} sensors, {result['readings']:,} readings, "
+             f"{result['sensor_days']:.1f} sensor-days; every finding is false", "",
+             "| detector | false findings | per sensor-day |", "|---|---:|---:|"]
+    for name, n in result["findings"].items():
+        lines.append(f"| {name} | {n:,} | {_ratio(result['per_sensor_day'].get(name))} |")
+    lines.append(f"| all together | {result['all']:,} | {_ratio(result['all_per_sensor_day'])} |")
+    per_day = result["all_per_sensor_day"]
+    verdict = "met" if per_day is not None and per_day <= BUDGET else "NOT met"
+    lines += ["", f"- Budget (false findings per sensor-day, all detectors together, <= "
+              f"{BUDGET:g}): {verdict} ({_ratio(per_day)})"]
     return "\n".join(lines)
 
 
@@ -241,6 +312,9 @@ def main(argv: list[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     c = commands.add_parser("convert", help="a set's series as the simulator's JSON lines")
     s = commands.add_parser("score", help="the job's findings against NAB's labelled windows")
+    n = commands.add_parser("normal", help="the job's findings over readings known to be normal")
+    n.add_argument("--output-dir", type=Path, required=True, help="the job's output folder")
+    n.add_argument("--json", type=Path, help="also write the figures here, as JSON")
     for p in (c, s):
         p.add_argument("--nab", type=Path, required=True, help="NAB's checkout (data/, labels/)")
         p.add_argument("--set", choices=sorted(SETS), required=True, dest="set_name")
@@ -250,6 +324,13 @@ def main(argv: list[str] | None = None) -> int:
                    help="leave this detector's findings out (e.g. learned, in-sample)")
     s.add_argument("--json", type=Path, help="also write the figures here, as JSON")
     args = parser.parse_args(argv)
+    if args.command == "normal":
+        result = normal(args.output_dir)
+        print(normal_markdown(result))
+        if args.json:
+            args.json.write_text(json.dumps({"measured_at": datetime.now(UTC).isoformat(
+                timespec="seconds"), **result}, indent=2) + "\n")
+        return 0
     if args.command == "convert":
         done = convert(args.nab, args.set_name, args.out)
         print(f"realdata: {args.set_name}: {done['events']:,} readings of {done['series']} series "

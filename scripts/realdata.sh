@@ -7,9 +7,13 @@
 # scripts/realdata.py prints precision and the windows found per detector (Markdown), on the check
 # set and, in-sample and without the model's detector, on the training set.
 #
-# usage: ./scripts/realdata.sh [--json FILE] [--keep]
-#   --json FILE  also write the figures of both sets here, as JSON
-#   --keep       keep the work folder (the sets' JSON lines, the job's output and logs)
+# usage: ./scripts/realdata.sh [--normal FILE] [--json FILE] [--keep]
+#   --normal FILE  also a file of readings known to be normal, in the simulator's JSON lines
+#                  (real sensors of yours: none is shipped), fed unkeyed into 3 partitions with
+#                  the console producer and drained with conf/job.toml as it is: every finding
+#                  is false; printed per detector and per sensor-day against the alert budget
+#   --json FILE    also write the figures of every set here, as JSON
+#   --keep         keep the work folder (the sets' JSON lines, the job's output and logs)
 #
 # Environment: NAB_GIT, where to fetch NAB from (default https://github.com/numenta/NAB; a local
 # clone's path works too). The series, the labels and the job's settings: scripts/realdata.py and
@@ -22,15 +26,21 @@ NAB_COMMIT=ea702d75cc2258d9d7dd35ca8e5e2539d71f3140
 NAB_GIT="${NAB_GIT:-https://github.com/numenta/NAB}"
 nab="$ROOT/data/nab"
 config="$ROOT/conf/realdata.toml"
-usage="usage: $0 [--json FILE] [--keep]"
+usage="usage: $0 [--normal FILE] [--json FILE] [--keep]"
 
 json=""
+normal=""
 keep=0
 while (($#)); do
     case "$1" in
     -h | --help)
-        sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'
+        sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'
         exit 0 ;;
+    --normal)
+        [[ $# -ge 2 ]] || die "$usage"
+        normal="$(realpath "$2")"
+        [[ -f "$normal" ]] || die "--normal $2: no such file"
+        shift ;;
     --json)
         [[ $# -ge 2 ]] || die "$usage"
         json="$2"
@@ -70,7 +80,8 @@ fetch_nab() {
     mv "$part" "$nab"
 }
 
-# Runs the job on a set's topic, into $work/NAME, with any further job options.
+# Runs the job on a set's topic, into $work/NAME, with any further job options (the check
+# config unless they give another).
 run_job() {
     local name="$1"
     shift
@@ -119,6 +130,14 @@ if ! "$ROOT/scripts/train.sh" --output-dir "$work/train" --model-dir "$work/mode
     die "scripts/train.sh failed (log above)"
 fi
 run_job check --model-dir "$work/models"
+if [[ -n "$normal" ]]; then
+    # Unkeyed into 3 partitions, as the console producer feeds a topic; the job's own config.
+    "$ROOT/scripts/kafka-topics.sh" --bootstrap-server "$bootstrap" --create --topic nab-normal \
+        --partitions 3 >/dev/null
+    "$ROOT/scripts/kafka-console-producer.sh" --bootstrap-server "$bootstrap" --topic nab-normal \
+        <"$normal"
+    run_job normal --model-dir "$work/models" --config "$ROOT/conf/job.toml"
+fi
 
 echo "realdata: NAB ${NAB_COMMIT:0:7}; job settings: conf/realdata.toml"
 echo
@@ -129,12 +148,20 @@ echo "In-sample (the training set; a model's detector, trained on it, left out):
 echo
 "$VENV/bin/python" "$ROOT/scripts/realdata.py" score --nab "$nab" --set train \
     --output-dir "$work/train" --skip-detector learned ${json:+--json "$work/train.json"}
+if [[ -n "$normal" ]]; then
+    echo
+    echo "Normal readings of real sensors ($normal; conf/job.toml as it is):"
+    echo
+    "$VENV/bin/python" "$ROOT/scripts/realdata.py" normal --output-dir "$work/normal" \
+        ${json:+--json "$work/normal.json"}
+fi
 if [[ -n "$json" ]]; then
-    "$VENV/bin/python" - "$work/check.json" "$work/train.json" "$json" <<'PY'
+    "$VENV/bin/python" - "$work" "$json" <<'PY'
 import json, sys
 from pathlib import Path
-check, train, out = (Path(a) for a in sys.argv[1:])
-both = {"check": json.loads(check.read_text()), "train": json.loads(train.read_text())}
-out.write_text(json.dumps(both, indent=2) + "\n")
+work, out = Path(sys.argv[1]), Path(sys.argv[2])
+sets = {name: json.loads((work / f"{name}.json").read_text())
+        for name in ("check", "train", "normal") if (work / f"{name}.json").is_file()}
+out.write_text(json.dumps(sets, indent=2) + "\n")
 PY
 fi

@@ -1,11 +1,15 @@
-"""Trains the learned detector's model from the job's own `readings` table (pyarrow; no Spark)
-and writes it as an artifact (jobs/iotstream/learned/artifact.py) into the model folder, where
-the running job picks it up before its next batch. Run by scripts/train.sh.
+"""Trains the learned detector's model from the job's own `readings` table and writes it as an
+artifact (jobs/iotstream/learned/artifact.py) into the model folder, where the running job picks
+it up before its next batch. Run by scripts/train.sh. Local folders are read and written with
+pyarrow alone; any other URI the job's Hadoop configuration reads (hdfs://, s3a:// ...) through a
+local Spark session's Hadoop FileSystem, configured as spark-submit configures the job
+(spark-defaults.conf in SPARK_CONF_DIR, HADOOP_CONF_DIR).
 
 The features are learned/features.py's, per sensor in event-time order, over the readings that
 reached the detectors (not late, possible temperatures); the model is scikit-learn's Isolation
-Forest; the threshold is the training scores' (1 - contamination) quantile, so about that share
-of the training readings scores above it (a run of them is one finding).
+Forest; the threshold is set by a budget of findings: the lowest threshold above which the
+training readings give at most `--findings-per-sensor-day` findings per sensor-day (a sensor's
+run of readings above it is one finding, as the stream reports them).
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ import time
 from datetime import UTC, datetime
 from importlib.metadata import version
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -26,12 +31,15 @@ import pyarrow.dataset as ds
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "jobs"))
-from iotstream.config import ConfigError, load_config  # noqa: E402 (no Spark)
+from iotstream.config import ConfigError, load_config, local_path  # noqa: E402 (no Spark)
 from iotstream.learned import artifact, forest  # noqa: E402
 from iotstream.learned.features import NAMES, FeatureSpec, SensorFeatures  # noqa: E402
 
 # Fewer scored readings than this cannot grow a forest of max_samples-sized trees worth having.
 MIN_READINGS = 256
+# Findings per sensor-day the threshold allows on the training readings: a fifth of the alert
+# budget of all detectors together (0.1 false findings per sensor-day, docs/detection.md).
+BUDGET = 0.02
 
 
 class TrainError(Exception):
@@ -40,13 +48,18 @@ class TrainError(Exception):
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="./scripts/train.sh", description=__doc__.split("\n\n")[0])
-    p.add_argument("--output-dir", default="output", help="the job's output (default: output)")
-    p.add_argument("--model-dir", default="models", help="where the artifact goes (default: models)")
+    p.add_argument("--output-dir", default="output",
+                   help="the job's output: a folder or any URI the job's Hadoop configuration "
+                   "reads (default: output)")
+    p.add_argument("--model-dir", default="models",
+                   help="where the artifact goes: a folder or a URI, as --output-dir "
+                   "(default: models)")
     p.add_argument("--since", help="only readings with event time at or after this (ISO 8601)")
     p.add_argument("--config", default=str(ROOT / "conf" / "job.toml"),
                    help="the job's config: its physical range (default: conf/job.toml)")
-    p.add_argument("--contamination", type=float, default=0.01,
-                   help="share of training readings above the threshold (default: 0.01)")
+    p.add_argument("--findings-per-sensor-day", type=float, default=BUDGET, metavar="RATE",
+                   help="the threshold's budget: findings per sensor-day it would have raised on "
+                   f"the training readings (default: {BUDGET})")
     p.add_argument("--trees", type=int, default=100, help="trees in the forest (default: 100)")
     p.add_argument("--max-samples", type=int, default=256, help="readings per tree (default: 256)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
@@ -54,21 +67,40 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                    help="a JSON file of figures measured for models made this way (e.g. "
                    "quality.sh --json, realdata.sh --json), kept in the artifact")
     args = p.parse_args(argv)
-    if not 0 < args.contamination < 0.5:
-        p.error("--contamination must be between 0 and 0.5")
+    if not args.findings_per_sensor_day > 0:
+        p.error("--findings-per-sensor-day must be more than 0")
     if args.trees < 1 or args.max_samples < 2:
         p.error("--trees must be >= 1 and --max-samples >= 2")
     return args
 
 
-def read_readings(output_dir: Path, since: datetime | None, low: float, high: float) -> pa.Table:
-    """The readings the detectors saw, by sensor and in the order the step takes them."""
-    location = output_dir / "readings"
-    if not location.is_dir():
-        raise TrainError(f"no readings table in {output_dir} (run the job with write_readings = "
+READ_COLUMNS = ["guid", "event_time", "temperature", "late", "kafka_partition", "kafka_offset"]
+
+
+def read_readings(output_dir: str, since: datetime | None, low: float, high: float,
+                  spark: Any = None) -> pa.Table:
+    """The readings the detectors saw, by sensor and in the order the step takes them: with
+    pyarrow from a local folder, or with `spark` from any URI."""
+    missing = TrainError(f"no readings table in {output_dir} (run the job with write_readings = "
                          "true first, or pass --output-dir)")
-    table = ds.dataset(location, format="parquet", partitioning="hive").to_table(
-        columns=["guid", "event_time", "temperature", "late", "kafka_partition", "kafka_offset"])
+    local = local_path(output_dir)
+    if local is not None:
+        if not (local / "readings").is_dir():
+            raise missing
+        table = ds.dataset(local / "readings", format="parquet", partitioning="hive").to_table(
+            columns=READ_COLUMNS)
+    else:
+        from pyspark.errors import AnalysisException
+
+        try:
+            table = spark.read.parquet(f"{output_dir.rstrip('/')}/readings").select(
+                *READ_COLUMNS).toArrow()
+        except AnalysisException as e:
+            if "PATH_NOT_FOUND" in str(e) or "does not exist" in str(e):
+                raise missing from None
+            raise
+    table = table.set_column(table.schema.get_field_index("event_time"), "event_time",
+                             table["event_time"].cast(pa.timestamp("us", "UTC")))
     keep = pc.and_(pc.invert(table["late"]), pc.and_(pc.greater_equal(table["temperature"], low),
                                                      pc.less_equal(table["temperature"], high)))
     if since is not None:
@@ -117,6 +149,28 @@ def features_of(table: pa.Table, spec: FeatureSpec) -> tuple[np.ndarray, list[in
     return np.array(rows, dtype=np.float64).reshape(-1, len(NAMES)), starts
 
 
+def sensor_days(table: pa.Table) -> float:
+    """The training readings' sensor-days: each sensor's span of event time, added up."""
+    spans = table.group_by("guid").aggregate([("event_time", "min"), ("event_time", "max")])
+    seconds = pc.subtract(spans["event_time_max"], spans["event_time_min"]).cast(pa.int64())
+    return float(pc.sum(seconds).as_py() or 0) / 1e6 / 86_400
+
+
+def budget_threshold(scores: np.ndarray, starts: list[int], allowed: float) -> float:
+    """The lowest threshold above which the scores give at most `allowed` findings (run_findings)
+    at that threshold and at every higher one. A reading starts a finding at threshold t when
+    its score is above t and the one before it (of its sensor) is not: t in [before, score)."""
+    before = np.empty_like(scores)
+    before[1:] = scores[:-1]
+    before[starts] = -np.inf
+    rising = before < scores  # only a reading above the one before it can start a finding
+    points = np.unique(scores)  # findings change only at a score
+    counts = (np.searchsorted(np.sort(before[rising]), points, side="right")
+              - np.searchsorted(np.sort(scores[rising]), points, side="right"))
+    over = np.nonzero(counts > allowed)[0]  # counts[k]: findings for t in [points[k], points[k+1])
+    return float(points[over[-1] + 1] if len(over) else points[0])
+
+
 def run_findings(scores: np.ndarray, starts: list[int], threshold: float) -> int:
     """Findings as the stream reports them: a sensor's run of readings above the threshold once."""
     above = scores > threshold
@@ -126,7 +180,8 @@ def run_findings(scores: np.ndarray, starts: list[int], threshold: float) -> int
     return int(first.sum())
 
 
-def train(args: argparse.Namespace) -> Path:
+def train(args: argparse.Namespace) -> tuple[str, dict]:
+    """Trains a model as `args` say; returns where its artifact was written, and the artifact."""
     from sklearn.ensemble import IsolationForest  # only training needs scikit-learn
 
     config = load_config(Path(args.config))
@@ -140,8 +195,10 @@ def train(args: argparse.Namespace) -> Path:
     if since is not None and since.tzinfo is None:
         since = since.replace(tzinfo=UTC)
     spec = config.detectors["learned"].spec()  # the job's: the stream computes these
-    table = read_readings(Path(args.output_dir), since, config.bands.physical_min,
-                          config.bands.physical_max)
+    remote = local_path(args.output_dir) is None or local_path(args.model_dir) is None
+    spark = hadoop_session() if remote else None
+    table = read_readings(args.output_dir, since, config.bands.physical_min,
+                          config.bands.physical_max, spark)
     X, starts = features_of(table, spec)
     if len(X) < MIN_READINGS:
         raise TrainError(f"{len(X):,} readings to learn from in {args.output_dir}"
@@ -159,16 +216,18 @@ def train(args: argparse.Namespace) -> Path:
     if not np.allclose(walked, scores[::every], rtol=0, atol=1e-9):
         raise TrainError("the exported forest does not score as scikit-learn's does (a library "
                          f"version this script does not know: scikit-learn {version('scikit-learn')})")
-    threshold = float(np.quantile(scores, 1 - args.contamination))
+    days = sensor_days(table)
+    threshold = budget_threshold(scores, starts, args.findings_per_sensor_day * days)
     times = table["event_time"]
     trained_at = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     doc = {
         "format": artifact.FORMAT, "method": artifact.METHOD, "trained_at": trained_at,
         "features": artifact.features_table(spec),
-        "threshold": threshold, "contamination": args.contamination,
+        "threshold": threshold,
+        "budget": {"findings_per_sensor_day": args.findings_per_sensor_day, "sensor_days": days},
         "parameters": {"trees": args.trees, "max_samples": int(model.max_samples_),
                        "seed": args.seed},
-        "training": {"output_dir": str(Path(args.output_dir).resolve()), "since": args.since,
+        "training": {"output_dir": _shown(args.output_dir), "since": args.since,
                      "first_event_time": pc.min(times).as_py().isoformat(),
                      "last_event_time": pc.max(times).as_py().isoformat(),
                      "readings": table.num_rows, "rows": len(X),
@@ -182,18 +241,40 @@ def train(args: argparse.Namespace) -> Path:
                       "scikit-learn": version("scikit-learn"), "pyarrow": version("pyarrow")},
         "forest": data,
     }
-    return artifact.write(Path(args.model_dir), doc)
+    models = local_path(args.model_dir)
+    if models is not None:
+        return str(artifact.write(models, doc)), doc
+    from iotstream.io.fs import put_file
+
+    location = f"{args.model_dir.rstrip('/')}/{artifact.file_name(trained_at)}"
+    put_file(spark, location, json.dumps(doc, separators=(",", ":")).encode())
+    return location, doc
+
+
+def _shown(location: str) -> str:
+    local = local_path(location)
+    return str(local.resolve()) if local is not None else location
+
+
+def hadoop_session() -> Any:
+    """A local Spark session for its Hadoop FileSystem (the job's configuration: spark-defaults
+    and HADOOP_CONF_DIR, as spark-submit reads them)."""
+    from pyspark.sql import SparkSession
+
+    return (SparkSession.builder.master("local[1]").appName("iot-train")
+            .config("spark.ui.enabled", "false").config("spark.sql.session.timeZone", "UTC")
+            .getOrCreate())
 
 
 def main(argv: list[str]) -> int:
     args = parse_args(argv)
     try:
-        path = train(args)
+        path, doc = train(args)
     except (TrainError, ConfigError) as e:
         print(f"train: error: {e}", file=sys.stderr)
         return 1
-    doc = artifact.read(path)
-    print(f"train: wrote {path}: {artifact.describe(path, doc)}; "
+    name = path.rstrip("/").rsplit("/", 1)[-1]
+    print(f"train: wrote {path}: {artifact.describe(name, doc)}; "
           f"{doc['figures']['training']['findings']:,} findings on the training readings")
     return 0
 

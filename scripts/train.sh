@@ -4,7 +4,7 @@
 # folder scores with it from its next batch.
 #
 #   ./scripts/train.sh [--output-dir DIR] [--model-dir DIR] [--since ISO] [--config FILE]
-#                      [--contamination C] [--trees N] [--max-samples N] [--seed N]
+#                      [--findings-per-sensor-day RATE] [--trees N] [--max-samples N] [--seed N]
 #                      [--figures FILE]
 #
 # Environment: VENV (see scripts/common.sh).

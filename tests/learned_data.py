@@ -50,12 +50,15 @@ def write_readings(output_dir: Path, rows: list[dict]) -> None:
     pq.write_table(table, folder / "part-b000000000000-000.parquet")
 
 
-def trained_model(work: Path, model_dir: Path, seed: int = 0, contamination: float = 0.02,
+def trained_model(work: Path, model_dir: Path, seed: int = 0, budget: float = 30.0,
                   sensors: int = 12, per_sensor: int = 120) -> Path:
-    """A model trained by train.py on a table of noisy readings; returns the artifact."""
+    """A model trained by train.py on a table of noisy readings, its threshold set for `budget`
+    findings per sensor-day on them (12 sensors of 120 readings 10 s apart: 0.165 sensor-days);
+    returns the artifact."""
     out = work / f"train-out-{seed}"
     write_readings(out, noisy_readings(sensors, per_sensor, seed))
     args = train.parse_args(["--output-dir", str(out), "--model-dir", str(model_dir),
                              "--config", str(ROOT / "conf" / "job.toml"), "--seed", str(seed),
-                             "--contamination", str(contamination), "--trees", "50"])
-    return train.train(args)
+                             "--findings-per-sensor-day", str(budget), "--trees", "50"])
+    location, _ = train.train(args)
+    return Path(location)

@@ -130,26 +130,74 @@ def by_state(readings: list[Reading]) -> dict[str, StateFigures]:
     return dict(figures)
 
 
-def zscore_bands(temperatures: list[float]) -> list[tuple[float, float] | None]:
-    """The zscore band each reading of one sensor is judged by, in order (None before the sensor
-    has min_history readings), with conf/job.toml's [detectors.zscore] settings: mean ±
-    threshold × max(sd, min_sigma) of the last `history` readings that entered the history
-    (possible, not flagged, not a repeat of the reading before)."""
+def zscore_bands(temperatures: list[float],
+                 batches: list[int] | None = None) -> list[tuple[float, float] | None]:
+    """The zscore band of each reading of one sensor, in order (None before the sensor has
+    min_history readings), with conf/job.toml's [detectors.zscore] settings: mean ± threshold ×
+    max(sd, min_sigma) of the last `history` readings that entered the history (possible, not
+    flagged, not a repeat of the reading before). Without `batches`: the band each reading is
+    judged by. With `batches` (the batch that brought each reading, one partition in event-time
+    order): the band its row gets on arrival, the history the rules judged by then: every
+    reading of the batches before it."""
     z = _settings()["detectors"]["zscore"]
     history, min_history, threshold = z["history"], z["min_history"], z["threshold"]
+
+    def band_of(kept: list[float]) -> tuple[tuple[float, float] | None, float, float]:
+        if len(kept) < min_history:
+            return None, 0.0, 0.0
+        mean = math.fsum(kept) / len(kept)
+        sigma = max(math.sqrt(math.fsum((k - mean) ** 2 for k in kept) / len(kept)), z["min_sigma"])
+        return (mean - threshold * sigma, mean + threshold * sigma), mean, sigma
+
     kept: list[float] = []
     bands: list[tuple[float, float] | None] = []
     last = None
-    for t in temperatures:
-        band, flagged = None, False
-        if len(kept) >= min_history:
-            mean = math.fsum(kept) / len(kept)
-            sigma = max(math.sqrt(math.fsum((k - mean) ** 2 for k in kept) / len(kept)),
-                        z["min_sigma"])
-            band = (mean - threshold * sigma, mean + threshold * sigma)
-            flagged = abs(t - mean) / sigma > threshold
-        bands.append(band)
+    batch, arrival = None, None
+    for i, t in enumerate(temperatures):
+        if batches is not None and batches[i] != batch:
+            batch, arrival = batches[i], band_of(kept)[0]
+        band, mean, sigma = band_of(kept)
+        flagged = band is not None and abs(t - mean) / sigma > threshold
+        bands.append(band if batches is None else arrival)
         if physically_possible(t) and not flagged and t != last:
             kept = (kept + [t])[-history:]
         last = t
     return bands
+
+
+def silences(readings: list[Reading], end: datetime) -> set[tuple[str, str]]:
+    """(guid, event time) of each reading after which its sensor sent nothing for longer than
+    conf/job.toml's [detectors.silent] allows it, by the readings' event times alone: more than
+    missed_readings of its usual interval (the median, the lower one of an even count, of its
+    last 16 intervals before), at least after_seconds, less than sensor_ttl_seconds; the last
+    reading of each sensor too when `end` (the latest event time read) is that far after it."""
+    detectors = _settings()["detectors"]
+    silent = detectors["silent"]
+    after = silent["after_seconds"] * 1e6
+    ttl = detectors["sensor_ttl_seconds"] * 1e6
+    by_sensor: dict[str, list[tuple[int, str]]] = defaultdict(list)
+
+    def micros(text: str) -> int:
+        t = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        return round(t.timestamp() * 1e6)
+
+    for r in readings:
+        by_sensor[r.guid].append((micros(r.event_time), r.event_time))
+    def allowed(intervals: list[int]) -> float:
+        usual = sorted(intervals[-16:])
+        allowance = (max(after, silent["missed_readings"] * usual[(len(usual) - 1) // 2])
+                     if usual else after)
+        return min(allowance, ttl - 1)
+
+    found = set()
+    for guid, times in by_sensor.items():
+        times.sort()
+        intervals: list[int] = []
+        for (a, text), (b, _) in zip(times, times[1:], strict=False):
+            if b - a > allowed(intervals):
+                found.add((guid, text))
+            intervals.append(b - a)
+        last, text = times[-1]
+        if round(end.timestamp() * 1e6) - last > allowed(intervals):
+            found.add((guid, text))
+    return found

@@ -10,7 +10,9 @@ its checkpoint, as a restart would; a new processor is a new process.
 
 `job_run(spark, job_config(out, **settings))` is such a run of a new process of the job, set up
 as the tests set it up: conf/job.toml, `settings` changed, output under `out`, no alerts.
-`run_batches` runs a list of batches that way, one new process per batch.
+`run_batches` runs a list of batches that way, one new process per batch. A call with `last`
+ends the input, as a bounded run's last batch: the clocks move past every reading read, and the
+batch without records that follows (as Spark runs one then) judges every sensor's last readings.
 
 A batch id that was already committed is run again as after a crash: its commit is removed from
 the checkpoint and its file's records are replaced, so Spark replays it (with the same offsets,
@@ -43,7 +45,34 @@ class StreamRun:
         self.checkpoint = Path(checkpoint_location(self.config))
         self.source = Path(f"{self.config.output_dir.rstrip('/')}-source")
 
-    def __call__(self, records: DataFrame, batch_id: int) -> None:
+    def __call__(self, records: DataFrame, batch_id: int, last: bool = False) -> None:
+        """Runs `records` as batch `batch_id`. `last`: as the last batch of a bounded run, the
+        batch that reads every partition to its end (the clocks move past every reading read),
+        followed by the batch without records that Spark then runs (batch_id + 1), in which the
+        rules judge every sensor's last readings."""
+        if last:
+            self.end(records, batch_id)
+            self.after_end(records.limit(0), batch_id + 1)
+        else:
+            self._run(records, batch_id)
+
+    def end(self, records: DataFrame, batch_id: int) -> None:
+        """Runs `records` as the batch that reads every partition to its end."""
+        self.processor.end_of_input = lambda _spark, b: b >= batch_id
+        try:
+            self._run(records, batch_id)
+        finally:
+            self.processor.end_of_input = None
+
+    def after_end(self, empty: DataFrame, batch_id: int) -> None:
+        """Runs the batch without records that Spark runs after the end (its timers fire)."""
+        self.processor.end_of_input = lambda _spark, b: True
+        try:
+            self._run(empty, batch_id)
+        finally:
+            self.processor.end_of_input = None
+
+    def _run(self, records: DataFrame, batch_id: int) -> None:
         self.source.mkdir(parents=True, exist_ok=True)
         committed = _ids(self.checkpoint / "commits")
         expected = max(committed, default=-1) + 1
@@ -88,13 +117,15 @@ def job_run(spark: SparkSession, config: JobConfig, out: TextIO | None = None,
     return StreamRun(spark, config, processor)
 
 
-def run_batches(spark: SparkSession, out: Path, batches: list[DataFrame], **settings: Any) -> str:
+def run_batches(spark: SparkSession, out: Path, batches: list[DataFrame], last: bool = False,
+                **settings: Any) -> str:
     """Runs the job's query over the batches (DataFrames of Kafka records, ids 0, 1, ...), one new
-    process per batch, with job_config(out, **settings); returns the console output."""
+    process per batch, with job_config(out, **settings); returns the console output. `last`: the
+    last batch ends the input (StreamRun's `last`), and a batch without records follows."""
     config = job_config(out, **settings)
     console = io.StringIO()
     for batch_id, records in enumerate(batches):
-        job_run(spark, config, console)(records, batch_id)
+        job_run(spark, config, console)(records, batch_id, last and batch_id == len(batches) - 1)
     return console.getvalue()
 
 

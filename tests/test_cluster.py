@@ -8,7 +8,9 @@ micro-batches hold the same records; the cluster run also splits the Kafka parti
 tasks (--min-partitions) and shuffles into another number of partitions, which must not change
 any result. It writes to a file:// URI and takes its executor settings from a config file. One
 executor is killed in the middle of a batch: Spark must replace it and redo its share of the
-batch, with the same result.
+batch, with the same result. Both runs score with the same learned model; the cluster's workers
+cannot see the folder it is in (hidden in their own mount namespace, as on other hosts): the job
+ships it to them.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from kafka.partitioner.default import murmur2
 import reference
 from conftest import ROOT, SCRIPTS, free_port, run_script
 from iotstream.schema import TABLES
+from learned_data import trained_model
 from tables import table_rows
 
 pytestmark = pytest.mark.e2e
@@ -138,7 +141,12 @@ def runs(broker, tmp_path_factory):
     broker.produce_file(TOPIC, data, "--property", "parse.key=true")
     ends = end_offsets(broker.bootstrap)
 
-    job = [broker.bootstrap, TOPIC, "--available-now", "--max-offsets-per-trigger", PER_BATCH]
+    # A model trained on noisy readings (a budget of 100 findings per sensor-day of them: it
+    # flags the input's spikes).
+    models = d / "models"
+    model = trained_model(d, models, seed=3, budget=100.0)
+    job = [broker.bootstrap, TOPIC, "--available-now", "--max-offsets-per-trigger", PER_BATCH,
+           "--model-dir", str(models)]
     local = run_script("submit.sh", "--conf", "spark.ui.enabled=false", "--", *job,
                        "--output-dir", str(d / "local"))
 
@@ -153,9 +161,13 @@ def runs(broker, tmp_path_factory):
     (conf / "job.toml").write_text(text)
     home = d / "spark-cluster"
     env = {"CLUSTER_PORT": str(free_port()), "CLUSTER_UI_PORT": str(free_port()),
-           "CLUSTER_HOME_DIR": str(home)}
+           "CLUSTER_HOME_DIR": str(home), "CLUSTER_WORKER_HIDDEN": str(models)}
     run_script("cluster-start.sh", env=env)
     try:
+        # What a worker sees of the model folder: nothing (its own mount namespace).
+        worker = int((home / "worker-1.pid").read_text())
+        seen = subprocess.run(["nsenter", "-t", str(worker), "-m", "ls", "-A", str(models)],
+                              capture_output=True, text=True, check=True).stdout
         cluster, killed = submit_killing_an_executor(
             ["--master", f"spark://127.0.0.1:{env['CLUSTER_PORT']}", "--executor-memory", "600m",
              "--conf", "spark.ui.enabled=false", "--", *job, "--config", str(conf / "job.toml"),
@@ -164,7 +176,8 @@ def runs(broker, tmp_path_factory):
     finally:
         run_script("cluster-stop.sh", env=env, check=False)
     return {"dir": d, "records": records, "usable": usable, "resent": resent, "ends": ends, "local": local,
-            "cluster": cluster, "killed": killed, "home": home}
+            "cluster": cluster, "killed": killed, "home": home, "model": model,
+            "seen_by_worker": seen}
 
 
 def submit_killing_an_executor(args: list[str], env: dict[str, str], home: Path, logs: Path,
@@ -263,6 +276,14 @@ def test_the_cluster_writes_the_same_tables_as_local_mode(runs):
         for w, g in zip(want, got, strict=True):
             assert [k for k, _ in g] == [k for k, _ in w], name
             assert all(same_value(a, b) for (_, a), (_, b) in zip(w, g, strict=True)), (name, w, g)
+
+
+def test_the_learned_model_reaches_executors_that_cannot_see_the_driver_s_folder(runs):
+    assert runs["model"].is_file() and runs["seen_by_worker"] == ""
+    assert f"learned: scoring with {runs['model'].name}" in runs["cluster"].stdout
+    # The cluster's findings equal local mode's (above), the learned detector's among them.
+    learned = [a for a in tables(runs["dir"] / "cluster")["anomalies"] if a["detector"] == "learned"]
+    assert learned
 
 
 def test_every_record_was_read_once_across_partitions_and_batches(runs):

@@ -56,8 +56,17 @@ def test_figures_per_state_and_for_the_whole_batch(spark, tmp_path, run):
                                    "quarantined", "late", "total_sensors")} == {
         "messages": 7, "sensors": 5, "states": 2, "consumed": 10, "accepted": 7,
         "quarantined": 3, "late": 0, "total_sensors": 5}
-    # band: 99 above AK's band, 500 impossible.
-    assert totals["anomalies"] == 2
+    # The rules judge a reading once the rules' clock reaches it: none in the first batch. Its
+    # clock, 00:00:02 (the latest reading), has passed every reading of it: the next batch's
+    # timers judge d's and f's: band finds 99 above AK's band and 500 impossible.
+    assert totals["anomalies"] == 0
+    assert totals["judged_until"] == datetime(2026, 1, 1, 0, 0, 2)
+    run()(kafka_records(spark, [event("g", "CA", 60.0, "2026-01-01T00:00:05.000000Z")],
+                        first_offset=10), 1)
+    [totals] = _table(tmp_path, "batch_totals", 1)
+    assert totals["judged_until"] == datetime(2026, 1, 1, 0, 0, 5)
+    found = sorted((r["guid"], r["temperature"], r["reason"]) for r in _table(tmp_path, "anomalies", 1))
+    assert found == [("d", 99.0, "above_band"), ("f", 500.0, "impossible")]
 
 
 def test_late_records_count_as_messages_and_states_hottest_first(spark, tmp_path, run):

@@ -234,11 +234,12 @@ def _drill_down_to_a_zscore_finding(browser, wait, tiles: dict, out: Path,
                                      "?.title?.text") or ""))
     chart = js("return document.getElementById('sensor-chart').data"
                ".map(t => [t.name, t.x, t.customdata || t.y])")  # a finding's value, off scale too
-    readings = sorted((e["eventTime"], e["payload"]["data"]["temperature"])
-                      for b in batches for e in b if e["guid"] == guid)
-    temperatures = [t for _, t in readings]
+    readings = sorted((e["eventTime"], e["payload"]["data"]["temperature"], i)
+                      for i, b in enumerate(batches) for e in b if e["guid"] == guid)
+    temperatures = [t for _, t, _ in readings]
     assert chart[2][0] == "readings" and chart[2][2] == temperatures
-    bands = zscore_bands(temperatures)
+    # The band each reading's row got as it came (the history the rules had judged by then).
+    bands = zscore_bands(temperatures, [i for _, _, i in readings])
     assert chart[1][2] == pytest.approx([b[1] for b in bands if b is not None], abs=1e-9)
     assert chart[0][2] == pytest.approx([b[0] for b in bands if b is not None], abs=1e-9)
     flagged = sorted(a["temperature"] for a in found if a["guid"] == guid)  # one per finding

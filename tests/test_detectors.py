@@ -32,8 +32,9 @@ def sec(n: float) -> datetime:
 def _batches(spark, out: Path, batches: dict[int, list[tuple]]) -> list[tuple]:
     """Runs the job's query over batches {id: [(guid, seconds after T0, temperature)]}, each in
     a new process (a restart: nothing carried in memory); returns the per-sensor findings as
-    (batch_id, guid, detector, event_time, temperature, score). The watermark is the latest
-    event time so far less 30 s."""
+    (batch_id, guid, detector, event_time, temperature, score). One partition: the rules' clock
+    after a batch is the latest event time so far (the event-time clock, 30 s less); Spark's
+    watermark, which fires the step's timers, is the rules' clock a batch behind."""
     config = job_config(out, bands=BANDS, watermark_seconds=30.0,
                         detectors=DETECTORS.only("zscore", "stuck", "silent", "level_shift"))
     offset = 0
@@ -48,44 +49,53 @@ def _batches(spark, out: Path, batches: dict[int, list[tuple]]) -> list[tuple]:
 def test_the_sensor_step_keeps_models_across_batches_restarts_and_evicts_idle_sensors(spark, tmp_path):
     history = [60.0, 61.0] * 5
     z_more = [(100, 60.4), (150, 60.6), (200, 60.5)]
+    # k varies by 0.1 °F every second for a minute (no value twice in a row), then sticks at 55.0:
+    # 60 changes and no repeat give a repeat rate bounded by 0.0432 (Wilson, z 1.645), so
+    # 1 + ceil(ln 1e-15 / ln 0.0432) = 12 equal readings make it stuck.
+    k_moving = [("k", i, 55.0 + (i % 6 + 1) * 0.1) for i in range(60)]
     found = _batches(spark, tmp_path / "out", {
-        # Batch 0: z has its 10 readings of history; q reports once; e has its history too.
+        # Batch 0: z has its 10 readings of history; q reports once; e has its history too;
+        # nothing is judged yet (no clock yet).
         0: [("z", i, v) for i, v in enumerate(history)] + [("q", 5, 60.0)]
-           + [("e", i, v) for i, v in enumerate(history)],
-        # Batch 1: k is stuck; time moves on to 200 s: the clock after it (170 s) passes
-        # q's 5 + 120 s, e's 9 + 120 and k's 29 + 120.
-        1: [("k", 20 + i, 55.0) for i in range(10)] + [("z", t, v) for t, v in z_more],
-        # Batch 2 judges by that clock, and z's spike against the 13 readings of its history.
+           + [("e", i, v) for i, v in enumerate(history)] + k_moving,
+        # Batch 1 judges batch 0's readings (the rules' clock: 59 s, batch 0's latest reading):
+        # k's and z's as they come again, e's and q's by their timers (Spark's watermark, after
+        # a first batch, is its latest reading). k is stuck from 60 s; time moves on to 200 s.
+        1: [("k", 60 + i, 55.0) for i in range(12)] + [("z", t, v) for t, v in z_more],
+        # Batch 2 judges z's readings up to 200 s as they come; z's spike comes.
         2: [("z", 210, 75.0)],
-        # Spark's watermark, which fires the step's timers, follows the clock a batch behind:
-        # batch 3 reports e, k and q silent. z comes back after 490 s: one silent row. The clock
-        # after batch 3 (670 s) passes e's, k's and q's last reading + TTL (600 s): batch 5's
-        # timers drop their models, so e's spike when it comes back (batch 6) finds no history
-        # to be judged against, and no silence is reported again.
+        # Batch 3: Spark's watermark, the rules' clock a batch behind, is at 200 s: the timers
+        # of e, q and k fire. e, q and k are silent (one reading a second: 120 s, after_seconds,
+        # is their allowance), k's run is stuck at its 12th reading; z's spike is judged against
+        # the 13 readings of its history. z comes back after 490 s: batch 4 judges that, one
+        # silent row. The rules' clock after batch 3 (700 s)
+        # passes e's, k's and q's last reading + TTL (600 s): batch 5's timers drop their models,
+        # so e's spike when it comes back (batch 6, judged by batch 7) finds no history to be
+        # judged against, and no silence is reported again.
         3: [("z", 700, 60.0)], 4: [("z", 705, 60.2)], 5: [("z", 708, 60.3)],
-        6: [("e", 710, 75.0), ("z", 711, 60.5)],
+        6: [("e", 710, 75.0), ("z", 711, 60.5)], 7: [("z", 720, 60.4)],
     })
     kept = history + [v for _, v in z_more]
     z = (75.0 - statistics.mean(kept)) / max(statistics.pstdev(kept), DETECTORS["zscore"].min_sigma)
     assert found == [
-        (1, "k", "stuck", sec(29), 55.0, 10.0),
-        (2, "z", "zscore", sec(210), 75.0, pytest.approx(z)),
         (3, "e", "silent", sec(9), 61.0, 120.0),
-        (3, "k", "silent", sec(29), 55.0, 120.0),
+        (3, "k", "silent", sec(71), 55.0, 120.0),
+        (3, "k", "stuck", sec(71), 55.0, 12.0),
         (3, "q", "silent", sec(5), 60.0, 120.0),
-        (3, "z", "silent", sec(210), 75.0, 120.0),
+        (3, "z", "zscore", sec(210), 75.0, pytest.approx(z)),
+        (4, "z", "silent", sec(210), 75.0, 120.0),
     ]
 
 
 def test_a_sensor_that_comes_back_and_goes_silent_again_is_reported_again_on_time(spark, tmp_path):
     found = _batches(spark, tmp_path / "out", {
         0: [("s", i, 60.0 + i % 2) for i in range(10)] + [("w", 0, 60.0)],
-        1: [("w", 200, 60.0)],  # the clock after it (170 s) passes s's 9 + 120
-        2: [("w", 210, 60.0)],  # Spark's watermark, a batch behind the clock, gets there
-        3: [("w", 215, 60.0)],  # s reported silent; its timer moves on to its TTL (609 s)
-        4: [("s", 220, 60.0), ("w", 220, 60.0)],  # s is back: due again at 220 + 120
-        5: [("w", 400, 60.0)],  # the clock after it (370 s) passes 340 s
-        6: [("w", 410, 60.0)],
+        1: [("w", 200, 60.0)],  # the rules' clock after it (200 s) passes s's 9 + 120
+        2: [("w", 210, 60.0)],
+        3: [("w", 215, 60.0)],  # Spark's watermark, a batch behind the clock, fires s's timer
+        4: [("s", 220, 60.0), ("w", 220, 60.0)],  # s is back (judged by batch 5)
+        5: [("w", 400, 60.0)],  # due again at 220 + 120 s: the rules' clock after it passes that
+        6: [("w", 410, 60.0)],  # Spark's watermark gets there in batch 7
         7: [("w", 420, 60.0)],
     })
     assert [(b, t) for b, g, d, t, _, _ in found if g == "s" and d == "silent"] == [

@@ -132,10 +132,11 @@ def test_a_sensor_that_moves_for_good_is_one_level_shift_and_then_normal(spark, 
                 bands=BANDS, detectors=configured().detectors.only("zscore", "level_shift")
                 .changed("level_shift", readings=shift))
     found = sorted(table_rows(out, "anomalies"), key=lambda r: r["detector"])
+    # Judged by the batch after the one that brought them (the rules' clock then passes them).
     assert [(r["batch_id"], r["detector"], r["reason"], r["event_time"], r["temperature"])
             for r in found] == [
-        (1, "level_shift", "up", datetime(2026, 1, 1, 0, 0, 20), 80.0),
-        (1, "zscore", "high", datetime(2026, 1, 1, 0, 0, 20), 80.0)]
+        (2, "level_shift", "up", datetime(2026, 1, 1, 0, 0, 20), 80.0),
+        (2, "zscore", "high", datetime(2026, 1, 1, 0, 0, 20), 80.0)]
     [score] = [r["score"] for r in found if r["detector"] == "level_shift"]
     assert score == pytest.approx(sum(moved[:shift]) / shift - sum(steady) / 12)
 
@@ -153,13 +154,14 @@ def test_band_reports_a_sensor_s_run_out_of_band_once(spark, tmp_path):
     out = tmp_path / "out"
     run_batches(spark, out, [kafka_records(spark, first), kafka_records(spark, second,
                                                                         first_offset=20)],
-                bands=BANDS, detectors=configured().detectors.only("band", "silent"))
+                last=True, bands=BANDS, detectors=configured().detectors.only("band", "silent"))
+    # Each batch's readings are judged by the next (the input's end: by the batch after it).
     assert rows(out, "anomalies", "batch_id", "guid", "event_time", "reason") == [
-        (0, "s", datetime(2026, 1, 1, 0, 0, 1), "above_band"),
-        (0, "s", datetime(2026, 1, 1, 0, 0, 5), "impossible"),
-        (0, "s", datetime(2026, 1, 1, 0, 0, 6), "above_band"),
-        (0, "t", datetime(2026, 1, 1, 0, 0, 0), "above_band"),
-        (1, "s", datetime(2026, 1, 1, 0, 0, 21), "above_band")]
+        (1, "s", datetime(2026, 1, 1, 0, 0, 1), "above_band"),
+        (1, "s", datetime(2026, 1, 1, 0, 0, 5), "impossible"),
+        (1, "s", datetime(2026, 1, 1, 0, 0, 6), "above_band"),
+        (1, "t", datetime(2026, 1, 1, 0, 0, 0), "above_band"),
+        (2, "s", datetime(2026, 1, 1, 0, 0, 21), "above_band")]
 
 
 def test_readings_are_the_same_through_the_driver_and_written_by_spark(
@@ -186,23 +188,20 @@ def test_readings_are_the_same_through_the_driver_and_written_by_spark(
     monkeypatch.setattr(compute, "READINGS_DRIVER_ROWS", 0)
     assert readings("spark") == driver
     assert len(driver) == 5000 and len({(r[1], r[2]) for r in driver}) == 5000
-    # No band before a sensor has min_history readings in its history (conf/job.toml's zscore
-    # settings, as the job ran); most have one.
+    # A reading's band is the one of the history the rules judged when it came: none in batch 0
+    # (nothing judged yet); in batch 1, the sensor's batch-0 readings are judged first (the
+    # rules' clock passes them): every sensor with min_history of them (conf/job.toml's zscore
+    # settings) has a band, mean ± threshold sd, its mean inside their range.
     zscore = configured().detectors["zscore"]
-    by_sensor: dict[str, list[tuple]] = {}
-    for r in sorted(driver, key=lambda r: r[2]):
-        by_sensor.setdefault(r[1], []).append(r)
-    assert len(by_sensor) == 100 and all(r[6] is None for s in by_sensor.values()
-                                         for r in s[:zscore.min_history])
-    assert sum(r[6] is not None for r in driver) > 3500
-    # Each zscore finding is a reading outside its band, by the finding's own score: the band is
-    # mean ± threshold sd, so |t - mean| / ((high - low) / (2 threshold)) is its z.
-    band = {(r[1], r[2]): r for r in driver}
-    found = rows(tmp_path / "driver", "anomalies", "guid", "event_time", "detector", "score")
-    zscores = [(g, t, score) for g, t, detector, score in found if detector == "zscore"]
-    assert zscores
-    for guid, when, score in zscores:
-        *_, temperature, _, mean, low, high, _, _ = band[(guid, when)]
-        assert not low <= temperature <= high
-        assert abs(temperature - mean) / ((high - low) / (2 * zscore.threshold)) == (
-            pytest.approx(score))
+    first: dict[str, list[float]] = {}
+    for r in driver:
+        if r[0] == 0:
+            first.setdefault(r[1], []).append(r[3])
+    assert all(r[6] is None for r in driver if r[0] == 0)
+    banded = [r for r in driver if r[0] == 1 and len(first.get(r[1], ())) >= zscore.min_history]
+    assert len(banded) > 2000
+    for r in banded:
+        mean, low, high = r[5:8]
+        assert min(first[r[1]]) <= mean <= max(first[r[1]])
+        assert high - mean == pytest.approx(mean - low)
+        assert (high - mean) / zscore.threshold >= zscore.min_sigma - 1e-9

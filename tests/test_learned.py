@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 import json
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -46,7 +47,7 @@ def test_the_exported_forest_scores_as_scikit_learn_does():
 
 def test_training_writes_an_artifact_with_its_metadata(tmp_path):
     models = tmp_path / "models"
-    path = trained_model(tmp_path, models, contamination=0.02)
+    path = trained_model(tmp_path, models, budget=30.0)
     assert path.parent == models and artifact.PATTERN.match(path.name)
     doc = artifact.read(path)
     assert doc["features"]["names"] == list(NAMES)
@@ -57,18 +58,32 @@ def test_training_writes_an_artifact_with_its_metadata(tmp_path):
     assert t["rows"] == len(readings) - 12 * FeatureSpec().warmup  # each sensor warms up first
     assert t["first_event_time"] == min(r["event_time"] for r in readings).isoformat()
     assert t["last_event_time"] == max(r["event_time"] for r in readings).isoformat()
-    assert doc["contamination"] == 0.02 and doc["parameters"]["trees"] == 50
+    days = 12 * 119 * 10 / 86_400  # each sensor's span: 119 intervals of 10 s
+    assert doc["budget"] == {"findings_per_sensor_day": 30.0, "sensor_days": pytest.approx(days)}
+    assert doc["parameters"]["trees"] == 50
     assert set(doc["libraries"]) == {"python", "numpy", "scikit-learn", "pyarrow"}
-    # The threshold is the training scores' 98th percentile: recompute them from the artifact.
-    scores = []
+    # The threshold is the lowest above which the training readings give at most 30 findings
+    # per sensor-day (a sensor's run above it is one), at it and at every higher threshold:
+    # recompute the scores from the artifact, and the findings at each candidate by brute force.
     by_sensor: dict[str, list[float]] = {}
     for r in readings:
         by_sensor.setdefault(r["guid"], []).append(r["temperature"])
-    for values in by_sensor.values():
-        scores += [forest.score(doc["forest"], f) for f in sensor_features(values, FeatureSpec())
-                   if f is not None]
-    assert doc["threshold"] == pytest.approx(float(np.quantile(scores, 0.98)), abs=1e-12)
-    assert doc["figures"]["training"]["above_threshold"] == sum(s > doc["threshold"] for s in scores)
+    scored = [[forest.score(doc["forest"], f) for f in sensor_features(values, FeatureSpec())
+               if f is not None] for values in by_sensor.values()]
+
+    def findings(t: float) -> int:
+        return sum(s > t and (i == 0 or series[i - 1] <= t)
+                   for series in scored for i, s in enumerate(series))
+
+    allowed = 30.0 * days
+    candidates = sorted({s for series in scored for s in series})
+    counts = [findings(t) for t in candidates]
+    first = next(k for k in range(len(candidates)) if max(counts[k:]) <= allowed)
+    assert doc["threshold"] == pytest.approx(candidates[first], abs=1e-12)
+    assert 0 < counts[first] <= allowed < counts[first - 1]
+    assert doc["figures"]["training"]["findings"] == findings(doc["threshold"])
+    assert doc["figures"]["training"]["above_threshold"] == sum(
+        s > doc["threshold"] for series in scored for s in series)
 
 
 def test_measured_figures_are_kept_in_the_artifact(tmp_path, capsys):
@@ -96,31 +111,44 @@ def test_training_says_what_is_wrong_with_a_missing_or_empty_table(tmp_path, cap
     assert not (tmp_path / "m").exists()
 
 
-def test_the_driver_takes_the_newest_usable_model_and_says_so(tmp_path):
+def test_the_driver_takes_the_newest_usable_model_ships_it_and_says_so(spark, tmp_path):
+    from pyspark import SparkFiles
+
+    from iotstream.pipeline import model_files
+
     models = tmp_path / "models"
     out = io.StringIO()
-    watch = ModelWatch(LearnedSettings(model_dir=str(models)), out)
-    assert watch.location() == "" and watch.location() == ""
-    assert out.getvalue().count("learned: off: no model in") == 1  # said once
+    files = model_files(spark)  # the job's: Hadoop's FileSystem, addFile
+
+    def shipped(name: str) -> str:
+        """The copy the tasks read (SparkFiles), its text."""
+        return Path(SparkFiles.get(name)).read_text()
+
+    watch = ModelWatch(LearnedSettings(model_dir=models.as_uri()), out)
+    assert watch.location(files) == "" and watch.location(files) == ""
+    assert out.getvalue().count(f"learned: off: no model in {models.as_uri()}") == 1  # said once
     first = trained_model(tmp_path, models, seed=1)
-    assert watch.location() == first.resolve().as_uri()
+    assert watch.location(files) == first.name
+    assert shipped(first.name) == first.read_text()
     assert f"learned: scoring with {first.name}" in out.getvalue()
     second = trained_model(tmp_path, models, seed=2)
     assert second.name > first.name
-    assert watch.location() == second.resolve().as_uri()
+    assert watch.location(files) == second.name and shipped(second.name) == second.read_text()
     assert f"learned: now scoring with {second.name}" in out.getvalue()
     # A newer artifact trained with other feature settings is refused; the one before stays.
     doc = json.loads(second.read_text())
     doc["trained_at"] = "2099-01-01T00:00:00.000000Z"
     doc["features"]["fast_span"] = 12
     refused = artifact.write(models, doc)
-    assert watch.location() == second.resolve().as_uri()
+    assert watch.location(files) == second.name
     said = out.getvalue()
-    assert f"cannot use it: model {refused}" in said and f"still scoring with {second.name}" in said
-    assert watch.location() == second.resolve().as_uri()
+    assert f"cannot use it: model {models.as_uri()}/{refused.name}" in said
+    assert f"still scoring with {second.name}" in said
+    assert watch.location(files) == second.name
     assert out.getvalue().count("cannot use it") == 1
     # Disabled: nothing is scored, whatever the folder holds.
-    assert ModelWatch(LearnedSettings(enabled=False, model_dir=str(models)), out).location() == ""
+    disabled = ModelWatch(LearnedSettings(enabled=False, model_dir=str(models)), out)
+    assert disabled.location(files) == ""
 
 
 def test_an_artifact_of_another_format_is_refused_by_name(tmp_path):
@@ -128,3 +156,30 @@ def test_an_artifact_of_another_format_is_refused_by_name(tmp_path):
     bad.write_text(json.dumps({"format": 7, "method": "isolation_forest"}))
     with pytest.raises(artifact.ArtifactError, match="not an artifact of this job's version"):
         artifact.read(bad)
+
+
+def test_training_and_the_driver_take_any_uri_the_job_s_hadoop_configuration_reads(spark, tmp_path):
+    """viewfs:// (Hadoop's mount table: a scheme pyarrow does not read) over two local folders:
+    train.sh reads the readings table and writes the artifact through Hadoop, as it would on
+    hdfs:// or s3a://, and the job's driver finds it there."""
+    from iotstream.pipeline import model_files
+
+    out, models, local_models = tmp_path / "out", tmp_path / "models", tmp_path / "local"
+    models.mkdir()
+    write_readings(out, noisy_readings(6, 100, 4))
+    hadoop = spark._jsc.hadoopConfiguration()
+    hadoop.set("fs.viewfs.mounttable.iot-train.link./data", out.as_uri())
+    hadoop.set("fs.viewfs.mounttable.iot-train.link./models", models.as_uri())
+    assert train.main(["--output-dir", "viewfs://iot-train/data", "--model-dir",
+                       "viewfs://iot-train/models", "--findings-per-sensor-day", "30"]) == 0
+    (path,) = models.glob("learned-*.json")
+    doc = artifact.read(path)
+    # The same readings as pyarrow reads from the folder itself: the same model.
+    _, local = train.train(train.parse_args(["--output-dir", str(out), "--model-dir",
+                                             str(local_models), "--findings-per-sensor-day", "30"]))
+    assert doc["forest"] == local["forest"] and doc["threshold"] == local["threshold"]
+    assert doc["training"]["output_dir"] == "viewfs://iot-train/data"
+    said = io.StringIO()
+    watch = ModelWatch(LearnedSettings(model_dir="viewfs://iot-train/models"), said)
+    assert watch.location(model_files(spark)) == path.name
+    assert f"learned: scoring with {path.name}" in said.getvalue()

@@ -60,7 +60,7 @@ def batch_lines(values: dict[str, list[float]], first: int, end: int) -> list[st
 
 def test_the_stream_scores_as_the_model_does_and_takes_a_newer_model(spark, tmp_path):
     models = tmp_path / "models"
-    first = trained_model(tmp_path, models, seed=1, contamination=0.03)
+    first = trained_model(tmp_path, models, seed=1, budget=150.0)
     values = sensor_values()
     split = 35
     detectors = configured().detectors.changed("learned", model_dir=str(models))
@@ -68,16 +68,20 @@ def test_the_stream_scores_as_the_model_does_and_takes_a_newer_model(spark, tmp_
     console = io.StringIO()
     run = job_run(spark, job_config(out, bands=BANDS, detectors=detectors), console)
     run(kafka_records(spark, batch_lines(values, 0, split)), 0)
-    # Between batches, a newer model (another forest, another threshold): the next batch uses it.
-    second = trained_model(tmp_path, models, seed=2, contamination=0.08)
-    run(kafka_records(spark, batch_lines(values, split, PER_SENSOR),
-                      first_offset=split * len(values)), 1)
+    # Batch 1 ends the input: the rules judge batch 0's readings with the first model.
+    rest = kafka_records(spark, batch_lines(values, split, PER_SENSOR),
+                         first_offset=split * len(values))
+    run.end(rest, 1)
+    # Between batches, a newer model (another forest, another threshold): the next batch, which
+    # judges batch 1's readings, uses it.
+    second = trained_model(tmp_path, models, seed=2, budget=500.0)
+    run.after_end(rest.limit(0), 2)
     docs = [artifact.read(first), artifact.read(second)]
     want = expected(values, docs, split)
     got = {(a["guid"], a["event_time"]): (a["batch_id"], a["score"], a["reason"])
            for a in table_rows(out, "anomalies") if a["detector"] == "learned"}
     assert got.keys() == want.keys()
-    assert len(want) >= 4 and {b for b, _, _ in got.values()} == {0, 1}  # both models found some
+    assert len(want) >= 4 and {b for b, _, _ in got.values()} == {1, 2}  # both models found some
     for key, score in want.items():
         assert got[key][1] == pytest.approx(score, abs=1e-9)
         assert got[key][2] == "outlier"
@@ -92,7 +96,7 @@ def test_no_model_the_detector_is_off_and_says_so_once(spark, tmp_path):
     detectors = configured().detectors.changed("learned", model_dir=str(tmp_path / "none"))
     run = job_run(spark, job_config(tmp_path / "out", bands=BANDS, detectors=detectors), console)
     run(kafka_records(spark, batch_lines(values, 0, 30)), 0)
-    run(kafka_records(spark, batch_lines(values, 30, PER_SENSOR), first_offset=90), 1)
+    run(kafka_records(spark, batch_lines(values, 30, PER_SENSOR), first_offset=90), 1, last=True)
     assert console.getvalue().count("learned: off: no model in") == 1
     assert [a for a in table_rows(tmp_path / "out", "anomalies") if a["detector"] == "learned"] == []
     # The other detectors still work: the spikes are zscore's.

@@ -70,10 +70,12 @@ def test_a_running_job_serves_its_metrics(broker, tmp_path):
     try:
         deadline = time.monotonic() + TIMEOUT
         got: dict[str, float] = {}
-        # Every record counted (by the batch handler), and Spark's progress report of that
-        # batch in (it comes after the batch).
+        # Every record counted (by the batch handler), Spark's progress report of that batch
+        # in (it comes after the batch), and the findings of the batch without records that
+        # follows (the rules judge the readings once their clock has passed them).
         while (got.get('iot_records_total{term="consumed"}', 0) < len(lines) + 1
-               or "iot_kafka_offsets_behind_latest" not in got):
+               or "iot_kafka_offsets_behind_latest" not in got
+               or 'iot_anomalies_total{detector="band"}' not in got):
             assert job.poll() is None, job.stdout.read()
             assert time.monotonic() < deadline
             time.sleep(1)

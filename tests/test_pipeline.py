@@ -65,7 +65,7 @@ def test_two_batches_write_every_table(spark, processor_factory):
 
     totals = sorted(table_rows(out, "batch_totals"), key=lambda t: t["batch_id"])
     assert [(t["batch_id"], t["messages"], t["running_messages"], t["sensors"], t["states"],
-             t["anomalies"]) for t in totals] == [(0, 4, 4, 3, 2, 1), (1, 3, 7, 3, 2, 1)]
+             t["anomalies"]) for t in totals] == [(0, 4, 4, 3, 2, 0), (1, 3, 7, 3, 2, 2)]
     assert {str(t["date"]) for t in totals} == {"2026-05-06"}
     assert all(t["batch_time"] == BATCH_TIME.replace(tzinfo=None) for t in totals)
 
@@ -80,9 +80,12 @@ def test_two_batches_write_every_table(spark, processor_factory):
         (1, "AK"): (20.0, 20.0, 20.0, 1, 1, 1),
     }
 
+    # The rules judge a reading once the rules' clock (00:00:02 after batch 0) reaches it: c's
+    # reading above its band by c's timer in batch 1. d's reading of 00:00:01 comes behind that
+    # clock, so band judges it on its own as it comes.
     found = sorted((r["batch_id"], r["guid"], r["temperature"], r["reason"])
                    for r in table_rows(out, "anomalies"))
-    assert found == [(0, "c", 90.0, "above_band"), (1, "d", 999.0, "impossible")]
+    assert found == [(1, "c", 90.0, "above_band"), (1, "d", 999.0, "impossible")]
 
     text = console.getvalue()
     assert "== Batch 0 · 2026-05-06 07:08:09 UTC" in text  # Spark's batch time, not the clock
@@ -116,10 +119,10 @@ def test_console_lists_at_most_the_configured_anomalies(spark, processor_factory
     make, out = processor_factory
     processor, console = make()
     lines = [event("x", "CA", 500.0), event("y", "CA", -500.0), event("z", "CA", 100.0)]
-    processor(kafka_records(spark, lines), 0)
+    processor(kafka_records(spark, lines), 0, last=True)  # judged once the input ends
     text = console.getvalue()
     assert "Anomalies (first 1 of 3; all in Parquet)" in text
-    assert sum(a["batch_id"] == 0 for a in table_rows(out, "anomalies")) == 3
+    assert sum(a["batch_id"] == 1 for a in table_rows(out, "anomalies")) == 3
 
 
 def test_an_empty_batch_writes_zero_totals_and_keeps_the_running_total(spark, processor_factory):
@@ -131,7 +134,8 @@ def test_an_empty_batch_writes_zero_totals_and_keeps_the_running_total(spark, pr
     restarted(batch_1(spark), 2)  # a new process: continues from batch 1's rows
     totals = {r["batch_id"]: (r["messages"], r["running_messages"], r["sensors"], r["anomalies"])
               for r in table_rows(out, "batch_totals")}
-    assert totals == {0: (4, 4, 3, 1), 1: (0, 4, 0, 0), 2: (3, 7, 3, 1)}
+    # c's reading above its band is judged by batch 1 (no record: c's timer); d's by batch 2.
+    assert totals == {0: (4, 4, 3, 0), 1: (0, 4, 0, 1), 2: (3, 7, 3, 1)}
     assert sum(s["batch_id"] == 1 for s in table_rows(out, "state_stats")) == 0
     assert "Messages: 0 in batch · 4 since start" in console.getvalue()
 
@@ -141,11 +145,11 @@ def test_sql_views_and_canned_reports_over_the_output(spark, processor_factory):
     processor, _ = make()
     processor(kafka_records(spark, [event("a", "CA", 60.0), event("b", "CA", 999.0)]), 0)
     processor(kafka_records(spark, [event("a", "CA", 70.0, "2026-01-01T00:00:02.000000Z"),
-                                    event("c", "CA", 74.0)]), 1)
+                                    event("c", "CA", 74.0)]), 1, last=True)
     found = register_views(spark, str(out))
-    # Nothing quarantined, late or in a closed window.
+    # Nothing quarantined or late; the end of the input closes the window.
     assert set(found) == {"state_stats", "batch_totals", "anomalies", "state_totals", "sensors",
-                          "readings"}
+                          "readings", "window_stats"}
     # Every accepted reading, as sent; no sensor has the history zscore needs yet.
     readings = spark.sql("SELECT batch_id, guid, temperature, late, zscore_low FROM readings")
     assert sorted(map(tuple, readings.collect())) == [
@@ -153,13 +157,13 @@ def test_sql_views_and_canned_reports_over_the_output(spark, processor_factory):
         (1, "a", 70.0, False, None), (1, "c", 74.0, False, None)]
     # How long each batch took until its totals were written: more than nothing, less than a run.
     seconds = [r.seconds for r in spark.sql("SELECT seconds FROM batch_totals").collect()]
-    assert len(seconds) == 2 and all(0 < s < 600 for s in seconds)
+    assert len(seconds) == 3 and all(0 < s < 600 for s in seconds)  # with the input's end
     results = {title: spark.sql(sql).collect() for title, sql in REPORTS.items()}
     by_state = results["All batches by state"]
     # Weighted by plausible readings: (60 + 70 + 74) / 3, not by messages (4).
     assert [(r.state, r.avg_temperature, r.messages) for r in by_state] == [("CA", 68.0, 4)]
     assert [(r.batches, r.accepted, r.sensors, r.anomalies)
-            for r in results["Totals"]] == [(2, 4, 3, 1)]
+            for r in results["Totals"]] == [(3, 4, 3, 1)]
     assert [(r.state, r.messages, r.sensors, r.avg_temperature)
             for r in results["Since the start, by state"]] == [("CA", 4, 3, 68.0)]
     assert [(r.detector, r.reason, r.anomalies) for r in results["Anomalies by detector"]] == [
@@ -190,7 +194,7 @@ def test_a_replayed_batch_replaces_its_rows_instead_of_adding_them(spark, proces
               if (out / t).exists()}
     assert dict(counts["batch_totals"]) == {0: 1, 1: 1}
     assert dict(counts["state_stats"]) == {0: 2, 1: 2}
-    assert dict(counts["anomalies"]) == {0: 1, 1: 1}
+    assert dict(counts["anomalies"]) == {1: 2}  # c's and d's (test above)
     assert dict(counts["quarantine"]) == {0: 1, 1: 1}
     assert dict(counts["duplicates"]) == {1: 1}
     assert _running(out) == {0: 4, 1: 7}
@@ -218,18 +222,22 @@ def test_every_record_is_accepted_or_quarantined(spark, processor_factory):
 
 def test_a_replay_with_fewer_rows_leaves_none_of_the_earlier_ones(spark, processor_factory):
     # E.g. the bands were widened before the restart: the replay finds no anomaly this time.
+    # (b's reading is judged in batch 1: the rules' clock is then at it, 00:00:01.)
     make, out = processor_factory
     first, _ = make()
-    first(kafka_records(spark, [event("a", "CA", 60.0), event("b", "CA", 99.0), "junk"]), 0)
+    first(kafka_records(spark, [event("a", "CA", 60.0)]), 0)
+    first(kafka_records(spark, [event("a", "CA", 60.0, "2026-01-01T00:00:05.000000Z"),
+                                event("b", "CA", 99.0), "junk"], first_offset=1), 1)
     assert len(table_rows(out, "anomalies")) == 1
     assert len(table_rows(out, "quarantine")) == 1
     replay, _ = make()
-    replay(kafka_records(spark, [event("a", "CA", 60.0), event("b", "CA", 61.0)]), 0)
+    replay(kafka_records(spark, [event("a", "CA", 60.0, "2026-01-01T00:00:05.000000Z"),
+                                 event("b", "CA", 61.0)], first_offset=1), 1)
     assert len(table_rows(out, "anomalies")) == 0
     assert len(table_rows(out, "quarantine")) == 0
     totals = table_rows(out, "batch_totals")
-    assert [(t["batch_id"], t["messages"], t["anomalies"], t["quarantined"]) for t in totals] == [
-        (0, 2, 0, 0)]
+    assert sorted((t["batch_id"], t["messages"], t["anomalies"], t["quarantined"])
+                  for t in totals) == [(0, 1, 0, 0), (1, 2, 0, 0)]
 
 
 def test_compaction_merges_the_batches_before_and_changes_no_row(spark, tmp_path):
@@ -260,10 +268,14 @@ def test_compaction_merges_the_batches_before_and_changes_no_row(spark, tmp_path
     run(compacted, 2, range(2, 3))  # batch 2 merges batches 0 and 1
 
     assert rows(compacted) == rows(plain)
-    for table in ("batch_totals", "state_stats", "quarantine", "anomalies"):
+    for table in ("batch_totals", "state_stats", "quarantine"):
         names = sorted(p.name for p in (compacted / table).rglob("*.parquet"))
         assert names == ["part-b000000000002-000.parquet",
                          "part-c000000000000-000000000001.parquet"], table
+    # One batch file in the range is left as it is: batch 1's (batch 0 judged nothing yet; batch
+    # 2's readings are judged by the batch after it).
+    assert sorted(p.name for p in (compacted / "anomalies").rglob("*.parquet")) == [
+        "part-b000000000001-000.parquet"]
 
     # A compaction cut short after the merged file was in place: a batch file is back. The next
     # start removes it before anything reads the tables.

@@ -124,34 +124,47 @@ def output(tmp_path: Path) -> Path:
     return out
 
 
-def figures(findings: int, inside: int, found: int, windows: int) -> dict:
-    return {"findings": findings, "inside": inside,
-            "precision": pytest.approx(inside / findings) if findings else None,
-            "windows_found": found, "windows": windows}
+def figures(findings: int, inside: int, found: int, windows: int, normal_days: float,
+            chance: float | None = None) -> dict:
+    """A detector's figures; `normal_days`, the sensor-days outside the windows; `chance`, the
+    share of readings inside them (the set's figures have the precision's multiple of it)."""
+    precision = inside / findings if findings else None
+    out = {"findings": findings, "inside": inside,
+           "precision": pytest.approx(precision) if findings else None,
+           "windows_found": found, "windows": windows,
+           "false_per_sensor_day": pytest.approx((findings - inside) / normal_days)}
+    if chance is not None:
+        out["times_chance"] = pytest.approx(precision / chance) if findings else None
+    return out
 
 
 def test_score_counts_findings_inside_windows(nab, output):
     r = realdata.score(nab, "check", output)
+    # Normal stretches: the machine's readings span 00:00-02:00, its first window an hour of
+    # it; the ambient's 12:00-14:00, its window an hour of it: two hours in all.
+    days, hour = 2 / 24, 1 / 24
+    chance = 5 / 8
+    assert r["normal_sensor_days"] == pytest.approx(days)
     assert r["detectors"] == {
-        "learned": figures(1, 1, 1, 3),
-        "level_shift": figures(2, 2, 2, 3),
-        "zscore": figures(3, 2, 1, 3),
+        "learned": figures(1, 1, 1, 3, days, chance),
+        "level_shift": figures(2, 2, 2, 3, days, chance),
+        "zscore": figures(3, 2, 1, 3, days, chance),
         # Distinct readings: machine 00:00, 01:00, 01:05, 00:10 of the 2nd; ambient 12:30.
-        "all": figures(5, 4, 3, 3),
-        "all but learned": figures(4, 3, 2, 3),
+        "all": figures(5, 4, 3, 3, days, chance),
+        "all but learned": figures(4, 3, 2, 3, days, chance),
     }
     assert r["per_series"][AMBIENT] == {
-        "level_shift": figures(1, 1, 1, 1), "all": figures(1, 1, 1, 1),
-        "all but learned": figures(1, 1, 1, 1)}
-    assert r["per_series"][MACHINE]["all"] == figures(4, 3, 2, 2)
-    assert r["per_series"][MACHINE]["all but learned"] == figures(3, 2, 1, 2)
+        "level_shift": figures(1, 1, 1, 1, hour), "all": figures(1, 1, 1, 1, hour),
+        "all but learned": figures(1, 1, 1, 1, hour)}
+    assert r["per_series"][MACHINE]["all"] == figures(4, 3, 2, 2, hour)
+    assert r["per_series"][MACHINE]["all but learned"] == figures(3, 2, 1, 2, hour)
     # 8 readings not late of the set's series; inside windows: machine 00:00, 00:30, 01:00 and
     # ambient 12:00, 12:30.
     assert (r["readings"], r["readings_inside"]) == (8, 5)
     assert r["random_precision"] == pytest.approx(5 / 8)
     text = realdata.markdown("check", r)
-    assert "| all | 5 | 4 | 0.800 | 3 / 3 |" in text
-    assert f"| {MACHINE} | zscore | 3 | 2 | 0.667 | 1 / 2 |" in text
+    assert "| all | 5 | 4 | 0.800 | 1.3 | 3 / 3 | 12.000 |" in text
+    assert f"| {MACHINE} | zscore | 3 | 2 | 0.667 | 1 / 2 | 24.000 |" in text
 
 
 def test_score_leaves_out_a_skipped_detector(nab, output, tmp_path):
@@ -162,7 +175,22 @@ def test_score_leaves_out_a_skipped_detector(nab, output, tmp_path):
     assert r["set"] == "check" and r["skipped"] == ["learned"]
     assert sorted(r["detectors"]) == ["all", "all but learned", "level_shift", "zscore"]
     assert r["detectors"]["all"] == r["detectors"]["all but learned"] == {
-        "findings": 4, "inside": 3, "precision": 0.75, "windows_found": 2, "windows": 3}
+        "findings": 4, "inside": 3, "precision": 0.75, "windows_found": 2, "windows": 3,
+        "false_per_sensor_day": pytest.approx(12.0), "times_chance": pytest.approx(1.2)}
+
+
+def test_normal_readings_count_every_finding_as_false_per_sensor_day(output, tmp_path, capsys):
+    # The fixture's readings, taken as normal: 3 sensors; the machine's span 2 h (00:00-02:00,
+    # the late one left out), the ambient's 2 h, speed_6005's a single reading (no span).
+    r = realdata.normal(output)
+    days = 4 / 24
+    assert (r["sensors"], r["readings"], r["sensor_days"]) == (3, 9, pytest.approx(days))
+    # Each finding once (learned's row twice is one), each detector's its own.
+    assert r["findings"] == {"learned": 1, "level_shift": 2, "silent": 1, "zscore": 3}
+    assert r["all"] == 7 and r["all_per_sensor_day"] == pytest.approx(7 / days)
+    assert realdata.main(["normal", "--output-dir", str(output)]) == 0
+    text = capsys.readouterr().out
+    assert "| all together | 7 | 42.000 |" in text and "NOT met (42.000)" in text
 
 
 def test_score_wants_the_job_output(nab, tmp_path):
@@ -181,7 +209,6 @@ def test_the_check_config_is_the_job_config_but_for_the_cadence_settings():
 
     job, check = read("job.toml"), read("realdata.toml")
     job["detectors"]["sensor_ttl_seconds"] = 86400
-    job["detectors"]["silent"]["after_seconds"] = 7200
     job["detectors"]["band"]["enabled"] = False
     job["alerts"]["enabled"] = False
     assert check == job  # a setting added to job.toml must be added here too

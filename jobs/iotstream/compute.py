@@ -38,19 +38,25 @@ READINGS_DRIVER_ROWS = 100_000
 
 def compute(batch: DataFrame, batch_id: int, before: JobState, config: JobConfig,
             now: Callable[[], datetime], mark: Callable[[str], None],
-            elapsed: Callable[[], float]) -> BatchResult:
+            elapsed: Callable[[], float], end_of_input: bool = False) -> BatchResult:
     """The batch's results from the step's rows (plan.plan) and the state the last batch left;
     batch_totals' `seconds` is `elapsed()` (seconds since the batch started) once every table's
-    rows are computed."""
+    rows are computed. `end_of_input`: the batch reached the end of every partition (the clocks
+    then move past every reading read: windows.end_of_input)."""
     figures = _figures(batch)
     mark("step")
     totals = figures["batch"]
-    # Spark's time for the batch (the same when it is replayed); an empty batch has no rows to
-    # carry it, and takes the clock's.
-    batch_time = totals["batch_time"] or _naive(now())
+    # Spark's time for the batch (the same when it is replayed), as the records read carry it;
+    # a batch without records takes the step's rows' (the same time), or the clock's.
+    batch_time = totals["batch_time"] or totals["step_time"] or _naive(now())
     partitions = windows.partition_clocks(before.partitions, figures["partitions"], batch_time)
     watermark = windows.next_clock(before.watermark, partitions, batch_time,
                                    config.watermark_seconds, config.idle_timeout_seconds)
+    judged_until = windows.next_judged_until(before.judged_until, partitions, batch_time,
+                                             config.idle_timeout_seconds)
+    if end_of_input:
+        watermark, judged_until = windows.end_of_input(watermark, judged_until, partitions,
+                                                       config.window_seconds)
     wins = windows.advance(before.open_windows, before.closed_windows, figures["windows"],
                            figures["late_windows"], before.watermark, watermark,
                            config.window_seconds, config.restate_horizon_seconds)
@@ -87,6 +93,7 @@ def compute(batch: DataFrame, batch_id: int, before: JobState, config: JobConfig
                                   "late", "duplicates", "conflicts", "time_adjusted")},
         "states": len(figures["states"]), "anomalies": len(found), "running_messages": running,
         "total_sensors": all_sensors, "watermark": watermark, "restated": wins.restated,
+        "judged_until": judged_until,
     }
     rows: dict[str, list[dict] | DataFrame | pa.Table] = {
         "anomalies": found,
@@ -124,11 +131,12 @@ def compute(batch: DataFrame, batch_id: int, before: JobState, config: JobConfig
     alerts = tables.get("anomalies", to_arrow([], TABLES["anomalies"]))  # never a SparkTable
     shown = alerts.sort_by(order).slice(0, config.max_anomaly_rows).to_pylist()
     after = JobState(batch_id, running, all_sensors, watermark, state_totals, wins.still_open,
-                     wins.kept, tuple(partitions))
+                     wins.kept, tuple(partitions), judged_until)
     report = console.BatchReport(batch_id, batch_time, {**batch_row}, figures["states"], shown,
                                  windows_written=len(wins.written),
                                  windows_restated=wins.restated,
-                                 state_totals=total_rows)
+                                 state_totals=total_rows,
+                                 end_of_input=end_of_input and totals["consumed"] > 0)
     return BatchResult(batch_id, batch_time, tables,
                        to_arrow([*wins.still_open, *wins.kept], windows.WINDOW_STATE_SCHEMA),
                        to_arrow(partitions, windows.PARTITION_STATE_SCHEMA), alerts, after, report)
@@ -144,7 +152,7 @@ def _figures(batch: DataFrame) -> dict[str, Any]:
     counts = ("messages", "sensors", "consumed", "quarantined", "new_sensors", "duplicates",
               "conflicts", "time_adjusted", "clock_errors",
               *(f"hits_{n}" for n, d in REGISTRY.items() if not d.side_only))
-    total = {**dict.fromkeys(counts, 0), "late": 0, "batch_time": None}
+    total = {**dict.fromkeys(counts, 0), "late": 0, "batch_time": None, "step_time": None}
     per_state: dict[str, dict[str, Any]] = {}
     parts, late_parts = [], []
     partitions: dict[int, datetime] = {}
@@ -156,6 +164,7 @@ def _figures(batch: DataFrame) -> dict[str, Any]:
             total[name] += g[name]
         total["late"] += g["messages"] if g[windows.LATE_FLAG] else 0
         total["batch_time"] = windows.pick(max, total["batch_time"], g["batch_time"])
+        total["step_time"] = windows.pick(max, total["step_time"], g["step_time"])
         if not g["messages"]:
             continue
         s = per_state.setdefault(g["state"], {"messages": 0, "readings": 0, "total": None,

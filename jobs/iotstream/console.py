@@ -29,6 +29,7 @@ class BatchReport:
     state_totals: Sequence[Mapping[str, Any]] = ()  # state_totals rows after the batch
     # Where the batch's time went: (phase, seconds) on the batch's own thread, in order.
     phases: Sequence[tuple[str, float]] = ()
+    end_of_input: bool = False  # the batch read every partition to its end (--available-now)
 
 
 def format_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> list[str]:
@@ -81,6 +82,13 @@ def render(report: BatchReport) -> str:
                 if report.windows_restated else "")
     lines.append(f"Event time: watermark {mark} · {report.windows_written:,} window rows written"
                  f"{restated} (window_stats)")
+    if report.end_of_input:
+        judged = t.get("judged_until")
+        lines.append("End of input: every partition read to its end. The clock moves past every "
+                     "reading read, so every window is written; the next batch judges each "
+                     "sensor's last readings (to "
+                     f"{judged:%Y-%m-%d %H:%M:%S} UTC)." if judged else
+                     "End of input: every partition read to its end.")
     lines.append("")
     by_avg = format_table(
         ["state", "avg °F", "min °F", "max °F", "messages"],

@@ -20,11 +20,14 @@ OUTPUT: tuple[str, ...] = tuple(c["name"] for c in CONTRACT["output"])
 _KINDS = CONTRACT["kinds"]
 # Row kinds after the step: an accepted reading, a record that could not be used (quarantined),
 # a re-send of an accepted reading (`duplicate_kind`: resend, or conflict when its value
-# differs), a silence found, a level shift found. The first three are the records read.
-READING, QUARANTINED, DUPLICATE, SILENT, SHIFT = (
-    _KINDS[k] for k in ("reading", "quarantined", "duplicate", "silent", "shift"))
+# differs), a silence found, a level shift found, a reading the rules judged with what they
+# found (its rule columns). The first three are the records read.
+READING, QUARANTINED, DUPLICATE, SILENT, SHIFT, JUDGED = (
+    _KINDS[k] for k in ("reading", "quarantined", "duplicate", "silent", "shift", "judged"))
 RESEND, CONFLICT = CONTRACT["duplicate_kinds"]["same"], CONTRACT["duplicate_kinds"]["differs"]
 IMPOSSIBLE = CONTRACT["impossible_reason"]
 CLOCK_PROPERTY = CONTRACT["clock"]["property"]
+JUDGED_UNTIL_PROPERTY = CONTRACT["clock"]["judged_until_property"]
+END_PROPERTY = CONTRACT["clock"]["end_property"]
+WATERMARK_FUNCTION = CONTRACT["clock"]["function"]
 MODEL_PROPERTY = CONTRACT["model"]["property"]
-CLOCK_FUNCTION = CONTRACT["clock"]["function"]

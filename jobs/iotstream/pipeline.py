@@ -7,7 +7,7 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TextIO
 
 import pyarrow as pa
@@ -18,11 +18,12 @@ from pyspark.sql import functions as F
 from iotstream import console, step, stream, windows
 from iotstream.compute import compute
 from iotstream.config import JobConfig, checkpoint_location
+from iotstream.io import fs
 from iotstream.io.arrow import naive
 from iotstream.io.jobstate import VersionedState
 from iotstream.io.tables import ParquetSink
 from iotstream.metrics import Metrics, quarantine_reasons
-from iotstream.models import ModelWatch
+from iotstream.models import ModelFiles, ModelWatch
 from iotstream.results import BatchResult, JobState, SparkTable
 
 # The job's own state, in the checkpoint folder beside Spark's (whose state store holds the
@@ -54,6 +55,7 @@ class BatchProcessor:
         stopping: Callable[[], bool] = lambda: False,
         alerts: Callable[[SparkSession, object], int] | None = None,
         metrics: Metrics | None = None,
+        end_of_input: Callable[[SparkSession, int], bool] | None = None,
     ) -> None:
         self.config = config
         self.sink = sink
@@ -63,6 +65,8 @@ class BatchProcessor:
         self.stopping = stopping
         self.alerts = alerts
         self.metrics = metrics
+        # Whether a batch reads every partition to its end (io.offsets.InputEnd; --available-now).
+        self.end_of_input = end_of_input
         checkpoint = checkpoint_location(config)
         self.windows = VersionedState(f"{checkpoint}/{WINDOW_STATE_DIR}",
                                       windows.WINDOW_STATE_SCHEMA)
@@ -80,12 +84,15 @@ class BatchProcessor:
         # one process, a batch that fails ends the query, so later batches are never replays.)
         may_be_replay = self._last is None or self._last.batch_id != batch_id - 1
         before = self._state_before(spark, batch_id) if may_be_replay else self._last
-        step.set_clock(spark, windows.micros(before.watermark))
-        step.set_model(spark, self.models.location())
+        ended = self.end_of_input is not None and self.end_of_input(spark, batch_id)
+        latest = max((p["max_event_time"] for p in before.partitions), default=None)
+        step.set_clocks(spark, windows.micros(before.watermark), windows.micros(before.judged_until),
+                        ended, windows.micros(latest))
+        step.set_model(spark, self.models.location(model_files(spark)))
         cached, release = _cached(batch)
         try:
             result = compute(cached, batch_id, before, self.config, self.clock, phases.mark,
-                             elapsed=lambda: time.monotonic() - started)
+                             elapsed=lambda: time.monotonic() - started, end_of_input=ended)
             self.commit(spark, result, phases.mark, may_be_replay)
             # Counted while the batch is still cached: more quarantined records than the driver
             # takes are a SparkTable over it.
@@ -157,11 +164,15 @@ class BatchProcessor:
         if last is None:
             return JobState(batch_id - 1, **state)
         totals = self.sink.read_rows(spark, "state_totals", F.col("batch_id") == last["batch_id"])
+        judged_until = last["judged_until"]
+        if judged_until is None and last["watermark"] is not None:  # written before the column
+            judged_until = last["watermark"] + timedelta(seconds=self.config.watermark_seconds)
         return JobState(
             batch_id=last["batch_id"],
             running_messages=last["running_messages"],
             total_sensors=last["total_sensors"] or 0,
             watermark=last["watermark"],
+            judged_until=judged_until,
             state_totals={
                 r["state"]: {"messages": r["messages"], "sensors": r["sensors"],
                              "readings": r["readings"],
@@ -170,6 +181,13 @@ class BatchProcessor:
             },
             **state,
         )
+
+
+def model_files(spark: SparkSession) -> ModelFiles:
+    """The learned detector's model folder through Hadoop's FileSystem, shipped with addFile."""
+    return ModelFiles(names=lambda folder: fs.list_names(spark, folder),
+                      read=lambda location: fs.read_text(spark, location),
+                      ship=lambda location: step.ship_file(spark, location))
 
 
 def _rows(table: pa.Table | SparkTable | None) -> pa.Table | DataFrame | None:

@@ -1,13 +1,14 @@
 """The streaming plan: Kafka records → parsed, flagged records → the per-sensor step → foreachBatch.
 
-The per-sensor step (its detector rules, re-sent readings, and which records are late, first of
-their sensor or window, or new sensors) is Spark's `transformWithState` operator with a small
+The per-sensor step (its detector rules, which judge each sensor's readings in event-time order
+by the rules' clock, re-sent readings, and which records are late, first of their sensor or
+window, or new sensors) is Spark's `transformWithState` operator with a small
 Java processor (`engine/`, built by scripts/setup.sh into `iot-engine.jar`) on the RocksDB state
 store: each sensor's state lives in Spark's state, partitioned by sensor on the executors and
 checkpointed incrementally with the query. A batch reads and writes only the state of the
 sensors in it (and of those whose timer is due), whatever the size of the fleet; a replayed
 batch starts from the same state version. Every record comes out of the step with its flags;
-rules may add rows of their own (`kind` = silent, shift). What the step takes and gives is
+rules may add rows of their own (`kind` = judged, silent, shift). What the step takes and gives is
 contract.py's. Everything after it is the batch handler's (pipeline.py).
 """
 
@@ -21,13 +22,15 @@ from iotstream.config import JobConfig
 from iotstream.detectors import REGISTRY
 
 # What the step needs of the query: the RocksDB state store (transformWithState takes no other),
-# incremental checkpoints of it (a changelog per batch, not a copy of the store), and batches
-# only when records come (as the job always ran: a silence is reported by the next batch).
+# incremental checkpoints of it (a changelog per batch, not a copy of the store), and a batch
+# without records when the watermark moved and no record came (Spark's default: the step's
+# timers fire in it, so the rules judge the last readings before a pause in the input, or the
+# end of a bounded run's, without waiting for more records).
 SETTINGS = {
     "spark.sql.streaming.stateStore.providerClass":
         "org.apache.spark.sql.execution.streaming.state.RocksDBStateStoreProvider",
     "spark.sql.streaming.stateStore.rocksdb.changelogCheckpointing.enabled": "true",
-    "spark.sql.streaming.noDataMicroBatches.enabled": "false",
+    "spark.sql.streaming.noDataMicroBatches.enabled": "true",
 }
 _WATERMARK_TIME = "_watermark_time"
 # The step's input (the contract's), then what the batch handler needs of each record.
@@ -37,7 +40,8 @@ PASSED_THROUGH = ("kafka_timestamp", "raw", parse.REJECT_REASON, parse.CLOCK_SKE
 def plan(records: DataFrame, config: JobConfig) -> DataFrame:
     """Streaming Kafka records (parse.KAFKA_COLUMNS + batch_time) → one row per record, with the
     step's columns (step_contract.json's output, each rule's), window_start and the state's
-    band; plus the rows the step's rules add (a silence, a level shift)."""
+    band; plus the rows the step's rules add (a reading judged with a finding, a silence, a level
+shift)."""
     policy = parse.TimePolicy(config.max_future_seconds, config.max_past_seconds,
                               config.time_policy)
     flagged = (
@@ -46,14 +50,16 @@ def plan(records: DataFrame, config: JobConfig) -> DataFrame:
         .transform(band_rule.flag_out_of_band(config.bands))
         .withColumn("usable", parse.is_usable())
     )
-    # Spark's watermark follows the job's event-time clock (judged per Kafka partition by the
-    # driver, windows.py), which the step reads for its batch: the watermark column is that clock
-    # (the same in every row of a batch), so Spark's watermark is the clock one batch behind and
-    # fires the step's timers by it. It is a column the step's input no longer has: Spark then
-    # drops no record as late (the step marks them).
+    # Spark's watermark follows the rules' clock (judged per Kafka partition by the driver,
+    # windows.py), which the step reads for its batch: the watermark column is that clock (the
+    # same in every row of a batch; the latest event time read in the batch that reaches the end
+    # of the input), so Spark's watermark is the rules' clock one batch behind and fires the
+    # step's timers by it. It is a column the step's input no longer has: Spark then drops no
+    # record as late (the step marks them).
     step.register_clock(records.sparkSession)
     watched = (
-        flagged.withColumn(_WATERMARK_TIME, F.call_function(contract.CLOCK_FUNCTION))
+        flagged.withColumn(_WATERMARK_TIME,
+                           F.call_function(contract.WATERMARK_FUNCTION, F.col("event_time")))
         .withWatermark(_WATERMARK_TIME, "0 seconds")
         .select(*contract.INPUT, *PASSED_THROUGH)
     )

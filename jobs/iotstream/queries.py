@@ -24,7 +24,10 @@ SELECT state, window_start, late, kafka_partition,
        count_if(kind = '{DUPLICATE}' AND duplicate_kind = '{CONFLICT}') AS conflicts,
        count_if(ok AND clock IS NOT NULL) AS time_adjusted,
        count_if(kind IN ('{READING}', '{QUARANTINED}') AND clock IS NOT NULL) AS clock_errors,
-       max(batch_time) AS batch_time, max(CASE WHEN ok THEN event_time END) AS max_event_time,
+       max(CASE WHEN kind IN ('{READING}', '{QUARANTINED}', '{DUPLICATE}') THEN batch_time END)
+           AS batch_time,
+       max(batch_time) AS step_time,
+       max(CASE WHEN ok THEN event_time END) AS max_event_time,
        count_if(ok AND new_sensor) AS new_sensors,
        {", ".join(f"count_if({d.wanted}) AS hits_{n}" for n, d in REGISTRY.items()
                   if not d.side_only)}

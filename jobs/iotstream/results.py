@@ -18,9 +18,9 @@ from iotstream import console
 @dataclass(frozen=True)
 class JobState:
     """The job's state after a batch, which the next batch starts from: running figures, the
-    event-time clock (`watermark`), the partitions' clocks, the open windows and those closed
-    within the restate horizon. A new process reads it back from the last batch's rows and
-    saved state."""
+    event-time clock (`watermark`) and the rules' clock (`judged_until`), the partitions' clocks,
+    the open windows and those closed within the restate horizon. A new process reads it back
+    from the last batch's rows and saved state."""
 
     batch_id: int
     running_messages: int = 0
@@ -31,6 +31,7 @@ class JobState:
     open_windows: tuple[Mapping[str, Any], ...] = ()
     closed_windows: tuple[Mapping[str, Any], ...] = ()  # with the revision last written
     partitions: tuple[Mapping[str, Any], ...] = ()  # windows.PARTITION_STATE_SCHEMA rows
+    judged_until: datetime | None = None  # naive UTC
 
 
 @dataclass(frozen=True)

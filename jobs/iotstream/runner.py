@@ -18,9 +18,10 @@ from iotstream.alerts import AlertPublisher
 from iotstream.config import ConfigError, JobConfig, checkpoint_location, local_path
 from iotstream.console import describe
 from iotstream.io.fs import qualified
+from iotstream.io.offsets import InputEnd
 from iotstream.io.tables import ParquetSink
 from iotstream.metrics import Metrics, ProgressListener, serve
-from iotstream.pipeline import BatchProcessor, StopRequested
+from iotstream.pipeline import BatchProcessor, StopRequested, model_files
 
 NO_CONNECTOR = (
     "error: Spark has no Kafka source: the spark-sql-kafka-0-10 connector jars are not on the "
@@ -79,9 +80,12 @@ def run(config: JobConfig) -> int:
         return 2
     stop.install()  # again: the SparkContext put its own handler for SIGINT in place
     try:
+        learned = config.detectors["learned"]
         config = config.with_overrides(
             output_dir=qualified(spark, config.output_dir),
             checkpoint_dir=qualified(spark, config.checkpoint_dir) if config.checkpoint_dir else None,
+            detectors=config.detectors.changed("learned",
+                                               model_dir=qualified(spark, learned.model_dir)),
         )
         try:
             records = stream.read_kafka(spark, config)
@@ -103,11 +107,15 @@ def run(config: JobConfig) -> int:
         except ConfigError as e:
             print(f"error: {e}", file=sys.stderr)
             return 2
+        # A bounded run knows its end: the batch that reads every partition to its end.
+        ends = (InputEnd(checkpoint_location(config), config.bootstrap_servers, config.topic,
+                         dict(config.kafka_options)) if config.available_now else None)
         processor = BatchProcessor(config, ParquetSink(config.output_dir), stopping=stopping,
-                                   alerts=alerts, metrics=metrics)
+                                   alerts=alerts, metrics=metrics, end_of_input=ends)
         print(f"iot-aggregator: {describe(config)}", flush=True)
         print(f"iot-aggregator: {stream.describe_resources(spark, config)}", flush=True)
-        processor.models.location()  # says which model the learned detector scores with, if any
+        # Says which model the learned detector scores with, if any.
+        processor.models.location(model_files(spark))
         _warn_if_node_local(spark.sparkContext.master, config)
         try:
             rows = plan.plan(records, config)
@@ -137,6 +145,8 @@ def run(config: JobConfig) -> int:
             closing.set()
             for query in queries:
                 query.stop()
+            if ends is not None:
+                ends.close()
         return 0
     finally:
         if config.alerts_topic:

@@ -18,7 +18,13 @@ from typing import Any
 from pyspark.sql import DataFrame, SparkSession
 
 from iotstream.config import ConfigError, JobConfig
-from iotstream.contract import CLOCK_PROPERTY, MODEL_PROPERTY, OUTPUT
+from iotstream.contract import (
+    CLOCK_PROPERTY,
+    END_PROPERTY,
+    JUDGED_UNTIL_PROPERTY,
+    MODEL_PROPERTY,
+    OUTPUT,
+)
 
 STEP_CLASS = "iot.engine.SensorStep"
 JAR_NAME = "iot-engine.jar"
@@ -41,7 +47,8 @@ def settings(config: JobConfig) -> dict[str, Any]:
 
 
 def register_clock(spark: SparkSession) -> None:
-    """Makes CLOCK_FUNCTION() known to the session's SQL (the engine's nondeterministic UDF)."""
+    """Makes WATERMARK_FUNCTION(event_time) known to the session's SQL (the engine's
+    nondeterministic UDF)."""
     engine(spark).SensorStep.register(spark._jsparkSession)
 
 
@@ -59,17 +66,36 @@ def require_columns(stepped: DataFrame, wanted: tuple[str, ...]) -> None:
         raise ConfigError(OLD_JAR.format(columns=", ".join(missing)))
 
 
-def set_clock(spark: SparkSession, clock_micros: int | None) -> None:
-    """Hands the event-time clock (µs since the epoch; None: none yet) to the step and the
-    watermark column of every Spark job this thread starts next: the batch's jobs."""
-    spark.sparkContext.setLocalProperty(
-        CLOCK_PROPERTY, "" if clock_micros is None else str(clock_micros))
+def set_clocks(spark: SparkSession, clock_micros: int | None, judged_until_micros: int | None,
+               end_of_input: bool = False, latest_micros: int | None = None) -> None:
+    """Hands the clocks (µs since the epoch; None: none yet) to the step and the watermark column
+    of every Spark job this thread starts next: the batch's jobs. The event-time clock judges
+    lateness and windows; the rules judge each sensor's readings up to `judged_until`. In the batch
+    that reaches the end of the input, the watermark column is the latest event time read
+    (`latest_micros` before the batch, or the batch's own), so the batch after it judges every
+    sensor's last readings."""
+    sc = spark.sparkContext
+    sc.setLocalProperty(CLOCK_PROPERTY, "" if clock_micros is None else str(clock_micros))
+    sc.setLocalProperty(JUDGED_UNTIL_PROPERTY,
+                        "" if judged_until_micros is None else str(judged_until_micros))
+    # None removes the property: only the batch that reaches the end has it.
+    end = ("" if latest_micros is None else str(latest_micros)) if end_of_input else None
+    sc.setLocalProperty(END_PROPERTY, end)
 
 
-def set_model(spark: SparkSession, location: str) -> None:
-    """Hands the learned detector's artifact (a URI every executor can read; empty: none) to the
-    step in every Spark job this thread starts next: the batch's jobs (models.ModelWatch)."""
-    spark.sparkContext.setLocalProperty(MODEL_PROPERTY, location)
+def set_model(spark: SparkSession, name: str) -> None:
+    """Hands the learned detector's artifact (the name of a file shipped with the job, ship_file;
+    empty: none) to the step in every Spark job this thread starts next: the batch's jobs
+    (models.ModelWatch)."""
+    spark.sparkContext.setLocalProperty(MODEL_PROPERTY, name)
+
+
+def ship_file(spark: SparkSession, location: str) -> str:
+    """Ships the file at `location` (any URI the job's Hadoop configuration reads) with the job:
+    every executor fetches its own copy before it runs a task (SparkContext.addFile), from the
+    driver or from that file system. Returns the name it is found by (SparkFiles.get)."""
+    spark.sparkContext.addFile(location)
+    return location.rstrip("/").rsplit("/", 1)[-1]
 
 
 @functools.cache

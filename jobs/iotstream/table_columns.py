@@ -51,6 +51,10 @@ TABLE_COLUMNS: dict[str, tuple[Column, ...]] = {
         Column("seconds", "double"),
         # Windows written before that this batch's late readings restated (window_stats revisions).
         Column("restated", "bigint"),
+        # The rules' clock after the batch: the per-sensor rules have judged every sensor's
+        # readings up to it, in event-time order (the watermark without its delay, never back;
+        # the latest event time read once every partition is read to its end).
+        Column("judged_until", "timestamp"),
     ),
     "anomalies": (
         *_BATCH, Column("guid", "string"), Column("state", "string"),

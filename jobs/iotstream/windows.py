@@ -207,14 +207,52 @@ def next_clock(before: datetime | None, partitions: Iterable[Mapping], batch_tim
     """The clock after a batch: the lowest latest event time over the partitions that brought a
     reading less than idle_seconds before the batch (all idle: it stays), in milliseconds (the
     event time truncated, as Spark's watermark) less the delay; never below `before`."""
+    slowest = _slowest_active(partitions, batch_time, idle_seconds)
+    if slowest is None:
+        return before
+    candidate = slowest - timedelta(milliseconds=round(delay_seconds * 1000))
+    return candidate if before is None or candidate > before else before
+
+
+def next_judged_until(before: datetime | None, partitions: Iterable[Mapping],
+                      batch_time: datetime, idle_seconds: float) -> datetime | None:
+    """The rules' clock after a batch: the clock without its delay. Every active partition has
+    been read up to it, so (each partition being in event-time order) no earlier reading can
+    still come from them: the rules may judge every sensor's readings up to it. Never back."""
+    slowest = _slowest_active(partitions, batch_time, idle_seconds)
+    return before if slowest is None or (before is not None and slowest <= before) else slowest
+
+
+def _slowest_active(partitions: Iterable[Mapping], batch_time: datetime,
+                    idle_seconds: float) -> datetime | None:
+    """The lowest latest event time (ms) over the partitions that brought a reading less than
+    idle_seconds before the batch; None when all are idle."""
     idle = timedelta(seconds=idle_seconds)
     active = [r["max_event_time"] for r in partitions if batch_time - r["last_read"] < idle]
     if not active:
-        return before
+        return None
     slowest = min(active)
-    truncated = slowest.replace(microsecond=slowest.microsecond // 1000 * 1000)
-    candidate = truncated - timedelta(milliseconds=round(delay_seconds * 1000))
-    return candidate if before is None or candidate > before else before
+    return slowest.replace(microsecond=slowest.microsecond // 1000 * 1000)
+
+
+def end_of_input(clock: datetime | None, judged_until: datetime | None,
+                 partitions: Iterable[Mapping],
+                 length_seconds: float) -> tuple[datetime | None, datetime | None]:
+    """The clocks once every partition has been read to its end (--available-now), as Flink's
+    end-of-input watermark: the rules' clock moves to the latest event time read (every reading
+    can be judged; a sensor silent up to it is silent), and the event-time clock to the end of
+    that reading's window, so every window that has a reading is written. Never back."""
+    latest = max((r["max_event_time"] for r in partitions if r["max_event_time"] is not None),
+                 default=None)
+    if latest is None:
+        return clock, judged_until
+    length = round(length_seconds * 1_000_000)
+    end = _from_micros((micros(latest) // length + 1) * length)
+    return pick(max, clock, end), pick(max, judged_until, latest)
+
+
+def _from_micros(value: int) -> datetime:
+    return datetime(1970, 1, 1) + timedelta(microseconds=value)
 
 
 def three_sigma_limits(merged: Mapping[Key, Mapping], min_readings: int) -> dict[Key, tuple]:

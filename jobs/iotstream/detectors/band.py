@@ -4,7 +4,8 @@ score is how far outside the band, in °F. A sensor's run out of band is reporte
 first reading (`band_new`, the engine's BandRule): a sensor that sits out of its band,
 drifts out of it or wavers at its edge is one finding, not one per reading. A run ends when the
 sensor is back in band for 10 readings in a row, or goes on out of band for another reason (a new
-run). A late reading, which the step keeps out of the sensor's model, is judged on its own."""
+run). A reading the step keeps out of the sensor's rules (a late one, or one behind the rules'
+clock) is judged on its own, as it arrives."""
 
 from __future__ import annotations
 
@@ -21,5 +22,6 @@ def findings(row: Row, _settings: Settings) -> Iterable[Finding]:
 
 DETECTOR = Detector(
     name="band", settings=Settings, meant_for=("spike", "impossible", "drift"),
-    wanted="kind = 'reading' AND reason IS NOT NULL AND (band_new OR late)", findings=findings,
+    wanted="reason IS NOT NULL AND ((kind = 'judged' AND band_new) OR (kind = 'reading' AND NOT "
+           "to_rules))", findings=findings,
     columns=("band_new",))

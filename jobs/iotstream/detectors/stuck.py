@@ -1,5 +1,8 @@
-"""`stuck`: a sensor reporting the identical value `repeats` times in a row, reported once per
-run. Computed by the engine's per-sensor step, which hands on `stuck_score` (the run length)."""
+"""`stuck`: a run of identical values longer than the sensor's own readings make likely, reported
+once per run: at least `repeats` readings, and less likely than `chance` for a sensor that
+repeats its value at the rate it did over its last 200 changes of reading (an upper bound of
+it). Computed by the engine's per-sensor step (engine/…/StuckRule.java), which hands on
+`stuck_score` (the run length)."""
 
 from __future__ import annotations
 
@@ -12,9 +15,11 @@ from iotstream.detectors.base import Detector, Finding, Row, Settings
 @dataclass(frozen=True)
 class StuckSettings(Settings):
     repeats: int = 10
+    chance: float = 1e-15
 
     def problems(self) -> list[str]:
-        return [] if self.repeats >= 2 else ["stuck repeats must be >= 2"]
+        return [] if self.repeats >= 2 and 0 < self.chance < 1 else [
+            "stuck needs repeats >= 2 and 0 < chance < 1"]
 
 
 def findings(row: Row, _settings: StuckSettings) -> Iterable[Finding]:

@@ -14,6 +14,7 @@ from iotstream.detectors.base import Detector, Finding, Row, Settings
 
 @dataclass(frozen=True)
 class ThreeSigmaSettings(Settings):
+    enabled: bool = False  # off by default: see conf/job.toml
     k: float = 3.0
     min_readings: int = 20
 

@@ -25,6 +25,21 @@ def qualified(spark: SparkSession, location: str) -> str:
     return fs.makeQualified(path(location)).toString()
 
 
+def list_names(spark: SparkSession, folder: str) -> list[str] | None:
+    """The names of the files in `folder` (None: no such folder)."""
+    fs, path = hadoop_fs(spark, folder)
+    where = path(folder)
+    if not fs.exists(where) or not fs.getFileStatus(where).isDirectory():
+        return None
+    return [s.getPath().getName() for s in fs.listStatus(where) if s.isFile()]
+
+
+def read_text(spark: SparkSession, location: str) -> str:
+    """The whole content of the file at `location` (UTF-8)."""
+    fs, path = hadoop_fs(spark, location)
+    return read_bytes(spark, fs, path(location)).decode("utf-8")
+
+
 def read_bytes(spark: SparkSession, fs: Any, location: Any) -> bytes:
     """The whole content of the file at `location` (a Hadoop Path on `fs`)."""
     stream = fs.open(location)

@@ -4,8 +4,9 @@ trained on, the libraries, the training figures). Written by scripts/train.py in
 folder as learned-<UTC time of training>.json, so the newest sorts last; never changed after
 (a new model is a new file, written to a temporary name and renamed into place).
 
-No Spark: the job's driver only finds the newest file (`newest`) and reads its header; the
-engine reads the forest on the executors.
+No Spark: the job's driver lists the model folder and reads the newest file through Hadoop's
+FileSystem (any URI: models.ModelWatch), and checks it here (`newest_name`, `parse`); the engine
+reads the forest on the executors, from the copy shipped with the job.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import json
 import os
 import re
 import tempfile
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -45,20 +47,36 @@ def write(model_dir: Path, doc: dict[str, Any]) -> Path:
     return target
 
 
+def newest_name(names: Iterable[str]) -> str | None:
+    """The newest artifact's name among a folder's file names (None: no artifact)."""
+    found = sorted(n for n in names if PATTERN.match(n))
+    return found[-1] if found else None
+
+
 def newest(model_dir: str | Path) -> Path | None:
-    """The newest artifact in the folder (None: no folder, or no artifact in it)."""
+    """The newest artifact in a local folder (None: no folder, or no artifact in it)."""
     try:
-        names = sorted(n for n in os.listdir(model_dir) if PATTERN.match(n))
+        name = newest_name(os.listdir(model_dir))
     except (FileNotFoundError, NotADirectoryError):
         return None
-    return Path(model_dir, names[-1]) if names else None
+    return Path(model_dir, name) if name else None
 
 
 def read(path: Path) -> dict[str, Any]:
-    """The artifact, checked: its format, method, features and forest (ArtifactError if not)."""
+    """The artifact of a local file, checked (`parse`)."""
     try:
-        doc = json.loads(path.read_text())
-    except (OSError, ValueError) as e:
+        text = path.read_text()
+    except OSError as e:
+        raise ArtifactError(f"cannot read model {path}: {e}") from None
+    return parse(text, str(path))
+
+
+def parse(text: str, path: str) -> dict[str, Any]:
+    """The artifact's text (from `path`), checked: its format, method, features and forest
+    (ArtifactError if not)."""
+    try:
+        doc = json.loads(text)
+    except ValueError as e:
         raise ArtifactError(f"cannot read model {path}: {e}") from None
     if doc.get("format") != FORMAT or doc.get("method") != METHOD:
         raise ArtifactError(f"model {path} is not an artifact of this job's version (format "
@@ -85,9 +103,9 @@ def spec(doc: dict[str, Any]) -> FeatureSpec:
                        warmup=int(f["warmup"]), min_sigma=float(f["min_sigma"]))
 
 
-def describe(path: Path, doc: dict[str, Any]) -> str:
-    """One line: which model, trained on what."""
+def describe(name: str, doc: dict[str, Any]) -> str:
+    """One line: which model (its file's name), trained on what."""
     t = doc["training"]
-    return (f"{path.name} ({doc['method']}, {t['rows']:,} readings of {t['sensors']:,} sensors "
+    return (f"{name} ({doc['method']}, {t['rows']:,} readings of {t['sensors']:,} sensors "
             f"from {t['first_event_time']} to {t['last_event_time']}, threshold "
             f"{doc['threshold']:.4f})")

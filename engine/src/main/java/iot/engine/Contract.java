@@ -14,7 +14,7 @@ import org.apache.spark.sql.types.StructField;
 /**
  * The contract with the Python job, read from {@code step_contract.json} (the job's
  * jobs/iotstream/step_contract.json, packed into the jar by engine/pom.xml): the columns the step
- * takes and adds, the kinds of its rows, and how the clock reaches it. Declared there once; this
+ * takes and adds, the kinds of its rows, and how the clocks reach it. Declared there once; this
  * class only reads it.
  */
 public final class Contract {
@@ -27,12 +27,15 @@ public final class Contract {
     public static final String DUPLICATE = kind("duplicate");
     public static final String SILENT = kind("silent");
     public static final String SHIFT = kind("shift");
+    public static final String JUDGED = kind("judged");
     public static final String RESEND = JSON.get("duplicate_kinds").get("same").asText();
     public static final String CONFLICT = JSON.get("duplicate_kinds").get("differs").asText();
     /** The band rule's reason for a value no air temperature can have. */
     public static final String IMPOSSIBLE = JSON.get("impossible_reason").asText();
     public static final String CLOCK_PROPERTY = JSON.get("clock").get("property").asText();
-    public static final String CLOCK_FUNCTION = JSON.get("clock").get("function").asText();
+    public static final String JUDGED_UNTIL_PROPERTY = JSON.get("clock").get("judged_until_property").asText();
+    public static final String END_PROPERTY = JSON.get("clock").get("end_property").asText();
+    public static final String WATERMARK_FUNCTION = JSON.get("clock").get("function").asText();
     public static final String MODEL_PROPERTY = JSON.get("model").get("property").asText();
 
     private Contract() {}

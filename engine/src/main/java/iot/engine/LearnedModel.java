@@ -2,18 +2,22 @@ package iot.engine;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.File;
+import java.io.FileInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
-import org.apache.hadoop.conf.Configuration;
-import org.apache.hadoop.fs.Path;
+import org.apache.spark.SparkFiles;
 import org.apache.spark.TaskContext;
 
 /**
  * The learned detector's model on an executor: an Isolation Forest read from the artifact the
- * driver chose for the batch (jobs/iotstream/learned/artifact.py; its location is the task's
- * local property {@link Contract#MODEL_PROPERTY}), read once per JVM and kept while the driver
- * names the same artifact (artifacts never change: a new model is a new file). The score is
+ * driver chose for the batch (jobs/iotstream/learned/artifact.py). The driver ships the artifact
+ * with the job (SparkContext.addFile: every executor fetches it from the driver, or from the
+ * file system it came from, before it runs a task of the batch) and names it in the task's local
+ * property {@link Contract#MODEL_PROPERTY}; the executor reads its own copy (SparkFiles), never
+ * the driver's folder. Read once per JVM and kept while the driver names the same artifact
+ * (artifacts never change: a new model is a new file). The score is
  * forest.py's: 2^(-(sum of the trees' path lengths) / (trees × c(ψ))), features rounded to
  * float32 before each split, as scikit-learn's trees split.
  */
@@ -81,12 +85,14 @@ final class LearnedModel {
         return model;
     }
 
-    static LearnedModel load(String location) {
-        Path p = new Path(location);
-        try (InputStream in = p.getFileSystem(new Configuration()).open(p)) {
-            return new LearnedModel(location, new ObjectMapper().readTree(in));
+    /** The artifact shipped with the job under {@code name}, from this JVM's copy of it. */
+    static LearnedModel load(String name) {
+        File copy = new File(SparkFiles.get(name));
+        try (InputStream in = new FileInputStream(copy)) {
+            return new LearnedModel(name, new ObjectMapper().readTree(in));
         } catch (IOException e) {
-            throw new UncheckedIOException("cannot read model " + location, e);
+            throw new UncheckedIOException("cannot read model " + name + " (shipped with the job: "
+                    + copy + ")", e);
         }
     }
 

@@ -32,16 +32,31 @@ public interface Rule<S> extends Serializable {
 
     S read(DataInputStream in, int version) throws IOException;
 
-    /** Takes one on-time reading of the sensor that is no duplicate, in event-time order. */
+    /**
+     * Takes one reading of the sensor (no duplicate, not late), in event-time order, once the
+     * rules' clock has reached it: nothing earlier of the sensor can still come.
+     */
     void observe(S state, Reading reading, Findings out);
 
-    /** When the sensor next needs this rule without a reading (µs of event time), or Sensor.NONE. */
+    /**
+     * Columns of a reading's own row as it arrives, when it is held for the rules (it is judged
+     * later, once the rules' clock reaches it): what the rule can say of it already, such as
+     * zscore's band from the history judged so far. Nothing by default.
+     */
+    default void annotate(S state, double value, Findings out) {}
+
+    /** When the sensor next needs this rule without a reading (µs of event time), or Sensor.NONE:
+     * the step looks at the sensor again once the rules' clock has passed it. */
     default long dueMicros(S state, Sensor sensor) {
         return Sensor.NONE;
     }
 
-    /** The event-time timer fired: the clock is at {@code watermark} (µs); the sensor sent nothing since. */
-    default void expire(S state, Sensor sensor, long watermark, Findings out) {}
+    /**
+     * The rules' clock is at {@code judgedUntil} (µs) and every reading of the sensor up to it has
+     * been observed: what the rule concludes from the time that passed since (a silence). Called
+     * after every release.
+     */
+    default void expire(S state, Sensor sensor, long judgedUntil, Findings out) {}
 
     /** A column a rule adds: its name, Spark type, and its value in a row the rule leaves alone. */
     record Column(String name, String type, boolean nullable, Object unset) implements Serializable {

@@ -4,18 +4,22 @@ import java.util.Arrays;
 import java.util.List;
 
 /**
- * One sensor's state in the step: what every rule relies on (its latest reading, whether it has
- * a model at all, the windows it was counted in, the readings accepted in windows still open, its
- * timer), and each rule's own slice, in the order of the step's rules. A sensor the job has
- * forgotten (TTL) keeps its entry with no model, so that it is never counted as a new sensor
- * twice. Stored by {@link SensorCodec}.
+ * One sensor's state in the step: what every rule relies on (its latest reading judged, whether
+ * it has a model at all, the windows it was counted in, the readings accepted in windows still
+ * open, the readings held for the rules, its timer), and each rule's own slice, in the order of
+ * the step's rules. A sensor the job has forgotten (TTL) keeps its entry with no model, so that it
+ * is never counted as a new sensor twice. Stored by {@link SensorCodec}.
+ *
+ * <p>Readings reach the rules in event-time order, whatever order Kafka delivered them in: a
+ * reading is held ({@link #hold}) until the rules' clock reaches it, then released to every rule
+ * ({@link #release}), as Flink sorts a keyed stream by event time and releases it on the watermark.
  */
 public final class Sensor {
     public static final long NONE = Long.MIN_VALUE;
 
     boolean hasModel;
     double lastValue;
-    long lastTime = NONE; // µs of event time of the latest reading
+    long lastTime = NONE; // µs of event time of the latest reading the rules judged
     String state;
     long[] windows = new long[0]; // starts of the windows it was counted in (restate horizon)
     long timer = NONE; // the one event-time timer registered for it (ms), if any
@@ -24,6 +28,12 @@ public final class Sensor {
     double[] seenValues = new double[0];
     int seenSize;
     long seenMax = NONE;
+    // The readings held for the rules, oldest first: event time, value, state, band reason.
+    long[] heldTimes = new long[0];
+    double[] heldValues = new double[0];
+    String[] heldStates = new String[0];
+    String[] heldReasons = new String[0];
+    int heldSize;
     final Object[] slices;
 
     Sensor(List<Rule<?>> rules) {
@@ -49,7 +59,66 @@ public final class Sensor {
         return (S) slices[index];
     }
 
-    /** Feeds one on-time reading that is no duplicate to every rule, in order. */
+    /** Holds a reading for the rules until their clock reaches it (after any held reading of the
+     * same time or earlier). */
+    void hold(long when, double value, String readingState, String reason) {
+        if (heldTimes.length == heldSize) {
+            int size = heldSize * 2 + 4;
+            heldTimes = Arrays.copyOf(heldTimes, size);
+            heldValues = Arrays.copyOf(heldValues, size);
+            heldStates = Arrays.copyOf(heldStates, size);
+            heldReasons = Arrays.copyOf(heldReasons, size);
+        }
+        int at = heldSize;
+        while (at > 0 && heldTimes[at - 1] > when) at--;
+        int after = heldSize - at;
+        System.arraycopy(heldTimes, at, heldTimes, at + 1, after);
+        System.arraycopy(heldValues, at, heldValues, at + 1, after);
+        System.arraycopy(heldStates, at, heldStates, at + 1, after);
+        System.arraycopy(heldReasons, at, heldReasons, at + 1, after);
+        heldTimes[at] = when;
+        heldValues[at] = value;
+        heldStates[at] = readingState;
+        heldReasons[at] = reason;
+        heldSize++;
+    }
+
+    /** Whether a reading at {@code when} can still be judged in order: it is not behind the
+     * rules' clock, nor behind a reading the rules judged already. */
+    boolean judgeable(long when, long judgedUntil) {
+        return (judgedUntil == NONE || when >= judgedUntil) && (lastTime == NONE || when > lastTime);
+    }
+
+    /**
+     * The rules' clock is at {@code judgedUntil} (µs): the held readings up to it go to every rule,
+     * oldest first; then the rules conclude what the time since the last of them says (a
+     * silence); a sensor with nothing held whose last reading is the TTL behind is forgotten.
+     */
+    void release(List<Rule<?>> rules, long judgedUntil, long ttlMicros, Findings.Judgements out) {
+        int released = 0;
+        while (released < heldSize && heldTimes[released] <= judgedUntil) {
+            String reason = heldReasons[released];
+            out.judging(heldStates[released], heldTimes[released], heldValues[released], reason);
+            observe(rules, heldStates[released], heldTimes[released], heldValues[released], reason, out);
+            released++;
+        }
+        if (released > 0) {
+            int left = heldSize - released;
+            System.arraycopy(heldTimes, released, heldTimes, 0, left);
+            System.arraycopy(heldValues, released, heldValues, 0, left);
+            System.arraycopy(heldStates, released, heldStates, 0, left);
+            System.arraycopy(heldReasons, released, heldReasons, 0, left);
+            Arrays.fill(heldStates, left, heldSize, null);
+            Arrays.fill(heldReasons, left, heldSize, null);
+            heldSize = left;
+        }
+        if (hasModel && lastTime != NONE) {
+            for (int i = 0; i < slices.length; i++) expire(rules.get(i), i, judgedUntil, out);
+            if (heldSize == 0 && lastTime + ttlMicros <= judgedUntil) forget(rules);
+        }
+    }
+
+    /** Feeds one reading to every rule, in order (the rules' clock has reached it). */
     void observe(List<Rule<?>> rules, String readingState, long when, double value, String band,
                  Findings out) {
         Reading r = new Reading(readingState, when, value, band, !Contract.IMPOSSIBLE.equals(band),
@@ -65,23 +134,31 @@ public final class Sensor {
         rule.observe(this.<S>slice(index), r, out);
     }
 
-    /** The timer fired at {@code watermark} (µs): rules report what is due; past the TTL, the
-     * model is forgotten; the windows the clock closed are dropped. */
-    void expire(List<Rule<?>> rules, long watermark, long ttlMicros, long windowMicros,
-                long restateMicros, Findings out) {
-        if (hasModel && lastTime != NONE) {
-            for (int i = 0; i < slices.length; i++) expire(rules.get(i), i, watermark, out);
-            if (lastTime + ttlMicros <= watermark) forget(rules);
+    private <S> void expire(Rule<S> rule, int index, long judgedUntil, Findings out) {
+        rule.expire(this.<S>slice(index), this, judgedUntil, out);
+    }
+
+    /** Each rule's columns for a reading held on arrival ({@link Rule#annotate}). */
+    void annotate(List<Rule<?>> rules, double value, Findings out) {
+        for (int i = 0; i < slices.length; i++) annotate(rules.get(i), i, value, out);
+    }
+
+    private <S> void annotate(Rule<S> rule, int index, double value, Findings out) {
+        rule.annotate(this.<S>slice(index), value, out);
+    }
+
+    /**
+     * When the step must look at this sensor next without a reading (ms of event time; the timer
+     * fires once Spark's watermark, the rules' clock one batch behind, reaches it), or NONE.
+     * With readings held: at the next batch whose watermark moves past {@code watermarkMs}, which
+     * is the rules' clock {@code judgedUntil} of this batch (they may be released then).
+     * Otherwise at the earliest of the rules' deadlines and the TTL.
+     */
+    long dueMs(List<Rule<?>> rules, long ttlMicros, long judgedUntil, long watermarkMs) {
+        if (heldSize > 0) {
+            long until = judgedUntil == NONE ? NONE : Math.floorDiv(judgedUntil, 1000);
+            return Math.max(until, watermarkMs + 1);
         }
-        closeWindows(windowMicros, restateMicros, watermark); // a sensor gone: nothing left open
-    }
-
-    private <S> void expire(Rule<S> rule, int index, long watermark, Findings out) {
-        rule.expire(this.<S>slice(index), this, watermark, out);
-    }
-
-    /** When this sensor next needs looking at without a reading (ms of event time), or NONE. */
-    long dueMs(List<Rule<?>> rules, long ttlMicros) {
         if (!hasModel || lastTime == NONE) return NONE;
         long due = lastTime + ttlMicros;
         for (int i = 0; i < slices.length; i++) {

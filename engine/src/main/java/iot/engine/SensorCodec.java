@@ -9,14 +9,16 @@ import java.io.UncheckedIOException;
 import java.util.List;
 
 /**
- * A sensor as the bytes Spark's state store keeps. Format 3: the state every rule relies on, then
- * one section per rule: its name, its format version and its bytes, written and read by the rule
- * alone. A section of a rule the step no longer has is dropped; a rule with no section (added
- * since) starts fresh. Formats 1 and 2 (one record of every rule's fields, before rules had
- * sections of their own) still load: {@link LegacySensorFormat}.
+ * A sensor as the bytes Spark's state store keeps. Format 4: the state every rule relies on (with
+ * the readings held for the rules), then one section per rule: its name, its format version and
+ * its bytes, written and read by the rule alone. A section of a rule the step no longer has is
+ * dropped; a rule with no section (added since) starts fresh. Format 3 (before readings were
+ * held: none held) loads; so do formats 1 and 2 (one record of every rule's fields, before rules
+ * had sections of their own): {@link LegacySensorFormat}.
  */
 public final class SensorCodec {
-    static final byte FORMAT = 3;
+    static final byte FORMAT = 4;
+    static final byte BEFORE_HELD = 3;
 
     private SensorCodec() {}
 
@@ -39,6 +41,14 @@ public final class SensorCodec {
                 out.writeDouble(m.seenValues[i]);
             }
             out.writeLong(m.seenMax);
+            out.writeInt(m.heldSize);
+            for (int i = 0; i < m.heldSize; i++) {
+                out.writeLong(m.heldTimes[i]);
+                out.writeDouble(m.heldValues[i]);
+                out.writeUTF(m.heldStates[i]);
+                out.writeBoolean(m.heldReasons[i] != null);
+                if (m.heldReasons[i] != null) out.writeUTF(m.heldReasons[i]);
+            }
             out.writeInt(rules.size());
             ByteArrayOutputStream section = new ByteArrayOutputStream(128);
             for (int i = 0; i < rules.size(); i++) {
@@ -63,10 +73,13 @@ public final class SensorCodec {
     }
 
     public static Sensor fromBytes(byte[] bytes, List<Rule<?>> rules) {
-        if (bytes.length > 0 && bytes[0] != FORMAT) return LegacySensorFormat.read(bytes, rules);
+        if (bytes.length > 0 && bytes[0] != FORMAT && bytes[0] != BEFORE_HELD) {
+            return LegacySensorFormat.read(bytes, rules);
+        }
         try {
             DataInputStream in = new DataInputStream(new ByteArrayInputStream(bytes));
-            if (in.readByte() != FORMAT) throw new IllegalStateException("empty sensor state");
+            if (bytes.length == 0) throw new IllegalStateException("empty sensor state");
+            byte format = in.readByte();
             Sensor m = new Sensor(rules);
             m.hasModel = in.readBoolean();
             m.lastValue = in.readDouble();
@@ -83,6 +96,15 @@ public final class SensorCodec {
                 m.seenValues[i] = in.readDouble();
             }
             m.seenMax = in.readLong();
+            if (format == FORMAT) {
+                int held = in.readInt();
+                for (int i = 0; i < held; i++) {
+                    long when = in.readLong();
+                    double value = in.readDouble();
+                    String state = in.readUTF();
+                    m.hold(when, value, state, in.readBoolean() ? in.readUTF() : null);
+                }
+            }
             int sections = in.readInt();
             for (int s = 0; s < sections; s++) {
                 String name = in.readUTF();

@@ -23,16 +23,24 @@ import org.apache.spark.sql.types.StructType;
 import scala.jdk.javaapi.CollectionConverters;
 
 /**
- * The per-sensor step of a micro-batch, one call per sensor (grouping key: its guid). Every input
- * row comes out again, with the contract's columns added: whether it is late (its window already
- * closed by the event-time clock), first of its sensor in the batch / in its state / in its
- * window (for a late reading: in the window it restates, within the restate horizon), a new
- * sensor; and each rule's columns. A reading with the event time of one already accepted in a
- * window still open is a duplicate, kept out of the rules. Rules may add rows of their own (a
- * silence, a level shift). Records that are not usable have keys of their own and pass through.
+ * The per-sensor step of a micro-batch, one call per sensor (grouping key: its guid).
  *
- * <p>One event-time timer per sensor, moved only when it fires: it fires at the earliest its
- * sensor can be due (a rule's deadline, then TTL) and is then set again from its latest reading.
+ * <p>On arrival, by the event-time clock: every input row comes out again, with the contract's
+ * columns added: whether it is late (its window already closed), first of its sensor in the
+ * batch / in its state / in its window (for a late reading: in the window it restates, within the
+ * restate horizon), a new sensor, and whether it goes to the rules. A reading with the event time
+ * of one already accepted in a window still open is a duplicate. Records that are not usable have
+ * keys of their own and pass through.
+ *
+ * <p>Judged by the rules' clock (judged_until): a reading that is neither late nor behind that
+ * clock is held in the sensor's state and released to the rules, oldest first, once the clock
+ * reaches it, in this batch or a later one; so every rule sees a sensor's readings in event-time
+ * order whatever the Kafka partitions, the slicing of a backlog or the producer's keys. What the
+ * rules find of a reading comes out as a row of kind judged (only when they find something); rows
+ * of their own (a silence, a level shift) come out too.
+ *
+ * <p>One event-time timer per sensor: while it holds readings, the next batch whose watermark
+ * moves (they may be due then); otherwise its rules' earliest deadline, then TTL.
  */
 final class SensorProcessor extends StatefulProcessor<String, Row, Row> {
     private static final long serialVersionUID = 1L;
@@ -42,7 +50,7 @@ final class SensorProcessor extends StatefulProcessor<String, Row, Row> {
     private final int clock; // the event-time policy's verdict
     private final Map<String, Integer> columns = new HashMap<>(); // output column → index
     // The contract's columns every row gets, found once (a row must not pay a lookup per column).
-    private final int kindAt, lateAt, firstAt, firstInStateAt, firstInWindowAt, newSensorAt;
+    private final int kindAt, lateAt, toRulesAt, firstAt, firstInStateAt, firstInWindowAt, newSensorAt;
     private final int duplicateKindAt, keptAt;
     private final Object[] unset; // each output column's value in a row nobody set it in
     private transient ValueState<byte[]> store;
@@ -70,6 +78,7 @@ final class SensorProcessor extends StatefulProcessor<String, Row, Row> {
         for (int i = 0; i < width; i++) columns.put(output.fields()[i].name(), i);
         kindAt = columns.get("kind");
         lateAt = columns.get("late");
+        toRulesAt = columns.get("to_rules");
         firstAt = columns.get("first_of_sensor");
         firstInStateAt = columns.get("first_in_state");
         firstInWindowAt = columns.get("first_in_window");
@@ -100,26 +109,31 @@ final class SensorProcessor extends StatefulProcessor<String, Row, Row> {
         return t;
     }
 
-    /** The rows of one sensor's call: a row per input row, and the rules' rows of their own. */
-    private final class Out implements Findings {
-        final List<Row> rows = new ArrayList<>();
-        final List<Row> found = new ArrayList<>(0);
+    /** The rows of one sensor's call: a row per input row, the rows of judged readings with a
+     * finding, and the rules' rows of their own. */
+    private final class Out implements Findings.Judgements {
+        final List<Object[]> rows = new ArrayList<>(); // made into Rows when the call ends
         final String key;
-        final TimerValues timers;
-        Object[] current;
+        final Timestamp now; // the batch's time
+        Object[] current; // the row set() writes to: an input row's, or a judged reading's
+        // The reading being judged, whose row is made when a rule first sets a column of it.
+        String judgingState, judgingReason;
+        long judgingWhen;
+        double judgingValue;
 
         Out(String key, TimerValues timers) {
             this.key = key;
-            this.timers = timers;
+            this.now = new Timestamp(timers.getCurrentProcessingTimeInMs());
         }
 
         /** Starts the row of an input row, with the contract's columns. */
-        Object[] start(Row in, String kind, boolean late, boolean first, boolean firstInState,
-                       boolean firstInWindow, boolean isNew) {
+        Object[] start(Row in, String kind, boolean late, boolean toRules, boolean first,
+                       boolean firstInState, boolean firstInWindow, boolean isNew) {
             Object[] v = unset.clone();
             for (int i = 0; i < in.length(); i++) v[i] = in.get(i);
             v[kindAt] = kind;
             v[lateAt] = late;
+            v[toRulesAt] = toRules;
             v[firstAt] = first;
             v[firstInStateAt] = firstInState;
             v[firstInWindowAt] = firstInWindow;
@@ -128,31 +142,52 @@ final class SensorProcessor extends StatefulProcessor<String, Row, Row> {
             return v;
         }
 
-        /** Ends the row begun last, and the rows the rules found with it. */
+        /** Ends the input row begun last (set() then goes to a judged reading's row). */
         void end() {
-            rows.add(RowFactory.create(current));
-            rows.addAll(found);
-            found.clear();
+            rows.add(current);
             current = null;
+        }
+
+        scala.collection.Iterator<Row> result() {
+            return CollectionConverters.asScala(rows.stream().map(RowFactory::create).iterator());
+        }
+
+        @Override
+        public void judging(String readingState, long when, double value, String bandReason) {
+            current = null;
+            judgingState = readingState;
+            judgingWhen = when;
+            judgingValue = value;
+            judgingReason = bandReason;
         }
 
         @Override
         public void set(String column, Object value) {
+            if (current == null) { // the first finding of the reading being judged: its row
+                current = base(Contract.JUDGED, judgingState, judgingWhen, judgingValue);
+                current[reason] = judgingReason;
+                rows.add(current);
+            }
             current[columns.get(column)] = value;
         }
 
         @Override
         public void row(String kind, String sensorState, long when, double value,
                         Map<String, Object> values) {
+            Object[] v = base(kind, sensorState, when, value);
+            for (var e : values.entrySet()) v[columns.get(e.getKey())] = e.getValue();
+            rows.add(v);
+        }
+
+        private Object[] base(String kind, String sensorState, long when, double value) {
             Object[] v = unset.clone();
-            v[batchTime] = new Timestamp(timers.getCurrentProcessingTimeInMs()); // the batch's time
+            v[batchTime] = now;
             v[guid] = key;
             v[state] = sensorState;
             v[time] = timestamp(when);
             v[temperature] = value;
             v[kindAt] = kind;
-            for (var e : values.entrySet()) v[columns.get(e.getKey())] = e.getValue();
-            found.add(RowFactory.create(v));
+            return v;
         }
     }
 
@@ -162,7 +197,7 @@ final class SensorProcessor extends StatefulProcessor<String, Row, Row> {
         Out out = new Out(key, timers);
         if (key.startsWith(SensorStep.UNUSABLE)) { // passed through as they come, not held
             return rows.map(r -> {
-                out.start(r, Contract.QUARANTINED, false, false, false, false, false);
+                out.start(r, Contract.QUARANTINED, false, false, false, false, false, false);
                 return RowFactory.create(out.current);
             });
         }
@@ -172,11 +207,13 @@ final class SensorProcessor extends StatefulProcessor<String, Row, Row> {
                 .thenComparingInt(r -> r.getInt(partition))
                 .thenComparingLong(r -> r.getLong(offset)));
         long now = SensorStep.clockMicros(); // the event-time clock; NONE: none yet
+        long judgedUntil = SensorStep.judgedUntilMicros();
         boolean clocked = now != Sensor.NONE;
         boolean known = store.exists();
         Sensor m = known ? SensorCodec.fromBytes(store.get(), rules) : new Sensor(rules);
         if (clocked) m.closeWindows(windowMicros, restateMicros, now);
         Set<String> states = new HashSet<>(2);
+        List<Object[]> held = new ArrayList<>();
         boolean first = true;
         for (Row r : in) {
             long when = micros(r.getTimestamp(time));
@@ -188,7 +225,7 @@ final class SensorProcessor extends StatefulProcessor<String, Row, Row> {
             int seen = late || adjusted ? -1 : m.seen(when);
             if (seen >= 0) { // the same sensor and event time as a reading already accepted
                 double kept = m.seenValue(seen);
-                out.start(r, Contract.DUPLICATE, false, false, false, false, false);
+                out.start(r, Contract.DUPLICATE, false, false, false, false, false, false);
                 out.current[duplicateKindAt] =
                         r.getDouble(temperature) == kept ? Contract.RESEND : Contract.CONFLICT;
                 out.current[keptAt] = kept;
@@ -197,46 +234,61 @@ final class SensorProcessor extends StatefulProcessor<String, Row, Row> {
             }
             boolean firstInState = states.add(r.getString(state));
             boolean isNew = first && !known;
-            if (late) { // kept out of the rules: it comes after newer readings they have seen
+            if (late) { // kept out of the rules: they have judged readings after it
                 boolean restates = start + windowMicros > now - restateMicros;
-                out.start(r, Contract.READING, true, first, firstInState,
+                out.start(r, Contract.READING, true, false, first, firstInState,
                           restates && m.firstInWindow(start), isNew);
             } else {
                 double value = r.getDouble(temperature);
-                out.start(r, Contract.READING, false, first, firstInState, m.firstInWindow(start), isNew);
-                m.observe(rules, r.getString(state), when, value,
-                          r.isNullAt(reason) ? null : r.getString(reason), out);
+                boolean toRules = m.judgeable(when, judgedUntil);
+                out.start(r, Contract.READING, false, toRules, first, firstInState,
+                          m.firstInWindow(start), isNew);
+                if (toRules) {
+                    held.add(out.current);
+                    m.hold(when, value, r.getString(state), r.isNullAt(reason) ? null : r.getString(reason));
+                }
                 if (!adjusted) m.remember(when, value);
             }
             out.end();
             first = false;
         }
-        // The timer stays where it is unless the sensor is now due earlier (it came back after
-        // a reported silence, whose timer was moved to the TTL): then it moves there.
-        long due = m.dueMs(rules, ttlMicros);
-        if (due != Sensor.NONE && (m.timer == Sensor.NONE || due < m.timer)) {
-            if (m.timer != Sensor.NONE) getHandle().deleteTimer(m.timer);
-            m.timer = due;
-            getHandle().registerTimer(due);
+        if (judgedUntil != Sensor.NONE) m.release(rules, judgedUntil, ttlMicros, out);
+        // The rules' annotations of the readings held now (zscore's band), from what they have
+        // judged up to the rules' clock of this batch.
+        for (Object[] row : held) {
+            out.current = row;
+            m.annotate(rules, (Double) row[temperature], out);
         }
+        setTimer(m, judgedUntil, timers);
         store.update(SensorCodec.toBytes(m, rules));
-        return CollectionConverters.asScala(out.rows.iterator());
+        return out.result();
+    }
+
+    /** Moves the sensor's one timer to when it is next due (Sensor.dueMs), if that changed;
+     * never to Spark's watermark or before (such a timer would fire again in this batch). */
+    private void setTimer(Sensor m, long judgedUntil, TimerValues timers) {
+        long watermark = timers.getCurrentWatermarkInMs();
+        long due = m.dueMs(rules, ttlMicros, judgedUntil, watermark);
+        if (due != Sensor.NONE) due = Math.max(due, watermark + 1);
+        if (due == m.timer) return;
+        if (m.timer != Sensor.NONE) getHandle().deleteTimer(m.timer);
+        if (due != Sensor.NONE) getHandle().registerTimer(due);
+        m.timer = due;
     }
 
     @Override
     public scala.collection.Iterator<Row> handleExpiredTimer(
             String key, TimerValues timers, ExpiredTimerInfo expired) {
         Out out = new Out(key, timers);
-        if (!store.exists()) return CollectionConverters.asScala(out.rows.iterator());
+        if (!store.exists()) return out.result();
         Sensor m = SensorCodec.fromBytes(store.get(), rules);
-        // Spark fires timers by its watermark, which follows the clock one batch behind.
+        m.timer = Sensor.NONE; // it fired: Spark has dropped it
         long now = SensorStep.clockMicros();
-        long watermark = Math.max(timers.getCurrentWatermarkInMs() * 1000, now == Sensor.NONE ? 0 : now);
-        m.expire(rules, watermark, ttlMicros, windowMicros, restateMicros, out);
-        out.rows.addAll(out.found);
-        m.timer = m.dueMs(rules, ttlMicros);
-        if (m.timer != Sensor.NONE) getHandle().registerTimer(m.timer);
+        long judgedUntil = SensorStep.judgedUntilMicros();
+        if (now != Sensor.NONE) m.closeWindows(windowMicros, restateMicros, now);
+        if (judgedUntil != Sensor.NONE) m.release(rules, judgedUntil, ttlMicros, out);
+        setTimer(m, judgedUntil, timers);
         store.update(SensorCodec.toBytes(m, rules));
-        return CollectionConverters.asScala(out.rows.iterator());
+        return out.result();
     }
 }

@@ -8,7 +8,7 @@ import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Encoders;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
-import org.apache.spark.sql.api.java.UDF0;
+import org.apache.spark.sql.api.java.UDF1;
 import org.apache.spark.sql.expressions.UserDefinedFunction;
 import org.apache.spark.sql.functions;
 import org.apache.spark.sql.streaming.OutputMode;
@@ -25,13 +25,17 @@ import org.apache.spark.sql.types.StructType;
  * row: the step marks them instead) and the RocksDB state store provider, as Spark's
  * transformWithState requires.
  *
- * <p>The event-time clock is the driver's (judged per Kafka partition, windows.py): before it runs
- * a batch's jobs, the driver sets it as the local property {@link Contract#CLOCK_PROPERTY} (µs
- * since the epoch; empty for none yet), which Spark hands to every task of those jobs. The step
- * judges late readings, closes windows and forgets re-sends by it; the SQL function
- * {@link Contract#CLOCK_FUNCTION} returns it, and the query's watermark is defined on that
- * column, so Spark's watermark (which fires the step's timers) follows the same clock, one batch
- * behind.
+ * <p>The clocks are the driver's (judged per Kafka partition, windows.py): before it runs a
+ * batch's jobs, the driver sets them as local properties (µs since the epoch; empty for none
+ * yet), which Spark hands to every task of those jobs: the event-time clock
+ * ({@link Contract#CLOCK_PROPERTY}), by which the step judges late readings, closes windows and
+ * forgets re-sends; and the rules' clock ({@link Contract#JUDGED_UNTIL_PROPERTY}), up to which
+ * the rules judge each sensor's readings. The SQL function {@link Contract#WATERMARK_FUNCTION}
+ * returns the rules' clock, and the query's watermark is defined on that column, so Spark's
+ * watermark (which fires the step's timers) follows it, one batch behind. In the batch that
+ * reaches the end of the input ({@link Contract#END_PROPERTY}), the function returns the latest
+ * event time read instead: the watermark then passes every reading, and the batch after it (a
+ * batch with no data, which Spark runs for the timers) judges every sensor's last readings.
  */
 public final class SensorStep {
     /** Keys of records that are not usable start with this (no sensor's guid does). */
@@ -39,22 +43,45 @@ public final class SensorStep {
 
     private SensorStep() {}
 
-    /** The clock the driver set for the running task's batch (µs), or NONE outside of one. */
+    /** The event-time clock the driver set for the running task's batch (µs), or NONE. */
     static long clockMicros() {
+        return property(Contract.CLOCK_PROPERTY);
+    }
+
+    /** The rules' clock the driver set for the running task's batch (µs), or NONE. */
+    static long judgedUntilMicros() {
+        return property(Contract.JUDGED_UNTIL_PROPERTY);
+    }
+
+    private static long property(String name) {
         TaskContext task = TaskContext.get();
-        String value = task == null ? null : task.getLocalProperty(Contract.CLOCK_PROPERTY);
+        String value = task == null ? null : task.getLocalProperty(name);
         return value == null || value.isEmpty() ? Sensor.NONE : Long.parseLong(value);
     }
 
-    /** Registers {@link Contract#CLOCK_FUNCTION}() in the session: the batch's clock as a
-     * timestamp (null before the first). Nondeterministic: Spark must evaluate it in every batch. */
+    /** What the query's watermark column holds for a record of the given event time: the rules'
+     * clock. In the batch that reaches the end of the input, and in the first batch (no clock
+     * yet), the latest event time read so far: Spark's watermark then moves after the batch, so
+     * a batch without records follows if no more come, in which the step's timers fire. */
+    static Timestamp watermark(Timestamp eventTime) {
+        long until = judgedUntilMicros();
+        TaskContext task = TaskContext.get();
+        String end = task == null ? null : task.getLocalProperty(Contract.END_PROPERTY);
+        if (end != null || until == Sensor.NONE) {
+            if (end != null && !end.isEmpty()) until = Math.max(until, Long.parseLong(end));
+            if (eventTime != null) until = Math.max(until, SensorProcessor.micros(eventTime));
+        }
+        return until == Sensor.NONE ? null : SensorProcessor.timestamp(until);
+    }
+
+    /** Registers {@link Contract#WATERMARK_FUNCTION}(event_time) in the session (see
+     * {@link #watermark}). Nondeterministic: Spark must evaluate it in every batch. */
     public static void register(SparkSession spark) {
-        UserDefinedFunction clock = functions.udf((UDF0<Timestamp>) () -> {
-            long micros = clockMicros();
-            return micros == Sensor.NONE ? null : SensorProcessor.timestamp(micros);
-        }, DataTypes.TimestampType).asNondeterministic();
-        if (!spark.catalog().functionExists(Contract.CLOCK_FUNCTION)) {
-            spark.udf().register(Contract.CLOCK_FUNCTION, clock);
+        UserDefinedFunction clock = functions.udf(
+                (UDF1<Timestamp, Timestamp>) SensorStep::watermark, DataTypes.TimestampType)
+                .asNondeterministic();
+        if (!spark.catalog().functionExists(Contract.WATERMARK_FUNCTION)) {
+            spark.udf().register(Contract.WATERMARK_FUNCTION, clock);
         }
     }
 

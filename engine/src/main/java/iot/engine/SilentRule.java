@@ -3,59 +3,98 @@ package iot.engine;
 import java.io.DataInputStream;
 import java.io.DataOutputStream;
 import java.io.IOException;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 
 /**
- * silent: a sensor that reported before and then sent nothing for {@code after_seconds} of event
- * time, reported once: when its timer fires (Spark's watermark past that point) or when it comes
- * back, whichever is first, as a row of kind silent carrying its last reading.
+ * silent: a sensor that reported before and then sent nothing for longer than its own cadence
+ * allows: {@code missed_readings} of its usual intervals (the median of its last INTERVALS), and
+ * at least {@code after_seconds}, by event time (at most the TTL: the sensor is forgotten then).
+ * Reported once, as a row of kind silent carrying its last reading, as soon as the rules' clock
+ * has passed that much time after it: when the sensor comes back, or when its timer fires. The
+ * row's {@code silent_seconds} is the silence it was judged by.
  */
 final class SilentRule implements Rule<SilentRule.State> {
     private static final long serialVersionUID = 1L;
+    static final int INTERVALS = 16;
     private final boolean enabled;
-    private final long afterMicros;
+    private final long afterMicros, ttlMicros;
+    private final int missed;
 
-    /** A sensor's slice: whether its present silence is reported. */
+    /** A sensor's slice: whether its present silence is reported, and its last intervals (µs,
+     * the oldest overwritten first). */
     static final class State {
         boolean reported;
+        long[] intervals = new long[0];
+        int next;
     }
 
     SilentRule(Settings settings) {
         Settings s = settings.detector("silent");
         enabled = s.flag("enabled");
         afterMicros = s.micros("after_seconds");
+        missed = s.count("missed_readings");
+        ttlMicros = settings.micros("sensor_ttl_seconds");
         // Below the TTL: the sensor's one timer fires at the earlier of the two (Sensor.dueMs).
-        if (afterMicros <= 0 || afterMicros >= settings.micros("sensor_ttl_seconds")) {
-            throw new IllegalArgumentException(
-                    "silent after_seconds must be > 0 and below [detectors] sensor_ttl_seconds");
+        if (afterMicros <= 0 || afterMicros >= ttlMicros || missed < 1) {
+            throw new IllegalArgumentException("silent needs after_seconds > 0 and below [detectors] "
+                    + "sensor_ttl_seconds, and missed_readings >= 1");
         }
     }
 
     @Override public String name() { return "silent"; }
-    @Override public List<Column> columns() { return List.of(); }
     @Override public State fresh() { return new State(); }
-    @Override public int version() { return 1; }
+    @Override public int version() { return 2; }
+
+    @Override
+    public List<Column> columns() {
+        return List.of(Column.of("silent_seconds", "double"));
+    }
+
+    /** How long the sensor may send nothing (µs): missed_readings of its median interval, at
+     * least after_seconds, below the TTL. */
+    long allowedMicros(State s) {
+        long allowed = afterMicros;
+        if (s.intervals.length > 0) {
+            long[] sorted = s.intervals.clone();
+            Arrays.sort(sorted);
+            long median = sorted[(sorted.length - 1) / 2];
+            allowed = Math.max(allowed, median > Long.MAX_VALUE / missed ? Long.MAX_VALUE : median * missed);
+        }
+        return Math.min(allowed, ttlMicros - 1);
+    }
+
+    private void report(State s, String state, long when, double value, Findings out) {
+        out.row(Contract.SILENT, state, when, value, Map.of("silent_seconds", allowedMicros(s) / 1e6));
+    }
 
     @Override
     public void observe(State s, Reading r, Findings out) {
         long before = r.previousTime();
-        if (before != Sensor.NONE && r.when() > before && enabled && !s.reported
-                && r.when() - before > afterMicros) {
-            out.row(Contract.SILENT, r.previousState(), before, r.previousValue(), Map.of());
+        if (before != Sensor.NONE && r.when() > before) {
+            if (enabled && !s.reported && r.when() - before > allowedMicros(s)) {
+                report(s, r.previousState(), before, r.previousValue(), out);
+            }
+            if (s.intervals.length < INTERVALS) {
+                s.intervals = Arrays.copyOf(s.intervals, s.intervals.length + 1);
+                s.next = s.intervals.length - 1;
+            }
+            s.intervals[s.next] = r.when() - before;
+            s.next = (s.next + 1) % INTERVALS;
         }
         if (before == Sensor.NONE || r.when() > before) s.reported = false;
     }
 
     @Override
     public long dueMicros(State s, Sensor sensor) {
-        return enabled && !s.reported ? sensor.lastTime() + afterMicros : Sensor.NONE;
+        return enabled && !s.reported ? sensor.lastTime() + allowedMicros(s) + 1 : Sensor.NONE;
     }
 
     @Override
-    public void expire(State s, Sensor sensor, long watermark, Findings out) {
-        if (enabled && !s.reported && sensor.lastTime() + afterMicros <= watermark) {
-            out.row(Contract.SILENT, sensor.state(), sensor.lastTime(), sensor.lastValue(), Map.of());
+    public void expire(State s, Sensor sensor, long judgedUntil, Findings out) {
+        if (enabled && !s.reported && judgedUntil - sensor.lastTime() > allowedMicros(s)) {
+            report(s, sensor.state(), sensor.lastTime(), sensor.lastValue(), out);
             s.reported = true;
         }
     }
@@ -63,12 +102,20 @@ final class SilentRule implements Rule<SilentRule.State> {
     @Override
     public void write(State s, DataOutputStream out) throws IOException {
         out.writeBoolean(s.reported);
+        out.writeInt(s.intervals.length);
+        for (long i : s.intervals) out.writeLong(i);
+        out.writeInt(s.next);
     }
 
     @Override
     public State read(DataInputStream in, int version) throws IOException {
         State s = new State();
         s.reported = in.readBoolean();
+        if (version >= 2) {
+            s.intervals = new long[in.readInt()];
+            for (int i = 0; i < s.intervals.length; i++) s.intervals[i] = in.readLong();
+            s.next = in.readInt();
+        }
         return s;
     }
 }

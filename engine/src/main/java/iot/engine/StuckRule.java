@@ -5,44 +5,118 @@ import java.io.DataOutputStream;
 import java.io.IOException;
 import java.util.List;
 
-/** stuck: the identical value {@code repeats} times in a row, reported once per run (its length). */
+/**
+ * stuck: a run of identical values longer than the sensor's own readings make likely, reported
+ * once per run (its length). How often a sensor repeats its value depends on its resolution and
+ * how much it varies: a probe read to 0.1 °F in moving air seldom does, one read to 0.01 °C in a
+ * quiet room often does, for tens of minutes. So a run is stuck once it has {@code repeats}
+ * readings and is less likely than {@code chance} for a sensor that repeats its value at the
+ * rate it did over its last TRANSITIONS changes of reading (an upper bound of that rate: the
+ * Wilson bound at 95%; runs it reported are left out of it). A sensor with no history yet is
+ * taken to repeat at the rate CAP, which bounds how long a run must be.
+ */
 final class StuckRule implements Rule<StuckRule.State> {
     private static final long serialVersionUID = 1L;
+    static final int TRANSITIONS = 200;
+    static final double Z = 1.645;
+    static final double CAP = 0.95;
     private final boolean enabled;
     private final int repeats;
+    private final double logChance;
 
-    /** A sensor's slice: how many readings in a row had its latest value. */
+    /** A sensor's slice: how many readings in a row had its latest value, whether that run was
+     * reported, and its last transitions (1: the value repeated) as bits, the oldest overwritten. */
     static final class State {
         int repeats;
+        boolean reported;
+        long[] bits = new long[(TRANSITIONS + 63) / 64];
+        int size, next, ones;
     }
 
     StuckRule(Settings settings) {
         Settings s = settings.detector("stuck");
         enabled = s.flag("enabled");
         repeats = s.count("repeats");
-        if (repeats < 2) throw new IllegalArgumentException("stuck repeats must be >= 2, not " + repeats);
+        double chance = s.number("chance");
+        if (repeats < 2 || !(chance > 0 && chance < 1)) {
+            throw new IllegalArgumentException("stuck needs repeats >= 2 and 0 < chance < 1");
+        }
+        logChance = Math.log(chance);
     }
 
     @Override public String name() { return "stuck"; }
     @Override public List<Column> columns() { return List.of(Column.of("stuck_score", "double")); }
     @Override public State fresh() { return new State(); }
-    @Override public int version() { return 1; }
+    @Override public int version() { return 2; }
+
+    /** The rate at which the sensor repeats its value, bounded above (the Wilson score bound). */
+    static double repeatRate(State s) {
+        if (s.size == 0) return CAP;
+        double n = s.size, p = s.ones / n, z2 = Z * Z;
+        double upper = (p + z2 / (2 * n) + Z * Math.sqrt(p * (1 - p) / n + z2 / (4 * n * n))) / (1 + z2 / n);
+        return Math.min(CAP, upper);
+    }
+
+    /** The readings in a row that make a run stuck for this sensor. */
+    int runLimit(State s) {
+        double p = repeatRate(s);
+        double needed = p <= 0 ? 1 : 1 + Math.ceil(logChance / Math.log(p));
+        return (int) Math.max(repeats, Math.min(needed, Integer.MAX_VALUE));
+    }
+
+    private static void push(State s, boolean repeat) {
+        int word = s.next / 64;
+        long bit = 1L << (s.next % 64);
+        if (s.size == TRANSITIONS && (s.bits[word] & bit) != 0) s.ones--;
+        if (repeat) {
+            s.bits[word] |= bit;
+            s.ones++;
+        } else {
+            s.bits[word] &= ~bit;
+        }
+        s.size = Math.min(TRANSITIONS, s.size + 1);
+        s.next = (s.next + 1) % TRANSITIONS;
+    }
 
     @Override
     public void observe(State s, Reading r, Findings out) {
-        s.repeats = r.repeat() ? s.repeats + 1 : 1;
-        if (enabled && s.repeats == repeats) out.set("stuck_score", (double) s.repeats);
+        if (r.repeat()) {
+            s.repeats++;
+        } else { // the run ends: its transitions join the sensor's rate, unless it was stuck
+            if (s.repeats >= 1) {
+                if (!s.reported) for (int i = 1; i < s.repeats; i++) push(s, true);
+                push(s, false);
+            }
+            s.repeats = 1;
+            s.reported = false;
+        }
+        if (enabled && !s.reported && s.repeats >= runLimit(s)) {
+            out.set("stuck_score", (double) s.repeats);
+            s.reported = true;
+        }
     }
 
     @Override
     public void write(State s, DataOutputStream out) throws IOException {
         out.writeInt(s.repeats);
+        out.writeBoolean(s.reported);
+        for (long w : s.bits) out.writeLong(w);
+        out.writeInt(s.size);
+        out.writeInt(s.next);
+        out.writeInt(s.ones);
     }
 
     @Override
     public State read(DataInputStream in, int version) throws IOException {
         State s = new State();
         s.repeats = in.readInt();
+        if (version >= 2) {
+            s.reported = in.readBoolean();
+            for (int i = 0; i < s.bits.length; i++) s.bits[i] = in.readLong();
+            s.size = in.readInt();
+            s.next = in.readInt();
+            s.ones = in.readInt();
+        }
         return s;
     }
 }

@@ -24,8 +24,8 @@ final class ZScoreRule implements Rule<ZScoreRule.State> {
     static final List<Column> COLUMNS = List.of(
             Column.of("z_reason", "string"), // high / low: a finding of zscore
             Column.of("z_score", "double"), // its |z|
-            Column.of("z_mean", "double"), // what the reading was scored against: the history's
-            Column.of("z_sigma", "double"), // mean and max(sd, min_sigma)
+            Column.of("z_mean", "double"), // on arrival: the band of the history judged so far,
+            Column.of("z_sigma", "double"), // its mean and max(sd, min_sigma)
             Column.of("shift_direction", "string"), // a row of kind shift: up / down
             Column.of("shift_size", "double")); // ... and by how much (°F)
 
@@ -77,6 +77,18 @@ final class ZScoreRule implements Rule<ZScoreRule.State> {
     @Override public State fresh() { return new State(); }
     @Override public int version() { return 1; }
 
+    /** A reading held for the rules: the band of the history judged so far (its mean and
+     * max(sd, min_sigma)), once there is one to score by. */
+    @Override
+    public void annotate(State s, double value, Findings out) {
+        if ((zscore || levelShift) && s.historySize >= minHistory) {
+            double[] against = new double[2];
+            score(s.history, s.historySize, value, against);
+            out.set("z_mean", against[0]);
+            out.set("z_sigma", against[1]);
+        }
+    }
+
     /**
      * A reading that is possible at all ({@code plausible}) is scored; an impossible one is scored
      * too, but never enters the history and neither starts, continues nor ends a run. A reading
@@ -124,10 +136,6 @@ final class ZScoreRule implements Rule<ZScoreRule.State> {
         if (report && zscore) {
             out.set("z_reason", z > 0 ? "high" : "low");
             out.set("z_score", Math.abs(z));
-        }
-        if (!Double.isNaN(against[0])) {
-            out.set("z_mean", against[0]);
-            out.set("z_sigma", against[1]);
         }
         if (s.runSize >= shiftReadings) {
             double size = mean(s.run, s.runSize) - mean(s.history, s.historySize);

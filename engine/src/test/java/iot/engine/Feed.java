@@ -13,8 +13,9 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 
-/** One sensor fed reading by reading as the step feeds it, its findings as (detector, ...) rows. */
-final class Feed implements Findings {
+/** One sensor fed reading by reading as the step feeds it to its rules (in event-time order, the
+ * rules' clock at each reading), its findings as (detector, ...) rows. */
+final class Feed implements Findings.Judgements {
     static final long T0 = Instant.parse("2026-01-01T00:00:00Z").toEpochMilli() * 1000;
 
     /** A finding: which detector, of which reading (state, event time in seconds after T0,
@@ -24,7 +25,11 @@ final class Feed implements Findings {
     final List<Rule<?>> rules;
     Sensor sensor;
     private final Map<String, Object> columns = new HashMap<>();
-    private final List<Found> rows = new ArrayList<>();
+    private final List<Found> rows = new ArrayList<>(); // the rules' own rows, not yet in found
+    private final List<Found> found = new ArrayList<>();
+    private String judgingState, judgingReason; // the reading being judged (state null: none)
+    private long judgingWhen;
+    private double judgingValue;
 
     final Settings settings;
     private final double physicalMin, physicalMax; // conf/job.toml's [anomalies]: impossible beyond
@@ -93,24 +98,58 @@ final class Feed implements Findings {
         return T0 + Math.round(seconds * 1e6);
     }
 
-    /** One reading at {@code seconds} after T0 → what it raised. */
+    /** One reading at {@code seconds} after T0, observed by the rules now → what it raised. */
     List<Found> observe(String state, double seconds, double value, String band) {
-        columns.clear();
-        rows.clear();
-        String reason = band != null ? band
-                : value < physicalMin || value > physicalMax ? Contract.IMPOSSIBLE : null;
+        found.clear();
+        String reason = reason(value, band);
+        judging(state, at(seconds), value, reason);
         sensor.observe(rules, state, at(seconds), value, reason, this);
-        List<Found> out = new ArrayList<>();
-        if (columns.containsKey("z_reason")) {
-            out.add(new Found("zscore", state, seconds, value, (String) columns.get("z_reason"),
-                              (Double) columns.get("z_score")));
+        flush();
+        return new ArrayList<>(found);
+    }
+
+    private String reason(double value, String band) {
+        return band != null ? band : value < physicalMin || value > physicalMax ? Contract.IMPOSSIBLE : null;
+    }
+
+    /** Holds one reading at {@code seconds} after T0 for the rules, as the step does on arrival
+     * when it is judgeable (returns whether it was). */
+    boolean hold(double seconds, double value) {
+        if (!sensor.judgeable(at(seconds), Sensor.NONE)) return false;
+        sensor.hold(at(seconds), value, "CA", reason(value, null));
+        return true;
+    }
+
+    /** The rules' clock reaches {@code seconds} after T0: what the held readings up to it and
+     * the time since raised. */
+    List<Found> release(double seconds) {
+        found.clear();
+        judgingState = null;
+        sensor.release(rules, at(seconds), ttlMicros(), this);
+        flush();
+        return new ArrayList<>(found);
+    }
+
+    /** The findings of the reading being judged: its columns' first, then rules' own rows. */
+    private void flush() {
+        if (judgingState != null) {
+            String state = judgingState;
+            double seconds = (judgingWhen - T0) / 1e6;
+            if (columns.containsKey("z_reason")) {
+                found.add(new Found("zscore", state, seconds, judgingValue, (String) columns.get("z_reason"),
+                                    (Double) columns.get("z_score")));
+            }
+            if (columns.containsKey("stuck_score")) {
+                found.add(new Found("stuck", state, seconds, judgingValue, "stuck",
+                                    (Double) columns.get("stuck_score")));
+            }
+            if (Boolean.TRUE.equals(columns.get("band_new"))) {
+                found.add(new Found("band", state, seconds, judgingValue, judgingReason, 0));
+            }
         }
-        if (columns.containsKey("stuck_score")) {
-            out.add(new Found("stuck", state, seconds, value, "stuck", (Double) columns.get("stuck_score")));
-        }
-        if (Boolean.TRUE.equals(columns.get("band_new"))) out.add(new Found("band", state, seconds, value, reason, 0));
-        out.addAll(rows);
-        return out;
+        found.addAll(rows);
+        rows.clear();
+        judgingState = null;
     }
 
     /** Readings {@code step} seconds apart from {@code start}, in CA → what they raised. */
@@ -125,12 +164,9 @@ final class Feed implements Findings {
         return columns.get(name);
     }
 
-    /** The timer fired with the clock at {@code seconds} after T0. */
+    /** The rules' clock is at {@code seconds} after T0 with nothing held: what the rules conclude. */
     List<Found> expire(double seconds) {
-        rows.clear();
-        sensor.expire(rules, at(seconds), ttlMicros(), settings.micros("window_seconds"),
-                      settings.micros("restate_horizon_seconds"), this);
-        return new ArrayList<>(rows);
+        return release(seconds);
     }
 
     <S> S slice(String rule) {
@@ -146,6 +182,16 @@ final class Feed implements Findings {
     }
 
     @Override
+    public void judging(String state, long when, double value, String reason) {
+        flush();
+        columns.clear();
+        judgingState = state;
+        judgingWhen = when;
+        judgingValue = value;
+        judgingReason = reason;
+    }
+
+    @Override
     public void set(String column, Object value) {
         columns.put(column, value);
     }
@@ -154,7 +200,7 @@ final class Feed implements Findings {
     public void row(String kind, String state, long when, double value, Map<String, Object> values) {
         double at = (when - T0) / 1e6;
         if (kind.equals(Contract.SILENT)) {
-            rows.add(new Found("silent", state, at, value, "silent", 0));
+            rows.add(new Found("silent", state, at, value, "silent", (Double) values.get("silent_seconds")));
         } else if (kind.equals(Contract.SHIFT)) {
             rows.add(new Found("level_shift", state, at, value, (String) values.get("shift_direction"),
                                (Double) values.get("shift_size")));

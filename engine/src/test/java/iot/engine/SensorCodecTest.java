@@ -28,6 +28,8 @@ class SensorCodecTest {
         f.sensor.remember(Feed.at(13), 90.0);
         f.sensor.firstInWindow(Feed.T0);
         f.sensor.timer = 42;
+        f.hold(20, 61.0); // held for the rules, with a band reason and without
+        f.sensor.hold(Feed.at(15), 95.0, "NV", "above_band");
         Sensor back = SensorCodec.fromBytes(SensorCodec.toBytes(f.sensor, f.rules), f.rules);
         assertArrayEquals(SensorCodec.toBytes(f.sensor, f.rules), SensorCodec.toBytes(back, f.rules));
         ZScoreRule.State z = back.slice(SensorCodec.indexOf(f.rules, "zscore"));
@@ -36,6 +38,36 @@ class SensorCodecTest {
         assertEquals(42, back.timer);
         assertEquals(Feed.at(13), back.lastTime);
         assertEquals(0, back.seen(Feed.at(13)));
+        assertEquals(2, back.heldSize);
+        assertArrayEquals(new long[] {Feed.at(15), Feed.at(20)}, java.util.Arrays.copyOf(back.heldTimes, 2));
+        assertArrayEquals(new String[] {"NV", "CA"}, java.util.Arrays.copyOf(back.heldStates, 2));
+        assertArrayEquals(new String[] {"above_band", null}, java.util.Arrays.copyOf(back.heldReasons, 2));
+        assertArrayEquals(new double[] {95.0, 61.0}, java.util.Arrays.copyOf(back.heldValues, 2));
+    }
+
+    @Test
+    void aSensorSavedInFormat3ByTheEngineBeforeHeldReadingsLoads() throws IOException {
+        byte[] saved;
+        try (InputStream in = getClass().getResourceAsStream("sensor-format3.hex")) {
+            saved = HexFormat.of().parseHex(new String(in.readAllBytes(), StandardCharsets.US_ASCII).trim());
+        }
+        assertEquals(3, saved[0]);
+        Feed f = Feed.standard();
+        Sensor m = SensorCodec.fromBytes(saved, f.rules);
+        f.sensor = m;
+        assertEquals(0, m.heldSize);
+        assertEquals(Feed.at(11), m.lastTime);
+        assertEquals(61.0, m.lastValue);
+        assertEquals(12, m.seenSize);
+        assertEquals((Feed.at(11) + 120 * S) / 1000, m.timer);
+        assertArrayEquals(new long[] {Feed.T0}, m.windows);
+        assertEquals(3, f.<StuckRule.State>slice("stuck").repeats); // 61.0 three times: stuck's v1
+        assertEquals(0, f.<StuckRule.State>slice("stuck").size); // no rate kept yet
+        assertEquals(0, f.<SilentRule.State>slice("silent").intervals.length); // silent's v1
+        assertEquals(10, f.history().length); // zscore: the twelve less the two repeats
+        assertEquals(List.of(), f.feed(12, 1, 61.0));
+        assertEquals(4, f.<StuckRule.State>slice("stuck").repeats);
+        assertEquals(SensorCodec.FORMAT, SensorCodec.toBytes(m, f.rules)[0]);
     }
 
     @Test
