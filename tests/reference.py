@@ -168,9 +168,10 @@ def zscore_bands(temperatures: list[float],
 def silences(readings: list[Reading], end: datetime) -> set[tuple[str, str]]:
     """(guid, event time) of each reading after which its sensor sent nothing for longer than
     conf/job.toml's [detectors.silent] allows it, by the readings' event times alone: more than
-    missed_readings of its usual interval (the median, the lower one of an even count, of its
-    last 16 intervals before), at least after_seconds, less than sensor_ttl_seconds; the last
-    reading of each sensor too when `end` (the latest event time read) is that far after it."""
+    missed_readings of its long interval (the 90th percentile, nearest rank, of its last 16
+    intervals before), at least after_seconds, less than sensor_ttl_seconds (the TTL's own with
+    fewer than 3 intervals known); the last reading of each sensor too when `end` (the latest
+    event time read) is that far after it."""
     detectors = _settings()["detectors"]
     silent = detectors["silent"]
     after = silent["after_seconds"] * 1e6
@@ -184,10 +185,11 @@ def silences(readings: list[Reading], end: datetime) -> set[tuple[str, str]]:
     for r in readings:
         by_sensor[r.guid].append((micros(r.event_time), r.event_time))
     def allowed(intervals: list[int]) -> float:
+        if len(intervals) < 3:  # its cadence not known yet: the TTL
+            return ttl - 1
         usual = sorted(intervals[-16:])
-        allowance = (max(after, silent["missed_readings"] * usual[(len(usual) - 1) // 2])
-                     if usual else after)
-        return min(allowance, ttl - 1)
+        long = usual[math.floor(0.9 * (len(usual) - 1) + 0.5)]  # the 90th percentile (nearest)
+        return min(max(after, silent["missed_readings"] * long), ttl - 1)
 
     found = set()
     for guid, times in by_sensor.items():

@@ -65,15 +65,17 @@ def test_the_sensor_step_keeps_models_across_batches_restarts_and_evicts_idle_se
         # Batch 2 judges z's readings up to 200 s as they come; z's spike comes.
         2: [("z", 210, 75.0)],
         # Batch 3: Spark's watermark, the rules' clock a batch behind, is at 200 s: the timers
-        # of e, q and k fire. e, q and k are silent (one reading a second: 120 s, after_seconds,
-        # is their allowance), k's run is stuck at its 12th reading; z's spike is judged against
-        # the 13 readings of its history. z comes back after 490 s: batch 4 judges that, one
-        # silent row. The rules' clock after batch 3 (700 s)
-        # passes e's, k's and q's last reading + TTL (600 s): batch 5's timers drop their models,
-        # so e's spike when it comes back (batch 6, judged by batch 7) finds no history to be
-        # judged against, and no silence is reported again.
-        3: [("z", 700, 60.0)], 4: [("z", 705, 60.2)], 5: [("z", 708, 60.3)],
-        6: [("e", 710, 75.0), ("z", 711, 60.5)], 7: [("z", 720, 60.4)],
+        # of e and k fire. e and k are silent (one reading a second: 120 s, after_seconds, is
+        # their allowance), k's run is stuck at its 12th reading; z's spike is judged against
+        # the 13 readings of its history. z comes back after 510 s, more than 10 of its long
+        # intervals (the 90th percentile of its 13: 50 s): batch 4 judges that, one silent row.
+        # The rules' clock after batch 3 (720 s) passes e's, k's and q's last reading + TTL
+        # (600 s): batch 5's timers drop their models (q, whose cadence is not known, one
+        # reading, is silent just before: at the TTL), so e's spike when it comes back (batch 6,
+        # judged by batch 7) finds no history to be judged against, and no silence is reported
+        # again.
+        3: [("z", 720, 60.0)], 4: [("z", 725, 60.2)], 5: [("z", 728, 60.3)],
+        6: [("e", 730, 75.0), ("z", 731, 60.5)], 7: [("z", 740, 60.4)],
     })
     kept = history + [v for _, v in z_more]
     z = (75.0 - statistics.mean(kept)) / max(statistics.pstdev(kept), DETECTORS["zscore"].min_sigma)
@@ -81,9 +83,9 @@ def test_the_sensor_step_keeps_models_across_batches_restarts_and_evicts_idle_se
         (3, "e", "silent", sec(9), 61.0, 120.0),
         (3, "k", "silent", sec(71), 55.0, 120.0),
         (3, "k", "stuck", sec(71), 55.0, 12.0),
-        (3, "q", "silent", sec(5), 60.0, 120.0),
         (3, "z", "zscore", sec(210), 75.0, pytest.approx(z)),
-        (4, "z", "silent", sec(210), 75.0, 120.0),
+        (4, "z", "silent", sec(210), 75.0, 500.0),
+        (5, "q", "silent", sec(5), 60.0, pytest.approx(600.0 - 1e-6)),
     ]
 
 

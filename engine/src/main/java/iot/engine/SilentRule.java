@@ -9,15 +9,19 @@ import java.util.Map;
 
 /**
  * silent: a sensor that reported before and then sent nothing for longer than its own cadence
- * allows: {@code missed_readings} of its usual intervals (the median of its last INTERVALS), and
- * at least {@code after_seconds}, by event time (at most the TTL: the sensor is forgotten then).
- * Reported once, as a row of kind silent carrying its last reading, as soon as the rules' clock
- * has passed that much time after it: when the sensor comes back, or when its timer fires. The
- * row's {@code silent_seconds} is the silence it was judged by.
+ * allows: {@code missed_readings} of its long intervals (the QUANTILE of its last INTERVALS, so a
+ * sensor that reports at irregular times is judged by its longer gaps, a regular one by its
+ * period), and at least {@code after_seconds}, by event time; at most the TTL (the sensor is
+ * forgotten then), which is also the allowance of a sensor with fewer than KNOWN intervals (its
+ * cadence is not known yet). Reported once, as a row of kind silent carrying its last reading, as
+ * soon as the rules' clock has passed that much time after it: when the sensor comes back, or
+ * when its timer fires. The row's {@code silent_seconds} is the silence it was judged by.
  */
 final class SilentRule implements Rule<SilentRule.State> {
     private static final long serialVersionUID = 1L;
     static final int INTERVALS = 16;
+    static final double QUANTILE = 0.9;
+    static final int KNOWN = 3;
     private final boolean enabled;
     private final long afterMicros, ttlMicros;
     private final int missed;
@@ -52,16 +56,15 @@ final class SilentRule implements Rule<SilentRule.State> {
         return List.of(Column.of("silent_seconds", "double"));
     }
 
-    /** How long the sensor may send nothing (µs): missed_readings of its median interval, at
-     * least after_seconds, below the TTL. */
+    /** How long the sensor may send nothing (µs): missed_readings of its long interval (the
+     * QUANTILE of its last intervals, the nearest rank), at least after_seconds, below the TTL;
+     * the TTL's while it has fewer than KNOWN intervals. */
     long allowedMicros(State s) {
-        long allowed = afterMicros;
-        if (s.intervals.length > 0) {
-            long[] sorted = s.intervals.clone();
-            Arrays.sort(sorted);
-            long median = sorted[(sorted.length - 1) / 2];
-            allowed = Math.max(allowed, median > Long.MAX_VALUE / missed ? Long.MAX_VALUE : median * missed);
-        }
+        if (s.intervals.length < KNOWN) return ttlMicros - 1;
+        long[] sorted = s.intervals.clone();
+        Arrays.sort(sorted);
+        long usual = sorted[(int) Math.floor(QUANTILE * (sorted.length - 1) + 0.5)];
+        long allowed = Math.max(afterMicros, usual > Long.MAX_VALUE / missed ? Long.MAX_VALUE : usual * missed);
         return Math.min(allowed, ttlMicros - 1);
     }
 

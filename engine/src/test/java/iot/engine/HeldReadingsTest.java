@@ -64,10 +64,10 @@ class HeldReadingsTest {
     @Test
     void aSilenceIsConcludedOnlyOnceTheRulesClockHasPassedIt() {
         Feed f = Feed.standard("silent.missed_readings=1"); // silent after 120 s, whatever the cadence
-        f.hold(0, 60.0);
-        f.release(0);
+        for (int t = 0; t <= 30; t += 10) f.hold(t, 60.0 + t / 100.0); // its cadence: 3 intervals
+        f.release(30);
         f.hold(100, 60.5); // not released yet: the clock is behind it
-        assertEquals(List.of(), f.release(90)); // 90 s of nothing: not a silence (120 s)
+        assertEquals(List.of(), f.release(90)); // 60 s of nothing: not a silence (120 s)
         assertEquals(List.of(), f.release(130)); // the reading at 100 s comes first
         f.hold(400, 61.0);
         // The clock passes 220 s (100 s + 120): a silence, though a reading is held after it.

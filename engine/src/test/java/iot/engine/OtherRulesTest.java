@@ -80,16 +80,36 @@ class OtherRulesTest {
     @Test
     void silentIsReportedOnceByTheRulesClockAndTheModelForgottenAfterTheTtl() {
         Feed f = Feed.standard();
-        f.feed(0, 1, 60.0, 61.0);
+        f.feed(0, 1, 60.0, 61.0, 60.5, 61.5); // 3 intervals of 1 s: after_seconds, 120 s
         long due = f.sensor.dueMs(f.rules, f.ttlMicros(), Sensor.NONE, 0) - Feed.T0 / 1000;
-        assertEquals(1_000 + 120_000 + 1, due); // more than 120 s after the last reading (1 s)
-        assertEquals(List.of(), f.expire(121)); // not yet: 120 s after it
-        assertEquals(List.of(new Feed.Found("silent", "CA", 1, 61.0, "silent", 120.0)), f.expire(121.001));
+        assertEquals(3_000 + 120_000 + 1, due); // more than 120 s after the last reading (3 s)
+        assertEquals(List.of(), f.expire(123)); // not yet: 120 s after it
+        assertEquals(List.of(new Feed.Found("silent", "CA", 3, 61.5, "silent", 120.0)), f.expire(123.001));
         assertEquals(List.of(), f.expire(300)); // once
-        assertEquals(1_000 + 600_000, f.sensor.dueMs(f.rules, f.ttlMicros(), Sensor.NONE, 0) - Feed.T0 / 1000);
-        f.expire(601);
+        assertEquals(3_000 + 600_000, f.sensor.dueMs(f.rules, f.ttlMicros(), Sensor.NONE, 0) - Feed.T0 / 1000);
+        f.expire(603);
         assertEquals(false, f.sensor.hasModel);
         assertEquals(List.of(), f.feed(700, 1, 61.0)); // back after the TTL: no silence again
+    }
+
+    @Test
+    void aSensorWhoseCadenceIsNotKnownYetIsSilentOnlyAtTheTtl() {
+        Feed f = Feed.standard(); // TTL 600 s
+        f.feed(0, 1, 60.0, 61.0); // one interval: fewer than 3
+        assertEquals(List.of(), f.expire(500));
+        assertEquals(List.of(new Feed.Found("silent", "CA", 1, 61.0, "silent", 599.999999)), f.expire(601));
+    }
+
+    @Test
+    void anIrregularSensorIsJudgedByItsLongerGaps() {
+        Feed f = Feed.standard("sensor_ttl_seconds=3600");
+        double[] at = new double[17]; // 14 intervals of 1 s, then 2 of 20 s
+        for (int i = 1; i < 17; i++) at[i] = at[i - 1] + (i > 14 ? 20 : 1);
+        for (double t : at) f.observe("CA", t, 60.0 + t % 7 * 0.1, null);
+        // The 90th percentile of the 16 (nearest rank: the 15th of them sorted) is 20 s: 200 s.
+        assertEquals(List.of(), f.expire(at[16] + 200));
+        assertEquals(List.of(new Feed.Found("silent", "CA", at[16], 60.0 + at[16] % 7 * 0.1, "silent", 200.0)),
+                     f.expire(at[16] + 200.001));
     }
 
     @Test
