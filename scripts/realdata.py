@@ -9,9 +9,10 @@
   score --nab DIR --set train|check --output-dir OUT [--skip-detector NAME] [--json FILE]
       The job's findings (OUT/anomalies) on the set's series against NAB's labelled anomaly
       windows (labels/combined_windows.json, [start, end] inclusive, naive UTC), as Markdown.
-  normal --output-dir OUT [--json FILE]
+  normal --output-dir OUT [--output-dir OUT2 ...] [--json FILE]
       The job's findings over readings known to be normal (any sensors': every finding is
-      false), per detector and per sensor-day, against the alert budget.
+      false), per detector and per sensor-day, against the alert budget; one output folder per
+      recording, added up.
 
 The sets: TRAIN (tuning and a model's training: NAB's real series other than temperature) and
 CHECK (NAB's two temperature series, never used for training or tuning).
@@ -255,20 +256,25 @@ def markdown(set_name: str, result: dict) -> str:
     return "\n".join(lines)
 
 
-def normal(output_dir: Path) -> dict:
-    """The job's findings over readings known to be normal: every one is false."""
-    readings = read_table(output_dir, "readings", ["guid", "event_time", "late"])
-    if readings is None:
-        raise SystemExit(f"realdata: no readings table under {output_dir}: did the job run?")
-    anomalies = read_table(output_dir, "anomalies", ["guid", "event_time", "detector"])
-    rows = [] if anomalies is None else anomalies.to_pylist()
-    accepted = {(r["guid"], r["event_time"]) for r in readings.to_pylist() if not r["late"]}
-    days = normal_sensor_days(accepted, {})
-    found = {(r["detector"], r["guid"], r["event_time"]) for r in rows}  # each finding once
+def normal(*output_dirs: Path) -> dict:
+    """The job's findings over readings known to be normal (the outputs of one or more runs,
+    each a recording of its own): every one is false."""
+    accepted: set[tuple[str, str, datetime]] = set()
+    found: set[tuple[str, str, str, datetime]] = set()  # each finding once
+    for run, output_dir in enumerate(output_dirs):
+        readings = read_table(output_dir, "readings", ["guid", "event_time", "late"])
+        if readings is None:
+            raise SystemExit(f"realdata: no readings table under {output_dir}: did the job run?")
+        anomalies = read_table(output_dir, "anomalies", ["guid", "event_time", "detector"])
+        accepted |= {(f"{run}", r["guid"], r["event_time"]) for r in readings.to_pylist()
+                     if not r["late"]}
+        found |= {(f"{run}", r["detector"], r["guid"], r["event_time"])
+                  for r in ([] if anomalies is None else anomalies.to_pylist())}
+    days = normal_sensor_days(((f"{run}/{g}", t) for run, g, t in accepted), {})
     counts: dict[str, int] = {}
-    for detector, _, _ in found:
+    for _, detector, _, _ in found:
         counts[detector] = counts.get(detector, 0) + 1
-    return {"sensors": len({g for g, _ in accepted}), "readings": len(accepted),
+    return {"sensors": len({(run, g) for run, g, _ in accepted}), "readings": len(accepted),
             "sensor_days": days, "findings": dict(sorted(counts.items())), "all": len(found),
             "per_sensor_day": {k: v / days for k, v in sorted(counts.items())} if days else {},
             "all_per_sensor_day": len(found) / days if days else None}
@@ -313,7 +319,8 @@ def main(argv: list[str] | None = None) -> int:
     c = commands.add_parser("convert", help="a set's series as the simulator's JSON lines")
     s = commands.add_parser("score", help="the job's findings against NAB's labelled windows")
     n = commands.add_parser("normal", help="the job's findings over readings known to be normal")
-    n.add_argument("--output-dir", type=Path, required=True, help="the job's output folder")
+    n.add_argument("--output-dir", type=Path, required=True, action="append", dest="output_dirs",
+                   help="the job's output folder (again for each recording)")
     n.add_argument("--json", type=Path, help="also write the figures here, as JSON")
     for p in (c, s):
         p.add_argument("--nab", type=Path, required=True, help="NAB's checkout (data/, labels/)")
@@ -325,7 +332,7 @@ def main(argv: list[str] | None = None) -> int:
     s.add_argument("--json", type=Path, help="also write the figures here, as JSON")
     args = parser.parse_args(argv)
     if args.command == "normal":
-        result = normal(args.output_dir)
+        result = normal(*args.output_dirs)
         print(normal_markdown(result))
         if args.json:
             args.json.write_text(json.dumps({"measured_at": datetime.now(UTC).isoformat(

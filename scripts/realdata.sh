@@ -7,11 +7,12 @@
 # scripts/realdata.py prints precision and the windows found per detector (Markdown), on the check
 # set and, in-sample and without the model's detector, on the training set.
 #
-# usage: ./scripts/realdata.sh [--normal FILE] [--json FILE] [--keep]
-#   --normal FILE  also a file of readings known to be normal, in the simulator's JSON lines
-#                  (real sensors of yours: none is shipped), fed unkeyed into 3 partitions with
-#                  the console producer and drained with conf/job.toml as it is: every finding
-#                  is false; printed per detector and per sensor-day against the alert budget
+# usage: ./scripts/realdata.sh [--normal FILE]... [--json FILE] [--keep]
+#   --normal FILE  also a recording of readings known to be normal, in the simulator's JSON
+#                  lines (real sensors of yours: none is shipped), fed unkeyed into 3 partitions
+#                  with the console producer and drained with conf/job.toml as it is: every
+#                  finding is false; printed per detector and per sensor-day against the alert
+#                  budget. Again for each recording (each is drained on its own; added up)
 #   --json FILE    also write the figures of every set here, as JSON
 #   --keep         keep the work folder (the sets' JSON lines, the job's output and logs)
 #
@@ -26,20 +27,20 @@ NAB_COMMIT=ea702d75cc2258d9d7dd35ca8e5e2539d71f3140
 NAB_GIT="${NAB_GIT:-https://github.com/numenta/NAB}"
 nab="$ROOT/data/nab"
 config="$ROOT/conf/realdata.toml"
-usage="usage: $0 [--normal FILE] [--json FILE] [--keep]"
+usage="usage: $0 [--normal FILE]... [--json FILE] [--keep]"
 
 json=""
-normal=""
+normal=()
 keep=0
 while (($#)); do
     case "$1" in
     -h | --help)
-        sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'
+        sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'
         exit 0 ;;
     --normal)
         [[ $# -ge 2 ]] || die "$usage"
-        normal="$(realpath "$2")"
-        [[ -f "$normal" ]] || die "--normal $2: no such file"
+        [[ -f "$2" ]] || die "--normal $2: no such file"
+        normal+=("$(realpath "$2")")
         shift ;;
     --json)
         [[ $# -ge 2 ]] || die "$usage"
@@ -130,14 +131,16 @@ if ! "$ROOT/scripts/train.sh" --output-dir "$work/train" --model-dir "$work/mode
     die "scripts/train.sh failed (log above)"
 fi
 run_job check --model-dir "$work/models"
-if [[ -n "$normal" ]]; then
+normal_outputs=()
+for ((n = 0; n < ${#normal[@]}; n++)); do
     # Unkeyed into 3 partitions, as the console producer feeds a topic; the job's own config.
-    "$ROOT/scripts/kafka-topics.sh" --bootstrap-server "$bootstrap" --create --topic nab-normal \
-        --partitions 3 >/dev/null
-    "$ROOT/scripts/kafka-console-producer.sh" --bootstrap-server "$bootstrap" --topic nab-normal \
-        <"$normal"
-    run_job normal --model-dir "$work/models" --config "$ROOT/conf/job.toml"
-fi
+    "$ROOT/scripts/kafka-topics.sh" --bootstrap-server "$bootstrap" --create \
+        --topic "nab-normal-$n" --partitions 3 >/dev/null
+    "$ROOT/scripts/kafka-console-producer.sh" --bootstrap-server "$bootstrap" \
+        --topic "nab-normal-$n" <"${normal[n]}"
+    run_job "normal-$n" --model-dir "$work/models" --config "$ROOT/conf/job.toml"
+    normal_outputs+=(--output-dir "$work/normal-$n")
+done
 
 echo "realdata: NAB ${NAB_COMMIT:0:7}; job settings: conf/realdata.toml"
 echo
@@ -148,11 +151,11 @@ echo "In-sample (the training set; a model's detector, trained on it, left out):
 echo
 "$VENV/bin/python" "$ROOT/scripts/realdata.py" score --nab "$nab" --set train \
     --output-dir "$work/train" --skip-detector learned ${json:+--json "$work/train.json"}
-if [[ -n "$normal" ]]; then
+if ((${#normal[@]})); then
     echo
-    echo "Normal readings of real sensors ($normal; conf/job.toml as it is):"
+    echo "Normal readings of real sensors (${normal[*]}; conf/job.toml as it is):"
     echo
-    "$VENV/bin/python" "$ROOT/scripts/realdata.py" normal --output-dir "$work/normal" \
+    "$VENV/bin/python" "$ROOT/scripts/realdata.py" normal "${normal_outputs[@]}" \
         ${json:+--json "$work/normal.json"}
 fi
 if [[ -n "$json" ]]; then
