@@ -192,7 +192,7 @@ def normal_sensor_days(readings: Iterable[Finding], windows: dict[str, list[Wind
 
 
 def evaluate(anomalies: list[dict], readings: list[dict], windows: dict[str, list[Window]],
-             skip: Iterable[str] = ()) -> dict:
+             skip: Iterable[str] = (), latest: datetime | None = None) -> dict:
     """The score (see the module's docstring) of the job's anomaly rows (guid, event_time,
     detector) and accepted readings (guid, event_time, late) on the series in `windows` (guid →
     its windows); rows of other series, and findings of the detectors in `skip`, are left out."""
@@ -213,6 +213,8 @@ def evaluate(anomalies: list[dict], readings: list[dict], windows: dict[str, lis
                             if found or name in (ALL, ALL_BUT_LEARNED)}
     inside = sum(_inside(r, windows) is not None for r in accepted)
     chance = inside / len(accepted) if accepted else None
+    silences = [r for r in anomalies if r["guid"] in guids and r["detector"] == "silent"
+                and "silent" not in skip]
     days = normal_sensor_days(accepted, windows)
     detectors = {name: figures(found, windows, days) for name, found in rows.items()}
     for d in detectors.values():
@@ -221,7 +223,27 @@ def evaluate(anomalies: list[dict], readings: list[dict], windows: dict[str, lis
         "series": sorted(guids), "skipped": sorted(skip),
         "readings": len(accepted), "readings_inside": inside, "random_precision": chance,
         "normal_sensor_days": days, "detectors": detectors, "per_series": per_series,
+        "silences": real_gaps(silences, accepted, latest),
     }
+
+
+def real_gaps(silences: list[dict], accepted: Iterable[Finding],
+              latest: datetime | None) -> dict:
+    """NAB labels anomalies of the values, not gaps: a `silent` finding is judged by the
+    readings themselves. It is a real gap when its sensor has no reading for longer than the
+    silence it was judged by (its score, seconds) after the reading it carries: up to its next
+    reading, or to the latest reading of the input (`latest`) when none came."""
+    times: dict[str, list[datetime]] = {}
+    for guid, moment in accepted:
+        times.setdefault(guid, []).append(moment)
+    for moments in times.values():
+        moments.sort()
+    real = 0
+    for s in silences:
+        after = [m for m in times.get(s["guid"], []) if m > s["event_time"]]
+        until = after[0] if after else latest
+        real += until is not None and (until - s["event_time"]).total_seconds() > s["score"]
+    return {"findings": len(silences), "real_gaps": real}
 
 
 def _ratio(value: float | None) -> str:
@@ -249,6 +271,10 @@ def markdown(set_name: str, result: dict) -> str:
                   f"{result['normal_sensor_days']:.1f} sensor-days of normal readings; the "
                   f"findings there are false (the budget: {BUDGET:g} per sensor-day, all "
                   "detectors together).",
+              "", f"`silent` (NAB labels no gap: judged by the readings themselves): "
+                  f"{result['silences']['real_gaps']:,} of its {result['silences']['findings']:,} "
+                  "findings are real gaps, the sensor sending nothing for longer than the "
+                  "silence it was judged by.",
               "", "| series | detector | findings | inside | precision | windows found | "
               "false per sensor-day |", "|---|---|---:|---:|---:|---:|---:|"]
     for guid, rows in result["per_series"].items():
@@ -299,12 +325,13 @@ def score(nab: Path, set_name: str, output_dir: Path, skip: Iterable[str] = ()) 
     readings = read_table(output_dir, "readings", ["guid", "event_time", "late"])
     if readings is None:
         raise SystemExit(f"realdata: no readings table under {output_dir}: did the job run?")
-    anomalies = read_table(output_dir, "anomalies", ["guid", "event_time", "detector"])
+    anomalies = read_table(output_dir, "anomalies", ["guid", "event_time", "detector", "score"])
+    latest = pc.max(readings["event_time"]).as_py()  # the input's end
     keep = pa.array(sorted(windows))
     readings = readings.filter(pc.is_in(readings["guid"], value_set=keep))
     rows = [] if anomalies is None else anomalies.filter(
         pc.is_in(anomalies["guid"], value_set=keep)).to_pylist()
-    return evaluate(rows, readings.to_pylist(), windows, skip)
+    return evaluate(rows, readings.to_pylist(), windows, skip, latest)
 
 
 def _nab_commit(nab: Path) -> str | None:

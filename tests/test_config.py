@@ -123,7 +123,7 @@ def test_windows_detectors_and_alerts_come_from_the_config(tmp_path):
     assert d.enabled() == [n for n in NAMES if n != "three_sigma"]
     assert {"band", "three_sigma", "zscore", "stuck", "silent", "level_shift"} <= set(NAMES)
     assert (d["three_sigma"].k, d["zscore"].history, d["zscore"].threshold, d["stuck"].repeats,
-            d["silent"].after_seconds, d.sensor_ttl_seconds) == (3.0, 30, 6.0, 10, 120.0, 3600.0)
+            d["silent"].after_seconds, d.sensor_ttl_seconds) == (3.0, 30, 7.0, 10, 120.0, 3600.0)
     path = _conf_copy(tmp_path, "enabled = true\nhistory = 30", "enabled = false\nhistory = 50")
     path.write_text(path.read_text().replace("enabled = true\ntopic", "enabled = false\ntopic"))
     c = load_config(path)

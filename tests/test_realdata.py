@@ -212,3 +212,14 @@ def test_the_check_config_is_the_job_config_but_for_the_cadence_settings():
     job["detectors"]["band"]["enabled"] = False
     job["alerts"]["enabled"] = False
     assert check == job  # a setting added to job.toml must be added here too
+
+
+def test_a_silence_is_judged_by_the_readings_themselves():
+    # The machine's readings: 00:00, 01:05, 02:00; the input's latest reading 03:00.
+    at = [utc(f"2014-01-01 {t}") for t in ("00:00", "01:05", "02:00")]
+    silences = [{"guid": MACHINE, "event_time": at[1], "score": 1800.0},  # 55 min to 02:00: real
+                {"guid": MACHINE, "event_time": at[0], "score": 7200.0},  # 65 min: not more than 2 h
+                {"guid": MACHINE, "event_time": at[2], "score": 3000.0}]  # 60 min to the input's end
+    accepted = [(MACHINE, t) for t in at]
+    assert realdata.real_gaps(silences, accepted, utc("2014-01-01 03:00")) == {
+        "findings": 3, "real_gaps": 2}

@@ -16,7 +16,7 @@ from iotstream.detectors.base import Detector, Finding, Row, Settings
 class ZScoreSettings(Settings):
     history: int = 30
     min_history: int = 10
-    threshold: float = 6.0
+    threshold: float = 7.0
     min_sigma: float = 0.5
 
     def problems(self) -> list[str]:
