@@ -162,7 +162,7 @@ def budget_threshold(scores: np.ndarray, starts: list[int], allowed: float) -> f
     its score is above t and the one before it (of its sensor) is not: t in [before, score)."""
     before = np.empty_like(scores)
     before[1:] = scores[:-1]
-    before[starts] = -np.inf
+    before[[s for s in starts if s < len(scores)]] = -np.inf  # a sensor with no scored row: none
     rising = before < scores  # only a reading above the one before it can start a finding
     points = np.unique(scores)  # findings change only at a score
     counts = (np.searchsorted(np.sort(before[rising]), points, side="right")
@@ -176,6 +176,7 @@ def run_findings(scores: np.ndarray, starts: list[int], threshold: float) -> int
     above = scores > threshold
     first = above.copy()
     first[1:] &= ~above[:-1]
+    starts = [s for s in starts if s < len(scores)]  # a sensor with no scored row starts none
     first[starts] = above[starts]
     return int(first.sum())
 

@@ -62,10 +62,12 @@ class ModelWatch:
                         f"[detectors.learned] has {self.settings.spec()}: train it again with "
                         "this config (./scripts/train.sh --config)")
                 shipped = files.ship(where)
-            except (artifact.ArtifactError, OSError) as e:
+            except Exception as e:  # noqa: BLE001 - refused and said, whatever went wrong
+                # (the artifact, or the file system's error: gone since it was listed, unreadable)
                 self.refused.add(found)
                 keeping = f"; still scoring with {self.current}" if self.current else ""
-                self._say(f"cannot use it: {e}{keeping}")
+                reason = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+                self._say(f"cannot use it: {reason}{keeping}")
             else:
                 verb = "now scoring with" if self.current else "scoring with"
                 self.current, self.shipped = found, shipped

@@ -21,6 +21,7 @@ from iotstream.config import JobConfig, checkpoint_location
 from iotstream.io import fs
 from iotstream.io.arrow import naive
 from iotstream.io.jobstate import VersionedState
+from iotstream.io.offsets import batch_watermark_ms
 from iotstream.io.tables import ParquetSink
 from iotstream.metrics import Metrics, quarantine_reasons
 from iotstream.models import ModelFiles, ModelWatch
@@ -85,9 +86,16 @@ class BatchProcessor:
         may_be_replay = self._last is None or self._last.batch_id != batch_id - 1
         before = self._state_before(spark, batch_id) if may_be_replay else self._last
         ended = self.end_of_input is not None and self.end_of_input(spark, batch_id)
-        latest = max((p["max_event_time"] for p in before.partitions), default=None)
+        latest = windows.micros(max((p["max_event_time"] for p in before.partitions), default=None))
+        if ended:
+            # The end must move Spark's watermark (so that Spark runs the batch without records
+            # that judges the last readings), even when a reading read earlier put it at the
+            # latest event time already.
+            moved = batch_watermark_ms(spark, checkpoint_location(self.config), batch_id)
+            if moved is not None:
+                latest = max(latest or 0, (moved + 1) * 1000)
         step.set_clocks(spark, windows.micros(before.watermark), windows.micros(before.judged_until),
-                        ended, windows.micros(latest))
+                        ended, latest)
         step.set_model(spark, self.models.location(model_files(spark)))
         cached, release = _cached(batch)
         try:

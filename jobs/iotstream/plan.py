@@ -58,8 +58,9 @@ shift)."""
     # record as late (the step marks them).
     step.register_clock(records.sparkSession)
     watched = (
-        flagged.withColumn(_WATERMARK_TIME,
-                           F.call_function(contract.WATERMARK_FUNCTION, F.col("event_time")))
+        # A quarantined record's time (a clock in 2099) must never move the watermark.
+        flagged.withColumn(_WATERMARK_TIME, F.call_function(
+            contract.WATERMARK_FUNCTION, F.when(F.col("usable"), F.col("event_time"))))
         .withWatermark(_WATERMARK_TIME, "0 seconds")
         .select(*contract.INPUT, *PASSED_THROUGH)
     )

@@ -9,7 +9,7 @@ from typing import Any
 
 from pyspark.sql import SparkSession
 
-from iotstream.io.fs import hadoop_fs, read_bytes
+from iotstream.io.fs import hadoop_fs, put_file, read_bytes
 
 
 def last_offsets_entry(spark: SparkSession, checkpoint: str) -> str | None:
@@ -25,14 +25,29 @@ def last_offsets_entry(spark: SparkSession, checkpoint: str) -> str | None:
     return read_bytes(spark, fs, path(folder, str(max(batches)))).decode("utf-8")
 
 
-def batch_end_offsets(spark: SparkSession, checkpoint: str, batch_id: int) -> dict[tuple[str, int], int]:
-    """Where batch `batch_id` ends in each Kafka partition ((topic, partition) → offset), from
-    its offset log entry, which Spark writes before the batch runs; empty when there is none."""
+def _entry(spark: SparkSession, checkpoint: str, batch_id: int) -> list[str]:
+    """The lines of batch `batch_id`'s offset log entry (none when there is no entry)."""
     fs, path = hadoop_fs(spark, checkpoint)
     entry = path(f"{checkpoint.rstrip('/')}/offsets/{batch_id}")
     if not fs.exists(entry):
-        return {}
-    lines = read_bytes(spark, fs, entry).decode("utf-8").splitlines()
+        return []
+    return read_bytes(spark, fs, entry).decode("utf-8").splitlines()
+
+
+def batch_watermark_ms(spark: SparkSession, checkpoint: str, batch_id: int) -> int | None:
+    """Spark's event-time watermark for batch `batch_id` (ms), from its offset log entry."""
+    for line in _entry(spark, checkpoint, batch_id)[1:2]:  # v1, then the batch's metadata
+        try:
+            return int(json.loads(line)["batchWatermarkMs"])
+        except (ValueError, KeyError, TypeError):
+            return None
+    return None
+
+
+def batch_end_offsets(spark: SparkSession, checkpoint: str, batch_id: int) -> dict[tuple[str, int], int]:
+    """Where batch `batch_id` ends in each Kafka partition ((topic, partition) → offset), from
+    its offset log entry, which Spark writes before the batch runs; empty when there is none."""
+    lines = _entry(spark, checkpoint, batch_id)
     ends: dict[tuple[str, int], int] = {}
     for line in lines[2:]:  # v1, the batch's metadata, then one line per source
         try:
@@ -50,7 +65,11 @@ class InputEnd:
     """Whether a batch reads every partition of the job's topics to its end: its end offsets
     (the offset log) against the topics' latest offsets, asked of Kafka with its own consumer
     (the one Spark's Kafka connector brings, with the job's kafka.* options). For
-    --available-now: the batch that reaches the end moves the clocks past every reading read."""
+    --available-now: the batch that reaches the end moves the clocks past every reading read.
+    A batch found to end the input is marked so in the checkpoint (`iot-input-end/<batch id>`)
+    before it runs: a replay after a crash ends it too, however the topic grew since."""
+
+    MARKS = "iot-input-end"
 
     def __init__(self, checkpoint: str, bootstrap_servers: str, topics: str,
                  kafka_options: dict[str, str]) -> None:
@@ -61,9 +80,16 @@ class InputEnd:
         self._consumer: Any = None
 
     def __call__(self, spark: SparkSession, batch_id: int) -> bool:
+        fs, path = hadoop_fs(spark, self.checkpoint)
+        mark = f"{self.checkpoint.rstrip('/')}/{self.MARKS}/{batch_id}"
+        if fs.exists(path(mark)):
+            return True
         ends = batch_end_offsets(spark, self.checkpoint, batch_id)
         latest = self.latest_offsets(spark)
-        return bool(latest) and all(ends.get(tp, -1) >= offset for tp, offset in latest.items())
+        ended = bool(latest) and all(ends.get(tp, -1) >= offset for tp, offset in latest.items())
+        if ended:
+            put_file(spark, mark, b"")
+        return ended
 
     def latest_offsets(self, spark: SparkSession) -> dict[tuple[str, int], int]:
         """Each partition's end offset now ((topic, partition) → offset)."""

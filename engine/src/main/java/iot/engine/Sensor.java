@@ -92,11 +92,17 @@ public final class Sensor {
     /**
      * The rules' clock is at {@code judgedUntil} (µs): the held readings up to it go to every rule,
      * oldest first; then the rules conclude what the time since the last of them says (a
-     * silence); a sensor with nothing held whose last reading is the TTL behind is forgotten.
+     * silence); a sensor whose last reading is the TTL behind is forgotten. A reading that comes
+     * the TTL or more after the one before it finds the sensor forgotten (and its silence
+     * concluded) whether or not the clock stopped in between: the same in one batch as in many.
      */
     void release(List<Rule<?>> rules, long judgedUntil, long ttlMicros, Findings.Judgements out) {
         int released = 0;
         while (released < heldSize && heldTimes[released] <= judgedUntil) {
+            if (hasModel && lastTime != NONE && heldTimes[released] - lastTime >= ttlMicros) {
+                expireAll(rules, lastTime + ttlMicros, out);
+                forget(rules);
+            }
             String reason = heldReasons[released];
             out.judging(heldStates[released], heldTimes[released], heldValues[released], reason);
             observe(rules, heldStates[released], heldTimes[released], heldValues[released], reason, out);
@@ -113,9 +119,13 @@ public final class Sensor {
             heldSize = left;
         }
         if (hasModel && lastTime != NONE) {
-            for (int i = 0; i < slices.length; i++) expire(rules.get(i), i, judgedUntil, out);
-            if (heldSize == 0 && lastTime + ttlMicros <= judgedUntil) forget(rules);
+            expireAll(rules, judgedUntil, out);
+            if (lastTime + ttlMicros <= judgedUntil) forget(rules);
         }
+    }
+
+    private void expireAll(List<Rule<?>> rules, long judgedUntil, Findings out) {
+        for (int i = 0; i < slices.length; i++) expire(rules.get(i), i, judgedUntil, out);
     }
 
     /** Feeds one reading to every rule, in order (the rules' clock has reached it). */

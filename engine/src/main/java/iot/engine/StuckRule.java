@@ -110,6 +110,7 @@ final class StuckRule implements Rule<StuckRule.State> {
     public State read(DataInputStream in, int version) throws IOException {
         State s = new State();
         s.repeats = in.readInt();
+        s.reported = enabled && s.repeats >= repeats; // version 1 reported a run at `repeats`
         if (version >= 2) {
             s.reported = in.readBoolean();
             for (int i = 0; i < s.bits.length; i++) s.bits[i] = in.readLong();

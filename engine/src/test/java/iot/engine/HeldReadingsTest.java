@@ -76,6 +76,26 @@ class HeldReadingsTest {
     }
 
     @Test
+    void aSensorBackAfterTheTtlIsForgottenWhetherOrNotTheClockStoppedBetween() {
+        // TTL 600 s. In one release: the reading at 700 s comes 697 s after the one before.
+        Feed once = Feed.standard();
+        for (int t = 0; t <= 3; t++) once.hold(t, 60.0 + t);
+        once.hold(700, 75.0);
+        List<Feed.Found> found = once.release(700);
+        // In steps: the clock passes 603 s (3 s + the TTL) before the reading at 700 s comes.
+        Feed steps = Feed.standard();
+        for (int t = 0; t <= 3; t++) steps.hold(t, 60.0 + t);
+        List<Feed.Found> stepwise = new ArrayList<>(steps.release(3));
+        stepwise.addAll(steps.release(650));
+        steps.hold(700, 75.0);
+        stepwise.addAll(steps.release(700));
+        assertEquals(List.of(new Feed.Found("silent", "CA", 3, 63.0, "silent", 120.0)), found);
+        assertEquals(found, stepwise);
+        assertEquals(1, once.zscore().historySize); // a fresh model: the reading at 700 s alone
+        assertEquals(steps.zscore().historySize, once.zscore().historySize);
+    }
+
+    @Test
     void aHeldReadingIsBandedByTheHistoryJudgedSoFar() {
         Feed f = Feed.standard();
         f.feed(0, 1, ZScoreRuleTest.NORMAL); // ten readings: zscore scores from now on
