@@ -117,7 +117,9 @@ def summary(args: argparse.Namespace) -> int:
     work = Path(args.work)
     name = args.name
     checkpoint = work / f"{name}-out" / "_checkpoint"
-    done = batches(checkpoint)
+    # Batches that read records: the batch without records that ends a drained run (it judges
+    # the last readings) is neither a timed batch nor the restart's first.
+    done = [b for b in batches(checkpoint) if b["rows"]]
     marks = {m: _bound(work / f"{name}.{m}.end") for m in ("warm", "timed", "wide", "restart")}
     timed = [b for b in done if _within(b, marks["warm"], marks["timed"])]
     wide = [b for b in done if _within(b, marks["timed"], marks["wide"])]
