@@ -133,3 +133,80 @@ def test_partitions_join_with_their_first_reading_and_the_clock_never_goes_back(
     # Only partition 2 reads on: the others idle, it alone moves the clock.
     clocks = windows.partition_clocks(clocks, {2: ts("06:00.250")}, quiet)
     assert windows.next_clock(ts("02:30"), clocks, quiet, 30.0, 60.0) == ts("05:30.250")
+
+
+def test_a_batch_judges_its_own_readings_up_to_the_last_record_of_each_partition():
+    from iotstream import windows
+
+    t = BATCH_TIME.replace(tzinfo=None)
+    before = windows.partition_clocks([], {0: ts("05:00"), 1: ts("03:00")}, t)
+    later = t + timedelta(seconds=3)
+    # Partition 0's last record in the batch is at 05:10, partition 1's at 05:20: the batch
+    # judges its readings up to 05:10 (every partition is read past it).
+    assert windows.judged_in_batch(ts("03:00"), before, {0: ts("05:10"), 1: ts("05:20")}, later,
+                                   60.0) == ts("05:10")
+    # Partition 1 brings nothing: it holds the clock at its 03:00 until it is idle.
+    assert windows.judged_in_batch(ts("03:00"), before, {0: ts("05:10")}, later,
+                                   60.0) == ts("03:00")
+    quiet = t + timedelta(seconds=61)
+    assert windows.judged_in_batch(ts("03:00"), before, {0: ts("05:10")}, quiet,
+                                   60.0) == ts("05:10")
+    # A last record that tells no time counts with its partition's clock before the batch; in a
+    # partition without a clock yet, it keeps the rules' clock where it was.
+    assert windows.judged_in_batch(ts("03:00"), before, {0: ts("05:10"), 1: None}, later,
+                                   60.0) == ts("03:00")
+    assert windows.judged_in_batch(ts("03:00"), before, {0: ts("05:10"), 1: ts("05:20"),
+                                                         2: None}, later, 60.0) == ts("03:00")
+    # Never back.
+    assert windows.judged_in_batch(ts("04:00"), before, {1: ts("03:30")}, later,
+                                   60.0) == ts("04:00")
+
+
+@pytest.mark.parametrize(("value", "kafka", "policy", "expected"), [
+    (b'{"eventTime": "2026-12-05T06:00:00Z"}', "2026-12-05T06:00:01Z", "quarantine",
+     datetime(2026, 12, 5, 6, 0)),
+    (b'{"eventTime": "2026-12-05T07:00:00.250+01:00"}', "2026-12-05T06:00:01Z", "quarantine",
+     datetime(2026, 12, 5, 6, 0, 0, 250000)),
+    (b'{"eventTime": "2026-12-05 06:00:00"}', "2026-12-05T06:00:01Z", "quarantine",
+     datetime(2026, 12, 5, 6, 0)),
+    (b'{"eventTime": "2006-11-14T19:48:05"}', "2026-12-05T06:00:01Z", "quarantine",
+     datetime(2006, 11, 14, 19, 48, 5)),  # history: no max_past_seconds
+    # More than max_future_seconds (300) after its Kafka timestamp: quarantined, or adjusted.
+    (b'{"eventTime": "2099-01-01T00:00:00Z"}', "2026-12-05T06:00:01Z", "quarantine", None),
+    (b'{"eventTime": "2099-01-01T00:00:00Z"}', "2026-12-05T06:00:01Z", "adjust",
+     datetime(2026, 12, 5, 6, 0, 1)),
+    (b'{"eventTime": "noon"}', "2026-12-05T06:00:01Z", "quarantine", None),
+    (b'{"eventTime": 5}', "2026-12-05T06:00:01Z", "quarantine", None),
+    (b'["eventTime"]', "2026-12-05T06:00:01Z", "quarantine", None),
+    (b'\xff\xfe', "2026-12-05T06:00:01Z", "quarantine", None),
+])
+def test_the_time_of_a_partitions_last_record_is_the_one_the_job_gives_it(value, kafka, policy,
+                                                                          expected):
+    from iotstream.parse import TimePolicy, record_time
+
+    kafka_ms = int(datetime.fromisoformat(kafka).timestamp() * 1000)
+    assert record_time(value, kafka_ms, TimePolicy(300.0, 0.0, policy)) == expected
+
+
+def test_the_last_records_time_is_never_one_the_job_would_not_give(spark):
+    """Against the job's own parse (Spark): where record_time gives a time, the job accepts the
+    record with that event time."""
+    from iotstream import parse
+
+    produced = datetime(2026, 12, 5, 6, 0, 1, tzinfo=UTC)
+    times = ["2026-12-05T06:00:00Z", "2026-12-05T06:00:00.123456Z", "2026-12-05T07:00:00+01:00",
+             "2026-12-05 06:00:00", "2026-12-05T06:00", "2026-12-05", "2006-11-14T19:48:05",
+             "20261205T060000", "2026-12-5T06:00:00", "2026-12-05T06:00:00.1234567Z",
+             "2099-01-01T00:00:00Z", "2026-12-05T06:00:00 UTC", "2026-12-05T24:00:00"]
+    lines = [event("s", "CA", 60.0, t) for t in times]
+    for action in ("quarantine", "adjust"):
+        policy = parse.TimePolicy(300.0, 0.0, action)
+        parsed = (kafka_records(spark, lines, produced_at=produced)
+                  .transform(parse.parse_records(BANDS.baselines, 10_000, policy))
+                  .orderBy("kafka_offset").collect())
+        kafka_ms = int(produced.timestamp() * 1000)
+        given = [parse.record_time(line.encode(), kafka_ms, policy) for line in lines]
+        assert any(g is not None for g in given) and any(g is None for g in given)
+        for text, mine, row in zip(times, given, parsed, strict=True):
+            if mine is not None:
+                assert row["reject_reason"] is None and row["event_time"] == mine, (action, text)

@@ -38,11 +38,14 @@ READINGS_DRIVER_ROWS = 100_000
 
 def compute(batch: DataFrame, batch_id: int, before: JobState, config: JobConfig,
             now: Callable[[], datetime], mark: Callable[[str], None],
-            elapsed: Callable[[], float], end_of_input: bool = False) -> BatchResult:
+            elapsed: Callable[[], float], end_of_input: bool = False,
+            judged_in_batch: datetime | None = None) -> BatchResult:
     """The batch's results from the step's rows (plan.plan) and the state the last batch left;
     batch_totals' `seconds` is `elapsed()` (seconds since the batch started) once every table's
     rows are computed. `end_of_input`: the batch reached the end of every partition (the clocks
-    then move past every reading read: windows.end_of_input)."""
+    then move past every reading read: windows.end_of_input). `judged_in_batch`: the rules'
+    clock the step judged the batch's readings by, when it was known before the batch ran
+    (windows.judged_in_batch); the rules' clock after the batch is never behind it."""
     figures = _figures(batch)
     mark("step")
     totals = figures["batch"]
@@ -52,7 +55,9 @@ def compute(batch: DataFrame, batch_id: int, before: JobState, config: JobConfig
     partitions = windows.partition_clocks(before.partitions, figures["partitions"], batch_time)
     watermark = windows.next_clock(before.watermark, partitions, batch_time,
                                    config.watermark_seconds, config.idle_timeout_seconds)
-    judged_until = windows.next_judged_until(before.judged_until, partitions, batch_time,
+    judged_until = windows.next_judged_until(windows.pick(max, before.judged_until,
+                                                          judged_in_batch),
+                                             partitions, batch_time,
                                              config.idle_timeout_seconds)
     if end_of_input:
         watermark, judged_until = windows.end_of_input(watermark, judged_until, partitions,

@@ -28,6 +28,7 @@ RESEND, CONFLICT = CONTRACT["duplicate_kinds"]["same"], CONTRACT["duplicate_kind
 IMPOSSIBLE = CONTRACT["impossible_reason"]
 CLOCK_PROPERTY = CONTRACT["clock"]["property"]
 JUDGED_UNTIL_PROPERTY = CONTRACT["clock"]["judged_until_property"]
+JUDGED_BEFORE_PROPERTY = CONTRACT["clock"]["judged_before_property"]
 END_PROPERTY = CONTRACT["clock"]["end_property"]
 WATERMARK_FUNCTION = CONTRACT["clock"]["function"]
 MODEL_PROPERTY = CONTRACT["model"]["property"]

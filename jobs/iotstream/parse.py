@@ -6,8 +6,11 @@ Every record ends up in exactly one place: usable events feed the figures; the o
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
@@ -48,6 +51,36 @@ class TimePolicy:
     max_future_seconds: float = 0.0
     max_past_seconds: float = 0.0
     action: str = "quarantine"
+
+
+# The ISO 8601 times both Spark's to_timestamp and Python's fromisoformat read alike.
+_ISO_TIME = re.compile(r"\d{4}-\d\d-\d\d([T ]\d\d:\d\d(:\d\d(\.\d{1,6})?)?)?(Z|[+-]\d\d:\d\d)?")
+
+
+def record_time(value: bytes, kafka_ms: int, policy: TimePolicy) -> datetime | None:
+    """The event time (naive UTC) the job would give one record, as far as its eventTime and the
+    policy tell: None when there is none to trust (not JSON, no ISO 8601 time, or beyond the
+    policy's limits under "quarantine"). For the last record of a partition in a batch, which
+    tells how far the partition has been read (pipeline.py): it may say None where the job
+    would accept the record (the clock then waits for the batch's figures), never a time the
+    job would not give it."""
+    try:
+        text = json.loads(value).get("eventTime")
+        parsed = datetime.fromisoformat(text) if _ISO_TIME.fullmatch(text) else None
+    except (ValueError, TypeError, AttributeError, RecursionError):
+        return None
+    if parsed is None:
+        return None
+    when = parsed.astimezone(UTC).replace(tzinfo=None) if parsed.tzinfo else parsed
+    if kafka_ms < 86_400_000:  # _KAFKA_TIME_KNOWN: no clock to judge by
+        return when
+    kafka = datetime(1970, 1, 1) + timedelta(milliseconds=kafka_ms)
+    skew = (when - kafka).total_seconds()
+    beyond = ((policy.max_future_seconds and skew > policy.max_future_seconds)
+              or (policy.max_past_seconds and skew < -policy.max_past_seconds))
+    if not beyond:
+        return when
+    return kafka if policy.action == "adjust" else None
 
 
 def _skew_micros() -> Column:

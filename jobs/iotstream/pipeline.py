@@ -15,13 +15,13 @@ from pyspark import StorageLevel
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from iotstream import console, step, stream, windows
+from iotstream import console, parse, step, stream, windows
 from iotstream.compute import compute
 from iotstream.config import JobConfig, checkpoint_location
 from iotstream.io import fs
 from iotstream.io.arrow import naive
 from iotstream.io.jobstate import VersionedState
-from iotstream.io.offsets import batch_watermark_ms
+from iotstream.io.offsets import BatchTails, batch_watermark_ms
 from iotstream.io.tables import ParquetSink
 from iotstream.metrics import Metrics, quarantine_reasons
 from iotstream.models import ModelFiles, ModelWatch
@@ -57,6 +57,7 @@ class BatchProcessor:
         alerts: Callable[[SparkSession, object], int] | None = None,
         metrics: Metrics | None = None,
         end_of_input: Callable[[SparkSession, int], bool] | None = None,
+        tails: BatchTails | None = None,
     ) -> None:
         self.config = config
         self.sink = sink
@@ -68,6 +69,11 @@ class BatchProcessor:
         self.metrics = metrics
         # Whether a batch reads every partition to its end (io.offsets.InputEnd; --available-now).
         self.end_of_input = end_of_input
+        # The last record each partition brings in a batch, which lets the batch judge its own
+        # readings (io.offsets.BatchTails; a Kafka source).
+        self.tails = tails
+        self.policy = parse.TimePolicy(config.max_future_seconds, config.max_past_seconds,
+                                       config.time_policy)
         checkpoint = checkpoint_location(config)
         self.windows = VersionedState(f"{checkpoint}/{WINDOW_STATE_DIR}",
                                       windows.WINDOW_STATE_SCHEMA)
@@ -94,13 +100,15 @@ class BatchProcessor:
             moved = batch_watermark_ms(spark, checkpoint_location(self.config), batch_id)
             if moved is not None:
                 latest = max(latest or 0, (moved + 1) * 1000)
+        judged = self._judged_in_batch(spark, batch_id, before)
         step.set_clocks(spark, windows.micros(before.watermark), windows.micros(before.judged_until),
-                        ended, latest)
+                        windows.micros(judged), ended, latest)
         step.set_model(spark, self.models.location(model_files(spark)))
         cached, release = _cached(batch)
         try:
             result = compute(cached, batch_id, before, self.config, self.clock, phases.mark,
-                             elapsed=lambda: time.monotonic() - started, end_of_input=ended)
+                             elapsed=lambda: time.monotonic() - started, end_of_input=ended,
+                             judged_in_batch=judged)
             self.commit(spark, result, phases.mark, may_be_replay)
             # Counted while the batch is still cached: more quarantined records than the driver
             # takes are a SparkTable over it.
@@ -120,6 +128,22 @@ class BatchProcessor:
                                result.alerts, reasons)
         self.out.write(console.render(report))
         self.out.flush()
+
+    def _judged_in_batch(self, spark: SparkSession, batch_id: int,
+                         before: JobState) -> datetime | None:
+        """The rules' clock for the batch's own readings (windows.judged_in_batch), from the
+        last record it reads from each partition; the clock the batch before left when those
+        are not known. The same when the batch is replayed: the records are where they were."""
+        if self.tails is None:
+            return before.judged_until
+        batch_ms, tails = self.tails(spark, batch_id)
+        if batch_ms is None or not tails:
+            return before.judged_until
+        times = {p: None if r is None else parse.record_time(r[0], r[1], self.policy)
+                 for p, r in tails.items()}
+        batch_time = datetime(1970, 1, 1) + timedelta(milliseconds=batch_ms)
+        return windows.judged_in_batch(before.judged_until, before.partitions, times, batch_time,
+                                       self.config.idle_timeout_seconds)
 
     def commit(self, spark: SparkSession, result: BatchResult,
                mark: Callable[[str], None] = lambda _: None, may_be_replay: bool = True) -> None:

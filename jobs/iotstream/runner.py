@@ -18,7 +18,7 @@ from iotstream.alerts import AlertPublisher
 from iotstream.config import ConfigError, JobConfig, checkpoint_location, local_path
 from iotstream.console import describe
 from iotstream.io.fs import qualified
-from iotstream.io.offsets import InputEnd
+from iotstream.io.offsets import BatchTails, InputEnd
 from iotstream.io.tables import ParquetSink
 from iotstream.metrics import Metrics, ProgressListener, serve
 from iotstream.pipeline import BatchProcessor, StopRequested, model_files
@@ -110,8 +110,11 @@ def run(config: JobConfig) -> int:
         # A bounded run knows its end: the batch that reads every partition to its end.
         ends = (InputEnd(checkpoint_location(config), config.bootstrap_servers, config.topic,
                          dict(config.kafka_options)) if config.available_now else None)
+        # The last record each partition brings in a batch: the batch judges its own readings.
+        tails = BatchTails(checkpoint_location(config), config.bootstrap_servers, config.topic,
+                           dict(config.kafka_options))
         processor = BatchProcessor(config, ParquetSink(config.output_dir), stopping=stopping,
-                                   alerts=alerts, metrics=metrics, end_of_input=ends)
+                                   alerts=alerts, metrics=metrics, end_of_input=ends, tails=tails)
         print(f"iot-aggregator: {describe(config)}", flush=True)
         print(f"iot-aggregator: {stream.describe_resources(spark, config)}", flush=True)
         # Says which model the learned detector scores with, if any.
@@ -147,6 +150,7 @@ def run(config: JobConfig) -> int:
                 query.stop()
             if ends is not None:
                 ends.close()
+            tails.close()
         return 0
     finally:
         if config.alerts_topic:

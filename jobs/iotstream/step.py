@@ -21,6 +21,7 @@ from iotstream.config import ConfigError, JobConfig
 from iotstream.contract import (
     CLOCK_PROPERTY,
     END_PROPERTY,
+    JUDGED_BEFORE_PROPERTY,
     JUDGED_UNTIL_PROPERTY,
     MODEL_PROPERTY,
     OUTPUT,
@@ -66,18 +67,22 @@ def require_columns(stepped: DataFrame, wanted: tuple[str, ...]) -> None:
         raise ConfigError(OLD_JAR.format(columns=", ".join(missing)))
 
 
-def set_clocks(spark: SparkSession, clock_micros: int | None, judged_until_micros: int | None,
-               end_of_input: bool = False, latest_micros: int | None = None) -> None:
+def set_clocks(spark: SparkSession, clock_micros: int | None, judged_before_micros: int | None,
+               judged_until_micros: int | None, end_of_input: bool = False,
+               latest_micros: int | None = None) -> None:
     """Hands the clocks (µs since the epoch; None: none yet) to the step and the watermark column
     of every Spark job this thread starts next: the batch's jobs. The event-time clock judges
-    lateness and windows; the rules judge each sensor's readings up to `judged_until`. In the batch
-    that reaches the end of the input, the watermark column is the latest event time read
-    (`latest_micros` before the batch, or the batch's own), so the batch after it judges every
-    sensor's last readings."""
+    lateness and windows; the rules judge each sensor's readings up to `judged_until` (the
+    batch's own readings included), and keep out a reading behind `judged_before` (the rules'
+    clock the batch before left). In the batch that reaches the end of
+    the input, the watermark column is the latest event time read (`latest_micros` before the
+    batch, or the batch's own), so the batch after it judges every sensor's last readings."""
     sc = spark.sparkContext
     sc.setLocalProperty(CLOCK_PROPERTY, "" if clock_micros is None else str(clock_micros))
     sc.setLocalProperty(JUDGED_UNTIL_PROPERTY,
                         "" if judged_until_micros is None else str(judged_until_micros))
+    sc.setLocalProperty(JUDGED_BEFORE_PROPERTY,
+                        "" if judged_before_micros is None else str(judged_before_micros))
     # None removes the property: only the batch that reaches the end has it.
     end = ("" if latest_micros is None else str(latest_micros)) if end_of_input else None
     sc.setLocalProperty(END_PROPERTY, end)

@@ -223,6 +223,22 @@ def next_judged_until(before: datetime | None, partitions: Iterable[Mapping],
     return before if slowest is None or (before is not None and slowest <= before) else slowest
 
 
+def judged_in_batch(before: datetime | None, partitions: Iterable[Mapping],
+                    tails: Mapping[int, datetime | None], batch_time: datetime,
+                    idle_seconds: float) -> datetime | None:
+    """The rules' clock for a batch's own readings, known before it runs: each partition's clock
+    moved to the time of the last record the batch reads from it (`tails`; a partition is in
+    event-time order, so nothing read after that record is older), then next_judged_until. A
+    partition whose last record tells no time (None) counts with its clock before the batch; a
+    partition without a clock yet, with no time, keeps the rules' clock where it was."""
+    known = {r["kafka_partition"]: r["max_event_time"] for r in partitions}
+    if any(t is None and known.get(p) is None for p, t in tails.items()):
+        return before
+    moved = {p: known[p] if t is None else t for p, t in tails.items()}
+    return next_judged_until(before, partition_clocks(partitions, moved, batch_time), batch_time,
+                             idle_seconds)
+
+
 def _slowest_active(partitions: Iterable[Mapping], batch_time: datetime,
                     idle_seconds: float) -> datetime | None:
     """The lowest latest event time (ms) over the partitions that brought a reading less than

@@ -61,6 +61,98 @@ def batch_end_offsets(spark: SparkSession, checkpoint: str, batch_id: int) -> di
     return ends
 
 
+def batch_time_ms(spark: SparkSession, checkpoint: str, batch_id: int) -> int | None:
+    """Spark's time for batch `batch_id` (ms since the epoch), from its offset log entry."""
+    for line in _entry(spark, checkpoint, batch_id)[1:2]:
+        try:
+            return int(json.loads(line)["batchTimestampMs"])
+        except (ValueError, KeyError, TypeError):
+            return None
+    return None
+
+
+def driver_consumer(spark: SparkSession, bootstrap_servers: str, kafka_options: dict[str, str],
+                    **extra: str) -> Any:
+    """A Kafka consumer on the driver (the one Spark's Kafka connector brings), with the job's
+    kafka.* options: byte-array records, no group, nothing committed."""
+    jvm = spark._jvm
+    props = jvm.java.util.Properties()
+    props.setProperty("bootstrap.servers", bootstrap_servers)
+    for key, value in kafka_options.items():
+        if key.startswith("kafka."):
+            props.setProperty(key[len("kafka."):], value)
+    deserializer = "org.apache.kafka.common.serialization.ByteArrayDeserializer"
+    props.setProperty("key.deserializer", deserializer)
+    props.setProperty("value.deserializer", deserializer)
+    props.setProperty("enable.auto.commit", "false")
+    for key, value in extra.items():
+        props.setProperty(key.replace("_", "."), value)
+    return jvm.org.apache.kafka.clients.consumer.KafkaConsumer(props)
+
+
+class BatchTails:
+    """The last record a batch reads from each Kafka partition (the one before the batch's end
+    offset, in the offset log), read with the driver's own consumer before the batch runs, and
+    Spark's time for the batch. A partition is in the order it was produced: nothing read
+    after that record can be older than it, so its time lets the batch judge its own readings
+    (pipeline.py). Only partitions the batch reads records from; none in a job's first batch
+    (where it starts is not in the log) or when the job reads more than one topic (the clocks
+    are kept per partition number)."""
+
+    POLL_MS = 1_000  # at most this long for one partition's record
+
+    def __init__(self, checkpoint: str, bootstrap_servers: str, topics: str,
+                 kafka_options: dict[str, str]) -> None:
+        self.checkpoint = checkpoint
+        self.bootstrap_servers = bootstrap_servers
+        self.topics = [t.strip() for t in topics.split(",") if t.strip()]
+        self.kafka_options = kafka_options
+        self._consumer: Any = None
+
+    def __call__(self, spark: SparkSession,
+                 batch_id: int) -> tuple[int | None, dict[int, tuple[bytes, int] | None]]:
+        """(Spark's time for the batch in ms, {partition the batch reads records from: (its last
+        record's value, its Kafka timestamp in ms), or None when it cannot be read}); no
+        partitions when the batch's ends are not known."""
+        when = batch_time_ms(spark, self.checkpoint, batch_id)
+        if len(self.topics) != 1 or batch_id == 0 or when is None:
+            return when, {}
+        ends = batch_end_offsets(spark, self.checkpoint, batch_id)
+        starts = batch_end_offsets(spark, self.checkpoint, batch_id - 1)
+        if not ends or not starts:
+            return when, {}
+        # A partition the batch before did not know (added to the topic) starts at 0.
+        moved = {tp: end for tp, end in ends.items()
+                 if tp[0] == self.topics[0] and end > starts.get(tp, 0)}
+        return when, {tp[1]: self._record_before(spark, tp, end)
+                      for tp, end in sorted(moved.items())}
+
+    def _record_before(self, spark: SparkSession, tp: tuple[str, int],
+                       end: int) -> tuple[bytes, int] | None:
+        jvm = spark._jvm
+        if self._consumer is None:
+            self._consumer = driver_consumer(
+                spark, self.bootstrap_servers, self.kafka_options,
+                max_poll_records="1", max_partition_fetch_bytes="65536")
+        partition = jvm.org.apache.kafka.common.TopicPartition(tp[0], tp[1])
+        wanted = jvm.java.util.ArrayList()
+        wanted.add(partition)
+        self._consumer.assign(wanted)
+        self._consumer.seek(partition, end - 1)
+        records = self._consumer.poll(jvm.java.time.Duration.ofMillis(self.POLL_MS)).records(partition)
+        if records.isEmpty():
+            return None
+        record = records.get(0)
+        if record.offset() != end - 1 or record.value() is None:  # a control record or a gap
+            return None
+        return bytes(record.value()), int(record.timestamp())
+
+    def close(self) -> None:
+        if self._consumer is not None:
+            self._consumer.close()
+            self._consumer = None
+
+
 class InputEnd:
     """Whether a batch reads every partition of the job's topics to its end: its end offsets
     (the offset log) against the topics' latest offsets, asked of Kafka with its own consumer
@@ -95,15 +187,7 @@ class InputEnd:
         """Each partition's end offset now ((topic, partition) → offset)."""
         jvm = spark._jvm
         if self._consumer is None:
-            props = jvm.java.util.Properties()
-            props.setProperty("bootstrap.servers", self.bootstrap_servers)
-            for key, value in self.kafka_options.items():
-                if key.startswith("kafka."):
-                    props.setProperty(key[len("kafka."):], value)
-            deserializer = "org.apache.kafka.common.serialization.ByteArrayDeserializer"
-            props.setProperty("key.deserializer", deserializer)
-            props.setProperty("value.deserializer", deserializer)
-            self._consumer = jvm.org.apache.kafka.clients.consumer.KafkaConsumer(props)
+            self._consumer = driver_consumer(spark, self.bootstrap_servers, self.kafka_options)
         wanted = jvm.java.util.ArrayList()
         for topic in self.topics:
             for info in self._consumer.partitionsFor(topic):

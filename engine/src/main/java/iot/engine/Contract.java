@@ -34,6 +34,7 @@ public final class Contract {
     public static final String IMPOSSIBLE = JSON.get("impossible_reason").asText();
     public static final String CLOCK_PROPERTY = JSON.get("clock").get("property").asText();
     public static final String JUDGED_UNTIL_PROPERTY = JSON.get("clock").get("judged_until_property").asText();
+    public static final String JUDGED_BEFORE_PROPERTY = JSON.get("clock").get("judged_before_property").asText();
     public static final String END_PROPERTY = JSON.get("clock").get("end_property").asText();
     public static final String WATERMARK_FUNCTION = JSON.get("clock").get("function").asText();
     public static final String MODEL_PROPERTY = JSON.get("model").get("property").asText();

@@ -32,10 +32,11 @@ import scala.jdk.javaapi.CollectionConverters;
  * of one already accepted in a window still open is a duplicate. Records that are not usable have
  * keys of their own and pass through.
  *
- * <p>Judged by the rules' clock (judged_until): a reading that is neither late nor behind that
- * clock is held in the sensor's state and released to the rules, oldest first, once the clock
- * reaches it, in this batch or a later one; so every rule sees a sensor's readings in event-time
- * order whatever the Kafka partitions, the slicing of a backlog or the producer's keys. What the
+ * <p>Judged by the rules' clock (judged_until): a reading that is neither late nor behind the
+ * rules' clock the batch before left is held in the sensor's state and released to the rules,
+ * oldest first, once the clock reaches it, in this batch or a later one; so every rule sees a
+ * sensor's readings in event-time order whatever the Kafka partitions, the slicing of a backlog
+ * or the producer's keys. What the
  * rules find of a reading comes out as a row of kind judged (only when they find something); rows
  * of their own (a silence, a level shift) come out too.
  *
@@ -207,11 +208,14 @@ final class SensorProcessor extends StatefulProcessor<String, Row, Row> {
                 .thenComparingInt(r -> r.getInt(partition))
                 .thenComparingLong(r -> r.getLong(offset)));
         long now = SensorStep.clockMicros(); // the event-time clock; NONE: none yet
-        long judgedUntil = SensorStep.judgedUntilMicros();
+        long judgedBefore = SensorStep.judgedBeforeMicros(); // the batch before's rules' clock
+        long judgedUntil = SensorStep.judgedUntilMicros(); // this batch's
         boolean clocked = now != Sensor.NONE;
         boolean known = store.exists();
         Sensor m = known ? SensorCodec.fromBytes(store.get(), rules) : new Sensor(rules);
         if (clocked) m.closeWindows(windowMicros, restateMicros, now);
+        // What the clock before allowed (a timer not yet fired): judged before this batch's.
+        if (judgedBefore != Sensor.NONE) m.release(rules, judgedBefore, ttlMicros, out);
         Set<String> states = new HashSet<>(2);
         List<Object[]> held = new ArrayList<>();
         boolean first = true;
@@ -240,7 +244,7 @@ final class SensorProcessor extends StatefulProcessor<String, Row, Row> {
                           restates && m.firstInWindow(start), isNew);
             } else {
                 double value = r.getDouble(temperature);
-                boolean toRules = m.judgeable(when, judgedUntil);
+                boolean toRules = m.judgeable(when, judgedBefore);
                 out.start(r, Contract.READING, false, toRules, first, firstInState,
                           m.firstInWindow(start), isNew);
                 if (toRules) {
@@ -252,13 +256,14 @@ final class SensorProcessor extends StatefulProcessor<String, Row, Row> {
             out.end();
             first = false;
         }
-        if (judgedUntil != Sensor.NONE) m.release(rules, judgedUntil, ttlMicros, out);
-        // The rules' annotations of the readings held now (zscore's band), from what they have
-        // judged up to the rules' clock of this batch.
+        // The rules' annotations of the readings that came (zscore's band), from what they had
+        // judged when they came: up to the rules' clock the batch before left.
         for (Object[] row : held) {
             out.current = row;
             m.annotate(rules, (Double) row[temperature], out);
         }
+        out.current = null;
+        if (judgedUntil != Sensor.NONE) m.release(rules, judgedUntil, ttlMicros, out);
         setTimer(m, judgedUntil, timers);
         store.update(SensorCodec.toBytes(m, rules));
         return out.result();

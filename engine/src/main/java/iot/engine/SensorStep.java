@@ -29,8 +29,11 @@ import org.apache.spark.sql.types.StructType;
  * batch's jobs, the driver sets them as local properties (µs since the epoch; empty for none
  * yet), which Spark hands to every task of those jobs: the event-time clock
  * ({@link Contract#CLOCK_PROPERTY}), by which the step judges late readings, closes windows and
- * forgets re-sends; and the rules' clock ({@link Contract#JUDGED_UNTIL_PROPERTY}), up to which
- * the rules judge each sensor's readings. The SQL function {@link Contract#WATERMARK_FUNCTION}
+ * forgets re-sends; the rules' clock ({@link Contract#JUDGED_UNTIL_PROPERTY}), up to which
+ * the rules judge each sensor's readings, the batch's own included (the driver knows it before
+ * the batch runs, from the last record the batch reads from each partition); and the rules'
+ * clock the batch before left ({@link Contract#JUDGED_BEFORE_PROPERTY}), behind which a reading
+ * is kept out of the rules. The SQL function {@link Contract#WATERMARK_FUNCTION}
  * returns the rules' clock, and the query's watermark is defined on that column, so Spark's
  * watermark (which fires the step's timers) follows it, one batch behind. In the batch that
  * reaches the end of the input ({@link Contract#END_PROPERTY}), the function returns the latest
@@ -51,6 +54,14 @@ public final class SensorStep {
     /** The rules' clock the driver set for the running task's batch (µs), or NONE. */
     static long judgedUntilMicros() {
         return property(Contract.JUDGED_UNTIL_PROPERTY);
+    }
+
+    /** The rules' clock the batch before left (µs), or NONE; the batch's own when the driver set
+     * none: a reading behind it is kept out of the rules. */
+    static long judgedBeforeMicros() {
+        TaskContext task = TaskContext.get();
+        String value = task == null ? null : task.getLocalProperty(Contract.JUDGED_BEFORE_PROPERTY);
+        return value == null ? judgedUntilMicros() : property(Contract.JUDGED_BEFORE_PROPERTY);
     }
 
     private static long property(String name) {
