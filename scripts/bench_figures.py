@@ -207,9 +207,10 @@ def demo_rate(work: Path, trigger: float) -> dict[str, Any] | None:
 
 def detection_latency(out: Path) -> dict[str, Any] | None:
     """How many batches after the one that brought a reading its finding came (the rules judge a
-    reading once their clock has passed it): the batch of each finding on a reading (a silence,
-    which is about the time after its reading, left out) less the batch of that reading's row in
-    `readings`."""
+    reading once their clock has passed it): the batch of each finding on a reading less the
+    batch of that reading's row in `readings`. Left out: a silence (about the time after its
+    reading) and a level shift (dated at the first reading of the run that makes it, found at
+    the run's last)."""
     import pyarrow.dataset as ds
 
     tables = {}
@@ -221,7 +222,8 @@ def detection_latency(out: Path) -> dict[str, Any] | None:
             columns=columns).to_pylist()
     brought = {(r["guid"], r["event_time"]): r["batch_id"] for r in tables["readings"]}
     after = [a["batch_id"] - brought[(a["guid"], a["event_time"])] for a in tables["anomalies"]
-             if a["detector"] != "silent" and (a["guid"], a["event_time"]) in brought]
+             if a["detector"] not in ("silent", "level_shift")
+             and (a["guid"], a["event_time"]) in brought]
     if not after:
         return None
     return {"findings": len(after), "batches_p50": pct(after, 0.5), "batches_p95": pct(after, 0.95),

@@ -111,7 +111,7 @@ def markdown(r: dict[str, Any]) -> str:
         t = d.get("detection")
         if t:
             lines += ["", f"Detection latency at demo rate (a finding's batch less its reading's; "
-                          f"{n(t['findings'])} findings, silences left out): median "
+                          f"{n(t['findings'])} findings, silences and level shifts left out): median "
                           f"{n(t['batches_p50'])}, p95 {n(t['batches_p95'])}, max "
                           f"{n(t['batches_max'])} batches; {n(t['within_one'])} within one"]
     f = r.get("fleet")
