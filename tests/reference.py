@@ -87,20 +87,20 @@ BAND_BACK = 10  # readings in band that end a sensor's run out of band
 def band_findings(batches: list[list[Reading]]) -> set[tuple[str, str]]:
     """(guid, eventTime) of the readings `band` reports: out of band, starting a run (for another
     reason than the sensor's run out of band, or after BAND_BACK readings in band). A sensor's
-    readings go in the job's order: batch by batch, by event time within a batch."""
+    readings go in the rules' order: by event time, whatever batch brought them (the job holds
+    each reading until the rules' clock passes it; none of these readings comes behind it)."""
     run: dict[str, tuple[str | None, int]] = {}  # guid → (its run's reason, readings in band)
     found = set()
-    for readings in batches:
-        for r in sorted(readings, key=lambda r: r.event_time):
-            reason = band_reason(r)
-            current, back = run.get(r.guid, (None, 0))
-            if reason is None:
-                back += 1
-                run[r.guid] = (None, 0) if back >= BAND_BACK else (current, back)
-                continue
-            if reason != current:
-                found.add((r.guid, r.event_time))
-            run[r.guid] = (reason, 0)
+    for r in sorted((r for readings in batches for r in readings), key=lambda r: r.event_time):
+        reason = band_reason(r)
+        current, back = run.get(r.guid, (None, 0))
+        if reason is None:
+            back += 1
+            run[r.guid] = (None, 0) if back >= BAND_BACK else (current, back)
+            continue
+        if reason != current:
+            found.add((r.guid, r.event_time))
+        run[r.guid] = (reason, 0)
     return found
 
 
