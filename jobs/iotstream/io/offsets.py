@@ -1,6 +1,6 @@
 """The offset log of a streaming checkpoint (`<checkpoint>/offsets/<batch_id>`), as Spark wrote
-it: what the next run starts from, and where a batch ends, compared with the end of the topic
-(InputEnd)."""
+it: what the next run starts from, where a batch ends, compared with the end of the topic
+(InputEnd), and the last record a batch reads from each partition (BatchTails)."""
 
 from __future__ import annotations
 
@@ -90,7 +90,31 @@ def driver_consumer(spark: SparkSession, bootstrap_servers: str, kafka_options: 
     return jvm.org.apache.kafka.clients.consumer.KafkaConsumer(props)
 
 
-class BatchTails:
+class _DriverReader:
+    """What the driver asks of Kafka itself about the job's checkpoint and topics, with one
+    consumer of its own (driver_consumer), made when first needed and closed with close()."""
+
+    def __init__(self, checkpoint: str, bootstrap_servers: str, topics: str,
+                 kafka_options: dict[str, str]) -> None:
+        self.checkpoint = checkpoint
+        self.bootstrap_servers = bootstrap_servers
+        self.topics = [t.strip() for t in topics.split(",") if t.strip()]
+        self.kafka_options = kafka_options
+        self._consumer: Any = None
+
+    def consumer(self, spark: SparkSession, **extra: str) -> Any:
+        if self._consumer is None:
+            self._consumer = driver_consumer(spark, self.bootstrap_servers, self.kafka_options,
+                                             **extra)
+        return self._consumer
+
+    def close(self) -> None:
+        if self._consumer is not None:
+            self._consumer.close()
+            self._consumer = None
+
+
+class BatchTails(_DriverReader):
     """The last record a batch reads from each Kafka partition (the one before the batch's end
     offset, in the offset log), read with the driver's own consumer before the batch runs, and
     Spark's time for the batch. A partition is in the order it was produced: nothing read
@@ -100,14 +124,6 @@ class BatchTails:
     are kept per partition number)."""
 
     POLL_MS = 1_000  # at most this long for one partition's record
-
-    def __init__(self, checkpoint: str, bootstrap_servers: str, topics: str,
-                 kafka_options: dict[str, str]) -> None:
-        self.checkpoint = checkpoint
-        self.bootstrap_servers = bootstrap_servers
-        self.topics = [t.strip() for t in topics.split(",") if t.strip()]
-        self.kafka_options = kafka_options
-        self._consumer: Any = None
 
     def __call__(self, spark: SparkSession,
                  batch_id: int) -> tuple[int | None, dict[int, tuple[bytes, int] | None]]:
@@ -130,16 +146,13 @@ class BatchTails:
     def _record_before(self, spark: SparkSession, tp: tuple[str, int],
                        end: int) -> tuple[bytes, int] | None:
         jvm = spark._jvm
-        if self._consumer is None:
-            self._consumer = driver_consumer(
-                spark, self.bootstrap_servers, self.kafka_options,
-                max_poll_records="1", max_partition_fetch_bytes="65536")
+        consumer = self.consumer(spark, max_poll_records="1", max_partition_fetch_bytes="65536")
         partition = jvm.org.apache.kafka.common.TopicPartition(tp[0], tp[1])
         wanted = jvm.java.util.ArrayList()
         wanted.add(partition)
-        self._consumer.assign(wanted)
-        self._consumer.seek(partition, end - 1)
-        records = self._consumer.poll(jvm.java.time.Duration.ofMillis(self.POLL_MS)).records(partition)
+        consumer.assign(wanted)
+        consumer.seek(partition, end - 1)
+        records = consumer.poll(jvm.java.time.Duration.ofMillis(self.POLL_MS)).records(partition)
         if records.isEmpty():
             return None
         record = records.get(0)
@@ -147,13 +160,8 @@ class BatchTails:
             return None
         return bytes(record.value()), int(record.timestamp())
 
-    def close(self) -> None:
-        if self._consumer is not None:
-            self._consumer.close()
-            self._consumer = None
 
-
-class InputEnd:
+class InputEnd(_DriverReader):
     """Whether a batch reads every partition of the job's topics to its end: its end offsets
     (the offset log) against the topics' latest offsets, asked of Kafka with its own consumer
     (the one Spark's Kafka connector brings, with the job's kafka.* options). For
@@ -162,14 +170,6 @@ class InputEnd:
     before it runs: a replay after a crash ends it too, however the topic grew since."""
 
     MARKS = "iot-input-end"
-
-    def __init__(self, checkpoint: str, bootstrap_servers: str, topics: str,
-                 kafka_options: dict[str, str]) -> None:
-        self.checkpoint = checkpoint
-        self.bootstrap_servers = bootstrap_servers
-        self.topics = [t.strip() for t in topics.split(",") if t.strip()]
-        self.kafka_options = kafka_options
-        self._consumer: Any = None
 
     def __call__(self, spark: SparkSession, batch_id: int) -> bool:
         fs, path = hadoop_fs(spark, self.checkpoint)
@@ -186,16 +186,10 @@ class InputEnd:
     def latest_offsets(self, spark: SparkSession) -> dict[tuple[str, int], int]:
         """Each partition's end offset now ((topic, partition) → offset)."""
         jvm = spark._jvm
-        if self._consumer is None:
-            self._consumer = driver_consumer(spark, self.bootstrap_servers, self.kafka_options)
+        consumer = self.consumer(spark)
         wanted = jvm.java.util.ArrayList()
         for topic in self.topics:
-            for info in self._consumer.partitionsFor(topic):
+            for info in consumer.partitionsFor(topic):
                 wanted.add(jvm.org.apache.kafka.common.TopicPartition(topic, info.partition()))
-        ends = self._consumer.endOffsets(wanted)
+        ends = consumer.endOffsets(wanted)
         return {(tp.topic(), tp.partition()): int(ends.get(tp)) for tp in ends.keySet()}
-
-    def close(self) -> None:
-        if self._consumer is not None:
-            self._consumer.close()
-            self._consumer = None
