@@ -104,6 +104,8 @@ class BatchProcessor:
         step.set_clocks(spark, windows.micros(before.watermark), windows.micros(before.judged_until),
                         windows.micros(judged), ended, latest)
         step.set_model(spark, self.models.location(model_files(spark)))
+        # The state before, the input's end, the partitions' last records, the model.
+        phases.mark("clocks")
         cached, release = _cached(batch)
         try:
             result = compute(cached, batch_id, before, self.config, self.clock, phases.mark,
