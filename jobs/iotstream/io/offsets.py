@@ -5,6 +5,7 @@ it: what the next run starts from, where a batch ends, compared with the end of 
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 from pyspark.sql import SparkSession
@@ -34,20 +35,17 @@ def _entry(spark: SparkSession, checkpoint: str, batch_id: int) -> list[str]:
     return read_bytes(spark, fs, entry).decode("utf-8").splitlines()
 
 
-def batch_watermark_ms(spark: SparkSession, checkpoint: str, batch_id: int) -> int | None:
-    """Spark's event-time watermark for batch `batch_id` (ms), from its offset log entry."""
-    for line in _entry(spark, checkpoint, batch_id)[1:2]:  # v1, then the batch's metadata
+def _metadata(lines: list[str], key: str) -> int | None:
+    """A number of the batch's metadata (the entry's second line), or None."""
+    for line in lines[1:2]:  # v1, then the batch's metadata
         try:
-            return int(json.loads(line)["batchWatermarkMs"])
+            return int(json.loads(line)[key])
         except (ValueError, KeyError, TypeError):
             return None
     return None
 
 
-def batch_end_offsets(spark: SparkSession, checkpoint: str, batch_id: int) -> dict[tuple[str, int], int]:
-    """Where batch `batch_id` ends in each Kafka partition ((topic, partition) → offset), from
-    its offset log entry, which Spark writes before the batch runs; empty when there is none."""
-    lines = _entry(spark, checkpoint, batch_id)
+def _ends(lines: list[str]) -> dict[tuple[str, int], int]:
     ends: dict[tuple[str, int], int] = {}
     for line in lines[2:]:  # v1, the batch's metadata, then one line per source
         try:
@@ -61,14 +59,15 @@ def batch_end_offsets(spark: SparkSession, checkpoint: str, batch_id: int) -> di
     return ends
 
 
-def batch_time_ms(spark: SparkSession, checkpoint: str, batch_id: int) -> int | None:
-    """Spark's time for batch `batch_id` (ms since the epoch), from its offset log entry."""
-    for line in _entry(spark, checkpoint, batch_id)[1:2]:
-        try:
-            return int(json.loads(line)["batchTimestampMs"])
-        except (ValueError, KeyError, TypeError):
-            return None
-    return None
+def batch_watermark_ms(spark: SparkSession, checkpoint: str, batch_id: int) -> int | None:
+    """Spark's event-time watermark for batch `batch_id` (ms), from its offset log entry."""
+    return _metadata(_entry(spark, checkpoint, batch_id), "batchWatermarkMs")
+
+
+def batch_end_offsets(spark: SparkSession, checkpoint: str, batch_id: int) -> dict[tuple[str, int], int]:
+    """Where batch `batch_id` ends in each Kafka partition ((topic, partition) → offset), from
+    its offset log entry, which Spark writes before the batch runs; empty when there is none."""
+    return _ends(_entry(spark, checkpoint, batch_id))
 
 
 def driver_consumer(spark: SparkSession, bootstrap_servers: str, kafka_options: dict[str, str],
@@ -123,42 +122,58 @@ class BatchTails(_DriverReader):
     (where it starts is not in the log) or when the job reads more than one topic (the clocks
     are kept per partition number)."""
 
-    POLL_MS = 1_000  # at most this long for one partition's record
+    POLL_MS = 1_000  # at most this long for the partitions' records
+
+    def __init__(self, checkpoint: str, bootstrap_servers: str, topics: str,
+                 kafka_options: dict[str, str]) -> None:
+        super().__init__(checkpoint, bootstrap_servers, topics, kafka_options)
+        # The last batch's ends (batch id, ends): where the next batch starts.
+        self._last: tuple[int, dict[tuple[str, int], int]] | None = None
 
     def __call__(self, spark: SparkSession,
                  batch_id: int) -> tuple[int | None, dict[int, tuple[bytes, int] | None]]:
         """(Spark's time for the batch in ms, {partition the batch reads records from: (its last
         record's value, its Kafka timestamp in ms), or None when it cannot be read}); no
         partitions when the batch's ends are not known."""
-        when = batch_time_ms(spark, self.checkpoint, batch_id)
-        if len(self.topics) != 1 or batch_id == 0 or when is None:
+        lines = _entry(spark, self.checkpoint, batch_id)
+        when, ends = _metadata(lines, "batchTimestampMs"), _ends(lines)
+        last, self._last = self._last, (batch_id, ends)
+        if len(self.topics) != 1 or batch_id == 0 or when is None or not ends:
             return when, {}
-        ends = batch_end_offsets(spark, self.checkpoint, batch_id)
-        starts = batch_end_offsets(spark, self.checkpoint, batch_id - 1)
-        if not ends or not starts:
+        starts = (last[1] if last is not None and last[0] == batch_id - 1
+                  else batch_end_offsets(spark, self.checkpoint, batch_id - 1))
+        if not starts:
             return when, {}
         # A partition the batch before did not know (added to the topic) starts at 0.
         moved = {tp: end for tp, end in ends.items()
                  if tp[0] == self.topics[0] and end > starts.get(tp, 0)}
-        return when, {tp[1]: self._record_before(spark, tp, end)
-                      for tp, end in sorted(moved.items())}
+        return when, self._records_before(spark, moved) if moved else {}
 
-    def _record_before(self, spark: SparkSession, tp: tuple[str, int],
-                       end: int) -> tuple[bytes, int] | None:
+    def _records_before(self, spark: SparkSession, ends: dict[tuple[str, int], int]
+                        ) -> dict[int, tuple[bytes, int] | None]:
+        """The record before each partition's end: (value, Kafka timestamp in ms), or None (a
+        control record, a gap, or none within POLL_MS)."""
         jvm = spark._jvm
-        consumer = self.consumer(spark, max_poll_records="1", max_partition_fetch_bytes="65536")
-        partition = jvm.org.apache.kafka.common.TopicPartition(tp[0], tp[1])
+        consumer = self.consumer(spark, max_partition_fetch_bytes="65536")
+        partitions = {tp: jvm.org.apache.kafka.common.TopicPartition(*tp) for tp in ends}
         wanted = jvm.java.util.ArrayList()
-        wanted.add(partition)
+        for partition in partitions.values():
+            wanted.add(partition)
         consumer.assign(wanted)
-        consumer.seek(partition, end - 1)
-        records = consumer.poll(jvm.java.time.Duration.ofMillis(self.POLL_MS)).records(partition)
-        if records.isEmpty():
-            return None
-        record = records.get(0)
-        if record.offset() != end - 1 or record.value() is None:  # a control record or a gap
-            return None
-        return bytes(record.value()), int(record.timestamp())
+        for tp, partition in partitions.items():
+            consumer.seek(partition, ends[tp] - 1)
+        found: dict[int, tuple[bytes, int] | None] = {}
+        deadline = time.monotonic() + self.POLL_MS / 1000
+        while len(found) < len(ends) and (left := deadline - time.monotonic()) > 0:
+            polled = consumer.poll(jvm.java.time.Duration.ofMillis(max(1, int(left * 1000))))
+            for tp, partition in partitions.items():
+                records = polled.records(partition)
+                if tp[1] in found or records.isEmpty():
+                    continue
+                record = records.get(0)
+                ok = record.offset() == ends[tp] - 1 and record.value() is not None
+                found[tp[1]] = (bytes(record.value()), int(record.timestamp())) if ok else None
+        return {tp[1]: found.get(tp[1]) for tp in sorted(ends)}
 
 
 class InputEnd(_DriverReader):
