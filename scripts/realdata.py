@@ -285,16 +285,16 @@ def markdown(set_name: str, result: dict) -> str:
 def normal(*output_dirs: Path) -> dict:
     """The job's findings over readings known to be normal (the outputs of one or more runs,
     each a recording of its own): every one is false."""
-    accepted: set[tuple[str, str, datetime]] = set()
-    found: set[tuple[str, str, str, datetime]] = set()  # each finding once
+    accepted: set[tuple[int, str, datetime]] = set()
+    found: set[tuple[int, str, str, datetime]] = set()  # each finding once
     for run, output_dir in enumerate(output_dirs):
         readings = read_table(output_dir, "readings", ["guid", "event_time", "late"])
         if readings is None:
             raise SystemExit(f"realdata: no readings table under {output_dir}: did the job run?")
         anomalies = read_table(output_dir, "anomalies", ["guid", "event_time", "detector"])
-        accepted |= {(f"{run}", r["guid"], r["event_time"]) for r in readings.to_pylist()
+        accepted |= {(run, r["guid"], r["event_time"]) for r in readings.to_pylist()
                      if not r["late"]}
-        found |= {(f"{run}", r["detector"], r["guid"], r["event_time"])
+        found |= {(run, r["detector"], r["guid"], r["event_time"])
                   for r in ([] if anomalies is None else anomalies.to_pylist())}
     days = normal_sensor_days(((f"{run}/{g}", t) for run, g, t in accepted), {})
     counts: dict[str, int] = {}

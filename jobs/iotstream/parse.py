@@ -16,6 +16,7 @@ from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
+from iotstream.config import JobConfig
 from iotstream.schema import EVENT_SCHEMA
 
 # Columns of the Kafka source that the job reads.
@@ -40,6 +41,8 @@ CLOCK, CLOCK_SKEW = "clock", "clock_skew"
 CLOCK_REASONS = {"future": "bad_value:eventTime_future", "past": "bad_value:eventTime_past"}
 # Kafka timestamps before this are "none" (-1 in old message formats): no clock to judge by.
 _KAFKA_TIME_KNOWN = "1970-01-02"
+_KAFKA_TIME_KNOWN_MS = (datetime.fromisoformat(_KAFKA_TIME_KNOWN) - datetime(1970, 1, 1)) \
+    // timedelta(milliseconds=1)
 
 
 @dataclass(frozen=True)
@@ -51,6 +54,11 @@ class TimePolicy:
     max_future_seconds: float = 0.0
     max_past_seconds: float = 0.0
     action: str = "quarantine"
+
+    @classmethod
+    def of(cls, config: JobConfig) -> TimePolicy:
+        """The policy of the job's [event_time] settings."""
+        return cls(config.max_future_seconds, config.max_past_seconds, config.time_policy)
 
 
 # The ISO 8601 times both Spark's to_timestamp and Python's fromisoformat read alike.
@@ -72,7 +80,7 @@ def record_time(value: bytes, kafka_ms: int, policy: TimePolicy) -> datetime | N
     if parsed is None:
         return None
     when = parsed.astimezone(UTC).replace(tzinfo=None) if parsed.tzinfo else parsed
-    if kafka_ms < 86_400_000:  # _KAFKA_TIME_KNOWN: no clock to judge by
+    if kafka_ms < _KAFKA_TIME_KNOWN_MS:  # no clock to judge by
         return when
     kafka = datetime(1970, 1, 1) + timedelta(milliseconds=kafka_ms)
     skew = (when - kafka).total_seconds()

@@ -72,8 +72,7 @@ class BatchProcessor:
         # The last record each partition brings in a batch, which lets the batch judge its own
         # readings (io.offsets.BatchTails; a Kafka source).
         self.tails = tails
-        self.policy = parse.TimePolicy(config.max_future_seconds, config.max_past_seconds,
-                                       config.time_policy)
+        self.policy = parse.TimePolicy.of(config)
         checkpoint = checkpoint_location(config)
         self.windows = VersionedState(f"{checkpoint}/{WINDOW_STATE_DIR}",
                                       windows.WINDOW_STATE_SCHEMA)

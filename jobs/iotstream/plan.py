@@ -42,8 +42,7 @@ def plan(records: DataFrame, config: JobConfig) -> DataFrame:
     step's columns (step_contract.json's output, each rule's), window_start and the state's
     band; plus the rows the step's rules add (a reading judged with a finding, a silence, a level
 shift)."""
-    policy = parse.TimePolicy(config.max_future_seconds, config.max_past_seconds,
-                              config.time_policy)
+    policy = parse.TimePolicy.of(config)
     flagged = (
         records.transform(parse.parse_records(config.bands.baselines, config.max_record_bytes,
                                               policy))
