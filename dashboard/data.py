@@ -1,48 +1,29 @@
 """What the dashboard shows, read from the job's Parquet tables with DuckDB (never a Spark
 session: it starts in a second, and answers a panel in about a tenth of a second).
 
-Only committed files of complete batches are read. Files: `<table>/date=*/part-*.parquet` (the
-job writes a file under a hidden name, `.….partial`, or in `_staging/`, and renames it into
-place; neither matches). While a compaction is under way, a merged file
-(`part-c<first>-<last>`) and the batch files it holds (`part-b<id>`) are there together for a
-moment: the batch files are then left out, so no row is counted twice. Batches: those up to the
-last one with its `batch_totals` row, which a batch writes after every other table's.
+Only committed files of complete batches are read, by the reader rule every reader of the
+project follows (iotstream.io.layout): the files `io.reading.committed_files` lists (no file
+being written, no batch file that a merged file holds), rows of batches up to the last one with
+its `batch_totals` row.
 """
 
 from __future__ import annotations
 
 import re
 import time
-from collections import defaultdict
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import duckdb
 
-from iotstream.io.layout import BATCH_FILE, COMPACTED_FILE, PARTITION_COLUMN
+from iotstream.io.layout import PARTITION_COLUMN
+from iotstream.io.reading import committed_files
 from iotstream.table_columns import TABLE_COLUMNS
 
 # table_columns' (Spark's) type names, as DuckDB names them (for the empty view of a table not written yet).
 DUCK_TYPES = {"string": "VARCHAR", "bigint": "BIGINT", "int": "INTEGER", "double": "DOUBLE",
               "timestamp": "TIMESTAMPTZ", "boolean": "BOOLEAN"}
-
-
-def committed_files(table_dir: Path) -> list[str]:
-    """The table's committed Parquet files, less batch files that a merged file of the same date
-    folder already holds (a compaction merges each folder on its own, and leaves a folder's lone
-    batch file of the range as it is)."""
-    files = sorted(table_dir.glob(f"{PARTITION_COLUMN}=*/part-*.parquet"))
-    merged: dict[Path, list[tuple[int, int]]] = defaultdict(list)
-    for f in files:
-        if m := COMPACTED_FILE.fullmatch(f.name):
-            merged[f.parent].append((int(m.group(1)), int(m.group(2))))
-
-    def held(f: Path) -> bool:
-        m = BATCH_FILE.fullmatch(f.name)
-        return m is not None and any(a <= int(m.group(1)) <= b for a, b in merged[f.parent])
-
-    return [str(f) for f in files if not held(f)]
 
 
 def _quote(text: str) -> str:

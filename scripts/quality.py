@@ -29,11 +29,10 @@ from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import pyarrow.dataset as ds
-
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "jobs"))
 from iotstream.detectors import NAMES, REGISTRY  # noqa: E402 (no Spark: pyarrow is enough)
 from iotstream.detectors.settings import read_detectors  # noqa: E402
+from iotstream.io.reading import read_committed  # noqa: E402
 
 DETECTORS = NAMES
 # The fault kinds each detector is meant to catch (its recall is measured on these).
@@ -59,10 +58,9 @@ def read_labels(path: Path) -> list[dict[str, str]]:
 
 
 def read_table(output_dir: Path, table: str) -> list[dict]:
-    location = output_dir / table
-    if not location.exists():
-        return []
-    return ds.dataset(location, format="parquet", partitioning="hive").to_table().to_pylist()
+    """The table's rows by the job's reader rule (iotstream.io.layout); none without a file."""
+    rows = read_committed(output_dir, table)
+    return [] if rows is None else rows.to_pylist()
 
 
 def _key(guid: str, moment: datetime) -> Key:

@@ -41,7 +41,9 @@ from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.dataset as ds
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "jobs"))
+from iotstream.io.reading import read_committed  # noqa: E402 (no Spark: pyarrow is enough)
 
 TRAIN = (
     "realTraffic/speed_6005", "realTraffic/speed_7578", "realTraffic/speed_t4013",
@@ -147,10 +149,9 @@ def read_windows(nab: Path, series: Iterable[str]) -> dict[str, list[Window]]:
 def read_table(output_dir: Path, table: str, columns: list[str]) -> pa.Table | None:
     """The job's table (hive partitions by date), timestamps as microseconds in UTC (a naive
     timestamp is taken as UTC); None when the job has not written it."""
-    location = output_dir / table
-    if not location.is_dir():
+    data = read_committed(output_dir, table, columns)  # the job's reader rule (io.layout)
+    if data is None:
         return None
-    data = ds.dataset(location, format="parquet", partitioning="hive").to_table(columns=columns)
     return data.cast(pa.schema([
         f.with_type(pa.timestamp("us", tz="UTC")) if pa.types.is_timestamp(f.type) else f
         for f in data.schema]))

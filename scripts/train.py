@@ -27,11 +27,11 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.dataset as ds
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "jobs"))
 from iotstream.config import ConfigError, load_config, local_path  # noqa: E402 (no Spark)
+from iotstream.io.reading import read_committed  # noqa: E402
 from iotstream.learned import artifact, forest  # noqa: E402
 from iotstream.learned.features import NAMES, FeatureSpec, SensorFeatures  # noqa: E402
 
@@ -84,21 +84,16 @@ def read_readings(output_dir: str, since: datetime | None, low: float, high: flo
     missing = TrainError(f"no readings table in {output_dir} (run the job with write_readings = "
                          "true first, or pass --output-dir)")
     local = local_path(output_dir)
-    if local is not None:
-        if not (local / "readings").is_dir():
+    if local is not None:  # the job's reader rule (iotstream.io.layout), with pyarrow
+        table = read_committed(local, "readings", READ_COLUMNS)
+        if table is None:
             raise missing
-        table = ds.dataset(local / "readings", format="parquet", partitioning="hive").to_table(
-            columns=READ_COLUMNS)
-    else:
-        from pyspark.errors import AnalysisException
+    else:  # the same rule, with Spark
+        from iotstream.views import find_tables, read_table
 
-        try:
-            table = spark.read.parquet(f"{output_dir.rstrip('/')}/readings").select(
-                *READ_COLUMNS).toArrow()
-        except AnalysisException as e:
-            if "PATH_NOT_FOUND" in str(e) or "does not exist" in str(e):
-                raise missing from None
-            raise
+        if "readings" not in find_tables(output_dir):
+            raise missing
+        table = read_table(spark, output_dir, "readings").select(*READ_COLUMNS).toArrow()
     table = table.set_column(table.schema.get_field_index("event_time"), "event_time",
                              table["event_time"].cast(pa.timestamp("us", "UTC")))
     keep = pc.and_(pc.invert(table["late"]), pc.and_(pc.greater_equal(table["temperature"], low),

@@ -48,6 +48,11 @@ def write_readings(output_dir: Path, rows: list[dict]) -> None:
         "kafka_offset": pa.array(range(len(rows)), pa.int64()),
     })
     pq.write_table(table, folder / "part-b000000000000-000.parquet")
+    # Batch 0 complete, as the job leaves it: its batch_totals row (readers read complete batches).
+    totals = output_dir / "batch_totals" / "date=2026-01-01"
+    totals.mkdir(parents=True, exist_ok=True)
+    pq.write_table(pa.table({"batch_id": pa.array([0], pa.int64())}),
+                   totals / "part-b000000000000-000.parquet")
 
 
 def trained_model(work: Path, model_dir: Path, seed: int = 0, budget: float = 30.0,

@@ -96,6 +96,7 @@ class StreamRun:
             query.awaitTermination()
         finally:
             query.stop()
+            self.processor.close()  # as the job does once its query stops: a merge under way ends
         ran = [p["batchId"] for p in query.recentProgress]
         assert batch_id in ran, f"batch {batch_id} did not run (ran {ran})"
         assert batch_id in _ids(self.checkpoint / "commits")

@@ -121,6 +121,8 @@ def output(tmp_path: Path) -> Path:
     guid, moment, late = zip(*readings, strict=True)
     write_table(out, "readings", {"guid": pa.array(guid), "event_time": stamps(*moment),
                                   "late": pa.array(late)})
+    # Batch 0 complete (its batch_totals row): readers read the rows of complete batches only.
+    write_table(out, "batch_totals", {"messages": pa.array([len(readings)], pa.int64())})
     return out
 
 

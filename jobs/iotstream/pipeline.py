@@ -16,6 +16,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from iotstream import console, parse, step, stream, windows
+from iotstream.compaction import Compactor
 from iotstream.compute import compute
 from iotstream.config import JobConfig, checkpoint_location
 from iotstream.io import fs
@@ -79,6 +80,13 @@ class BatchProcessor:
         self.partitions = VersionedState(f"{checkpoint}/{PARTITION_STATE_DIR}",
                                          windows.PARTITION_STATE_SCHEMA)
         self._last: JobState | None = None  # the state after the last batch this process wrote
+        self.compactor = Compactor(
+            sink, config.compact_every_batches,
+            lambda m: metrics.compaction(m.seconds, m.files) if metrics is not None else None)
+
+    def close(self) -> None:
+        """Waits for a merge of files under way (the query has stopped)."""
+        self.compactor.close()
 
     def __call__(self, batch: DataFrame, batch_id: int) -> None:
         if self.stopping():
@@ -151,7 +159,8 @@ class BatchProcessor:
         """Writes a batch's results as computed, in this order: (when the batch may be a replay)
         the removal of what an earlier attempt at it left, then the tables, the alerts, the open
         windows and partitions' clocks, then batch_totals (its row means the batch is complete:
-        a restart goes on from it); then, every compact_every_batches, the merge of files."""
+        a restart goes on from it); then, every compact_every_batches, the merge of files starts
+        beside the stream (compaction.py)."""
         if may_be_replay:
             self.remove_earlier_attempt(spark, result.batch_id)
         day = result.batch_time.date()
@@ -170,11 +179,10 @@ class BatchProcessor:
         self.sink.write_small(spark, "batch_totals", result.batch_id, day,
                               result.tables["batch_totals"])
         mark("state")
-        every = self.config.compact_every_batches
-        if every and result.batch_id and result.batch_id % every == 0:
-            # Batches before this one are committed (Spark started this one): never replayed.
-            self.sink.compact(spark, result.batch_id - every, result.batch_id - 1)
-            mark("compact")
+        merged = self.compactor.after_commit(spark, result.batch_id)
+        if merged is not None:
+            self.out.write(f"compaction: merged {merged.files} files of batches up to "
+                           f"{merged.upto} in {merged.seconds:.1f} s, beside the stream\n")
 
     def remove_earlier_attempt(self, spark: SparkSession, batch_id: int) -> None:
         """Removes what an earlier attempt at `batch_id` wrote (in every table) and the batch

@@ -148,6 +148,7 @@ def run(config: JobConfig) -> int:
             closing.set()
             for query in queries:
                 query.stop()
+            processor.close()
             if ends is not None:
                 ends.close()
             tails.close()

@@ -8,6 +8,7 @@ from pyspark.sql import types as T
 
 from iotstream.config import local_path
 from iotstream.io.layout import PARTITION_COLUMN, table_path
+from iotstream.io.tables import OutputFiles
 from iotstream.schema import TABLES
 
 # Title → SQL, printed by query.sh when it is given no SQL of its own.
@@ -86,21 +87,43 @@ def find_tables(output_dir: str) -> list[str]:
     return [table for table in TABLES if _exists(table_path(output_dir, table))]
 
 
-def read_table(spark: SparkSession, output_dir: str, table: str) -> DataFrame:
-    """A table with its declared schema (and `date`): also when it has no file (yet, or any
-    more: a replayed batch can remove its own rows)."""
+def last_complete_batch(spark: SparkSession, output_dir: str) -> int:
+    """The last batch with its batch_totals row (io.layout's rule 2); -1 before any."""
+    files = OutputFiles(spark, output_dir).readable("batch_totals")
+    if not files:
+        return -1
+    [row] = spark.read.schema(TABLES["batch_totals"]).parquet(*files).agg(
+        F.max("batch_id")).collect()
+    return -1 if row[0] is None else row[0]
+
+
+def read_table(spark: SparkSession, output_dir: str, table: str,
+               upto: int | None = None) -> DataFrame:
+    """A table with its declared schema (and `date`), read by io.layout's reader rule: its
+    committed files, less those a merged file holds, rows of batches up to `upto` (the last
+    complete batch when not given). Empty when it has no file (yet, or any more: a replayed
+    batch can remove its own rows). What `spark.read.parquet(path)` of the folder would also
+    read: a batch being written or cut short by a kill, and a merged batch twice while a
+    compaction is under way or was killed."""
     schema = T.StructType(TABLES[table].fields + [T.StructField(PARTITION_COLUMN, T.DateType())])
-    return spark.read.schema(schema).parquet(table_path(output_dir, table))
+    files = OutputFiles(spark, output_dir).readable(table)
+    if not files:
+        return spark.createDataFrame([], schema)
+    last = last_complete_batch(spark, output_dir) if upto is None else upto
+    return (spark.read.schema(schema).option("basePath", table_path(output_dir, table))
+            .parquet(*files).where(F.col("batch_id") <= last))
 
 
 def register_views(spark: SparkSession, output_dir: str) -> list[str]:
-    """Registers every table as a temp view: those found under `output_dir` from their Parquet,
-    the others (e.g. no anomaly yet) empty, so that every query names existing views; and
-    `window_stats_latest`. Returns the names of the tables found."""
+    """Registers every table as a temp view, read by io.layout's reader rule (read_table): those
+    found under `output_dir` from their Parquet, the others (e.g. no anomaly yet) empty, so that
+    every query names existing views; and `window_stats_latest`. All of them as of one moment:
+    the last complete batch then. Returns the names of the tables found."""
     found = find_tables(output_dir)
+    last = last_complete_batch(spark, output_dir) if found else -1
     for table, schema in TABLES.items():
         if table in found:
-            df = read_table(spark, output_dir, table)
+            df = read_table(spark, output_dir, table, last)
         else:
             df = spark.createDataFrame([], schema).withColumn(PARTITION_COLUMN, F.current_date())
         df.createOrReplaceTempView(table)

@@ -2,6 +2,16 @@
 Spark): every table (table_columns.py) is a folder partitioned by `date` (the batch's UTC date),
 and its files are `<table>/date=YYYY-MM-DD/part-b<batch_id>-<n>.parquet`, or
 `part-c<first>-<last>.parquet` once a compaction merged batches first..last.
+
+The reader rule, the same for every reader the project ships (the dashboard, query.sh's views,
+train.sh, the quality and real-data tools: `readable` here, `io.reading` and `views`):
+1. a date folder's files are its `part-b…`/`part-c…` Parquet files (a file being written has a
+   hidden name, `.….partial` or under `_staging/`, and is renamed into place), less every batch
+   file that a merged file of the same folder holds (its batch id within the merged range: a
+   compaction, or a kill in the middle of one, leaves both for a while);
+2. of their rows, only those of batches up to the last complete one: the last batch with a
+   `batch_totals` row, which a batch writes after every other table's (a batch cut short by a
+   kill, or being written, has none yet).
 """
 
 from __future__ import annotations
@@ -14,6 +24,21 @@ STAGING = "_staging"  # '_' hides it from Spark's and pyarrow's readers
 
 BATCH_FILE = re.compile(r"part-b(\d{12})-\d{3}\.parquet")
 COMPACTED_FILE = re.compile(r"part-c(\d{12})-(\d{12})\.parquet")
+
+
+def held(names: list[str]) -> set[str]:
+    """The batch files among a date folder's file `names` that a merged file there holds."""
+    ranges = [(int(m.group(1)), int(m.group(2))) for n in names
+              if (m := COMPACTED_FILE.fullmatch(n))]
+    return {n for n in names if (m := BATCH_FILE.fullmatch(n))
+            and any(a <= int(m.group(1)) <= b for a, b in ranges)}
+
+
+def readable(names: list[str]) -> list[str]:
+    """The files of a date folder (its file `names`) that a reader reads (rule 1 above), sorted."""
+    held_here = held(names)
+    return sorted(n for n in names if (BATCH_FILE.fullmatch(n) or COMPACTED_FILE.fullmatch(n))
+                  and n not in held_here)
 
 
 def table_path(output_dir: str, table: str) -> str:

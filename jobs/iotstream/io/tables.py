@@ -5,12 +5,17 @@ Writes are idempotent by batch id: a batch first removes whatever an earlier att
 (in every table), then its rows for each table go to files named after the batch
 (`date=YYYY-MM-DD/part-b<batch_id>-<n>.parquet`), written to a hidden staging folder and renamed
 into place. A batch that Spark replays after a crash therefore replaces its own rows instead of
-adding them twice. Batch files are merged now and then (compact): fewer, larger files.
+adding them twice. Batch files are merged now and then (compact, off the batch's path: see
+compaction.py): fewer, larger files. Readers follow io.layout's rule.
 """
 
 from __future__ import annotations
 
+import os
+import time
+from collections.abc import Callable
 from datetime import date
+from pathlib import Path
 from typing import Any, BinaryIO
 
 import pyarrow as pa
@@ -19,15 +24,17 @@ from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.utils import AnalysisException
 
+from iotstream.config import local_path
 from iotstream.io.arrow import arrow_schema, parquet_bytes, to_arrow
 from iotstream.io.fs import hadoop_fs, put_file, read_bytes
 from iotstream.io.layout import (
     BATCH_FILE,
-    COMPACTED_FILE,
     PARTITION_COLUMN,
     STAGING,
     batch_file_prefix,
     compacted_name,
+    held,
+    readable,
     table_path,
 )
 from iotstream.schema import TABLES
@@ -82,55 +89,55 @@ class ParquetSink:
         put_file(spark, f"{folder}/{batch_file_prefix(batch_id)}000.parquet",
                  parquet_bytes(data))
 
-    def _partitions(self, spark: SparkSession) -> list[tuple[str, Any, list[Any]]]:
-        """(table, date folder, its files) for every table's date partition."""
-        fs, path = hadoop_fs(spark, self.output_dir)
-        found = []
-        for table in TABLES:
-            pattern = path(f"{table_path(self.output_dir, table)}/{PARTITION_COLUMN}=*")
-            for folder in fs.globStatus(pattern) or []:
-                files = [f.getPath() for f in fs.listStatus(folder.getPath())]
-                found.append((table, folder.getPath(), files))
-        return found
+    def compact(self, spark: SparkSession, upto: int, pause: float = 0.0) -> int:
+        """Merges, in each table's date folder, the files of batches up to `upto` (all committed:
+        never a batch that may still be replayed) into one file, `part-c<first>-<last>` (the
+        first and last batch it merges); returns how many batch files it merged.
 
-    def compact(self, spark: SparkSession, first: int, last: int) -> int:
-        """Merges each table's files of batches first..last (all committed: never a batch that
-        may still be replayed) into one file per date partition; returns how many it merged.
-
-        The merged file is in place before the batch files go; a crash in between leaves both,
-        and `finish_compactions` (run when the job starts) removes the batch files."""
-        fs, _ = hadoop_fs(spark, self.output_dir)
+        The merged file is in place before the batch files go, and every reader leaves out the
+        batch files a merged file holds (layout.readable). Batch files that a merged file already
+        holds (a compaction cut short) are removed first: a batch is never merged twice. `pause`
+        (seconds) holds the merged file and its batch files side by side: for tests only."""
+        files = OutputFiles(spark, self.output_dir)
         merged = 0
-        for table, folder, files in self._partitions(spark):
-            batch = [f for f in files if (m := BATCH_FILE.fullmatch(f.getName()))
-                     and first <= int(m.group(1)) <= last]
-            if len(batch) < 2:
-                continue
-            def merge(file: BinaryIO, table: str = table, batch: list = batch) -> None:
-                # One batch file at a time, straight into the merged file: a table of every
-                # reading holds far more rows than the driver should take at once.
-                with pq.ParquetWriter(file, arrow_schema(TABLES[table]),
-                                      compression="snappy") as writer:
-                    for f in sorted(batch, key=lambda f: f.getName()):
-                        part = pq.read_table(pa.BufferReader(read_bytes(spark, fs, f)))
-                        writer.write_table(to_arrow(part, TABLES[table]))
+        for table in TABLES:
+            for folder in files.date_folders(table):
+                names = files.names(folder)
+                done = held(names)
+                for name in sorted(done):
+                    files.delete(f"{folder}/{name}")
+                batch = sorted((int(m.group(1)), n) for n in names
+                               if n not in done and (m := BATCH_FILE.fullmatch(n))
+                               and int(m.group(1)) <= upto)
+                if len(batch) < 2:
+                    continue
+                schema = TABLES[table]
 
-            put_file(spark, f"{folder.toString()}/{compacted_name(first, last)}", merge)
-            for f in batch:
-                fs.delete(f, False)
-            merged += len(batch)
+                def merge(file: BinaryIO, folder: str = folder, batch: list = batch,
+                          schema: Any = schema) -> None:
+                    # One batch file at a time, straight into the merged file: a table of every
+                    # reading holds far more rows than the driver should take at once.
+                    with pq.ParquetWriter(file, arrow_schema(schema), compression="snappy") as w:
+                        for _, name in batch:
+                            w.write_table(to_arrow(files.read(f"{folder}/{name}"), schema))
+
+                files.put(f"{folder}/{compacted_name(batch[0][0], batch[-1][0])}", merge)
+                time.sleep(pause)
+                for _, name in batch:
+                    files.delete(f"{folder}/{name}")
+                merged += len(batch)
         return merged
 
     def finish_compactions(self, spark: SparkSession) -> None:
-        """Removes batch files that a merged file already holds (a compaction cut short)."""
-        fs, _ = hadoop_fs(spark, self.output_dir)
-        for _, _, files in self._partitions(spark):
-            ranges = [(int(m.group(1)), int(m.group(2))) for f in files
-                      if (m := COMPACTED_FILE.fullmatch(f.getName()))]
-            for f in files:
-                m = BATCH_FILE.fullmatch(f.getName())
-                if m and any(a <= int(m.group(1)) <= b for a, b in ranges):
-                    fs.delete(f, False)
+        """Run when the job starts, before anything is written: removes batch files that a merged
+        file already holds (a compaction cut short) and the hidden `.….partial` files a killed
+        writer left."""
+        files = OutputFiles(spark, self.output_dir)
+        for table in TABLES:
+            for folder in files.date_folders(table):
+                names = files.names(folder, hidden=True)
+                for name in sorted(held(names)) + [n for n in names if n.endswith(".partial")]:
+                    files.delete(f"{folder}/{name}")
 
     def last_batch_before(self, spark: SparkSession, batch_id: int) -> dict[str, Any] | None:
         """The batch_totals row of the last batch written before `batch_id`, if any."""
@@ -164,3 +171,70 @@ class ParquetSink:
 
 def _missing(e: AnalysisException) -> bool:
     return "PATH_NOT_FOUND" in str(e) or "Path does not exist" in str(e)
+
+
+class OutputFiles:
+    """The output's files: through Python's own calls when the output is local (no call into
+    the JVM: a merge reads and writes tens of MB), else through Hadoop's FileSystem."""
+
+    def __init__(self, spark: SparkSession, output_dir: str) -> None:
+        self.spark = spark
+        self.root = output_dir.rstrip("/")
+        self.local = local_path(self.root)
+
+    def date_folders(self, table: str) -> list[str]:
+        """The table's date folders (their locations, sorted)."""
+        if self.local is not None:
+            return sorted(str(p) for p in (self.local / table).glob(f"{PARTITION_COLUMN}=*")
+                          if p.is_dir())
+        fs, path = hadoop_fs(self.spark, self.root)
+        found = fs.globStatus(path(f"{table_path(self.root, table)}/{PARTITION_COLUMN}=*")) or []
+        return sorted(s.getPath().toString() for s in found if s.isDirectory())
+
+    def names(self, folder: str, hidden: bool = False) -> list[str]:
+        """The names of the files in `folder` (with `hidden`, also those starting with '.')."""
+        if self.local is not None:
+            try:
+                names = [e.name for e in os.scandir(folder) if e.is_file()]
+            except FileNotFoundError:
+                return []
+        else:
+            fs, path = hadoop_fs(self.spark, folder)
+            if not fs.exists(path(folder)):
+                return []
+            names = [s.getPath().getName() for s in fs.listStatus(path(folder)) if s.isFile()]
+        return sorted(n for n in names if hidden or not n.startswith("."))
+
+    def readable(self, table: str) -> list[str]:
+        """The table's files a reader reads (layout's rule 1), every date folder's."""
+        return [f"{folder}/{name}" for folder in self.date_folders(table)
+                for name in readable(self.names(folder))]
+
+    def read(self, location: str) -> pa.Table:
+        if self.local is not None:
+            return pq.ParquetFile(location).read()
+        fs, path = hadoop_fs(self.spark, location)
+        return pq.read_table(pa.BufferReader(read_bytes(self.spark, fs, path(location))))
+
+    def put(self, location: str, write: Callable[[BinaryIO], None]) -> None:
+        """Writes a file under a hidden name beside `location`, then renames it into place."""
+        if self.local is None:
+            put_file(self.spark, location, write)
+            return
+        final = Path(location)
+        partial = final.with_name(f".{final.name}.partial")
+        try:
+            with partial.open("wb") as f:
+                write(f)
+        except BaseException:
+            partial.unlink(missing_ok=True)
+            raise
+        os.replace(partial, final)
+
+    def delete(self, location: str) -> None:
+        if self.local is not None:
+            Path(location).unlink(missing_ok=True)
+            return
+        fs, path = hadoop_fs(self.spark, location)
+        if not fs.delete(path(location), False) and fs.exists(path(location)):
+            raise OSError(f"cannot delete {location}")
