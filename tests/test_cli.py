@@ -54,6 +54,8 @@ def test_kafka_tool_wrappers_run_the_real_tools():
     (["--idle-timeout-seconds", "0"], "windows idle_timeout_seconds must be > 0"),
     (["--restate-horizon-seconds", "-5"], "windows restate_horizon_seconds must be >= 0"),
     (["--event-time-policy", "drop"], "argument --event-time-policy: invalid choice: 'drop'"),
+    (["--metrics-port", "9464", "--metrics-address", "no host"],
+     "[metrics] address must be empty (every interface), an IP address or a host name, not 'no host'"),
 ])
 def test_submit_rejects_bad_usage_before_starting_spark(args, phrase):
     started = time.monotonic()
@@ -152,6 +154,27 @@ def test_a_metrics_port_in_use_is_reported_before_spark_starts(broker, tmp_path)
         done = run_script("submit.sh", broker.bootstrap, "t", "--output-dir", str(tmp_path / "o"),
                           "--metrics-port", str(port), check=False)
     _clear_failure(done, 2, f"cannot serve metrics on port {port}", "--metrics-port N")
+
+
+def test_a_metrics_address_that_cannot_be_bound_is_one_clear_line():
+    from iotstream.cli import _check_port_free
+    from iotstream.config import ConfigError
+
+    _check_port_free("127.0.0.1", free_port())  # free: no error
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        with pytest.raises(ConfigError) as in_use:
+            _check_port_free("127.0.0.1", port)
+    # 192.0.2.1 is kept for documentation (RFC 5737): never an address of this machine.
+    with pytest.raises(ConfigError) as not_here:
+        _check_port_free("192.0.2.1", port)
+    for error, why in ((in_use, "Address already in use"), (not_here, "Cannot assign requested")):
+        text = str(error.value)
+        assert text.startswith(f"cannot serve metrics on port {port} of ") and why in text, text
+        assert text.endswith("pick a free one with --metrics-port N or another --metrics-address "
+                             "HOST") and "\n" not in text, text
 
 
 @pytest.mark.broker

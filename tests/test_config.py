@@ -176,6 +176,30 @@ def test_bad_scaling_knobs_are_refused(tmp_path, old, new, message):
         load_config(_conf_copy(tmp_path, old, new))
 
 
+def test_the_metrics_address_comes_from_the_config_and_the_command_line(tmp_path):
+    c = load_config(CONF)
+    assert (c.metrics_port, c.metrics_address) == (0, "")  # off; every interface once on
+    path = _conf_copy(tmp_path, 'address = ""', 'address = "127.0.0.1"')
+    assert load_config(path).metrics_address == "127.0.0.1"
+    for address in ("::1", "driver-1.example.com", "localhost"):
+        assert c.with_overrides(metrics_address=address).metrics_address == address
+
+
+@pytest.mark.parametrize("old, new, message", [
+    ('address = ""', 'address = "driver host"',
+     r"\[metrics\] address must be empty \(every interface\), an IP address or a host name, "
+     "not 'driver host'"),
+    ('address = ""', 'address = "256.0.0.1"', r"\[metrics\] address must be .*not '256.0.0.1'"),
+    ('address = ""', 'address = "driver:9464"', r"\[metrics\] address must be"),
+    ('address = ""', "address = 127", "address must be a str"),
+])
+def test_bad_metrics_addresses_are_refused_naming_the_key(tmp_path, old, new, message):
+    with pytest.raises(ConfigError, match=message):
+        load_config(_conf_copy(tmp_path, old, new))
+    with pytest.raises(ConfigError, match=r"\[metrics\] address must be"):
+        load_config(CONF).with_overrides(metrics_address="-bad-")
+
+
 def test_every_detector_of_the_registry_has_its_config_table_fields_and_quality_kinds():
     import tomllib
     import typing

@@ -13,7 +13,14 @@ import tempfile
 from dataclasses import replace
 from pathlib import Path
 
-from iotstream.config import ConfigError, JobConfig, checkpoint_location, load_config, local_path
+from iotstream.config import (
+    ALL_INTERFACES,
+    ConfigError,
+    JobConfig,
+    checkpoint_location,
+    load_config,
+    local_path,
+)
 from iotstream.console import describe
 
 EXAMPLES = """\
@@ -72,6 +79,9 @@ def parse_args(argv: list[str] | None, default_config: Path) -> argparse.Namespa
                    "(./scripts/train.sh), checked before every batch (default: models)")
     p.add_argument("--metrics-port", type=int, metavar="N",
                    help="serve Prometheus metrics on http://<driver>:N/metrics (default: off)")
+    p.add_argument("--metrics-address", metavar="HOST",
+                   help="the address of the driver the metrics port is bound to, an IP or a host "
+                   "name (default: every interface)")
     p.add_argument("--available-now", action="store_true",
                    help="process everything in the topic now (in micro-batches), then exit")
     p.add_argument("--check", action="store_true",
@@ -100,6 +110,7 @@ def resolve_config(args: argparse.Namespace) -> JobConfig:
         max_future_seconds=args.max_future_seconds,
         time_policy=args.event_time_policy,
         metrics_port=args.metrics_port,
+        metrics_address=args.metrics_address,
         available_now=args.available_now or None,
     )
 
@@ -111,16 +122,21 @@ def check_environment(config: JobConfig) -> None:
     _check_output_matches_checkpoint(config)
     _check_reachable(config.bootstrap_servers)
     if config.metrics_port:
-        _check_port_free(config.metrics_port)
+        _check_port_free(config.metrics_address, config.metrics_port)
 
 
-def _check_port_free(port: int) -> None:
-    with socket.socket() as s:
-        try:
-            s.bind(("", port))
-        except OSError as e:
-            raise ConfigError(f"cannot serve metrics on port {port} ({e.strerror}); pick a free "
-                              "one with --metrics-port N") from None
+def _check_port_free(address: str, port: int) -> None:
+    """Binds the port as the metrics server will (metrics.serve), and lets it go."""
+    try:
+        family, _, _, _, where = socket.getaddrinfo(address or ALL_INTERFACES, port,
+                                                    type=socket.SOCK_STREAM,
+                                                    flags=socket.AI_PASSIVE)[0]
+        with socket.socket(family) as s:
+            s.bind(where)
+    except OSError as e:
+        at, fix = (f" of {address}", " or another --metrics-address HOST") if address else ("", "")
+        raise ConfigError(f"cannot serve metrics on port {port}{at} ({e.strerror or e}); pick a "
+                          f"free one with --metrics-port N{fix}") from None
 
 
 def packaged_config() -> Path:

@@ -5,6 +5,7 @@ Everything tunable lives in one frozen `JobConfig`; the rest of the job reads on
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import math
 import re
@@ -39,6 +40,10 @@ DEFAULT_MAX_RECORD_BYTES = 65536
 TIME_POLICIES = ("quarantine", "adjust")
 # Spark's memory sizes: a number and a unit (k, m, g, t, p, optionally with b; MiB if none).
 MEMORY_SIZE = re.compile(r"[1-9][0-9]*([kmgtp]b?)?", re.IGNORECASE)
+# A host name: dot-separated labels of letters, digits and inner hyphens (RFC 1123).
+HOST_NAME = re.compile(r"(?!-)[a-z0-9-]{1,63}(?<!-)(\.(?!-)[a-z0-9-]{1,63}(?<!-))*\.?", re.IGNORECASE)
+# [metrics] address "": every IPv4 interface, as the job has always bound its metrics port.
+ALL_INTERFACES = "0.0.0.0"
 
 
 @dataclass(frozen=True)
@@ -89,6 +94,8 @@ class JobConfig:
     time_policy: str = "quarantine"
     # Prometheus metrics on this HTTP port of the driver (metrics.py); 0 = none.
     metrics_port: int = 0
+    # The address it binds, an IP or a host name of the driver; "" = every one (ALL_INTERFACES).
+    metrics_address: str = ""
     detectors: Detectors = field(default_factory=Detectors)
     alerts_topic: str = "iot-alerts"  # "" = no alerts to Kafka
     # Every N batches, each table's files of the N batches before are merged into one (0: never).
@@ -176,6 +183,7 @@ def load_config(path: Path, environ: Mapping[str, str] | None = None) -> JobConf
         max_past_seconds=get(event_time, "max_past_seconds", float, path, 0.0),
         time_policy=get(event_time, "policy", str, path, "quarantine"),
         metrics_port=get(metrics, "port", int, path, 0),
+        metrics_address=get(metrics, "address", str, path, ""),
         detectors=read_detectors(optional_section(raw, "detectors", path), path),
         alerts_topic=(get(alerts, "topic", str, path, "iot-alerts")
                       if get(alerts, "enabled", bool, path, True) else ""),
@@ -276,6 +284,9 @@ def _validated(c: JobConfig) -> JobConfig:
                         f"{c.time_policy!r}")
     if not 0 <= c.metrics_port <= 65535:
         problems.append(f"metrics port must be 0 (none) or a port number, not {c.metrics_port}")
+    if c.metrics_address and not _is_host(c.metrics_address):
+        problems.append(f"[metrics] address must be empty (every interface), an IP address or a "
+                        f"host name, not {c.metrics_address!r}")
     problems += c.detectors.problems()
     if problems:
         raise ConfigError("; ".join(problems) + where)
@@ -287,3 +298,12 @@ def _is_json_object(text: str) -> bool:
         return isinstance(json.loads(text), dict)
     except ValueError:
         return False
+
+
+def _is_host(text: str) -> bool:
+    """An IP address (v4 or v6), or a host name that is not all digits (a bad IPv4 address)."""
+    try:
+        ipaddress.ip_address(text)
+        return True
+    except ValueError:
+        return HOST_NAME.fullmatch(text) is not None and not text.replace(".", "").isdigit()

@@ -160,15 +160,18 @@ def run(config: JobConfig) -> int:
 
 
 def _serve_metrics(spark, config: JobConfig) -> Metrics | None:
-    """The metrics, served on their port and fed Spark's progress reports (when asked for)."""
+    """The metrics, served on their address and port and fed Spark's progress reports (when
+    asked for)."""
     if not config.metrics_port:
         return None
     metrics = Metrics(config.trigger_seconds)
+    port, address = config.metrics_port, config.metrics_address
     try:
-        serve(metrics, config.metrics_port)
+        serve(metrics, port, address)
     except OSError as e:
-        raise ConfigError(f"cannot serve metrics on port {config.metrics_port} ({e.strerror}); "
-                          "pick a free one with --metrics-port N") from None
+        at, fix = (f" of {address}", " or another --metrics-address HOST") if address else ("", "")
+        raise ConfigError(f"cannot serve metrics on port {port}{at} ({e.strerror or e}); pick a "
+                          f"free one with --metrics-port N{fix}") from None
     spark.streams.addListener(ProgressListener(metrics))
     return metrics
 
