@@ -3,6 +3,8 @@
 # broker (free ports, removed at the end). Prints a Markdown report; --json FILE keeps the figures.
 #
 # usage: ./scripts/bench.sh [--quick] [--json FILE]
+#        ./scripts/bench.sh --soak MINUTES [--rate EVENTS_PER_S] [--sensors N] [--json FILE]
+#        (the long run: scripts/bench_soak.sh)
 #
 #  1. N events (simulator, seeded) preloaded into a topic with kafka-console-producer;
 #  2. read back by Kafka's consumer perf tool (the ceiling), by a bare Structured Streaming query
@@ -28,6 +30,10 @@
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
+if [[ "${1:-}" == "--soak" ]]; then
+    shift
+    exec "$(dirname "${BASH_SOURCE[0]}")/bench_soak.sh" "$@"
+fi
 quick=0
 json=""
 while [[ $# -gt 0 ]]; do
