@@ -18,6 +18,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from iotstream.schema import TABLES  # noqa: E402
 from iotstream.views import REPORTS, find_tables, register_views  # noqa: E402
 
+# Tries of a query whose files a merge of the running job's files may remove meanwhile.
+ATTEMPTS = 3
+
+
+def _gone(e: Exception) -> bool:
+    """Whether Spark failed because a file it was given is gone."""
+    text = str(e)
+    return any(sign in text for sign in ("FileNotFoundException", "FILE_NOT_EXIST",
+                                         "PATH_NOT_FOUND"))
+
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(
@@ -55,12 +65,24 @@ def main(argv: list[str] | None = None) -> int:
         .getOrCreate()
     )
     try:
-        register_views(spark, args.output_dir)
         queries = {"": args.sql} if args.sql else REPORTS
+        fresh = False
         for title, sql in queries.items():
             if title:
                 print(f"-- {title}")
-            spark.sql(sql).show(args.limit, truncate=False)
+            for attempt in range(ATTEMPTS):
+                try:
+                    if not fresh:
+                        register_views(spark, args.output_dir)
+                        fresh = True
+                    spark.sql(sql).show(args.limit, truncate=False)
+                    break
+                except (PySparkException, Py4JJavaError) as e:
+                    # A merge of the job's files ended since the views were made: files they
+                    # list are gone, their rows are in the merged file. Read the tables afresh.
+                    if attempt == ATTEMPTS - 1 or not _gone(e):
+                        raise
+                    fresh = False
         return 0
     except (PySparkException, Py4JJavaError) as e:
         first = str(e).strip().splitlines()[0]

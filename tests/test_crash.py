@@ -1,6 +1,8 @@
-"""Exactly-once output across crashes: the job is killed with SIGKILL mid-stream, several times,
-restarted from its checkpoint each time, and finally drained; every record must be counted
-exactly once in the Parquet tables.
+"""Exactly-once output across crashes: the job is killed with SIGKILL mid-stream, several times
+(inside a batch's writes, inside a compaction, at an arbitrary moment), restarted from its
+checkpoint each time, and finally drained; every record must be counted exactly once in the
+Parquet tables, and while the job is down after each kill every reader the project ships sees
+each complete batch exactly once (tests/readers.py).
 """
 
 from __future__ import annotations
@@ -9,18 +11,24 @@ import csv
 import json
 import os
 import random
+import re
+import shutil
 import signal
 import subprocess
 import sys
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from conftest import ROOT, SCRIPTS, run_script
+from iotstream.compaction import PAUSE_ENV
+from iotstream.io.layout import held
+from readers import check_every_reader
 from tables import table_rows
 from times import iso
 
@@ -40,14 +48,15 @@ def recent() -> str:
 
 
 def start_job(bootstrap: str, out: str, topic: str = TOPIC, per_batch: int = 1500,
-              *options: str) -> tuple[subprocess.Popen, list[str]]:
+              *options: str, env: dict[str, str] | None = None) -> tuple[subprocess.Popen, list[str]]:
     """The job on 1-second triggers (more job options after per_batch), in a session of its own
     (so it can be killed whole)."""
     job = subprocess.Popen(
         [str(SCRIPTS / "submit.sh"), "--conf", "spark.ui.enabled=false", "--", bootstrap, topic,
          "--output-dir", out, "--trigger-seconds", "1", "--max-offsets-per-trigger",
          str(per_batch), *options],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
+        env=None if env is None else {**os.environ, **env})
     lines: list[str] = []
     threading.Thread(target=lambda: lines.extend(job.stdout), daemon=True).start()
     return job, lines
@@ -85,7 +94,20 @@ def wait_mid_write(job: subprocess.Popen, lines: list[str], out: Path) -> None:
         time.sleep(0.005)
 
 
-def test_sigkill_mid_stream_loses_nothing_and_doubles_nothing(broker, tmp_path):
+def wait_mid_compaction(job: subprocess.Popen, lines: list[str], out: Path) -> str:
+    """Until a merged file and the batch files it holds are side by side (the job paused there
+    by IOT_TEST_COMPACTION_PAUSE_SECONDS): a kill now leaves both. Returns the table's name."""
+    deadline = time.monotonic() + BLOCK_TIMEOUT
+    while True:
+        for folder in out.glob("*/date=*"):
+            if held(sorted(p.name for p in folder.iterdir())):
+                return folder.parent.name
+        assert job.poll() is None, "".join(lines)
+        assert time.monotonic() < deadline, "".join(lines)
+        time.sleep(0.02)
+
+
+def test_sigkill_mid_stream_loses_nothing_and_doubles_nothing(broker, spark, tmp_path):
     data, labels = _fleet_with_resends(tmp_path)
     broker.create_topic(TOPIC, partitions=3)
     # Keyed by sensor, as a fleet's gateway sends: every partition then spans the whole stream's
@@ -95,8 +117,15 @@ def test_sigkill_mid_stream_loses_nothing_and_doubles_nothing(broker, tmp_path):
     broker.produce_file(TOPIC, _keyed(data), "--property", "parse.key=true",
                         "--property", "key.separator=\t")
     out = tmp_path / "out"
-    _kill_mid_stream(broker.bootstrap, out)
-    _drain(broker.bootstrap, out)
+    # Merges every 2 batches (beside the stream), so that the kills and restarts meet them.
+    config = tmp_path / "job.toml"  # (states.csv beside it, as in conf/)
+    shutil.copy(ROOT / "conf" / "states.csv", tmp_path)
+    config.write_text(re.sub(r"(?m)^compact_every_batches = \d+$", "compact_every_batches = 2",
+                             (ROOT / "conf" / "job.toml").read_text()))
+    _kill_mid_stream(broker.bootstrap, out, config, lambda: check_every_reader(spark, out))
+    _drain(broker.bootstrap, out, config)
+    assert check_every_reader(spark, out) == len(table_rows(out, "batch_totals"))
+    assert list(out.glob("*/date=*/part-c*.parquet"))  # merges happened
     totals, late_resends = _check_every_batch_and_record_once(out)
     _check_state_figures_once(out, late_resends)
     _check_every_finding_once(out, labels)
@@ -133,28 +162,38 @@ def _keyed(data: Path) -> Path:
     return keyed
 
 
-def _kill_mid_stream(bootstrap: str, out: Path) -> None:
+def _kill_mid_stream(bootstrap: str, out: Path, config: Path, check: Callable[[], int]) -> None:
     """Starts the job KILLS times, each time killed with SIGKILL once it has shown a batch:
-    inside a batch's writes, and the last time at an arbitrary moment."""
+    inside a batch's writes, inside a compaction (between its merged file and the removal of the
+    files it holds), and at an arbitrary moment. After each kill, while the job is down, every
+    reader is `check`ed."""
     rng = random.Random(5)
+    pause = {PAUSE_ENV: "30"}
     for kill in range(KILLS):
-        job, lines = start_job(bootstrap, str(out))
+        job, lines = start_job(bootstrap, str(out), TOPIC, 1500, "--config", str(config),
+                               env=pause if kill == 1 else None)
         try:
             wait_for_blocks(job, lines, 1)
-            if kill < KILLS - 1:
+            if kill == 0:
                 wait_mid_write(job, lines, out)  # inside a batch's writes
+            elif kill == 1:
+                merging = wait_mid_compaction(job, lines, out)
             else:
                 time.sleep(rng.uniform(0.0, 2.0))  # an arbitrary moment
         finally:
             os.killpg(job.pid, signal.SIGKILL)
             job.wait()
+        if kill == 1:  # a plain read of the folder now has the merged batches' rows twice
+            assert Counter(repr(sorted(r.items())) for r in table_rows(out, merging)
+                           ).most_common(1)[0][1] >= 2, merging
+        check()
 
 
-def _drain(bootstrap: str, out: Path) -> None:
+def _drain(bootstrap: str, out: Path, config: Path) -> None:
     """The job restarted once more, until it has read everything (available-now)."""
     done = run_script("submit.sh", "--conf", "spark.ui.enabled=false", "--", bootstrap,
                       TOPIC, "--output-dir", str(out), "--available-now",
-                      "--max-offsets-per-trigger", "1500")
+                      "--max-offsets-per-trigger", "1500", "--config", str(config))
     assert "Traceback" not in done.stdout + done.stderr
 
 

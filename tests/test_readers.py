@@ -9,16 +9,16 @@ from __future__ import annotations
 import importlib.util
 import time
 from collections import Counter
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
-import pytest
 
 from conftest import SCRIPTS
 from dashboard.data import Tables
-from iotstream.compaction import PAUSE_ENV, Compactor
+from iotstream.compaction import PAUSE_ENV, Compactor, describe
+from iotstream.io import tables
 from iotstream.io.arrow import arrow_schema
 from iotstream.io.reading import read_committed
 from iotstream.io.tables import ParquetSink
@@ -122,14 +122,30 @@ def test_every_reader_sees_each_complete_batch_once_after_kills(spark, tmp_path)
         "state_stats", range(2)) + expected("state_stats", range(3, 4))
 
 
-def test_the_readers_of_a_remote_store_follow_the_rule_through_hadoop(spark, tmp_path):
-    # A file:// URI takes the same listing calls as hdfs:// or s3a:// would (Hadoop's FileSystem)
-    # in Spark's reader; the local fast path is the other branch of the same rule.
+def test_through_hadoops_file_system_the_rule_and_the_merge_are_the_same(spark, tmp_path,
+                                                                         monkeypatch):
+    # The branch an output on hdfs:// or s3a:// takes (every call through Hadoop's FileSystem),
+    # taken here on a local folder: the output is not seen as local.
+    monkeypatch.setattr(tables, "local_path", lambda _: None)
     out = tmp_path / "out"
     killed_output(out)
-    uri = out.as_uri()
-    rows = [r.asDict() for r in read_table(spark, uri, "state_stats").collect()]
+    rows = [r.asDict() for r in read_table(spark, str(out), "state_stats").collect()]
     assert _seen(rows, "state_stats") == expected("state_stats")
+    sink = ParquetSink(str(out))
+    sink.finish_compactions(spark)  # as the next start does: the merge cut short finished
+    for table in TABLES_READ:
+        assert sorted(p.name for p in (out / table / DAY).iterdir()) == sorted(
+            ["part-c000000000000-000000000001.parquet", _batch(2)]
+            + ([] if table == "batch_totals" else [_batch(3)])), table
+    _write(out, "batch_totals", _batch(3), [3])  # batch 3 complete, then merged with batch 2
+    assert sink.compact(spark, 3) == 6
+    for table in TABLES_READ:  # (Hadoop's local file system keeps a hidden checksum beside)
+        assert sorted(p.name for p in (out / table / DAY).iterdir()
+                      if not p.name.startswith(".")) == [
+            "part-c000000000000-000000000001.parquet",
+            "part-c000000000002-000000000003.parquet"], table
+        rows = [r.asDict() for r in read_table(spark, str(out), table).collect()]
+        assert _seen(rows, table) == expected(table, range(4)), table
 
 
 def _batches(out: Path, ids: range) -> None:
@@ -144,9 +160,9 @@ def test_a_merge_runs_beside_the_stream_and_every_reader_sees_each_batch_once(
     _batches(out, range(5))
     merges = []
     compactor = Compactor(ParquetSink(str(out)), 4, merges.append)
-    assert compactor.after_commit(spark, 3) is None and not compactor.running()  # not due
-    monkeypatch.setenv(PAUSE_ENV, "2")
-    assert compactor.after_commit(spark, 4) is None  # returns at once: the merge runs on
+    assert compactor.after_commit(spark, 3) == [] and not compactor.running()  # not due
+    monkeypatch.setenv(PAUSE_ENV, "4")  # per folder, between its merged file and the removals
+    assert compactor.after_commit(spark, 4) == []  # returns at once: the merge runs on
     assert compactor.running()
     folder = out / "batch_totals" / DAY
     deadline = time.monotonic() + 60
@@ -159,27 +175,54 @@ def test_a_merge_runs_beside_the_stream_and_every_reader_sees_each_batch_once(
         assert _seen(read_committed(out, table).to_pylist(), table) == expected(table, range(5))
         assert _seen(Tables(out).query(f"SELECT * FROM {table}"), table) == expected(
             table, range(5))
-    compactor.close()
+    assert compactor.close() == merges and len(merges) == 1  # waits for it, then reports it
     assert sorted(p.name for p in folder.iterdir()) == [
         _batch(4), "part-c000000000000-000000000003.parquet"]
     for table in TABLES_READ:
         merged = pq.read_table(out / table / DAY / "part-c000000000000-000000000003.parquet")
         assert _seen(merged.to_pylist(), table) == expected(table, range(4))
-    # The next batch reports it (and its figures went to the metrics' callback).
-    ended = compactor.after_commit(spark, 5)
-    assert ended is not None and (ended.upto, ended.files) == (3, 12) and merges == [ended]
+    [ended] = merges
+    assert (ended.upto, ended.files, ended.error) == (3, 12, None)
+    assert compactor.after_commit(spark, 8) == [] and not compactor.running()  # closed
 
 
-def test_a_merge_that_fails_fails_the_next_batch_and_leaves_every_row(spark, tmp_path):
+def test_a_merge_that_fails_leaves_every_file_and_the_next_one_takes_them(spark, tmp_path):
     out = tmp_path / "out"
-    _batches(out, range(3))
-    broken = out / "readings" / DAY / _batch(1)
+    _batches(out, range(5))
+    day = out / "readings" / DAY
+    broken = day / _batch(1)
+    good = broken.read_bytes()
     broken.write_bytes(b"not parquet")
-    compactor = Compactor(ParquetSink(str(out)), 2)
+    merges = []
+    compactor = Compactor(ParquetSink(str(out)), 2, merges.append)
     compactor.after_commit(spark, 2)
-    compactor.close()
-    with pytest.raises(RuntimeError, match="the merge of batches up to 1 failed"):
-        compactor.after_commit(spark, 3)
-    assert broken.exists() and (out / "readings" / DAY / _batch(0)).exists()
-    assert not list((out / "readings" / DAY).glob("part-c*"))
-    assert not list((out / "readings" / DAY).glob(".*"))
+    compactor._thread.join()
+    [failed] = compactor.after_commit(spark, 3)  # reported by the next batch, which goes on
+    assert failed.upto == 1 and isinstance(failed.error, Exception) and merges == [failed]
+    assert "failed" in describe(failed) and "next merge takes them again" in describe(failed)
+    assert sorted(p.name for p in day.iterdir()) == [_batch(b) for b in range(5)]
+    broken.write_bytes(good)
+    compactor.after_commit(spark, 4)  # the next merge: batches 0-3, the failed ones too
+    [merged] = compactor.close()
+    assert merged.error is None and merged.upto == 3
+    assert sorted(p.name for p in day.iterdir()) == [
+        _batch(4), "part-c000000000000-000000000003.parquet"]
+    assert _seen(read_committed(out, "readings").to_pylist(), "readings") == expected(
+        "readings", range(5))
+
+
+def test_a_local_merge_leaves_no_checksum_behind(spark, tmp_path):
+    # The batches' files are written through Hadoop's local file system, which keeps a checksum
+    # beside each (.<name>.crc); the merge reads and removes them with Python's own calls.
+    sink = ParquetSink(str(tmp_path / "out"))
+    for b in range(3):
+        sink.write_small(spark, "batch_totals", b, date(2026, 1, 1),
+                         _arrow("batch_totals", _rows("batch_totals", b)))
+    folder = tmp_path / "out" / "batch_totals" / DAY
+    assert {p.name for p in folder.iterdir()} >= {f".{_batch(0)}.crc", _batch(0)}
+    assert sink.compact(spark, 2) == 3
+    assert [p.name for p in folder.iterdir()] == ["part-c000000000000-000000000002.parquet"]
+    orphan = folder / f".{_batch(7)}.crc"  # left by a merge of an earlier version
+    orphan.write_bytes(b"")
+    sink.finish_compactions(spark)
+    assert not orphan.exists()

@@ -39,8 +39,12 @@ class Merge:
 
 
 class Compactor:
-    """Starts merges after committed batches and reports the ones that ended (`after_commit`);
-    `close` waits for the one still running."""
+    """Starts merges after committed batches and hands on the ones that ended (`after_commit`);
+    `close` waits for the one still running, or not.
+
+    A merge that fails fails nothing else: the batches are committed, their files are all there
+    (a merged file replaces batch files only once it is whole), and the next merge takes them
+    again. It is reported (console, metrics) like one that ends well."""
 
     def __init__(self, sink: ParquetSink, every: int,
                  ended: Callable[[Merge], None] = lambda _: None) -> None:
@@ -48,46 +52,58 @@ class Compactor:
         self.every = every
         self.ended = ended  # called on the merge's own thread
         self._thread: threading.Thread | None = None
-        self._merge: Merge | None = None
+        self._done: list[Merge] = []
         self._due = False
+        self._closed = False
         self._lock = threading.Lock()
 
-    def after_commit(self, spark: SparkSession, batch_id: int) -> Merge | None:
-        """Called once `batch_id` is committed: returns the merge that ended since the last call,
-        if any (raising the error of one that failed); starts the next when one is due and none
-        runs."""
-        with self._lock:
-            ended, self._merge = self._merge, None
-        if ended is not None and ended.error is not None:
-            raise RuntimeError(f"the merge of batches up to {ended.upto} failed: "
-                               f"{ended.error}") from ended.error
+    def after_commit(self, spark: SparkSession, batch_id: int) -> list[Merge]:
+        """Called once `batch_id` is committed: returns the merges that ended since the last
+        call; starts the next when one is due and none runs."""
         if self.every and batch_id and batch_id % self.every == 0:
             self._due = True
-        if self._due and not self.running():
+        if self._due and not self._closed and not self.running():
             self._due = False
             # Batches before this one are in Spark's commit log (it started this one).
             self._thread = threading.Thread(target=self._run, args=(spark, batch_id - 1),
                                             name="iot-compaction", daemon=True)
             self._thread.start()
-        return ended
+        return self._take()
 
     def running(self) -> bool:
         return self._thread is not None and self._thread.is_alive()
 
-    def close(self, timeout: float | None = None) -> None:
-        """Waits for the merge under way, if any (a kill instead leaves it for the next start
-        to finish)."""
-        if self._thread is not None:
-            self._thread.join(timeout)
+    def close(self, wait: bool = True) -> list[Merge]:
+        """Starts no merge any more; waits for the one under way, if any and `wait` (without,
+        the process may end in the middle of it: the next start finishes it). Returns the
+        merges that ended since the last batch."""
+        self._closed = True
+        if wait and self._thread is not None:
+            self._thread.join()
+        return self._take()
+
+    def _take(self) -> list[Merge]:
+        with self._lock:
+            done, self._done = self._done, []
+        return done
 
     def _run(self, spark: SparkSession, upto: int) -> None:
         started = time.monotonic()
         try:
             files = self.sink.compact(spark, upto, pause=float(os.environ.get(PAUSE_ENV, 0)))
             merge = Merge(upto, files, time.monotonic() - started)
-        except BaseException as e:  # reported by the next batch, which then fails the query
+        except Exception as e:  # reported; the next merge takes the same files again
             merge = Merge(upto, 0, time.monotonic() - started, e)
         with self._lock:
-            self._merge = merge
-        if merge.error is None:
-            self.ended(merge)
+            self._done.append(merge)
+        self.ended(merge)
+
+
+def describe(merge: Merge) -> str:
+    """The console's line for a merge that ended."""
+    if merge.error is not None:
+        return (f"compaction: the merge of batches up to {merge.upto} failed after "
+                f"{merge.seconds:.1f} s ({merge.error}); every file is still there, and the "
+                "next merge takes them again")
+    return (f"compaction: merged {merge.files} files of batches up to {merge.upto} in "
+            f"{merge.seconds:.1f} s, beside the stream")

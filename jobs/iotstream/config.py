@@ -98,7 +98,8 @@ class JobConfig:
     metrics_address: str = ""
     detectors: Detectors = field(default_factory=Detectors)
     alerts_topic: str = "iot-alerts"  # "" = no alerts to Kafka
-    # Every N batches, each table's files of the N batches before are merged into one (0: never).
+    # Every N batches, each table's files of the batches before not merged yet are merged into one
+    # per day, beside the stream (compaction.py; 0: never).
     compact_every_batches: int = 100
     write_readings: bool = True
     # Kafka source option minPartitions: at least this many Spark tasks read a batch (0: one per

@@ -81,6 +81,9 @@ class Metrics:
         self._compactions = prom.Histogram(
             "iot_compaction_duration_seconds", "How long merging the tables' batch files took.",
             buckets=COMPACTION_BUCKETS, registry=None)
+        self._compaction_failures = prom.Counter(
+            "iot_compaction_failures_total", "Merges of batch files that failed (the next merge "
+            "takes the same files again).", registry=None)
         self._compacted = prom.Counter("iot_compacted_files_total",
                                        "Batch files merged into larger ones.", registry=None)
         for term in LEDGER:  # every term from the start, at 0
@@ -113,12 +116,14 @@ class Metrics:
             self._latest.update(latest)
             self._last_completed = self._clock()
 
-    def compaction(self, seconds: float, files: int) -> None:
-        """A merge of batch files that finished: how long it took, and how many batch files it
-        merged (ParquetSink.compact's count)."""
+    def compaction(self, seconds: float, files: int, ok: bool = True) -> None:
+        """A merge of batch files that ended: how long it took, how many batch files it merged
+        (ParquetSink.compact's count), and whether it failed."""
         with self._lock:
             self._compactions.observe(seconds)
             self._compacted.inc(files)
+            if not ok:
+                self._compaction_failures.inc()
 
     def progress(self, report: Mapping[str, Any]) -> None:
         """One of Spark's progress reports of the query (StreamingQueryProgress as JSON)."""
@@ -137,7 +142,8 @@ class Metrics:
         with self._lock:
             families = [f for m in (self._batches, self._records, self._anomalies,
                                     self._quarantined, self._durations, self._compactions,
-                                    self._compacted) for f in m.collect()]
+                                    self._compacted, self._compaction_failures)
+                        for f in m.collect()]
             latest = {**self._latest,
                       "iot_seconds_since_last_batch": self._clock() - self._last_completed}
         return families + [GaugeMetricFamily(name, text, value=latest[name])

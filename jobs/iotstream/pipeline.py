@@ -16,7 +16,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from iotstream import console, parse, step, stream, windows
-from iotstream.compaction import Compactor
+from iotstream.compaction import Compactor, Merge, describe
 from iotstream.compute import compute
 from iotstream.config import JobConfig, checkpoint_location
 from iotstream.io import fs
@@ -82,11 +82,20 @@ class BatchProcessor:
         self._last: JobState | None = None  # the state after the last batch this process wrote
         self.compactor = Compactor(
             sink, config.compact_every_batches,
-            lambda m: metrics.compaction(m.seconds, m.files) if metrics is not None else None)
+            lambda m: metrics.compaction(m.seconds, m.files, m.error is None)
+            if metrics is not None else None)
 
-    def close(self) -> None:
-        """Waits for a merge of files under way (the query has stopped)."""
-        self.compactor.close()
+    def close(self, wait: bool = True) -> None:
+        """The query has stopped: waits for a merge of files under way (unless not `wait`: the
+        next start finishes it) and says how the last ones ended."""
+        if wait and self.compactor.running():
+            self.out.write("compaction: waiting for the merge of files under way\n")
+            self.out.flush()
+        self._say(self.compactor.close(wait))
+
+    def _say(self, merges: list[Merge]) -> None:
+        for merge in merges:
+            self.out.write(describe(merge) + "\n")
 
     def __call__(self, batch: DataFrame, batch_id: int) -> None:
         if self.stopping():
@@ -179,10 +188,7 @@ class BatchProcessor:
         self.sink.write_small(spark, "batch_totals", result.batch_id, day,
                               result.tables["batch_totals"])
         mark("state")
-        merged = self.compactor.after_commit(spark, result.batch_id)
-        if merged is not None:
-            self.out.write(f"compaction: merged {merged.files} files of batches up to "
-                           f"{merged.upto} in {merged.seconds:.1f} s, beside the stream\n")
+        self._say(self.compactor.after_commit(spark, result.batch_id))
 
     def remove_earlier_attempt(self, spark: SparkSession, batch_id: int) -> None:
         """Removes what an earlier attempt at `batch_id` wrote (in every table) and the batch

@@ -148,7 +148,7 @@ def run(config: JobConfig) -> int:
             closing.set()
             for query in queries:
                 query.stop()
-            processor.close()
+            processor.close(wait=not stop.now.is_set())  # a second Ctrl-C does not wait
             if ends is not None:
                 ends.close()
             tails.close()

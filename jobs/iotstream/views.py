@@ -106,10 +106,12 @@ def read_table(spark: SparkSession, output_dir: str, table: str,
     read: a batch being written or cut short by a kill, and a merged batch twice while a
     compaction is under way or was killed."""
     schema = T.StructType(TABLES[table].fields + [T.StructField(PARTITION_COLUMN, T.DateType())])
+    # The last complete batch first, the table's files then: a batch that completes in between
+    # has its rows in them.
+    last = last_complete_batch(spark, output_dir) if upto is None else upto
     files = OutputFiles(spark, output_dir).readable(table)
     if not files:
         return spark.createDataFrame([], schema)
-    last = last_complete_batch(spark, output_dir) if upto is None else upto
     return (spark.read.schema(schema).option("basePath", table_path(output_dir, table))
             .parquet(*files).where(F.col("batch_id") <= last))
 

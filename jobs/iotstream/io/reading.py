@@ -14,16 +14,29 @@ import pyarrow.dataset as ds
 
 from iotstream.io.layout import PARTITION_COLUMN, readable
 
+# Reads of a table that a merge of its files may cut short (then read again).
+ATTEMPTS = 3
+
+
+def _readable(folder: Path) -> list[str]:
+    try:
+        return readable([e.name for e in os.scandir(folder) if e.is_file()])
+    except (FileNotFoundError, NotADirectoryError):
+        return []
+
 
 def committed_files(table_dir: Path) -> list[str]:
-    """The table's files a reader reads (layout's rule 1), every date folder's, sorted."""
+    """The table's files a reader reads (layout's rule 1), every date folder's, sorted. A folder
+    is listed until two listings agree: a merge can change it while it is listed."""
     found = []
     for folder in sorted(table_dir.glob(f"{PARTITION_COLUMN}=*")):
-        try:
-            names = [e.name for e in os.scandir(folder) if e.is_file()]
-        except (FileNotFoundError, NotADirectoryError):
-            continue
-        found += [str(folder / name) for name in readable(names)]
+        listed = _readable(folder)
+        for _ in range(10):
+            again = _readable(folder)
+            if again == listed:
+                break
+            listed = again
+        found += [str(folder / name) for name in listed]
     return found
 
 
@@ -49,8 +62,16 @@ def read_committed(output_dir: Path, table: str, columns: list[str] | None = Non
                    upto: int | None = None) -> pa.Table | None:
     """The rows of `table` of every complete batch (up to `upto`, the last complete one when not
     given), with `date` from the folder; None when the table has no file."""
-    data = _dataset(output_dir, table)
-    if data is None:
-        return None
-    last = last_complete_batch(output_dir) if upto is None else upto
-    return data.to_table(columns=columns, filter=pc.field("batch_id") <= last)
+    for attempt in range(ATTEMPTS):
+        try:
+            # The last complete batch first, the table's files then: a batch that completes in
+            # between has its rows in them.
+            last = last_complete_batch(output_dir) if upto is None else upto
+            data = _dataset(output_dir, table)
+            if data is None:
+                return None
+            return data.to_table(columns=columns, filter=pc.field("batch_id") <= last)
+        except FileNotFoundError:  # a merge removed a listed file: its rows are in the merged one
+            if attempt == ATTEMPTS - 1:
+                raise
+    raise AssertionError("unreachable")

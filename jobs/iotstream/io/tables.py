@@ -130,13 +130,16 @@ class ParquetSink:
 
     def finish_compactions(self, spark: SparkSession) -> None:
         """Run when the job starts, before anything is written: removes batch files that a merged
-        file already holds (a compaction cut short) and the hidden `.….partial` files a killed
-        writer left."""
+        file already holds (a compaction cut short), the hidden `.….partial` files a killed
+        writer left, and checksum files (`.<name>.crc`) whose file is gone."""
         files = OutputFiles(spark, self.output_dir)
         for table in TABLES:
             for folder in files.date_folders(table):
                 names = files.names(folder, hidden=True)
-                for name in sorted(held(names)) + [n for n in names if n.endswith(".partial")]:
+                left = [n for n in names if n.endswith(".partial")  # a writer killed
+                        # a checksum whose file is gone (merges before they removed them)
+                        or n.endswith(".crc") and n[1:-4] not in names]
+                for name in sorted(held(names)) + left:
                     files.delete(f"{folder}/{name}")
 
     def last_batch_before(self, spark: SparkSession, batch_id: int) -> dict[str, Any] | None:
@@ -174,28 +177,33 @@ def _missing(e: AnalysisException) -> bool:
 
 
 class OutputFiles:
-    """The output's files: through Python's own calls when the output is local (no call into
-    the JVM: a merge reads and writes tens of MB), else through Hadoop's FileSystem."""
+    """The output's files, named as the output is (a plain path, file://, hdfs://, ...): read,
+    listed and removed through Python's own calls when the output is local (no call into the
+    JVM: a merge reads and writes tens of MB), else through Hadoop's FileSystem."""
 
     def __init__(self, spark: SparkSession, output_dir: str) -> None:
         self.spark = spark
         self.root = output_dir.rstrip("/")
         self.local = local_path(self.root)
 
+    def _local(self, location: str) -> Path:
+        return self.local / location[len(self.root):].lstrip("/")
+
     def date_folders(self, table: str) -> list[str]:
         """The table's date folders (their locations, sorted)."""
+        base = table_path(self.root, table)
         if self.local is not None:
-            return sorted(str(p) for p in (self.local / table).glob(f"{PARTITION_COLUMN}=*")
-                          if p.is_dir())
+            return sorted(f"{base}/{p.name}" for p in self._local(base).glob(
+                f"{PARTITION_COLUMN}=*") if p.is_dir())
         fs, path = hadoop_fs(self.spark, self.root)
-        found = fs.globStatus(path(f"{table_path(self.root, table)}/{PARTITION_COLUMN}=*")) or []
-        return sorted(s.getPath().toString() for s in found if s.isDirectory())
+        found = fs.globStatus(path(f"{base}/{PARTITION_COLUMN}=*")) or []
+        return sorted(f"{base}/{s.getPath().getName()}" for s in found if s.isDirectory())
 
     def names(self, folder: str, hidden: bool = False) -> list[str]:
         """The names of the files in `folder` (with `hidden`, also those starting with '.')."""
         if self.local is not None:
             try:
-                names = [e.name for e in os.scandir(folder) if e.is_file()]
+                names = [e.name for e in os.scandir(self._local(folder)) if e.is_file()]
             except FileNotFoundError:
                 return []
         else:
@@ -206,13 +214,22 @@ class OutputFiles:
         return sorted(n for n in names if hidden or not n.startswith("."))
 
     def readable(self, table: str) -> list[str]:
-        """The table's files a reader reads (layout's rule 1), every date folder's."""
-        return [f"{folder}/{name}" for folder in self.date_folders(table)
-                for name in readable(self.names(folder))]
+        """The table's files a reader reads (layout's rule 1), every date folder's. A folder is
+        listed until two listings agree: a merge can change it while it is listed."""
+        found = []
+        for folder in self.date_folders(table):
+            listed = readable(self.names(folder))
+            for _ in range(10):
+                again = readable(self.names(folder))
+                if again == listed:
+                    break
+                listed = again
+            found += [f"{folder}/{name}" for name in listed]
+        return found
 
     def read(self, location: str) -> pa.Table:
         if self.local is not None:
-            return pq.ParquetFile(location).read()
+            return pq.ParquetFile(self._local(location)).read()
         fs, path = hadoop_fs(self.spark, location)
         return pq.read_table(pa.BufferReader(read_bytes(self.spark, fs, path(location))))
 
@@ -221,7 +238,7 @@ class OutputFiles:
         if self.local is None:
             put_file(self.spark, location, write)
             return
-        final = Path(location)
+        final = self._local(location)
         partial = final.with_name(f".{final.name}.partial")
         try:
             with partial.open("wb") as f:
@@ -232,8 +249,12 @@ class OutputFiles:
         os.replace(partial, final)
 
     def delete(self, location: str) -> None:
+        """Removes a file (and, on a local output, the checksum Hadoop's local file system
+        keeps beside a file it wrote, `.<name>.crc`)."""
         if self.local is not None:
-            Path(location).unlink(missing_ok=True)
+            file = self._local(location)
+            file.unlink(missing_ok=True)
+            file.with_name(f".{file.name}.crc").unlink(missing_ok=True)
             return
         fs, path = hadoop_fs(self.spark, location)
         if not fs.delete(path(location), False) and fs.exists(path(location)):
