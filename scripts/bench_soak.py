@@ -136,7 +136,7 @@ def report(args: argparse.Namespace) -> dict[str, Any]:
     t0 = batches[0]["start"]
     width = args.slice_minutes * 60
     for b in batches:
-        b["seconds"] = b["end"] - b["start"]
+        b["seconds"] = round(b["end"] - b["start"], 3)  # ms: batchTimestampMs's precision
     slices = []
     for k in range(int((samples[-1]["t"] - t0) // width) + 1):
         lo, hi = t0 + k * width, t0 + (k + 1) * width

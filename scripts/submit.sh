@@ -25,7 +25,8 @@ Job options (./scripts/submit.sh --help-job for the full list):
   --starting-offsets earliest|latest|JSON  --max-offsets-per-trigger N  --min-partitions N
   --shuffle-partitions N  --idle-timeout-seconds S  --restate-horizon-seconds S
   --max-past-seconds S  --max-future-seconds S
-  --event-time-policy quarantine|adjust  --model-dir DIR  --metrics-port N  --available-now
+  --event-time-policy quarantine|adjust  --model-dir DIR  --metrics-port N  --metrics-address HOST
+  --available-now
   --config FILE  --check
 On a cluster: ./scripts/submit.sh --master spark://HOST:7077 -- BROKERS TOPIC --output-dir URI
 (docs/cluster.md; ./scripts/cluster-start.sh starts one on this machine).
