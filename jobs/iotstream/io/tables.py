@@ -243,10 +243,17 @@ class OutputFiles:
         try:
             with partial.open("wb") as f:
                 write(f)
+                f.flush()
+                os.fsync(f.fileno())  # on disk before the files it replaces go, power cut or not
         except BaseException:
             partial.unlink(missing_ok=True)
             raise
         os.replace(partial, final)
+        folder = os.open(final.parent, os.O_RDONLY)
+        try:
+            os.fsync(folder)  # and its name too
+        finally:
+            os.close(folder)
 
     def delete(self, location: str) -> None:
         """Removes a file (and, on a local output, the checksum Hadoop's local file system
