@@ -63,21 +63,7 @@ learned="${BENCH_LEARNED:-1}"
 trigger=3
 
 "$ROOT/scripts/setup.sh"
-py="$VENV/bin/python"
-work="$(mktemp -d "${TMPDIR:-/tmp}/iot-bench.XXXXXX")"
-pick_free_ports
-export KAFKA_HOME_DIR="$work/kafka"
-bootstrap="localhost:$KAFKA_PORT"
-background=()
-
-cleanup() {
-    for pid in "${background[@]}"; do
-        kill -- "-$pid" 2>/dev/null || kill "$pid" 2>/dev/null || true
-    done
-    end_private_run "$work" "${BENCH_KEEP:-0}" bench
-}
-trap cleanup EXIT
-say() { echo "bench: $(date -u +%H:%M:%S) $*" >&2; }
+start_private_run bench
 now() { date +%s.%N; }
 
 # Starts a monitor (bench.py) of a spark-submit process and the given checkpoints; sets $mon.

@@ -29,20 +29,7 @@ while [[ $# -gt 0 ]]; do
 done
 
 "$ROOT/scripts/setup.sh"
-py="$VENV/bin/python"
-work="$(mktemp -d "${TMPDIR:-/tmp}/iot-soak.XXXXXX")"
-pick_free_ports
-export KAFKA_HOME_DIR="$work/kafka"
-bootstrap="localhost:$KAFKA_PORT"
-background=()
-cleanup() {
-    for pid in "${background[@]}"; do
-        kill -- "-$pid" 2>/dev/null || kill "$pid" 2>/dev/null || true
-    done
-    end_private_run "$work" "${BENCH_KEEP:-0}" soak
-}
-trap cleanup EXIT
-say() { echo "soak: $(date -u +%H:%M:%S) $*" >&2; }
+start_private_run soak
 
 say "broker on $bootstrap (work folder $work)"
 "$ROOT/scripts/kafka-start.sh" >/dev/null

@@ -141,6 +141,28 @@ PY
     echo "$zip"
 }
 
+# Start of a run on a private broker (bench.sh, bench_soak.sh): a work folder, free ports for the
+# broker (started by the caller) and, on exit, the processes in `background` stopped (each with
+# its process group) and end_private_run. Sets py, work, bootstrap, background; defines say().
+# Usage: start_private_run NAME
+start_private_run() {
+    PRIVATE_RUN="$1"
+    py="$VENV/bin/python"
+    work="$(mktemp -d "${TMPDIR:-/tmp}/iot-$1.XXXXXX")"
+    pick_free_ports
+    export KAFKA_HOME_DIR="$work/kafka"
+    bootstrap="localhost:$KAFKA_PORT"
+    background=()
+    trap private_run_cleanup EXIT
+}
+private_run_cleanup() {
+    for pid in "${background[@]}"; do
+        kill -- "-$pid" 2>/dev/null || kill "$pid" 2>/dev/null || true
+    done
+    end_private_run "$work" "${BENCH_KEEP:-0}" "$PRIVATE_RUN"
+}
+say() { echo "$PRIVATE_RUN: $(date -u +%H:%M:%S) $*" >&2; }
+
 # End of a run on a private broker (quality.sh, bench.sh): stops the broker and removes the
 # work folder, unless keep is 1. Usage: end_private_run WORK KEEP NAME
 end_private_run() {

@@ -17,6 +17,7 @@ train.sh, the quality and real-data tools: `readable` here, `io.reading` and `vi
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 PARTITION_COLUMN = "date"
 STAGING = "_staging"  # '_' hides it from Spark's and pyarrow's readers
@@ -39,6 +40,18 @@ def readable(names: list[str]) -> list[str]:
     held_here = held(names)
     return sorted(n for n in names if (BATCH_FILE.fullmatch(n) or COMPACTED_FILE.fullmatch(n))
                   and n not in held_here)
+
+
+def settled(listing: Callable[[], list[str]], tries: int = 10) -> list[str]:
+    """What `listing` (a folder's readable files) returns twice in a row, up to `tries` times: a
+    merge can change the folder while it is listed."""
+    listed = listing()
+    for _ in range(tries):
+        again = listing()
+        if again == listed:
+            break
+        listed = again
+    return listed
 
 
 def table_path(output_dir: str, table: str) -> str:

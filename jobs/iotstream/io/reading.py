@@ -12,7 +12,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.dataset as ds
 
-from iotstream.io.layout import PARTITION_COLUMN, readable
+from iotstream.io.layout import PARTITION_COLUMN, readable, settled
 
 # Reads of a table that a merge of its files may cut short (then read again).
 ATTEMPTS = 3
@@ -30,13 +30,7 @@ def committed_files(table_dir: Path) -> list[str]:
     is listed until two listings agree: a merge can change it while it is listed."""
     found = []
     for folder in sorted(table_dir.glob(f"{PARTITION_COLUMN}=*")):
-        listed = _readable(folder)
-        for _ in range(10):
-            again = _readable(folder)
-            if again == listed:
-                break
-            listed = again
-        found += [str(folder / name) for name in listed]
+        found += [str(folder / name) for name in settled(lambda f=folder: _readable(f))]
     return found
 
 

@@ -35,6 +35,7 @@ from iotstream.io.layout import (
     compacted_name,
     held,
     readable,
+    settled,
     table_path,
 )
 from iotstream.schema import TABLES
@@ -218,13 +219,8 @@ class OutputFiles:
         listed until two listings agree: a merge can change it while it is listed."""
         found = []
         for folder in self.date_folders(table):
-            listed = readable(self.names(folder))
-            for _ in range(10):
-                again = readable(self.names(folder))
-                if again == listed:
-                    break
-                listed = again
-            found += [f"{folder}/{name}" for name in listed]
+            found += [f"{folder}/{name}"
+                      for name in settled(lambda f=folder: readable(self.names(f)))]
         return found
 
     def read(self, location: str) -> pa.Table:
