@@ -78,7 +78,7 @@ def test_the_sensor_step_keeps_models_across_batches_restarts_and_evicts_idle_se
         6: [("e", 730, 75.0), ("z", 731, 60.5)], 7: [("z", 740, 60.4)],
     })
     kept = history + [v for _, v in z_more]
-    z = (75.0 - statistics.mean(kept)) / max(statistics.pstdev(kept), DETECTORS["zscore"].min_sigma)
+    z = (75.0 - statistics.mean(kept)) / max(statistics.pstdev(kept), DETECTORS["zscore"]["min_sigma"])
     assert found == [
         (3, "e", "silent", sec(9), 61.0, 120.0),
         (3, "k", "silent", sec(71), 55.0, 120.0),

@@ -198,10 +198,10 @@ def test_readings_are_the_same_through_the_driver_and_written_by_spark(
         if r[0] == 0:
             first.setdefault(r[1], []).append(r[3])
     assert all(r[6] is None for r in driver if r[0] == 0)
-    banded = [r for r in driver if r[0] == 1 and len(first.get(r[1], ())) >= zscore.min_history]
+    banded = [r for r in driver if r[0] == 1 and len(first.get(r[1], ())) >= zscore["min_history"]]
     assert len(banded) > 2000
     for r in banded:
         mean, low, high = r[5:8]
         assert min(first[r[1]]) <= mean <= max(first[r[1]])
         assert high - mean == pytest.approx(mean - low)
-        assert (high - mean) / zscore.threshold >= zscore.min_sigma - 1e-9
+        assert (high - mean) / zscore["threshold"] >= zscore["min_sigma"] - 1e-9

@@ -13,11 +13,19 @@ import numpy as np
 import pytest
 from sklearn.ensemble import IsolationForest
 
-from iotstream.detectors.learned import LearnedSettings
 from iotstream.learned import artifact, forest
 from iotstream.learned.features import NAMES, FeatureSpec, sensor_features
 from iotstream.models import ModelWatch
+from conftest import configured
 from learned_data import noisy_readings, train, trained_model, write_readings
+
+
+LEARNED = configured().detectors["learned"]  # conf/job.toml's [detectors.learned]
+SPEC = FeatureSpec.of(LEARNED)
+
+
+def settings(**changed):
+    return {**LEARNED, **changed}
 
 
 def test_features_are_spread_scaled_distances_before_the_reading_joins():
@@ -51,11 +59,11 @@ def test_training_writes_an_artifact_with_its_metadata(tmp_path):
     assert path.parent == models and artifact.PATTERN.match(path.name)
     doc = artifact.read(path)
     assert doc["features"]["names"] == list(NAMES)
-    assert artifact.spec(doc) == LearnedSettings().spec()
+    assert artifact.spec(doc) == SPEC
     t = doc["training"]
     readings = noisy_readings(12, 120, 0)
     assert (t["readings"], t["sensors"]) == (len(readings), 12)
-    assert t["rows"] == len(readings) - 12 * FeatureSpec().warmup  # each sensor warms up first
+    assert t["rows"] == len(readings) - 12 * SPEC.warmup  # each sensor warms up first
     assert t["first_event_time"] == min(r["event_time"] for r in readings).isoformat()
     assert t["last_event_time"] == max(r["event_time"] for r in readings).isoformat()
     days = 12 * 119 * 10 / 86_400  # each sensor's span: 119 intervals of 10 s
@@ -68,7 +76,7 @@ def test_training_writes_an_artifact_with_its_metadata(tmp_path):
     by_sensor: dict[str, list[float]] = {}
     for r in readings:
         by_sensor.setdefault(r["guid"], []).append(r["temperature"])
-    scored = [[forest.score(doc["forest"], f) for f in sensor_features(values, FeatureSpec())
+    scored = [[forest.score(doc["forest"], f) for f in sensor_features(values, SPEC)
                if f is not None] for values in by_sensor.values()]
 
     def findings(t: float) -> int:
@@ -124,7 +132,7 @@ def test_the_driver_takes_the_newest_usable_model_ships_it_and_says_so(spark, tm
         """The copy the tasks read (SparkFiles), its text."""
         return Path(SparkFiles.get(name)).read_text()
 
-    watch = ModelWatch(LearnedSettings(model_dir=models.as_uri()), out)
+    watch = ModelWatch(settings(model_dir=models.as_uri()), out)
     assert watch.location(files) == "" and watch.location(files) == ""
     assert out.getvalue().count(f"learned: off: no model in {models.as_uri()}") == 1  # said once
     first = trained_model(tmp_path, models, seed=1)
@@ -147,7 +155,7 @@ def test_the_driver_takes_the_newest_usable_model_ships_it_and_says_so(spark, tm
     assert watch.location(files) == second.name
     assert out.getvalue().count("cannot use it") == 1
     # Disabled: nothing is scored, whatever the folder holds.
-    disabled = ModelWatch(LearnedSettings(enabled=False, model_dir=str(models)), out)
+    disabled = ModelWatch(settings(enabled=False, model_dir=str(models)), out)
     assert disabled.location(files) == ""
 
 
@@ -180,6 +188,6 @@ def test_training_and_the_driver_take_any_uri_the_job_s_hadoop_configuration_rea
     assert doc["forest"] == local["forest"] and doc["threshold"] == local["threshold"]
     assert doc["training"]["output_dir"] == "viewfs://iot-train/data"
     said = io.StringIO()
-    watch = ModelWatch(LearnedSettings(model_dir="viewfs://iot-train/models"), said)
+    watch = ModelWatch(settings(model_dir="viewfs://iot-train/models"), said)
     assert watch.location(model_files(spark)) == path.name
     assert f"learned: scoring with {path.name}" in said.getvalue()

@@ -30,9 +30,9 @@ def test_rate_of_change_reports_a_spike_and_a_move_once_each(spark, tmp_path):
     # Plain Python: a jump is a change from the last reading that was no jump of more than
     # max_f_per_minute over max(the time between them, min_interval_seconds).
     def jump(i: int, before: int) -> tuple:
-        minutes = max((i - before) * STEP, rule.min_interval_seconds) / 60
+        minutes = max((i - before) * STEP, rule["min_interval_seconds"]) / 60
         rate = (values[i] - values[before]) / minutes
-        assert abs(rate) > rule.max_f_per_minute
+        assert abs(rate) > rule["max_f_per_minute"]
         return (T0 + timedelta(seconds=i * STEP)).replace(tzinfo=None), values[i], "rise", rate
 
     found = [(a["batch_id"], a["event_time"], a["temperature"], a["reason"], a["score"])

@@ -22,7 +22,7 @@ from pyspark.sql import DataFrame
 from iotstream import console, records, windows
 from iotstream.config import JobConfig
 from iotstream.contract import DUPLICATE, QUARANTINED, READING
-from iotstream.detectors import REGISTRY
+from iotstream.detectors import WINDOW_RULES
 from iotstream.io.arrow import naive, to_arrow
 from iotstream.queries import CLOCK_SQL, FIGURES_SQL, SIDE_SQL, VIEW
 from iotstream.results import BatchResult, JobState, SparkTable
@@ -65,8 +65,9 @@ def compute(batch: DataFrame, batch_id: int, before: JobState, config: JobConfig
     wins = windows.advance(before.open_windows, before.closed_windows, figures["windows"],
                            figures["late_windows"], before.watermark, watermark,
                            config.window_seconds, config.restate_horizon_seconds)
-    sigma = config.detectors["three_sigma"]
-    limits = windows.three_sigma_limits(wins.merged, sigma.min_readings) if sigma.enabled else {}
+    # Each window rule's yardstick: the (mean, stddev) of the windows it may judge by.
+    limits = {name: windows.window_limits(wins.merged, rule.min_readings(config.detectors[name]))
+              for name, rule in WINDOW_RULES.items() if config.detectors[name].enabled}
     # Record tables with more rows than the driver takes: Spark writes them, the side pass
     # leaves their rows out.
     spark_writes = {"late": totals["late"] > DRIVER_ROWS,
@@ -82,11 +83,11 @@ def compute(batch: DataFrame, batch_id: int, before: JobState, config: JobConfig
         side, side_readings = _side_rows(batch, limits, config, spark_writes,
                                          readings == "driver")
         mark("detect")
-    else:  # nothing any detector could report, no new sensor, no late or quarantined record
+    else:  # nothing any rule found or could find, no new sensor, no late or quarantined record
         side = []
 
     stamp = {"batch_id": batch_id, "batch_time": batch_time}
-    found = _anomalies(side, config)
+    found = _anomalies(side)
     new = [r for r in side if r["kind"] == READING and r["new_sensor"]]
     new_by_state = collections.Counter(r["state"] for r in new)
     state_totals = _add_totals(before.state_totals, figures["states"], new_by_state)
@@ -119,12 +120,10 @@ def compute(batch: DataFrame, batch_id: int, before: JobState, config: JobConfig
         "state_stats": figures["states"],
         "state_totals": total_rows,
     }
-    zscore = config.detectors["zscore"]  # the readings table shows the band zscore judged by
     if readings == "spark":
-        rows["readings"] = records.reading_rows(batch, batch_id, batch_time, zscore.threshold)
+        rows["readings"] = records.reading_rows(batch, batch_id, batch_time)
     elif readings == "driver":
-        rows["readings"] = records.readings_table(side_readings, batch_id, batch_time,
-                                                  zscore.threshold)
+        rows["readings"] = records.readings_table(side_readings, batch_id, batch_time)
     tables: dict[str, pa.Table | SparkTable] = {
         name: (SparkTable(r) if isinstance(r, DataFrame) else r if isinstance(r, pa.Table) else
                to_arrow([{**row, **stamp} for row in r], TABLES[name]))
@@ -155,8 +154,7 @@ def _figures(batch: DataFrame) -> dict[str, Any]:
     too."""
     groups = naive(query_batch(batch, FIGURES_SQL).toArrow()).to_pylist()
     counts = ("messages", "sensors", "consumed", "quarantined", "new_sensors", "duplicates",
-              "conflicts", "time_adjusted", "clock_errors",
-              *(f"hits_{n}" for n, d in REGISTRY.items() if not d.side_only))
+              "conflicts", "time_adjusted", "clock_errors", "found")
     total = {**dict.fromkeys(counts, 0), "late": 0, "batch_time": None, "step_time": None}
     per_state: dict[str, dict[str, Any]] = {}
     parts, late_parts = [], []
@@ -199,38 +197,37 @@ def _figures(batch: DataFrame) -> dict[str, Any]:
 
 def _side_pass_needed(totals: Mapping[str, Any], parts: list[dict], limits: Mapping,
                       config: JobConfig, spark_writes: Mapping[str, bool]) -> bool:
-    """Whether the side pass can bring anything: the figures count every detector's rows but
-    three_sigma's, new sensors, late and quarantined records; three_sigma can find something
-    only in a window whose lowest or highest reading of the batch is more than k sd from its
-    mean."""
-    d = config.detectors
-    counted = any(totals[f"hits_{name}"] and d[name].enabled
-                  for name, detector in REGISTRY.items() if not detector.side_only)
+    """Whether the side pass can bring anything: the figures count the rows with findings of
+    the step's rules, new sensors, late and quarantined records; a window rule can find
+    something only in a window whose lowest or highest reading of the batch is more than its k
+    standard deviations from the window's mean."""
     records = any(totals[count] and not spark_writes[name] for count, name in (
         ("late", "late"), ("quarantined", "quarantine"), ("duplicates", "duplicates")))
-    if counted or records or totals["new_sensors"]:
+    if totals["found"] or records or totals["new_sensors"]:
         return True
-    for w in parts:
-        limit = limits.get((w[windows.WINDOW_START], w["state"]))
-        if limit and w["readings"]:
-            mean, sd = limit  # the side pass's arithmetic: |(t - mean) / sd| > k
-            if max(abs((w["low"] - mean) / sd), abs((w["high"] - mean) / sd)) > d["three_sigma"].k:
-                return True
+    for name, by_window in limits.items():
+        k = WINDOW_RULES[name].k(config.detectors[name])
+        for w in parts:
+            limit = by_window.get((w[windows.WINDOW_START], w["state"]))
+            if limit and w["readings"]:
+                mean, sd = limit  # the side pass's arithmetic: |(t - mean) / sd| > k
+                if max(abs((w["low"] - mean) / sd), abs((w["high"] - mean) / sd)) > k:
+                    return True
     return False
 
 
 def _side_rows(batch: DataFrame, limits: Mapping, config: JobConfig,
                spark_writes: Mapping[str, bool],
                readings: bool) -> tuple[list[dict[str, Any]], pa.Table | None]:
-    """The batch's rows that some table needs, one pass: findings of every detector, late and
+    """The batch's rows that some table needs, one pass: findings of every rule, late and
     quarantined records (unless Spark writes them), new sensors; and with `readings`, every
     accepted reading, kept as Arrow (they are many: no Python object per value)."""
     d = config.detectors
-    args = {"limits": windows.limits_json(limits),
-            "late": not spark_writes["late"], "quarantine": not spark_writes["quarantine"],
-            "duplicates": not spark_writes["duplicates"], "readings": readings,
-            **{name: d[name].enabled for name in REGISTRY},
-            **{k: v for name, det in REGISTRY.items() for k, v in det.parameters(d[name]).items()}}
+    args = {"late": not spark_writes["late"], "quarantine": not spark_writes["quarantine"],
+            "duplicates": not spark_writes["duplicates"], "readings": readings}
+    for name, rule in WINDOW_RULES.items():
+        args |= {name: name in limits, f"k_{name}": float(rule.k(d[name])),
+                 f"limits_{name}": windows.limits_json(limits.get(name, {}))}
     rows = naive(query_batch(batch, SIDE_SQL, args).toArrow())
     side = rows.filter(rows["wanted_by_driver"]).to_pylist() if readings else rows.to_pylist()
     return side, rows.filter(pc.equal(rows["kind"], READING)) if readings else None
@@ -241,17 +238,17 @@ def query_batch(batch: DataFrame, sql: str, args: Mapping[str, Any] | None = Non
     return batch.sparkSession.sql(sql, args=dict(args or {}))
 
 
-def _anomalies(side: list[dict[str, Any]], config: JobConfig) -> list[dict[str, Any]]:
-    """Anomaly rows (the table's columns after batch_id and batch_time): what each detector of
-    the registry found in the rows it wanted."""
+def _anomalies(side: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Anomaly rows (the table's columns after batch_id and batch_time): every finding in the
+    rows, as it came: the step's rules' (`findings`), and each window rule's (`found_<name>`,
+    the reading's z against its window: high or low, by |z|)."""
     found = []
     for r in side:
-        for name, detector in REGISTRY.items():
-            if not r[f"finds_{name}"]:
-                continue
-            for reason, score in detector.findings(r, config.detectors[name]):
-                found.append({k: r[k] for k in _FINDING} | {"reason": reason, "detector": name,
-                                                            "score": float(score)})
+        window = [{"detector": name, "reason": "high" if z > 0 else "low", "score": abs(z)}
+                  for name in WINDOW_RULES if (z := r[f"found_{name}"]) is not None]
+        for f in [*(r["findings"] or ()), *window]:
+            found.append({k: r[k] for k in _FINDING} | {
+                "reason": f["reason"], "detector": f["detector"], "score": float(f["score"])})
     return found
 
 

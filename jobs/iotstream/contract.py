@@ -1,8 +1,8 @@
 """The per-sensor step's contract, declared once in `step_contract.json` (beside this file, packed
 into the engine jar too, where `iot.engine.Contract` reads the same file): what the step takes,
 what it adds to every row, the kinds of its rows, its settings and how the clock reaches it.
-Each detector rule of the step adds columns of its own, declared by its Java class: the plan
-checks at plan time that the columns the Python detectors read are there (step.require_columns).
+Every per-sensor rule's findings come out of it as data (the `findings` column); a rule may add
+columns of its own, declared by its Java class (zscore's band, which the readings table shows).
 
 No Spark here: quality.py and the dashboard's helpers may import it.
 """
@@ -20,10 +20,11 @@ OUTPUT: tuple[str, ...] = tuple(c["name"] for c in CONTRACT["output"])
 _KINDS = CONTRACT["kinds"]
 # Row kinds after the step: an accepted reading, a record that could not be used (quarantined),
 # a re-send of an accepted reading (`duplicate_kind`: resend, or conflict when its value
-# differs), a silence found, a level shift found, a reading the rules judged with what they
-# found (its rule columns). The first three are the records read.
-READING, QUARANTINED, DUPLICATE, SILENT, SHIFT, JUDGED = (
-    _KINDS[k] for k in ("reading", "quarantined", "duplicate", "silent", "shift", "judged"))
+# differs), and a row the rules made: a reading they judged later, or another reading of the
+# sensor (a silence after its last, a level shift's first), with its findings. The first three
+# are the records read.
+READING, QUARANTINED, DUPLICATE, JUDGED = (
+    _KINDS[k] for k in ("reading", "quarantined", "duplicate", "judged"))
 RESEND, CONFLICT = CONTRACT["duplicate_kinds"]["same"], CONTRACT["duplicate_kinds"]["differs"]
 IMPOSSIBLE = CONTRACT["impossible_reason"]
 CLOCK_PROPERTY = CONTRACT["clock"]["property"]

@@ -14,12 +14,12 @@ No Spark here: the folder is read and the artifact shipped through the functions
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import TextIO
+from typing import Any, TextIO
 
-from iotstream.detectors.learned import LearnedSettings
 from iotstream.learned import artifact
+from iotstream.learned.features import FeatureSpec
 
 
 @dataclass(frozen=True)
@@ -34,10 +34,12 @@ class ModelFiles:
 
 
 class ModelWatch:
-    def __init__(self, settings: LearnedSettings, out: TextIO = sys.stdout) -> None:
-        self.settings = settings
+    def __init__(self, settings: Mapping[str, Any], out: TextIO = sys.stdout) -> None:
+        """`settings`: [detectors.learned], as the engine resolved it (step.resolve)."""
+        self.enabled = settings["enabled"]
+        self.spec = FeatureSpec.of(settings)
         self.out = out
-        self.folder = settings.model_dir.rstrip("/") or "/"
+        self.folder = settings["model_dir"].rstrip("/") or "/"
         self.current: str | None = None  # the artifact in use (its file's name)
         self.shipped: str | None = None  # the name the executors find it by
         self.refused: set[str] = set()  # artifacts found unusable (said once each)
@@ -49,17 +51,17 @@ class ModelWatch:
     def location(self, files: ModelFiles) -> str:
         """The name (shipped with the job) of the artifact the next batch scores with; empty:
         none."""
-        if not self.settings.enabled:
+        if not self.enabled:
             return ""
         found = artifact.newest_name(files.names(self.folder) or [])
         if found is not None and found != self.current and found not in self.refused:
             where = f"{self.folder}/{found}"
             try:
                 doc = artifact.parse(files.read(where), where)
-                if artifact.spec(doc) != self.settings.spec():
+                if artifact.spec(doc) != self.spec:
                     raise artifact.ArtifactError(
                         f"model {where} was trained with features {artifact.spec(doc)}, the job's "
-                        f"[detectors.learned] has {self.settings.spec()}: train it again with "
+                        f"[detectors.learned] has {self.spec}: train it again with "
                         "this config (./scripts/train.sh --config)")
                 shipped = files.ship(where)
             except Exception as e:  # noqa: BLE001 - refused and said, whatever went wrong

@@ -8,7 +8,8 @@ store: each sensor's state lives in Spark's state, partitioned by sensor on the 
 checkpointed incrementally with the query. A batch reads and writes only the state of the
 sensors in it (and of those whose timer is due), whatever the size of the fleet; a replayed
 batch starts from the same state version. Every record comes out of the step with its flags;
-rules may add rows of their own (`kind` = judged, silent, shift). What the step takes and gives is
+rules' findings come as data (its `findings` column), in rows of kind judged when they are of a
+reading judged later or of another reading (a silence, a level shift). What the step takes and gives is
 contract.py's. Everything after it is the batch handler's (pipeline.py).
 """
 
@@ -19,7 +20,7 @@ from pyspark.sql import functions as F
 
 from iotstream import band_rule, contract, parse, step, windows
 from iotstream.config import JobConfig
-from iotstream.detectors import REGISTRY
+from iotstream.schema import TABLES
 
 # What the step needs of the query: the RocksDB state store (transformWithState takes no other),
 # incremental checkpoints of it (a changelog per batch, not a copy of the store), and a batch
@@ -64,7 +65,8 @@ shift)."""
         .select(*contract.INPUT, *PASSED_THROUGH)
     )
     stepped = step.apply_step(watched, config)
-    step.require_columns(stepped, tuple(c for d in REGISTRY.values() for c in d.columns))
+    # A jar older than the job: no findings column, or none of the readings table's.
+    step.require_columns(stepped, (*contract.OUTPUT, *TABLES["readings"].names[2:]))
     return (
         stepped.withColumn(windows.WINDOW_START, windows.window_start(config.window_seconds))
         .transform(band_rule.with_bands(config.bands))

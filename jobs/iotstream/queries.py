@@ -8,7 +8,8 @@ about a hundred calls into the JVM, 1 ms each here (measured: 0.1-0.2 s per batc
 from __future__ import annotations
 
 from iotstream.contract import CONFLICT, DUPLICATE, IMPOSSIBLE, QUARANTINED, READING
-from iotstream.detectors import REGISTRY
+from iotstream.detectors import WINDOW_RULES
+from iotstream.schema import TABLES
 
 VIEW = "iot_batch"
 _PLAUSIBLE = f"(reason IS NULL OR reason <> '{IMPOSSIBLE}')"
@@ -29,42 +30,45 @@ SELECT state, window_start, late, kafka_partition,
        max(batch_time) AS step_time,
        max(CASE WHEN ok THEN event_time END) AS max_event_time,
        count_if(ok AND new_sensor) AS new_sensors,
-       {", ".join(f"count_if({d.wanted}) AS hits_{n}" for n, d in REGISTRY.items()
-                  if not d.side_only)}
+       count_if(findings IS NOT NULL) AS found
 FROM (SELECT *, CASE WHEN ok AND {_PLAUSIBLE} THEN temperature END AS t
       FROM (SELECT *, kind = '{READING}' AS ok FROM {VIEW}))
 GROUP BY state, window_start, late, kafka_partition
 """
-# The side pass: the rows that carry a finding of some detector (`finds_<name>`: the
-# registry's `wanted`, with the detector on), the late and quarantined records and duplicates
-# whose tables the driver writes (unless Spark does), and new sensors: `wanted_by_driver` marks
-# them all; and, with :readings, every accepted reading (for the readings table). `sigma_z` is
-# three_sigma's z: :limits holds its (mean, stddev) per 'state|window start in µs', as JSON.
-# The side rows' columns: the record's and the step's that the tables need, then each detector's.
-SIDE_COLUMNS = tuple(dict.fromkeys((
+# The side pass: the rows that carry a finding (the step's `findings`, every per-sensor rule's;
+# `found_<rule>`, each window rule's: the reading's z, when it is a finding), the late and quarantined records and
+# duplicates whose tables the driver writes (unless Spark does), and new sensors:
+# `wanted_by_driver` marks them all; and, with :readings, every accepted reading (for the
+# readings table). A window rule <r> judges an on-time, possible reading by its z against its
+# window: :limits_<r> holds the windows' (mean, stddev) per 'state|window start in µs', as JSON;
+# :k_<r> is how many standard deviations make a finding.
+SIDE_COLUMNS = (
     "kind", "guid", "state", "event_time", "temperature", "band_low", "band_high", "reason",
-    "sigma_z", "new_sensor", "late", "window_start", "kafka_partition", "kafka_offset",
-    "kafka_timestamp", "raw", "reject_reason", "duplicate_kind", "kept_temperature",
-    *(c for d in REGISTRY.values() for c in d.columns))))
-_FINDS = ",\n             ".join(f"(({d.wanted}) AND :{d.name}) AS finds_{d.name}"
-                           for d in REGISTRY.values())
+    "new_sensor", "late", "window_start", "kafka_partition", "kafka_offset", "kafka_timestamp",
+    "raw", "reject_reason", "duplicate_kind", "kept_temperature", "findings",
+    *(f"found_{name}" for name in WINDOW_RULES))
+SIDE_COLUMNS += tuple(c for c in TABLES["readings"].names[2:] if c not in SIDE_COLUMNS)
+
+
+def _each(template: str) -> str:
+    """`template` once per window rule ({r}: its name), each after a comma."""
+    return "".join(", " + template.format(r=name) for name in WINDOW_RULES)
+
+
+_WINDOW_FOUND = (f"CASE WHEN :{{r}} AND kind = '{READING}' AND NOT late AND {_PLAUSIBLE} "
+                 "AND abs(z_{r}) > :k_{r} THEN z_{r} END AS found_{r}")
 SIDE_SQL = f"""
 SELECT * FROM (
 SELECT {", ".join(SIDE_COLUMNS)},
-       {", ".join(f"finds_{n}" for n in REGISTRY)},
-       {" OR ".join(f"finds_{name}" for name in REGISTRY)}
+       findings IS NOT NULL{"".join(f" OR found_{n} IS NOT NULL" for n in WINDOW_RULES)}
        OR (kind = '{QUARANTINED}' AND :quarantine)
        OR (kind = '{DUPLICATE}' AND :duplicates)
        OR (kind = '{READING}' AND (new_sensor OR (late AND :late))) AS wanted_by_driver
-FROM (SELECT *,
-             {_FINDS}
-      FROM (SELECT *, CASE WHEN kind = '{READING}' AND NOT late AND {_PLAUSIBLE}
-                                AND abs(z) > :sigma_k THEN z END AS sigma_z
-            FROM (SELECT *, (temperature - limit[0]) / limit[1] AS z
-                  FROM (SELECT *, try_element_at(
-                                      from_json(:limits, 'map<string, array<double>>'),
-                                      concat_ws('|', state, unix_micros(window_start))) AS limit
-                        FROM {VIEW})))))
+FROM (SELECT *{_each(_WINDOW_FOUND)}
+      FROM (SELECT *{_each("(temperature - limit_{r}[0]) / limit_{r}[1] AS z_{r}")}
+            FROM (SELECT *{_each("try_element_at(from_json(:limits_{r}, 'map<string, array<double>>'), "
+                                 "concat_ws('|', state, unix_micros(window_start))) AS limit_{r}")}
+                  FROM {VIEW}))))
 WHERE wanted_by_driver OR (kind = '{READING}' AND :readings)
 """
 # A sensor's readings whose clock is off, per batch (only run when the figures count some).

@@ -9,7 +9,6 @@ from datetime import datetime
 from typing import Any
 
 import pyarrow as pa
-import pyarrow.compute as pc
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
@@ -57,29 +56,23 @@ def late_rows(batch: DataFrame, batch_id: int, batch_time: datetime,
         F.lit(watermark).cast("timestamp").alias("watermark"), *LATE_EVENT_COLUMNS[-2:])
 
 
-def reading_rows(batch: DataFrame, batch_id: int, batch_time: datetime,
-                 threshold: float) -> DataFrame:
+# The readings table's columns after the batch's: the step's, as they come (the band zscore
+# judged the reading by is zscore's own columns, ZScoreRule.java).
+READING_COLUMNS: tuple[str, ...] = tuple(TABLES["readings"].names[2:])
+
+
+def reading_rows(batch: DataFrame, batch_id: int, batch_time: datetime) -> DataFrame:
     """Every accepted reading, with the zscore band it was judged by (written by Spark: a batch
     has as many as it has records)."""
-    half = F.col("z_sigma") * F.lit(threshold)
-    return batch.where(is_reading()).select(
-        *stamp(batch_id, batch_time), "guid", "state", "event_time", "temperature",
-        F.col(windows.LATE_FLAG).alias("late"), F.col("z_mean").alias("zscore_mean"),
-        (F.col("z_mean") - half).alias("zscore_low"), (F.col("z_mean") + half).alias("zscore_high"),
-        "kafka_partition", "kafka_offset")
+    return batch.where(is_reading()).select(*stamp(batch_id, batch_time), *READING_COLUMNS)
 
 
-def readings_table(rows: pa.Table, batch_id: int, batch_time: datetime,
-                   threshold: float) -> pa.Table:
+def readings_table(rows: pa.Table, batch_id: int, batch_time: datetime) -> pa.Table:
     """The readings table's rows from the side pass's accepted readings (as reading_rows)."""
-    half = pc.multiply(rows["z_sigma"], threshold)
     columns = {
         "batch_id": pa.array([batch_id] * rows.num_rows, pa.int64()),
         "batch_time": pa.array([batch_time] * rows.num_rows, pa.timestamp("us")),
-        "guid": rows["guid"], "state": rows["state"], "event_time": rows["event_time"],
-        "temperature": rows["temperature"], "late": rows["late"], "zscore_mean": rows["z_mean"],
-        "zscore_low": pc.subtract(rows["z_mean"], half), "zscore_high": pc.add(rows["z_mean"], half),
-        "kafka_partition": rows["kafka_partition"], "kafka_offset": rows["kafka_offset"],
+        **{name: rows[name] for name in READING_COLUMNS},
     }
     return to_arrow(pa.table(columns), TABLES["readings"])
 

@@ -80,12 +80,18 @@ def run(config: JobConfig) -> int:
         return 2
     stop.install()  # again: the SparkContext put its own handler for SIGINT in place
     try:
+        # The per-sensor rules' settings, checked by the engine once, defaults included.
+        try:
+            config = step.resolve(spark, config)
+        except ConfigError as e:
+            print(f"error: {e}", file=sys.stderr)
+            return 2
         learned = config.detectors["learned"]
         config = config.with_overrides(
             output_dir=qualified(spark, config.output_dir),
             checkpoint_dir=qualified(spark, config.checkpoint_dir) if config.checkpoint_dir else None,
             detectors=config.detectors.changed("learned",
-                                               model_dir=qualified(spark, learned.model_dir)),
+                                               model_dir=qualified(spark, learned["model_dir"])),
         )
         try:
             records = stream.read_kafka(spark, config)

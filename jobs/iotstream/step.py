@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 import json
+from collections.abc import Callable
 from typing import Any
 
 from pyspark.sql import DataFrame, SparkSession
@@ -44,7 +45,31 @@ def settings(config: JobConfig) -> dict[str, Any]:
     return {"window_seconds": config.window_seconds,
             "restate_horizon_seconds": config.restate_horizon_seconds,
             "sensor_ttl_seconds": d.sensor_ttl_seconds,
-            "detectors": d.tables()}
+            "bands": {state: list(config.bands.band(state)) for state in config.bands.baselines},
+            "detectors": d.engine_tables()}
+
+
+def resolve(spark: SparkSession, config: JobConfig) -> JobConfig:
+    """The config with the per-sensor rules' settings as the engine's rules declare them
+    (every rule's table, defaults included): the engine checks them, once; ConfigError naming
+    the conf/job.toml key if one is wrong."""
+    resolved = _engine_call(spark, config, lambda e, s: e.RuleRegistry.resolve(s))
+    return config.with_overrides(detectors=config.detectors.resolved(json.loads(resolved)))
+
+
+def _engine_call(spark: SparkSession, config: JobConfig, call: Callable[[Any, str], Any]) -> Any:
+    """`call(engine, settings as JSON)`; the engine's IllegalArgumentException (a setting it
+    refuses) as a ConfigError naming the config."""
+    from py4j.protocol import Py4JJavaError
+
+    try:
+        return call(engine(spark), json.dumps(settings(config)))
+    except Py4JJavaError as e:
+        java = e.java_exception
+        if java.getClass().getName() != "java.lang.IllegalArgumentException":
+            raise
+        where = f" (config: {config.source})" if config.source else ""
+        raise ConfigError(f"{java.getMessage()}{where}") from None
 
 
 def register_clock(spark: SparkSession) -> None:
@@ -56,8 +81,7 @@ def register_clock(spark: SparkSession) -> None:
 def apply_step(records: DataFrame, config: JobConfig) -> DataFrame:
     """The Java step over `records` (which must have the contract's input columns)."""
     spark = records.sparkSession
-    jdf = engine(spark).SensorStep.apply(records._jdf, json.dumps(settings(config)))
-    return DataFrame(jdf, spark)
+    return DataFrame(_engine_call(spark, config, lambda e, s: e.SensorStep.apply(records._jdf, s)), spark)
 
 
 def require_columns(stepped: DataFrame, wanted: tuple[str, ...]) -> None:

@@ -271,9 +271,9 @@ def _from_micros(value: int) -> datetime:
     return datetime(1970, 1, 1) + timedelta(microseconds=value)
 
 
-def three_sigma_limits(merged: Mapping[Key, Mapping], min_readings: int) -> dict[Key, tuple]:
-    """(mean, stddev) of every window with min_readings and some spread: three_sigma's yardstick,
-    from the window's readings so far, this batch's included."""
+def window_limits(merged: Mapping[Key, Mapping], min_readings: int) -> dict[Key, tuple]:
+    """(mean, stddev) of every window with min_readings and some spread: a window rule's
+    yardstick (three_sigma's), from the window's readings so far, this batch's included."""
     limits = {}
     for key, w in merged.items():
         sd = stddev(w)
@@ -283,7 +283,7 @@ def three_sigma_limits(merged: Mapping[Key, Mapping], min_readings: int) -> dict
 
 
 def limits_json(limits: Mapping[Key, tuple]) -> str:
-    """three_sigma's limits as JSON, keyed 'state|window start in µs since the epoch': passed to
+    """A window rule's limits as JSON, keyed 'state|window start in µs since the epoch': passed to
     the batch's side query as one literal."""
     return json.dumps({f"{state}|{micros(start)}": [m, sd]
                        for (start, state), (m, sd) in sorted(limits.items())})

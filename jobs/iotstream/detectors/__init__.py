@@ -1,33 +1,21 @@
-"""The anomaly detectors, one module each (what a detector is: base.py), behind one registry that
-the config, the batch step and quality.py iterate.
+"""The detectors the job judges itself: window rules (what one is: base.py), behind one registry
+that the config and the batch's side pass iterate.
 
-Where a finding comes from is the detector's own business: a rule column of the parse (band),
-the window figures (three_sigma), or a rule of the engine's per-sensor step (zscore, stuck,
-silent, level_shift, rate_of_change: engine/src/main/java/iot/engine/*Rule.java). Adding a detector: a module
-here and its line in _MODULES below, its table in conf/job.toml, its test; a rule of the step
-adds its Java class, its line in RuleRegistry.java and a JUnit test.
+Every per-sensor detector (band's runs, zscore, stuck, silent, level_shift, rate_of_change,
+learned, ...) is a rule of the engine's step (engine/src/main/java/iot/engine/*Rule.java, a line
+each in RuleRegistry.java): it declares and checks its settings, and its findings come out of the
+step as data, which the tables take without naming it. Adding one: its Java class, its JUnit
+test, its line in RuleRegistry.java, its table in conf/job.toml. Nothing here changes.
 
-No Spark here: quality.py imports the registry with pyarrow alone.
+No Spark here: the config reader imports the registry without a JVM.
 """
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Mapping
 
-from iotstream.detectors.base import Detector
+from iotstream.detectors import three_sigma
+from iotstream.detectors.base import WindowRule
 
-# The registry: a line per detector (its module here), in the order of the reports.
-_MODULES = (
-    "band",
-    "three_sigma",
-    "zscore",
-    "stuck",
-    "silent",
-    "level_shift",
-    "rate_of_change",
-    "learned",
-)
-REGISTRY: Mapping[str, Detector] = {
-    d.name: d for d in (importlib.import_module(f"{__name__}.{m}").DETECTOR for m in _MODULES)}
-NAMES = tuple(REGISTRY)
+# The registry: a line per window rule.
+WINDOW_RULES: Mapping[str, WindowRule] = {r.name: r for r in (three_sigma.RULE,)}

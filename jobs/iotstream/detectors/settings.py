@@ -1,5 +1,8 @@
-"""The [detectors] section: `sensor_ttl_seconds` and each detector's own table, read into the
-detector's settings dataclass (detectors/base.py)."""
+"""The [detectors] section: `sensor_ttl_seconds` and each detector's table. A window rule's table
+is read into its settings dataclass and checked here (base.py); every other table is a
+per-sensor rule's, handed to the engine as conf/job.toml has it: the rule declares, defaults and
+checks its settings there (iot.engine.Settings), and the job takes them back, defaults included,
+when it starts (step.resolve)."""
 
 from __future__ import annotations
 
@@ -11,23 +14,31 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from iotstream.detectors import NAMES, REGISTRY
+from iotstream.detectors import WINDOW_RULES
 from iotstream.detectors.base import Settings
 from iotstream.toml_values import ConfigError, get
 
 DEFAULT_TTL_SECONDS = 3600.0
+Table = Settings | Mapping[str, Any]
 
 
-def _defaults() -> Mapping[str, Settings]:
-    return MappingProxyType({name: d.settings() for name, d in REGISTRY.items()})
+def _defaults() -> Mapping[str, Table]:
+    return MappingProxyType({name: r.settings() for name, r in WINDOW_RULES.items()})
+
+
+def _enabled(table: Table) -> bool:
+    if isinstance(table, Settings):
+        return table.enabled
+    return table.get("enabled", True) is not False  # the rules' default: on
 
 
 @dataclass(frozen=True)
 class Detectors:
-    """Every detector's settings, by name (all of the registry's), and how long a sensor's
-    state outlives its last reading (event time) in the engine."""
+    """Every detector's settings, by name: a window rule's dataclass, or a per-sensor rule's
+    table (a mapping, as configured; once the engine has resolved it, every setting of it) and
+    how long a sensor's state outlives its last reading (event time) in the engine."""
 
-    by_name: Mapping[str, Settings] = field(default_factory=_defaults)
+    by_name: Mapping[str, Table] = field(default_factory=_defaults)
     sensor_ttl_seconds: float = DEFAULT_TTL_SECONDS
 
     def __getitem__(self, name: str) -> Any:
@@ -37,12 +48,14 @@ class Detectors:
         return iter(self.by_name)
 
     def enabled(self) -> list[str]:
-        return [name for name in NAMES if self.by_name[name].enabled]
+        return [name for name, t in self.by_name.items() if _enabled(t)]
 
     def changed(self, name: str, **values: Any) -> Detectors:
         """A copy with some of one detector's settings changed."""
         by_name = dict(self.by_name)
-        by_name[name] = dataclasses.replace(by_name[name], **values)
+        t = by_name.get(name, MappingProxyType({}))
+        by_name[name] = (dataclasses.replace(t, **values) if isinstance(t, Settings)
+                         else MappingProxyType({**t, **values}))
         return dataclasses.replace(self, by_name=MappingProxyType(by_name))
 
     def disabled(self, *names: str) -> Detectors:
@@ -53,22 +66,26 @@ class Detectors:
         return copy
 
     def only(self, *names: str) -> Detectors:
-        """A copy with the named detectors enabled and every other disabled (a test of some
-        detectors stays the same when more are added)."""
-        copy = self.disabled(*(n for n in NAMES if n not in names))
+        """A copy with the named detectors enabled and every other configured one disabled (a
+        test of some detectors stays the same when more are added)."""
+        copy = self.disabled(*(n for n in self.by_name if n not in names))
         for name in names:
             copy = copy.changed(name, enabled=True)
         return copy
 
-    def tables(self) -> dict[str, dict[str, Any]]:
-        """Each detector's table, as conf/job.toml has it."""
-        return {name: s.table() for name, s in self.by_name.items()}
+    def engine_tables(self) -> dict[str, dict[str, Any]]:
+        """The per-sensor rules' tables, as configured: what the engine is handed."""
+        return {name: dict(t) for name, t in self.by_name.items() if name not in WINDOW_RULES}
+
+    def resolved(self, tables: Mapping[str, Mapping[str, Any]]) -> Detectors:
+        """A copy with the per-sensor rules' tables as the engine resolved them (every rule's,
+        every setting, defaults included)."""
+        by_name = {n: t for n, t in self.by_name.items() if n in WINDOW_RULES}
+        by_name.update({n: MappingProxyType(dict(t)) for n, t in tables.items()})
+        return dataclasses.replace(self, by_name=MappingProxyType(by_name))
 
     def problems(self) -> list[str]:
-        wrong = [p for s in self.by_name.values() for p in s.problems()]
-        if not 0 < self["silent"].after_seconds < self.sensor_ttl_seconds:
-            wrong.append("silent after_seconds must be > 0 and below [detectors] sensor_ttl_seconds")
-        return wrong
+        return [p for n, s in self.by_name.items() if n in WINDOW_RULES for p in s.problems()]
 
 
 def read_detectors(section: dict[str, Any], path: Path) -> Detectors:
@@ -79,10 +96,13 @@ def read_detectors(section: dict[str, Any], path: Path) -> Detectors:
         if name == "sensor_ttl_seconds":
             ttl = get(section, name, float, path)
             continue
-        if name not in REGISTRY or not isinstance(table, dict):
-            raise ConfigError(f"{path}: [detectors] has sensor_ttl_seconds and tables "
-                              f"{', '.join(NAMES)}, not {name!r}")
-        by_name[name] = _read_table(REGISTRY[name].settings, name, table, path)
+        if not isinstance(table, dict):
+            raise ConfigError(f"{path}: [detectors] has sensor_ttl_seconds and a table per "
+                              f"detector, not {name} = {table!r}")
+        if name in WINDOW_RULES:
+            by_name[name] = _read_table(WINDOW_RULES[name].settings, name, table, path)
+        else:  # a per-sensor rule's: the engine checks it (and that there is such a rule)
+            by_name[name] = MappingProxyType(dict(table))
     return Detectors(MappingProxyType(by_name), ttl)
 
 

@@ -1,15 +1,13 @@
 """`three_sigma`: a reading more than k standard deviations from its state's mean over its
-event-time window (the window's readings so far, this batch's included). The batch's side pass
-computes `sigma_z` from the limits the driver derives from the windows (windows.py); the score
-is |z|."""
+event-time window (the window's readings so far, this batch's included), once the window has
+`min_readings`. The batch's side pass computes z from the limits the driver derives from the
+windows (windows.py); the reason is high or low, the score |z|."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
 
-from iotstream.detectors.base import Detector, Finding, Row, Settings
+from iotstream.detectors.base import Settings, WindowRule
 
 
 @dataclass(frozen=True)
@@ -20,18 +18,8 @@ class ThreeSigmaSettings(Settings):
 
     def problems(self) -> list[str]:
         return [] if self.k > 0 and self.min_readings >= 2 else [
-            "three_sigma needs k > 0 and min_readings >= 2"]
+            "[detectors.three_sigma] needs k > 0 and min_readings >= 2"]
 
 
-def findings(row: Row, _settings: ThreeSigmaSettings) -> Iterable[Finding]:
-    z = row["sigma_z"]
-    return [("high" if z > 0 else "low", abs(z))]
-
-
-def parameters(settings: ThreeSigmaSettings) -> Mapping[str, Any]:
-    return {"sigma_k": float(settings.k)}
-
-
-DETECTOR = Detector(
-    name="three_sigma", settings=ThreeSigmaSettings, meant_for=("spike",),
-    wanted="sigma_z IS NOT NULL", findings=findings, parameters=parameters, side_only=True)
+RULE = WindowRule(name="three_sigma", settings=ThreeSigmaSettings,
+                  min_readings=lambda s: s.min_readings, k=lambda s: s.k)

@@ -86,9 +86,12 @@ def parse(text: str, path: str) -> dict[str, Any]:
     if tuple(features.get("names", ())) != NAMES:
         raise ArtifactError(f"model {path} scores features {features.get('names')}, this job "
                             f"computes {list(NAMES)}: train a new one with ./scripts/train.sh")
-    problems = spec(doc).problems()
-    if problems or not doc.get("forest", {}).get("trees"):
-        raise ArtifactError(f"model {path} is damaged: {', '.join(problems) or 'no trees'}")
+    try:
+        spec(doc)
+    except (KeyError, TypeError, ValueError) as e:
+        raise ArtifactError(f"model {path} is damaged: its features' settings ({e})") from None
+    if not doc.get("forest", {}).get("trees"):
+        raise ArtifactError(f"model {path} is damaged: no trees")
     return doc
 
 
@@ -98,9 +101,9 @@ def features_table(spec: FeatureSpec) -> dict[str, Any]:
 
 
 def spec(doc: dict[str, Any]) -> FeatureSpec:
-    f = doc["features"]
-    return FeatureSpec(fast_span=int(f["fast_span"]), slow_span=int(f["slow_span"]),
-                       warmup=int(f["warmup"]), min_sigma=float(f["min_sigma"]))
+    """The settings the artifact's features were made with (the job scores with it only when
+    they are its own: models.ModelWatch)."""
+    return FeatureSpec.of(doc["features"])
 
 
 def describe(name: str, doc: dict[str, Any]) -> str:

@@ -20,8 +20,9 @@ the state; late readings and re-sends never reach it (the step keeps them out of
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 NAMES = ("z_fast", "step_fast", "z_slow", "spread_ratio")
 
@@ -31,20 +32,16 @@ class FeatureSpec:
     """How the features are made: carried by the artifact, so a model is scored by the features
     it was trained on."""
 
-    fast_span: int = 30
-    slow_span: int = 300
-    warmup: int = 10
-    min_sigma: float = 0.5
+    fast_span: int
+    slow_span: int
+    warmup: int
+    min_sigma: float
 
-    def problems(self) -> list[str]:
-        wrong = []
-        if not 1 <= self.fast_span <= self.slow_span:
-            wrong.append("features need 1 <= fast_span <= slow_span")
-        if self.warmup < 2:
-            wrong.append("features need warmup >= 2")
-        if not self.min_sigma > 0:
-            wrong.append("features need min_sigma > 0")
-        return wrong
+    @classmethod
+    def of(cls, table: Mapping[str, Any]) -> FeatureSpec:
+        """From [detectors.learned] (its values checked by the engine, LearnedRule.java)."""
+        return cls(fast_span=int(table["fast_span"]), slow_span=int(table["slow_span"]),
+                   warmup=int(table["warmup"]), min_sigma=float(table["min_sigma"]))
 
 
 class SensorFeatures:

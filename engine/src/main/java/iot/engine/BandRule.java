@@ -3,12 +3,15 @@ package iot.engine;
 import java.io.DataInputStream;
 import java.io.DataOutputStream;
 import java.io.IOException;
-import java.util.List;
+import java.util.HashMap;
+import java.util.Map;
 
 /**
- * band's runs: the band rule itself is the parse's (its reason column); a sensor's run out of band
- * is its finding once, at the reading that starts it ({@code band_new}): the sensor was back in
- * band for BACK readings in a row before it, or was out of band for another reason.
+ * band: the band rule itself is the parse's (its reason column: outside the state's band, or any
+ * real air temperature); a sensor's run out of band is one finding, at the reading that starts
+ * it: the sensor was back in band for BACK readings in a row before it, or was out of band for
+ * another reason. A reading kept out of the rules (late) is judged alone. The score is how far
+ * outside its state's band the reading is, in °F (its absolute value for a state with no band).
  */
 final class BandRule implements Rule<BandRule.State> {
     private static final long serialVersionUID = 1L;
@@ -20,15 +23,28 @@ final class BandRule implements Rule<BandRule.State> {
         int inBand;
     }
 
-    BandRule(Settings settings) {}
+    private final boolean enabled;
+    private final Map<String, double[]> bands = new HashMap<>(); // state → low, high (°F)
+
+    BandRule(Settings settings) {
+        enabled = settings.detector("band").flag("enabled", true);
+        settings.object("bands").fields().forEachRemaining(e -> bands.put(
+                e.getKey(), new double[] {e.getValue().get(0).asDouble(), e.getValue().get(1).asDouble()}));
+    }
 
     @Override public String name() { return "band"; }
     @Override public State fresh() { return new State(); }
     @Override public int version() { return 1; }
 
+    /** How far outside its state's band the value is (°F). */
+    double score(String state, double value) {
+        double[] band = bands.get(state);
+        return band == null ? Math.abs(value) : Math.max(band[0] - value, value - band[1]);
+    }
+
     @Override
-    public List<Column> columns() {
-        return List.of(new Column("band_new", "boolean", false, false));
+    public void aside(Reading r, Findings out) {
+        if (enabled && r.bandReason() != null) out.find(name(), r.bandReason(), score(r.state(), r.value()));
     }
 
     @Override
@@ -38,7 +54,7 @@ final class BandRule implements Rule<BandRule.State> {
             if (s.reason != null && ++s.inBand >= BACK) s.reason = null;
             return;
         }
-        if (!reason.equals(s.reason)) out.set("band_new", true);
+        if (enabled && !reason.equals(s.reason)) out.find(name(), reason, score(r.state(), r.value()));
         s.reason = reason;
         s.inBand = 0;
     }

@@ -19,14 +19,18 @@ import org.apache.spark.sql.types.StructField;
  */
 public final class Contract {
     private static final JsonNode JSON = load();
+    /** The type of the findings column: an array of (detector, reason, score). */
+    public static final DataType FINDINGS = DataTypes.createArrayType(DataTypes.createStructType(List.of(
+            DataTypes.createStructField("detector", DataTypes.StringType, false),
+            DataTypes.createStructField("reason", DataTypes.StringType, true),
+            DataTypes.createStructField("score", DataTypes.DoubleType, false))), false);
+
 
     public static final List<String> INPUT = names(JSON.get("input"));
     public static final List<StructField> OUTPUT = fields(JSON.get("output"));
     public static final String READING = kind("reading");
     public static final String QUARANTINED = kind("quarantined");
     public static final String DUPLICATE = kind("duplicate");
-    public static final String SILENT = kind("silent");
-    public static final String SHIFT = kind("shift");
     public static final String JUDGED = kind("judged");
     public static final String RESEND = JSON.get("duplicate_kinds").get("same").asText();
     public static final String CONFLICT = JSON.get("duplicate_kinds").get("differs").asText();
@@ -77,6 +81,7 @@ public final class Contract {
             case "int" -> DataTypes.IntegerType;
             case "long" -> DataTypes.LongType;
             case "timestamp" -> DataTypes.TimestampType;
+            case "findings" -> FINDINGS;
             default -> throw new IllegalStateException("step_contract.json: unknown type " + name);
         };
     }

@@ -3,7 +3,6 @@ package iot.engine;
 import java.io.DataInputStream;
 import java.io.DataOutputStream;
 import java.io.IOException;
-import java.util.List;
 
 /**
  * learned: a reading whose features score above the model's threshold (a run of such readings
@@ -15,7 +14,6 @@ import java.util.List;
  */
 final class LearnedRule implements Rule<LearnedRule.State> {
     private static final long serialVersionUID = 1L;
-    static final List<Column> COLUMNS = List.of(Column.of("learned_score", "double"));
 
     private final boolean enabled;
     private final int warmup;
@@ -30,21 +28,18 @@ final class LearnedRule implements Rule<LearnedRule.State> {
 
     LearnedRule(Settings settings) {
         Settings s = settings.detector("learned");
-        enabled = s.flag("enabled");
-        int fastSpan = s.count("fast_span"), slowSpan = s.count("slow_span");
-        warmup = s.count("warmup");
-        minSigma = s.number("min_sigma");
-        if (fastSpan < 1 || slowSpan < fastSpan || warmup < 2 || !(minSigma > 0)) {
-            throw new IllegalArgumentException("invalid learned settings: fast_span " + fastSpan
-                    + ", slow_span " + slowSpan + ", warmup " + warmup + ", min_sigma " + minSigma);
-        }
+        enabled = s.flag("enabled", true);
+        s.text("model_dir", "models"); // the driver's (models.py): where it looks for artifacts
+        int fastSpan = s.count("fast_span", 30, 1);
+        int slowSpan = s.count("slow_span", 300, fastSpan);
+        warmup = s.count("warmup", 10, 2);
+        minSigma = s.number("min_sigma", 0.5, m -> m > 0, "> 0");
         fast = 2.0 / (fastSpan + 1);
         slow = 2.0 / (slowSpan + 1);
         spec = LearnedModel.spec(fastSpan, slowSpan, warmup, minSigma);
     }
 
     @Override public String name() { return "learned"; }
-    @Override public List<Column> columns() { return COLUMNS; }
     @Override public State fresh() { return new State(); }
     @Override public int version() { return 1; }
 
@@ -83,7 +78,7 @@ final class LearnedRule implements Rule<LearnedRule.State> {
         if (model != null) {
             double score = model.score(x);
             boolean above = score > model.threshold;
-            if (above && !s.run) out.set("learned_score", score);
+            if (above && !s.run) out.find(name(), "outlier", score);
             s.run = above;
         }
         learn(s, r.value());

@@ -3,7 +3,6 @@ package iot.engine;
 import java.io.DataInputStream;
 import java.io.DataOutputStream;
 import java.io.IOException;
-import java.util.List;
 
 /**
  * rate_of_change: a reading whose temperature changed faster than {@code max_f_per_minute} since
@@ -38,23 +37,14 @@ final class RateOfChangeRule implements Rule<RateOfChangeRule.State> {
 
     RateOfChangeRule(Settings settings) {
         Settings s = settings.detector("rate_of_change");
-        enabled = s.flag("enabled");
-        maxPerMinute = s.number("max_f_per_minute");
-        minIntervalMicros = s.micros("min_interval_seconds");
-        if (!(maxPerMinute > 0) || minIntervalMicros <= 0) {
-            throw new IllegalArgumentException("rate_of_change needs max_f_per_minute > 0 and "
-                    + "min_interval_seconds > 0");
-        }
+        enabled = s.flag("enabled", true);
+        maxPerMinute = s.number("max_f_per_minute", 10, m -> m > 0, "> 0");
+        minIntervalMicros = Math.round(1e6 * s.number("min_interval_seconds", 60, m -> m > 0, "> 0"));
     }
 
     @Override public String name() { return "rate_of_change"; }
     @Override public State fresh() { return new State(); }
     @Override public int version() { return 1; }
-
-    @Override
-    public List<Column> columns() {
-        return List.of(Column.of("change_per_minute", "double")); // signed, °F per minute
-    }
 
     /** °F per minute from ({@code fromTime}, {@code from}) to ({@code when}, {@code value}). */
     private double rate(long fromTime, double from, long when, double value) {
@@ -88,8 +78,9 @@ final class RateOfChangeRule implements Rule<RateOfChangeRule.State> {
         }
         // A jump: from the reading before it (the last that was no jump, or the jump before).
         if (enabled) {
-            out.set("change_per_minute", jumped ? rate(s.jumpTime, s.jumpValue, r.when(), r.value())
-                    : rate(s.time, s.value, r.when(), r.value()));
+            double rate = jumped ? rate(s.jumpTime, s.jumpValue, r.when(), r.value())
+                    : rate(s.time, s.value, r.when(), r.value());
+            out.find(name(), rate > 0 ? "rise" : "fall", Math.abs(rate)); // °F per minute
         }
         s.jumpTime = r.when();
         s.jumpValue = r.value();

@@ -7,19 +7,22 @@ import java.io.Serializable;
 import java.util.List;
 
 /**
- * A per-sensor detector rule of the step. It owns its settings (read by name from its
- * [detectors.*] table when it is made), its slice of each sensor's state (of type {@code S}, kept
- * by the step under the rule's name and written by the rule alone, in a format the rule
- * versions), and the columns it adds to the step's rows. Adding a rule never changes another
- * rule's state or columns: a sensor saved before a rule existed gets {@link #fresh} state for it.
- * Registered in {@link RuleRegistry}.
+ * A per-sensor detector rule of the step. It owns its settings (declared, defaulted and checked
+ * where it reads them from its [detectors.*] table when it is made: {@link Settings}), its slice
+ * of each sensor's state (of type {@code S}, kept by the step under the rule's name and written
+ * by the rule alone, in a format the rule versions), and what it finds ({@link Findings}: data
+ * the job's tables take as they come). Adding a rule never changes another rule's state: a
+ * sensor saved before a rule existed gets {@link #fresh} state for it. Registered in
+ * {@link RuleRegistry}.
  */
 public interface Rule<S> extends Serializable {
-    /** Its name: the name its state is kept under. */
+    /** Its name: the name its state is kept under (and, as a rule, its findings' detector). */
     String name();
 
-    /** The columns it adds to every row of the step, each with the value of a row it leaves alone. */
-    List<Column> columns();
+    /** Columns of its own it adds to every row of the step (most rules add none). */
+    default List<Column> columns() {
+        return List.of();
+    }
 
     /** The state of a sensor it has seen nothing of (or forgotten: TTL). */
     S fresh();
@@ -37,6 +40,12 @@ public interface Rule<S> extends Serializable {
      * rules' clock has reached it: nothing earlier of the sensor can still come.
      */
     void observe(S state, Reading reading, Findings out);
+
+    /**
+     * A reading kept out of the rules (late, or behind the rules' clock): what the rule says of it
+     * alone, as it arrives (its state is not the reading's time's). Nothing by default.
+     */
+    default void aside(Reading reading, Findings out) {}
 
     /**
      * Columns of a reading's own row as it arrives, when it is held for the rules (it is judged

@@ -5,7 +5,7 @@ import java.util.List;
 
 /** The step's rules, in the order they see a reading. Adding a rule: its class and a line here. */
 public final class RuleRegistry {
-    /** How a rule is made: from the step's settings (it reads its own table). */
+    /** How a rule is made: from the step's settings (it reads and checks its own table). */
     interface Maker {
         Rule<?> make(Settings settings);
     }
@@ -21,10 +21,21 @@ public final class RuleRegistry {
 
     private RuleRegistry() {}
 
-    /** Every rule, made with its settings (an error names a setting that is missing or wrong). */
+    /** Every rule, made with its settings: an error names a setting that is wrong, a table or a
+     * key that no rule has. */
     public static List<Rule<?>> rules(Settings settings) {
         List<Rule<?>> out = new ArrayList<>(RULES.length);
         for (Maker make : RULES) out.add(make.make(settings));
+        List<String> unread = settings.unread();
+        if (!unread.isEmpty()) throw new IllegalArgumentException(String.join("; ", unread));
         return List.copyOf(out);
+    }
+
+    /** The rules' settings as they run with them (JSON: each detector's table, defaults
+     * included), after the checks of {@link #rules}: the job's one look at them (step.py). */
+    public static String resolve(String settingsJson) {
+        Settings settings = Settings.parse(settingsJson);
+        rules(settings);
+        return settings.resolved();
     }
 }

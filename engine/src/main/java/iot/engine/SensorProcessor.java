@@ -52,7 +52,7 @@ final class SensorProcessor extends StatefulProcessor<String, Row, Row> {
     private final Map<String, Integer> columns = new HashMap<>(); // output column → index
     // The contract's columns every row gets, found once (a row must not pay a lookup per column).
     private final int kindAt, lateAt, toRulesAt, firstAt, firstInStateAt, firstInWindowAt, newSensorAt;
-    private final int duplicateKindAt, keptAt;
+    private final int duplicateKindAt, keptAt, findingsAt;
     private final Object[] unset; // each output column's value in a row nobody set it in
     private transient ValueState<byte[]> store;
 
@@ -86,6 +86,7 @@ final class SensorProcessor extends StatefulProcessor<String, Row, Row> {
         newSensorAt = columns.get("new_sensor");
         duplicateKindAt = columns.get("duplicate_kind");
         keptAt = columns.get("kept_temperature");
+        findingsAt = columns.get("findings");
         unset = new Object[width];
         for (var f : Contract.OUTPUT) {
             if (f.dataType() == DataTypes.BooleanType) unset[columns.get(f.name())] = false;
@@ -150,7 +151,16 @@ final class SensorProcessor extends StatefulProcessor<String, Row, Row> {
         }
 
         scala.collection.Iterator<Row> result() {
-            return CollectionConverters.asScala(rows.stream().map(RowFactory::create).iterator());
+            return CollectionConverters.asScala(rows.stream().map(this::row).iterator());
+        }
+
+        /** A row as Spark takes it: the findings as a Scala sequence. */
+        @SuppressWarnings("unchecked")
+        Row row(Object[] v) {
+            if (v[findingsAt] != null) {
+                v[findingsAt] = CollectionConverters.asScala((List<Row>) v[findingsAt]).toSeq();
+            }
+            return RowFactory.create(v);
         }
 
         @Override
@@ -162,22 +172,39 @@ final class SensorProcessor extends StatefulProcessor<String, Row, Row> {
             judgingReason = bandReason;
         }
 
-        @Override
-        public void set(String column, Object value) {
-            if (current == null) { // the first finding of the reading being judged: its row
+        /** The row set() and find() write to: an input row's, or the judged reading's (made
+         * when a rule first says something of it). */
+        private Object[] current() {
+            if (current == null) {
                 current = base(Contract.JUDGED, judgingState, judgingWhen, judgingValue);
                 current[reason] = judgingReason;
                 rows.add(current);
             }
-            current[columns.get(column)] = value;
+            return current;
         }
 
         @Override
-        public void row(String kind, String sensorState, long when, double value,
-                        Map<String, Object> values) {
-            Object[] v = base(kind, sensorState, when, value);
-            for (var e : values.entrySet()) v[columns.get(e.getKey())] = e.getValue();
+        public void set(String column, Object value) {
+            current()[columns.get(column)] = value;
+        }
+
+        @Override
+        public void find(String detector, String why, double score) {
+            add(current(), detector, why, score);
+        }
+
+        @Override
+        public void findAt(String detector, String sensorState, long when, double value, String why,
+                           double score) {
+            Object[] v = base(Contract.JUDGED, sensorState, when, value);
             rows.add(v);
+            add(v, detector, why, score);
+        }
+
+        @SuppressWarnings("unchecked")
+        private void add(Object[] row, String detector, String why, double score) {
+            if (row[findingsAt] == null) row[findingsAt] = new ArrayList<Row>(1);
+            ((List<Row>) row[findingsAt]).add(RowFactory.create(detector, why, score));
         }
 
         private Object[] base(String kind, String sensorState, long when, double value) {
@@ -199,7 +226,7 @@ final class SensorProcessor extends StatefulProcessor<String, Row, Row> {
         if (key.startsWith(SensorStep.UNUSABLE)) { // passed through as they come, not held
             return rows.map(r -> {
                 out.start(r, Contract.QUARANTINED, false, false, false, false, false, false);
-                return RowFactory.create(out.current);
+                return out.row(out.current);
             });
         }
         List<Row> in = new ArrayList<>();
@@ -242,6 +269,7 @@ final class SensorProcessor extends StatefulProcessor<String, Row, Row> {
                 boolean restates = start + windowMicros > now - restateMicros;
                 out.start(r, Contract.READING, true, false, first, firstInState,
                           restates && m.firstInWindow(start), isNew);
+                aside(r, when, out);
             } else {
                 double value = r.getDouble(temperature);
                 boolean toRules = m.judgeable(when, judgedBefore);
@@ -250,6 +278,8 @@ final class SensorProcessor extends StatefulProcessor<String, Row, Row> {
                 if (toRules) {
                     held.add(out.current);
                     m.hold(when, value, r.getString(state), r.isNullAt(reason) ? null : r.getString(reason));
+                } else {
+                    aside(r, when, out);
                 }
                 if (!adjusted) m.remember(when, value);
             }
@@ -267,6 +297,15 @@ final class SensorProcessor extends StatefulProcessor<String, Row, Row> {
         setTimer(m, judgedUntil, timers);
         store.update(SensorCodec.toBytes(m, rules));
         return out.result();
+    }
+
+    /** What each rule says of a reading kept out of the rules, alone (Rule.aside). */
+    private void aside(Row r, long when, Out out) {
+        String band = r.isNullAt(reason) ? null : r.getString(reason);
+        double value = r.getDouble(temperature);
+        Reading alone = new Reading(r.getString(state), when, value, band, !Contract.IMPOSSIBLE.equals(band),
+                                    false, Sensor.NONE, Double.NaN, null);
+        for (Rule<?> rule : rules) rule.aside(alone, out);
     }
 
     /** Moves the sensor's one timer to when it is next due (Sensor.dueMs), if that changed;

@@ -4,8 +4,6 @@ import java.io.DataInputStream;
 import java.io.DataOutputStream;
 import java.io.IOException;
 import java.util.Arrays;
-import java.util.List;
-import java.util.Map;
 
 /**
  * silent: a sensor that reported before and then sent nothing for longer than its own cadence
@@ -13,9 +11,9 @@ import java.util.Map;
  * sensor that reports at irregular times is judged by its longer gaps, a regular one by its
  * period), and at least {@code after_seconds}, by event time; at most the TTL (the sensor is
  * forgotten then), which is also the allowance of a sensor with fewer than KNOWN intervals (its
- * cadence is not known yet). Reported once, as a row of kind silent carrying its last reading, as
- * soon as the rules' clock has passed that much time after it: when the sensor comes back, or
- * when its timer fires. The row's {@code silent_seconds} is the silence it was judged by.
+ * cadence is not known yet). Reported once, as a finding of its last reading, as soon as the rules'
+ * clock has passed that much time after it: when the sensor comes back, or when its timer fires.
+ * Its score is the silence it was judged by, in seconds.
  */
 final class SilentRule implements Rule<SilentRule.State> {
     private static final long serialVersionUID = 1L;
@@ -36,25 +34,18 @@ final class SilentRule implements Rule<SilentRule.State> {
 
     SilentRule(Settings settings) {
         Settings s = settings.detector("silent");
-        enabled = s.flag("enabled");
-        afterMicros = s.micros("after_seconds");
-        missed = s.count("missed_readings");
-        ttlMicros = settings.micros("sensor_ttl_seconds");
+        double ttl = settings.number("sensor_ttl_seconds");
+        enabled = s.flag("enabled", true);
         // Below the TTL: the sensor's one timer fires at the earlier of the two (Sensor.dueMs).
-        if (afterMicros <= 0 || afterMicros >= ttlMicros || missed < 1) {
-            throw new IllegalArgumentException("silent needs after_seconds > 0 and below [detectors] "
-                    + "sensor_ttl_seconds, and missed_readings >= 1");
-        }
+        afterMicros = Math.round(1e6 * s.number("after_seconds", 120, a -> a > 0 && a < ttl,
+                "> 0 and below [detectors] sensor_ttl_seconds (" + ttl + ")"));
+        missed = s.count("missed_readings", 10, 1);
+        ttlMicros = Math.round(ttl * 1e6);
     }
 
     @Override public String name() { return "silent"; }
     @Override public State fresh() { return new State(); }
     @Override public int version() { return 2; }
-
-    @Override
-    public List<Column> columns() {
-        return List.of(Column.of("silent_seconds", "double"));
-    }
 
     /** How long the sensor may send nothing (µs): missed_readings of its long interval (the
      * QUANTILE of its last intervals, the nearest rank), at least after_seconds, below the TTL;
@@ -69,7 +60,7 @@ final class SilentRule implements Rule<SilentRule.State> {
     }
 
     private void report(State s, String state, long when, double value, Findings out) {
-        out.row(Contract.SILENT, state, when, value, Map.of("silent_seconds", allowedMicros(s) / 1e6));
+        out.findAt(name(), state, when, value, "silent", allowedMicros(s) / 1e6);
     }
 
     @Override

@@ -3,7 +3,6 @@ package iot.engine;
 import java.io.DataInputStream;
 import java.io.DataOutputStream;
 import java.io.IOException;
-import java.util.List;
 
 /**
  * stuck: a run of identical values longer than the sensor's own readings make likely, reported
@@ -35,17 +34,12 @@ final class StuckRule implements Rule<StuckRule.State> {
 
     StuckRule(Settings settings) {
         Settings s = settings.detector("stuck");
-        enabled = s.flag("enabled");
-        repeats = s.count("repeats");
-        double chance = s.number("chance");
-        if (repeats < 2 || !(chance > 0 && chance < 1)) {
-            throw new IllegalArgumentException("stuck needs repeats >= 2 and 0 < chance < 1");
-        }
-        logChance = Math.log(chance);
+        enabled = s.flag("enabled", true);
+        repeats = s.count("repeats", 10, 2);
+        logChance = Math.log(s.number("chance", 1e-15, c -> c > 0 && c < 1, "between 0 and 1"));
     }
 
     @Override public String name() { return "stuck"; }
-    @Override public List<Column> columns() { return List.of(Column.of("stuck_score", "double")); }
     @Override public State fresh() { return new State(); }
     @Override public int version() { return 2; }
 
@@ -91,7 +85,7 @@ final class StuckRule implements Rule<StuckRule.State> {
             s.reported = false;
         }
         if (enabled && !s.reported && s.repeats >= runLimit(s)) {
-            out.set("stuck_score", (double) s.repeats);
+            out.find(name(), "stuck", s.repeats);
             s.reported = true;
         }
     }

@@ -5,7 +5,6 @@ import java.io.DataOutputStream;
 import java.io.IOException;
 import java.util.Arrays;
 import java.util.List;
-import java.util.Map;
 
 /**
  * zscore and level_shift, which share one history of the sensor's normal readings (a level shift
@@ -21,13 +20,11 @@ import java.util.Map;
 final class ZScoreRule implements Rule<ZScoreRule.State> {
     private static final long serialVersionUID = 1L;
     static final double RUN_SHARE = 0.5;
+    // On arrival, the band of the history judged so far: its mean, and the mean less and plus
+    // threshold × max(sd, min_sigma) (the readings table shows them).
     static final List<Column> COLUMNS = List.of(
-            Column.of("z_reason", "string"), // high / low: a finding of zscore
-            Column.of("z_score", "double"), // its |z|
-            Column.of("z_mean", "double"), // on arrival: the band of the history judged so far,
-            Column.of("z_sigma", "double"), // its mean and max(sd, min_sigma)
-            Column.of("shift_direction", "string"), // a row of kind shift: up / down
-            Column.of("shift_size", "double")); // ... and by how much (°F)
+            Column.of("zscore_mean", "double"), Column.of("zscore_low", "double"),
+            Column.of("zscore_high", "double"));
 
     private final boolean zscore, levelShift;
     private final int history, minHistory, shiftReadings;
@@ -58,18 +55,13 @@ final class ZScoreRule implements Rule<ZScoreRule.State> {
     ZScoreRule(Settings settings) {
         Settings z = settings.detector("zscore");
         Settings shift = settings.detector("level_shift");
-        zscore = z.flag("enabled");
-        history = z.count("history");
-        minHistory = z.count("min_history");
-        threshold = z.number("threshold");
-        minSigma = z.number("min_sigma");
-        levelShift = shift.flag("enabled");
-        shiftReadings = shift.count("readings");
-        if (history < 1 || minHistory < 1 || !(threshold > 0) || !(minSigma > 0) || shiftReadings < 2) {
-            throw new IllegalArgumentException("invalid zscore / level_shift settings: history "
-                    + history + " (from " + minHistory + "), threshold " + threshold + ", min_sigma "
-                    + minSigma + ", level shift after " + shiftReadings + " readings");
-        }
+        zscore = z.flag("enabled", true);
+        minHistory = z.count("min_history", 10, 2);
+        history = z.count("history", 30, minHistory);
+        threshold = z.number("threshold", 7.0, t -> t > 0, "> 0");
+        minSigma = z.number("min_sigma", 0.5, m -> m > 0, "> 0");
+        levelShift = shift.flag("enabled", true);
+        shiftReadings = shift.count("readings", 10, 2);
     }
 
     @Override public String name() { return "zscore"; }
@@ -84,8 +76,9 @@ final class ZScoreRule implements Rule<ZScoreRule.State> {
         if ((zscore || levelShift) && s.historySize >= minHistory) {
             double[] against = new double[2];
             score(s.history, s.historySize, value, against);
-            out.set("z_mean", against[0]);
-            out.set("z_sigma", against[1]);
+            out.set("zscore_mean", against[0]);
+            out.set("zscore_low", against[0] - threshold * against[1]);
+            out.set("zscore_high", against[0] + threshold * against[1]);
         }
     }
 
@@ -134,14 +127,13 @@ final class ZScoreRule implements Rule<ZScoreRule.State> {
         }
         if (!flagged && !r.repeat() && r.plausible()) addToHistory(s, value);
         if (report && zscore) {
-            out.set("z_reason", z > 0 ? "high" : "low");
-            out.set("z_score", Math.abs(z));
+            out.find(name(), z > 0 ? "high" : "low", Math.abs(z));
         }
         if (s.runSize >= shiftReadings) {
             double size = mean(s.run, s.runSize) - mean(s.history, s.historySize);
             if (levelShift) {
-                out.row(Contract.SHIFT, r.state(), s.runTimes[0], s.run[0],
-                        Map.of("shift_direction", size > 0 ? "up" : "down", "shift_size", Math.abs(size)));
+                out.findAt("level_shift", r.state(), s.runTimes[0], s.run[0], size > 0 ? "up" : "down",
+                           Math.abs(size));
             }
             // The history moves to the new level and keeps its spread: a few readings of the new
             // level alone would understate how much the sensor varies.

@@ -25,7 +25,8 @@ final class Feed implements Findings.Judgements {
     final List<Rule<?>> rules;
     Sensor sensor;
     private final Map<String, Object> columns = new HashMap<>();
-    private final List<Found> rows = new ArrayList<>(); // the rules' own rows, not yet in found
+    private final List<Found> judged = new ArrayList<>(); // of the reading being judged
+    private final List<Found> rows = new ArrayList<>(); // of other readings, not yet in found
     private final List<Found> found = new ArrayList<>();
     private String judgingState, judgingReason; // the reading being judged (state null: none)
     private long judgingWhen;
@@ -70,9 +71,10 @@ final class Feed implements Findings.Judgements {
             settings.set("window_seconds", toml.path("windows").path("length_seconds"));
             settings.set("restate_horizon_seconds", toml.path("windows").path("restate_horizon_seconds"));
             settings.set("sensor_ttl_seconds", toml.path("detectors").path("sensor_ttl_seconds"));
+            settings.putObject("bands").putArray("CA").add(50.0).add(80.0);
             ObjectNode detectors = settings.putObject("detectors");
-            toml.path("detectors").fields().forEachRemaining(e -> {
-                if (e.getValue().isObject()) detectors.set(e.getKey(), e.getValue());
+            toml.path("detectors").fields().forEachRemaining(e -> { // three_sigma is the job's
+                if (e.getValue().isObject() && !e.getKey().equals("three_sigma")) detectors.set(e.getKey(), e.getValue());
             });
             for (String o : overrides) {
                 String[] kv = o.split("=", 2);
@@ -87,9 +89,11 @@ final class Feed implements Findings.Judgements {
     }
 
     /** As the Python tests of the detectors: zscore's threshold 4 (small hand-made numbers),
-     * TTL 600 s; the rest as conf/job.toml. */
+     * TTL 600 s, rate_of_change off (its tests turn it on: its jumps are in every other test's
+     * numbers); the rest as conf/job.toml. */
     static Feed standard(String... more) {
-        List<String> overrides = new ArrayList<>(List.of("zscore.threshold=4.0", "sensor_ttl_seconds=600"));
+        List<String> overrides = new ArrayList<>(List.of("zscore.threshold=4.0", "sensor_ttl_seconds=600",
+                                                         "rate_of_change.enabled=false"));
         overrides.addAll(List.of(more));
         return new Feed(settings(overrides.toArray(new String[0])));
     }
@@ -130,24 +134,11 @@ final class Feed implements Findings.Judgements {
         return new ArrayList<>(found);
     }
 
-    /** The findings of the reading being judged: its columns' first, then rules' own rows. */
+    /** The findings of the reading being judged first, then those of other readings. */
     private void flush() {
-        if (judgingState != null) {
-            String state = judgingState;
-            double seconds = (judgingWhen - T0) / 1e6;
-            if (columns.containsKey("z_reason")) {
-                found.add(new Found("zscore", state, seconds, judgingValue, (String) columns.get("z_reason"),
-                                    (Double) columns.get("z_score")));
-            }
-            if (columns.containsKey("stuck_score")) {
-                found.add(new Found("stuck", state, seconds, judgingValue, "stuck",
-                                    (Double) columns.get("stuck_score")));
-            }
-            if (Boolean.TRUE.equals(columns.get("band_new"))) {
-                found.add(new Found("band", state, seconds, judgingValue, judgingReason, 0));
-            }
-        }
+        found.addAll(judged);
         found.addAll(rows);
+        judged.clear();
         rows.clear();
         judgingState = null;
     }
@@ -159,7 +150,8 @@ final class Feed implements Findings.Judgements {
         return out;
     }
 
-    /** A column the last observed reading's row got from a rule (null: none). */
+    /** A column of its own the last observed (or annotated) reading's row got from a rule
+     * (null: none). */
     Object column(String name) {
         return columns.get(name);
     }
@@ -197,15 +189,12 @@ final class Feed implements Findings.Judgements {
     }
 
     @Override
-    public void row(String kind, String state, long when, double value, Map<String, Object> values) {
-        double at = (when - T0) / 1e6;
-        if (kind.equals(Contract.SILENT)) {
-            rows.add(new Found("silent", state, at, value, "silent", (Double) values.get("silent_seconds")));
-        } else if (kind.equals(Contract.SHIFT)) {
-            rows.add(new Found("level_shift", state, at, value, (String) values.get("shift_direction"),
-                               (Double) values.get("shift_size")));
-        } else {
-            rows.add(new Found(kind, state, at, value, null, 0));
-        }
+    public void find(String detector, String reason, double score) {
+        judged.add(new Found(detector, judgingState, (judgingWhen - T0) / 1e6, judgingValue, reason, score));
+    }
+
+    @Override
+    public void findAt(String detector, String state, long when, double value, String reason, double score) {
+        rows.add(new Found(detector, state, (when - T0) / 1e6, value, reason, score));
     }
 }

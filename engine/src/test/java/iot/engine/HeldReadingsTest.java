@@ -100,7 +100,9 @@ class HeldReadingsTest {
         Feed f = Feed.standard();
         f.feed(0, 1, ZScoreRuleTest.NORMAL); // ten readings: zscore scores from now on
         f.sensor.annotate(f.rules, 70.0, f);
-        assertEquals(ZScoreRuleTest.mean(ZScoreRuleTest.NORMAL), (Double) f.column("z_mean"), 1e-9);
-        assertEquals(ZScoreRuleTest.pstdev(ZScoreRuleTest.NORMAL), (Double) f.column("z_sigma"), 1e-9);
+        double mean = ZScoreRuleTest.mean(ZScoreRuleTest.NORMAL), sd = ZScoreRuleTest.pstdev(ZScoreRuleTest.NORMAL);
+        assertEquals(mean, (Double) f.column("zscore_mean"), 1e-9);
+        assertEquals(mean - 4 * sd, (Double) f.column("zscore_low"), 1e-9); // threshold 4 (Feed.standard)
+        assertEquals(mean + 4 * sd, (Double) f.column("zscore_high"), 1e-9);
     }
 }

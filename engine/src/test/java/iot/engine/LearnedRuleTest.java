@@ -81,6 +81,6 @@ class LearnedRuleTest {
     void badSettingsAreNamed() {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                 () -> rule("learned.fast_span=50", "learned.slow_span=20"));
-        assertEquals("invalid learned settings: fast_span 50, slow_span 20, warmup 10, min_sigma 0.5", e.getMessage());
+        assertEquals("[detectors.learned] slow_span must be >= 50, not 20", e.getMessage());
     }
 }

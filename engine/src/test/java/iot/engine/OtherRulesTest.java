@@ -134,6 +134,32 @@ class OtherRulesTest {
     }
 
     @Test
+    void aFindingOfBandIsScoredByHowFarOutsideItsStatesBandItIs() {
+        Feed f = Feed.standard(); // CA's band: 50..80 °F (Feed.settings)
+        assertEquals(List.of(new Feed.Found("band", "CA", 0, 90.5, "above_band", 10.5)),
+                     f.observe("CA", 0, 90.5, "above_band"));
+        assertEquals(List.of(new Feed.Found("band", "CA", 2, 42.0, "below_band", 8.0)),
+                     f.observe("CA", 2, 42.0, "below_band"));
+        assertEquals(List.of(new Feed.Found("band", "TX", 1, 40.0, "below_band", 40.0)), // no band: |t|
+                     Feed.standard().observe("TX", 1, 40.0, "below_band"));
+        // A reading kept out of the rules (late) is judged alone, whatever the sensor's run.
+        BandRule band = (BandRule) f.rules.get(0);
+        List<String> alone = new ArrayList<>();
+        Findings out = new Findings() {
+            public void find(String detector, String reason, double score) { alone.add(detector + " " + reason + " " + score); }
+            public void findAt(String d, String s, long w, double v, String r, double sc) { alone.add("at"); }
+            public void set(String column, Object value) {}
+        };
+        band.aside(new Reading("CA", Feed.at(3), 85.0, "above_band", true, false, Sensor.NONE, 0, null), out);
+        band.aside(new Reading("CA", Feed.at(4), 60.0, null, true, false, Sensor.NONE, 0, null), out);
+        assertEquals(List.of("band above_band 5.0"), alone);
+        BandRule off = (BandRule) Feed.standard("band.enabled=false").rules.get(0);
+        off.aside(new Reading("CA", Feed.at(3), 85.0, "above_band", true, false, Sensor.NONE, 0, null), out);
+        assertEquals(1, alone.size());
+        assertEquals(List.of(), Feed.standard("band.enabled=false").observe("CA", 0, 90.5, "above_band"));
+    }
+
+    @Test
     void disabledDetectorsFindNothing() {
         Feed f = Feed.standard("zscore.enabled=false", "stuck.enabled=false", "silent.enabled=false");
         List<Double> values = new ArrayList<>();

@@ -15,16 +15,18 @@ class RateOfChangeRuleTest {
     static List<Jump> jumps(Feed f, double start, double step, double... values) {
         List<Jump> out = new ArrayList<>();
         for (int i = 0; i < values.length; i++) {
-            f.observe("CA", start + i * step, values[i], null);
-            Object rate = f.column("change_per_minute");
-            if (rate != null) out.add(new Jump(start + i * step, (Double) rate));
+            for (Feed.Found x : f.observe("CA", start + i * step, values[i], null)) {
+                if (x.detector().equals("rate_of_change")) {
+                    out.add(new Jump(x.at(), x.reason().equals("rise") ? x.score() : -x.score()));
+                }
+            }
         }
         return out;
     }
 
     @Test
     void aSpikeIsOneFindingAndTheReadingAfterItNone() {
-        Feed f = Feed.standard();
+        Feed f = Feed.standard("rate_of_change.enabled=true");
         assertEquals(List.of(), jumps(f, 0, 2, 60.0, 60.8, 59.9, 60.5));
         // 60.5 → 95.0 in 2 s, measured over 60 s: 34.5 °F per minute.
         assertEquals(List.of(new Jump(8, 34.5)), jumps(f, 8, 2, 95.0));
@@ -34,19 +36,19 @@ class RateOfChangeRuleTest {
 
     @Test
     void aMoveForGoodIsReportedAtItsFirstReadingOnly() {
-        Feed f = Feed.standard();
+        Feed f = Feed.standard("rate_of_change.enabled=true");
         jumps(f, 0, 2, 60.0, 60.5);
         assertEquals(List.of(new Jump(4, 20.0)), jumps(f, 4, 2, 80.5, 81.0, 80.2, 80.9, 81.5));
     }
 
     @Test
     void aSecondJumpAwayFromTheFirstIsReportedToo() {
-        Feed f = Feed.standard();
+        Feed f = Feed.standard("rate_of_change.enabled=true");
         jumps(f, 0, 2, 60.0, 60.5);
         // 60.5 → 80.0 → 100.0: two jumps the same way, the second judged from the first.
         assertEquals(List.of(new Jump(4, 19.5), new Jump(6, 20.0)), jumps(f, 4, 2, 80.0, 100.0));
         assertEquals(List.of(), jumps(f, 8, 2, 100.4, 99.8)); // the sensor moved there
-        Feed back = Feed.standard();
+        Feed back = Feed.standard("rate_of_change.enabled=true");
         jumps(back, 0, 2, 60.0);
         // 60.0 → 95.0 → 20.0: up and then past where it started, both jumps.
         assertEquals(List.of(new Jump(2, 35.0), new Jump(4, -75.0)), jumps(back, 2, 2, 95.0, 20.0));
@@ -55,7 +57,7 @@ class RateOfChangeRuleTest {
 
     @Test
     void aReturnToTheLevelLeftEndsAnExcursionQuietly() {
-        Feed f = Feed.standard();
+        Feed f = Feed.standard("rate_of_change.enabled=true");
         jumps(f, 0, 2, 60.0, 60.5);
         assertEquals(List.of(new Jump(4, 24.5)), jumps(f, 4, 2, 85.0, 85.5, 84.8, 85.2)); // a drift
         assertEquals(List.of(), jumps(f, 12, 2, 61.0, 60.2)); // back: no finding
@@ -64,7 +66,7 @@ class RateOfChangeRuleTest {
 
     @Test
     void aChangeOverALongerTimeIsJudgedOverThatTimeAndSmallStepsNever() {
-        Feed f = Feed.standard();
+        Feed f = Feed.standard("rate_of_change.enabled=true");
         jumps(f, 0, 1, 60.0);
         assertEquals(List.of(), jumps(f, 180, 1, 85.0)); // 25 °F in 3 minutes: 8.3 per minute
         double[] walk = new double[200];
@@ -75,7 +77,7 @@ class RateOfChangeRuleTest {
 
     @Test
     void impossibleValuesAreTheBandRulesAndADisabledRuleFindsNothing() {
-        Feed f = Feed.standard();
+        Feed f = Feed.standard("rate_of_change.enabled=true");
         jumps(f, 0, 2, 60.0);
         assertEquals(List.of(), jumps(f, 2, 2, 500.0, 60.5));
         Feed off = Feed.standard("rate_of_change.enabled=false");
@@ -84,7 +86,7 @@ class RateOfChangeRuleTest {
 
     @Test
     void itsStateComesBackAsSavedAndASensorSavedBeforeItStartsFresh() {
-        Feed f = Feed.standard();
+        Feed f = Feed.standard("rate_of_change.enabled=true");
         jumps(f, 0, 2, 60.0, 95.0); // a jump, judged by the next reading
         f.sensor = SensorCodec.fromBytes(SensorCodec.toBytes(f.sensor, f.rules), f.rules);
         assertEquals(List.of(), jumps(f, 4, 2, 60.3)); // a spike: the saved state said so
