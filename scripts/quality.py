@@ -24,7 +24,6 @@ import argparse
 import csv
 import json
 import sys
-import tomllib
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -33,6 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "jobs"))
 from iotstream.detectors import NAMES, REGISTRY  # noqa: E402 (no Spark: pyarrow is enough)
 from iotstream.detectors.settings import read_detectors  # noqa: E402
 from iotstream.io.reading import read_committed  # noqa: E402
+from iotstream.toml_values import read_config_file  # noqa: E402 (a `base` file merged in, as the job does)
 
 DETECTORS = NAMES
 # The fault kinds each detector is meant to catch (its recall is measured on these).
@@ -265,8 +265,7 @@ def main(argv: list[str] | None = None) -> int:
                         "sensor-day")
     parser.add_argument("--json", type=Path, help="also write the figures here, as JSON")
     args = parser.parse_args(argv)
-    with args.config.open("rb") as f:
-        detectors = read_detectors(tomllib.load(f).get("detectors", {}), args.config)
+    detectors = read_detectors(read_config_file(args.config).get("detectors", {}), args.config)
     silent_seconds = detectors["silent"].after_seconds
     repeats = detectors["stuck"].repeats
     history = detectors["zscore"].history

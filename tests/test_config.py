@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import csv
+import re
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -200,3 +202,66 @@ def test_bad_metrics_addresses_are_refused_naming_the_key(tmp_path, old, new, me
     with pytest.raises(ConfigError, match=r"\[metrics\] address must be"):
         load_config(CONF).with_overrides(metrics_address="-bad-")
 
+
+def _write(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    return path
+
+
+def test_an_overlay_merges_its_tables_into_its_base_key_by_key(tmp_path):
+    base = _conf_copy(tmp_path, "", "")
+    over = _write(tmp_path / "over.toml", 'base = "job.toml"\n[kafka]\ntopic = "other"\n'
+                  '[kafka.options]\n"kafka.client.id" = "me"\n[stream]\noutput_dir = "elsewhere"\n'
+                  "[anomalies.tolerance_by_state]\nAK = 25.0\n[detectors.zscore]\nhistory = 50\n")
+    # An overlay of the overlay: a base may have a base.
+    top = _write(tmp_path / "top.toml", 'base = "over.toml"\n[detectors.zscore]\nthreshold = 8.0\n')
+    job = load_config(base)
+    want = replace(job, topic="other", output_dir="elsewhere", kafka_options={"kafka.client.id": "me"},
+                   bands=replace(job.bands, tolerance_by_state={"AK": 25.0}),
+                   detectors=job.detectors.changed("zscore", history=50))
+    assert load_config(over) == want
+    # Kept from the base: the broker, zscore's other settings.
+    assert want.bootstrap_servers == "localhost:9092" and want.detectors["zscore"]["threshold"] == 7.0
+    assert load_config(top) == replace(want, detectors=want.detectors.changed("zscore", threshold=8.0))
+
+
+def test_a_base_cycle_and_a_missing_base_are_refused_naming_the_files(tmp_path):
+    a = _write(tmp_path / "a.toml", 'base = "b.toml"\n')
+    b = _write(tmp_path / "b.toml", 'base = "a.toml"\n')
+    with pytest.raises(ConfigError) as e:
+        load_config(a)
+    assert str(e.value) == f"{b}: base 'a.toml' makes a cycle: {a} -> {b} -> {a}"
+    _write(a, 'base = "a.toml"\n')
+    with pytest.raises(ConfigError, match="base 'a.toml' makes a cycle"):
+        load_config(a)
+    _write(a, 'base = "nope.toml"\n')
+    with pytest.raises(ConfigError) as e:
+        load_config(a)
+    assert str(e.value) == f"base file {tmp_path / 'nope.toml'} of {a} not found"
+    _write(a, "base = 3\n")
+    with pytest.raises(ConfigError, match="a.toml: base must be the name of a config file"):
+        load_config(a)
+
+
+def test_states_file_is_relative_to_the_file_that_sets_it(tmp_path):
+    (tmp_path / "base").mkdir()
+    base = _conf_copy(tmp_path / "base", "", "")
+    with (base.parent / "states.csv").open("a") as f:
+        f.write("ZZ,Nowhere,50.0\n")
+    over = _write(tmp_path / "over" / "job.toml", 'base = "../base/job.toml"\n[kafka]\ntopic = "t"\n')
+    assert load_config(over).bands.baselines["ZZ"] == 50.0  # no states.csv beside the overlay
+    _write(over.parent / "mine.csv", "state,name,avg_temp_f\nYY,Somewhere,40.0\n")
+    over.write_text(over.read_text() + '[anomalies]\nstates_file = "mine.csv"\n')
+    assert dict(load_config(over).bands.baselines) == {"YY": 40.0}
+
+
+def test_an_error_names_the_file_that_set_the_value(tmp_path):
+    base = _conf_copy(tmp_path, "tolerance = 15.0", "tolerance = 'wide'")
+    over = _write(tmp_path / "over.toml", 'base = "job.toml"\n[kafka]\ntopic = "t"\n')
+    with pytest.raises(ConfigError, match=f"^{re.escape(str(base))}: tolerance must be a number"):
+        load_config(over)
+    _write(over, 'base = "job.toml"\n[anomalies]\ntolerance = 10.0\n[detectors.three_sigma]\n'
+           'min_readings = "x"\n')
+    with pytest.raises(ConfigError, match=f"^{re.escape(str(over))}: min_readings must be a int"):
+        load_config(over)

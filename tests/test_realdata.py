@@ -200,20 +200,22 @@ def test_score_wants_the_job_output(nab, tmp_path):
         realdata.score(nab, "check", tmp_path / "nothing")
 
 
-def test_the_check_config_is_the_job_config_but_for_the_cadence_settings():
+def test_the_check_config_is_the_job_config_but_for_its_three_settings():
     import tomllib
+    from dataclasses import replace
 
     from conftest import ROOT
+    from iotstream.config import load_config
 
-    def read(name: str) -> dict:
-        with (ROOT / "conf" / name).open("rb") as f:
-            return tomllib.load(f)
-
-    job, check = read("job.toml"), read("realdata.toml")
-    job["detectors"]["sensor_ttl_seconds"] = 86400
-    job["detectors"]["band"]["enabled"] = False
-    job["alerts"]["enabled"] = False
-    assert check == job  # a setting added to job.toml must be added here too
+    job = load_config(ROOT / "conf" / "job.toml")
+    detectors = replace(job.detectors.changed("band", enabled=False), sensor_ttl_seconds=86400.0)
+    want = replace(job, detectors=detectors, alerts_topic="")
+    assert want != job
+    assert load_config(ROOT / "conf" / "realdata.toml") == want
+    # Those settings only: every other one is job.toml's, one added there later included.
+    with (ROOT / "conf" / "realdata.toml").open("rb") as f:
+        assert tomllib.load(f) == {"base": "job.toml", "alerts": {"enabled": False}, "detectors": {
+            "sensor_ttl_seconds": 86400, "band": {"enabled": False}}}
 
 
 def test_a_silence_is_judged_by_the_readings_themselves():

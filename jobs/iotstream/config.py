@@ -9,7 +9,6 @@ import ipaddress
 import json
 import math
 import re
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -19,7 +18,7 @@ from urllib.parse import urlparse
 
 from iotstream.detectors.settings import Detectors, read_detectors
 from iotstream.states import StatesFileError, load_baselines
-from iotstream.toml_values import ConfigError, get, number, optional_section, section
+from iotstream.toml_values import ConfigError, get, number, optional_section, read_config_file, section, where
 
 __all__ = ["Bands", "ConfigError", "Detectors", "JobConfig", "load_config"]
 
@@ -120,17 +119,10 @@ class JobConfig:
 
 
 def load_config(path: Path, environ: Mapping[str, str] | None = None) -> JobConfig:
-    """Reads and validates a job config file and the states file it names; `kafka.*` options
-    come from its [kafka.options] table and from IOT_KAFKA_* variables of `environ`."""
-    try:
-        with path.open("rb") as f:
-            raw = tomllib.load(f)
-    except FileNotFoundError:
-        raise ConfigError(f"config file {path} not found; pass --config FILE") from None
-    except (OSError, UnicodeDecodeError) as e:
-        raise ConfigError(f"cannot read config file {path}: {e}; pass --config FILE") from None
-    except tomllib.TOMLDecodeError as e:
-        raise ConfigError(f"config file {path} is not valid TOML: {e}") from None
+    """Reads and validates a job config file (merged over its `base` file, if it names one) and
+    the states file it names; `kafka.*` options come from its [kafka.options] table and from
+    IOT_KAFKA_* variables of `environ`."""
+    raw = read_config_file(path)
     sections = {name: section(raw, name, path) for name in ("kafka", "stream", "console", "anomalies")}
     windows = optional_section(raw, "windows", path)
     event_time = optional_section(raw, "event_time", path)
@@ -138,19 +130,23 @@ def load_config(path: Path, environ: Mapping[str, str] | None = None) -> JobConf
     alerts = optional_section(raw, "alerts", path)
     cluster = optional_section(raw, "cluster", path)
     kafka, stream, console, anomalies = (sections[n] for n in ("kafka", "stream", "console", "anomalies"))
-    states_file = path.parent / get(anomalies, "states_file", str, path)
+    # Relative to the file that sets it (a base file's, when an overlay leaves it alone).
+    states_from = where(anomalies, "states_file", path)
+    states_file = states_from.parent / get(anomalies, "states_file", str, path)
     overrides = anomalies.get("tolerance_by_state", {})
     if not isinstance(overrides, dict):
-        raise ConfigError(f"{path}: [anomalies.tolerance_by_state] must be a table of STATE = number")
+        raise ConfigError(f"{where(anomalies, 'tolerance_by_state', path)}: "
+                          "[anomalies.tolerance_by_state] must be a table of STATE = number")
     try:
         baselines = load_baselines(states_file)
     except StatesFileError as e:
-        raise ConfigError(f"{e} (set [anomalies] states_file in {path})") from None
+        raise ConfigError(f"{e} (set [anomalies] states_file in {states_from})") from None
     bands = Bands(
         baselines=MappingProxyType(baselines),
         tolerance=get(anomalies, "tolerance", float, path),
         tolerance_by_state=MappingProxyType(
-            {str(k).upper(): number(v, f"tolerance_by_state.{k}", path) for k, v in overrides.items()}
+            {str(k).upper(): number(v, f"tolerance_by_state.{k}", where(overrides, k, path))
+             for k, v in overrides.items()}
         ),
         physical_min=get(anomalies, "physical_min", float, path),
         physical_max=get(anomalies, "physical_max", float, path),
@@ -202,17 +198,19 @@ def redacted(options: Mapping[str, str]) -> dict[str, str]:
 def _kafka_options(kafka: dict[str, Any], path: Path, environ: Mapping[str, str]) -> dict[str, str]:
     table = kafka.get("options", {})
     if not isinstance(table, dict):
-        raise ConfigError(f"{path}: [kafka.options] must be a table of \"kafka.…\" = \"value\"")
+        raise ConfigError(f"{where(kafka, 'options', path)}: [kafka.options] must be a table of "
+                          "\"kafka.…\" = \"value\"")
     options = {str(k).lower(): v for k, v in table.items()}  # Spark's options ignore case
+    files = {str(k).lower(): where(table, k, path) for k in table}  # the file that set each
     for name, value in environ.items():
         if name.startswith(ENV_OPTION_PREFIX) and len(name) > len(ENV_OPTION_PREFIX):
             options["kafka." + name[len(ENV_OPTION_PREFIX):].lower().replace("_", ".")] = value
     for key, value in options.items():
         if not key.startswith("kafka.") or key in RESERVED_OPTIONS:
-            raise ConfigError(f"{path}: [kafka.options] takes kafka.* settings other than "
+            raise ConfigError(f"{files.get(key, path)}: [kafka.options] takes kafka.* settings other than "
                               f"{', '.join(RESERVED_OPTIONS)}, not {key!r}")
         if not isinstance(value, (str, int, float, bool)):
-            raise ConfigError(f"{path}: [kafka.options] {key} must be a string or number")
+            raise ConfigError(f"{files.get(key, path)}: [kafka.options] {key} must be a string or number")
     return {k: str(v).lower() if isinstance(v, bool) else str(v) for k, v in options.items()}
 
 
