@@ -19,6 +19,11 @@ KAFKA_HOME_DIR="${KAFKA_HOME_DIR:-$ROOT/.kafka/$KAFKA_PORT}"
 JAVA="${JAVA:-java}"
 CLUSTER_PORT="${CLUSTER_PORT:-7077}"
 CLUSTER_HOME_DIR="${CLUSTER_HOME_DIR:-$ROOT/.cluster/$CLUSTER_PORT}"
+# Where Python finds the project's own packages: iotstream in jobs/; tools, simulator and
+# dashboard at the top of the checkout. Given to the modules the scripts run, one command at a
+# time (PYTHONPATH="$PROJECT_PYTHONPATH" "$VENV/bin/python" -m tools.bench ...), never
+# exported: the job's executors under spark-submit take iotstream from the --py-files zip alone.
+PROJECT_PYTHONPATH="$ROOT/jobs:$ROOT${PYTHONPATH:+:$PYTHONPATH}"
 
 die() {
     echo "error: $*" >&2
