@@ -12,4 +12,4 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
 require_setup
-PYTHONPATH="$PROJECT_PYTHONPATH" exec "$VENV/bin/python" -m iotstream.train "$@"
+exec "${python_module[@]}" iotstream.train "$@"

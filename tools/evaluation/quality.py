@@ -1,5 +1,6 @@
 """Precision and recall of each anomaly detector: the job's `anomalies` table against the
-simulator's `--labels` file. Run by scripts/quality.sh; needs only pyarrow (no Spark).
+simulator's `--labels` file. Run by scripts/quality.sh (python -m tools.evaluation.quality);
+needs only pyarrow (no Spark).
 
 What counts (docs/detection.md, "Detection quality"):
 - precision: the share of a detector's findings that are labelled faults of any kind (a
@@ -29,10 +30,9 @@ from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "jobs"))
-from iotstream.detectors import NAMES, REGISTRY  # noqa: E402 (no Spark: pyarrow is enough)
-from iotstream.detectors.settings import read_detectors  # noqa: E402
-from iotstream.io.reading import read_committed  # noqa: E402
+from iotstream.detectors import NAMES, REGISTRY  # no Spark: pyarrow is enough
+from iotstream.detectors.settings import read_detectors
+from iotstream.io.reading import read_committed
 
 DETECTORS = NAMES
 # The fault kinds each detector is meant to catch (its recall is measured on these).
@@ -256,7 +256,8 @@ def markdown(result: dict) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m tools.evaluation.quality",
+                                     description=__doc__.splitlines()[0])
     parser.add_argument("--labels", type=Path, required=True, help="the simulator's --labels CSV")
     parser.add_argument("--output-dir", type=Path, required=True, help="the job's output folder")
     parser.add_argument("--config", type=Path, required=True, help="the job's config (conf/job.toml)")
