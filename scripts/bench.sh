@@ -17,8 +17,8 @@
 #  4. demo rate: the job on 3 s triggers fed at 200 events/s with demo.sh's faults, BENCH_DEMO_SECONDS;
 #  5. fleet: per fleet size (BENCH_ACTIVE sensors, then BENCH_FLEET), the job's state warmed with
 #     every sensor of the fleet, then timed batches from BENCH_ACTIVE of them, wide batches from
-#     as many distinct sensors as a batch holds, and a restart (scripts/bench_fleet.py).
-# Figures come from the queries' checkpoints, Kafka and /proc (scripts/bench.py), never from the job.
+#     as many distinct sensors as a batch holds, and a restart (tools/bench/fleet.py).
+# Figures come from the queries' checkpoints, Kafka and /proc (tools/bench), never from the job.
 #
 # Tunables (environment), full / --quick: BENCH_EVENTS 1000000 / 200000, BENCH_RATES
 # "2500 5000 10000 15000" / "10000", BENCH_STEP_SECONDS 120 / 60, BENCH_MAX_OFFSETS 30000
@@ -66,12 +66,12 @@ trigger=3
 start_private_run bench
 now() { date +%s.%N; }
 
-# Starts a monitor (bench.py) of a spark-submit process and the given checkpoints; sets $mon.
+# Starts a monitor (tools.bench) of a spark-submit process and the given checkpoints; sets $mon.
 monitor() {
     local pid="$1" topic="$2" out="$3"
     shift 3
-    "$py" "$ROOT/scripts/bench.py" monitor --bootstrap "$bootstrap" --topic "$topic" --pid "$pid" \
-        --out "$out" "${@/#/--checkpoint=}" >>"$work/monitor.log" 2>&1 &
+    "${python_module[@]}" tools.bench monitor --bootstrap "$bootstrap" --topic "$topic" \
+        --pid "$pid" --out "$out" "${@/#/--checkpoint=}" >>"$work/monitor.log" 2>&1 &
     mon=$!
     background+=("$mon")
 }
@@ -210,14 +210,14 @@ fleet_run() { # name, sensors, wide batches
     local name="$1" n="$2" wide="$3" topic="bench-fleet-$1" part
     say "fleet $name: $n sensors, warmed with $fleet readings; $fleet_batches timed batches of" \
         "$max_offsets readings from $active of them; $wide wide batches; a restart"
-    "$py" "$ROOT/scripts/bench_fleet.py" data --sensors "$n" --warm "$fleet" --active "$active" \
+    "${python_module[@]}" tools.bench.fleet data --sensors "$n" --warm "$fleet" --active "$active" \
         --per-batch "$max_offsets" --batches "$fleet_batches" --wide "$wide" --out "$work/$name-data"
     topics --create --topic "$topic" --partitions "$partitions"
     for part in warm timed wide; do
         "$ROOT/scripts/kafka-console-producer.sh" --bootstrap-server "$bootstrap" --topic "$topic" \
             --producer-property linger.ms=20 --producer-property batch.size=262144 \
             <"$work/$name-data/$part.jsonl"
-        "$py" "$ROOT/scripts/bench_fleet.py" mark --bootstrap "$bootstrap" --topic "$topic" \
+        "${python_module[@]}" tools.bench.fleet mark --bootstrap "$bootstrap" --topic "$topic" \
             --out "$work/$name.$part.end"
     done
     "$ROOT/scripts/submit.sh" "${spark_conf[@]}" -- "$bootstrap" "$topic" \
@@ -230,14 +230,14 @@ fleet_run() { # name, sensors, wide batches
     kill "$mon" 2>/dev/null || true
     "$ROOT/scripts/kafka-console-producer.sh" --bootstrap-server "$bootstrap" --topic "$topic" \
         --producer-property linger.ms=20 <"$work/$name-data/restart.jsonl"
-    "$py" "$ROOT/scripts/bench_fleet.py" mark --bootstrap "$bootstrap" --topic "$topic" \
+    "${python_module[@]}" tools.bench.fleet mark --bootstrap "$bootstrap" --topic "$topic" \
         --out "$work/$name.restart.end"
     rm -r "$work/$name-data"
     now >"$work/$name.restart.submitted"
     "$ROOT/scripts/submit.sh" "${spark_conf[@]}" -- "$bootstrap" "$topic" \
         --output-dir "$work/$name-out" --available-now --max-offsets-per-trigger "$max_offsets" \
         "${model[@]}" >"$work/$name-restart.log" 2>&1 || { tail -20 "$work/$name-restart.log" >&2; die "the restart ($name) failed"; }
-    "$py" "$ROOT/scripts/bench_fleet.py" summary --work "$work" --name "$name" --sensors "$n" \
+    "${python_module[@]}" tools.bench.fleet summary --work "$work" --name "$name" --sensors "$n" \
         --out "$work/fleet-$name.json" >&2
 }
 fleet_run small "$active" 0
@@ -255,4 +255,4 @@ hwm = re.search(r"VmHWM:\s+(\d+)", open(f"/proc/{pid}/status").read())
 json.dump({"heap_mb": mb, "peak_rss_mb": round(int(hwm.group(1)) / 1024) if hwm else None},
           open(out, "w"))
 PY
-"$py" "$ROOT/scripts/bench.py" report --work "$work" ${json:+--json "$json"}
+"${python_module[@]}" tools.bench report --work "$work" ${json:+--json "$json"}

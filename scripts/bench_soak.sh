@@ -3,7 +3,7 @@
 # rate through kafka-console-producer for MINUTES, on a private broker (free ports, removed at the
 # end); then a table per slice of 5 minutes: batch time p50/p99/max, the memory of the driver JVM,
 # the Python driver and Spark's Python workers, the checkpoint's size and files, the output's files;
-# and whether the long-run bars hold (scripts/bench_soak.py; figures from outside the job).
+# and whether the long-run bars hold (tools/bench/soak.py; figures from outside the job).
 #
 # usage: ./scripts/bench.sh --soak MINUTES [--rate EVENTS_PER_S] [--sensors N] [--json FILE]
 #        (default rate 2000, sensors 2000, 3 partitions; BENCH_KEEP=1 keeps the work folder)
@@ -41,7 +41,7 @@ say "the job (submit.sh, default trigger and settings)"
     --output-dir "$work/out" --starting-offsets latest >"$work/job.log" 2>&1 &
 job=$!
 background+=("$job")
-"$py" "$ROOT/scripts/bench_soak.py" monitor --bootstrap "$bootstrap" --topic soak --pid "$job" \
+"${python_module[@]}" tools.bench.soak monitor --bootstrap "$bootstrap" --topic soak --pid "$job" \
     --checkpoint "$work/out/_checkpoint" --output "$work/out" --out "$work/samples.jsonl" \
     >>"$work/monitor.log" 2>&1 &
 mon=$!
@@ -83,4 +83,4 @@ kill "$mon" 2>/dev/null || true
 wait "$mon" || true
 
 say "report"
-"$py" "$ROOT/scripts/bench_soak.py" report --samples "$work/samples.jsonl" ${json:+--json "$json"}
+"${python_module[@]}" tools.bench.soak report --samples "$work/samples.jsonl" ${json:+--json "$json"}

@@ -19,6 +19,13 @@ KAFKA_HOME_DIR="${KAFKA_HOME_DIR:-$ROOT/.kafka/$KAFKA_PORT}"
 JAVA="${JAVA:-java}"
 CLUSTER_PORT="${CLUSTER_PORT:-7077}"
 CLUSTER_HOME_DIR="${CLUSTER_HOME_DIR:-$ROOT/.cluster/$CLUSTER_PORT}"
+# Runs one of the project's Python modules: "${python_module[@]}" tools.bench report ... Python
+# finds the project's packages on PROJECT_PYTHONPATH (iotstream in jobs/; tools, simulator and
+# dashboard at the top of the checkout), given to that command alone, never exported: the job's
+# executors under spark-submit take iotstream from the --py-files zip alone. -P: nothing from the
+# current folder (a tools/ folder there must not stand in for ours).
+PROJECT_PYTHONPATH="$ROOT/jobs:$ROOT${PYTHONPATH:+:$PYTHONPATH}"
+python_module=(env "PYTHONPATH=$PROJECT_PYTHONPATH" "$VENV/bin/python" -P -m)
 
 die() {
     echo "error: $*" >&2

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Detection quality, measured: the simulator writes a labelled stream (spikes, impossible values,
 # stuck, drifting and silent sensors, sensors whose level shifts for good) into a private Kafka
-# broker, the job drains it with spark-submit, and scripts/quality.py prints precision and recall
-# per detector and the goals (Markdown). The learned detector's model is trained first
+# broker, the job drains it with spark-submit, and tools/evaluation/quality.py prints precision
+# and recall per detector and the goals (Markdown). The learned detector's model is trained first
 # (scripts/train.sh) on the readings of another fleet of the same kind (seed + 1) that the job
 # drained before. Then a fleet with no fault, whose sensors report every minute (as real
 # networks do), is drained too: every finding there is false, and quality.py prints them per
@@ -81,5 +81,5 @@ job "$topic" "$work/out" --model-dir "$work/models"
     --rate 0 --count "${QUALITY_CLEAN_EVENTS:-60000}" --seed "$((seed + 2))" --sensors 100 \
     --event-interval 0.6 --start-time "$(date -u -d '2 days ago' +%Y-%m-%dT%H:%M:00Z)"
 job "$topic-clean" "$work/clean" --model-dir "$work/models"
-"$VENV/bin/python" "$ROOT/scripts/quality.py" --labels "$work/labels.csv" --output-dir "$work/out" \
+"${python_module[@]}" tools.evaluation.quality --labels "$work/labels.csv" --output-dir "$work/out" \
     --clean-output-dir "$work/clean" --config "$ROOT/conf/job.toml" ${json:+--json "$json"}

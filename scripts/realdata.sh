@@ -4,8 +4,8 @@
 # Kafka broker as the simulator's JSON lines (topics nab-train and nab-check, one partition each,
 # fed with kafka-console-producer); the job drains the training set, then scripts/train.sh
 # trains the learned detector's model on its output, then the job drains the check set with it;
-# scripts/realdata.py prints precision and the windows found per detector (Markdown), on the check
-# set and, in-sample and without the model's detector, on the training set.
+# tools/evaluation/realdata.py prints precision and the windows found per detector (Markdown), on
+# the check set and, in-sample and without the model's detector, on the training set.
 #
 # usage: ./scripts/realdata.sh [--normal FILE]... [--json FILE] [--keep]
 #   --normal FILE  also a recording of readings known to be normal, in the simulator's JSON
@@ -17,8 +17,8 @@
 #   --keep         keep the work folder (the sets' JSON lines, the job's output and logs)
 #
 # Environment: NAB_GIT, where to fetch NAB from (default https://github.com/numenta/NAB; a local
-# clone's path works too). The series, the labels and the job's settings: scripts/realdata.py and
-# conf/realdata.toml.
+# clone's path works too). The series, the labels and the job's settings:
+# tools/evaluation/realdata.py and conf/realdata.toml.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
@@ -108,12 +108,14 @@ cleanup() {
     end_private_run "$work" "$keep" realdata
 }
 trap cleanup EXIT
+realdata() { # convert, score or normal (tools/evaluation/realdata.py)
+    "${python_module[@]}" tools.evaluation.realdata "$@"
+}
 
 echo "realdata: broker on $bootstrap" >&2
 "$ROOT/scripts/kafka-start.sh" >/dev/null
 for set in train check; do
-    "$VENV/bin/python" "$ROOT/scripts/realdata.py" convert --nab "$nab" --set "$set" \
-        "$work/$set.jsonl"
+    realdata convert --nab "$nab" --set "$set" "$work/$set.jsonl"
     # One partition: the set's readings in event-time order, so the job's clock moves forward
     # through the whole set.
     "$ROOT/scripts/kafka-topics.sh" --bootstrap-server "$bootstrap" --create --topic "nab-$set" \
@@ -144,19 +146,18 @@ done
 
 echo "realdata: NAB ${NAB_COMMIT:0:7}; job settings: conf/realdata.toml"
 echo
-"$VENV/bin/python" "$ROOT/scripts/realdata.py" score --nab "$nab" --set check \
-    --output-dir "$work/check" ${json:+--json "$work/check.json"}
+realdata score --nab "$nab" --set check --output-dir "$work/check" \
+    ${json:+--json "$work/check.json"}
 echo
 echo "In-sample (the training set; a model's detector, trained on it, left out):"
 echo
-"$VENV/bin/python" "$ROOT/scripts/realdata.py" score --nab "$nab" --set train \
-    --output-dir "$work/train" --skip-detector learned ${json:+--json "$work/train.json"}
+realdata score --nab "$nab" --set train --output-dir "$work/train" --skip-detector learned \
+    ${json:+--json "$work/train.json"}
 if ((${#normal[@]})); then
     echo
     echo "Normal readings of real sensors (${normal[*]}; conf/job.toml as it is):"
     echo
-    "$VENV/bin/python" "$ROOT/scripts/realdata.py" normal "${normal_outputs[@]}" \
-        ${json:+--json "$work/normal.json"}
+    realdata normal "${normal_outputs[@]}" ${json:+--json "$work/normal.json"}
 fi
 if [[ -n "$json" ]]; then
     "$VENV/bin/python" - "$work" "$json" <<'PY'

@@ -32,7 +32,7 @@ cd "$ROOT"
 # The architecture's contracts (pyproject.toml [tool.importlinter], drawn in docs/development.md).
 echo "test: checking the import contracts (lint-imports)"
 mkdir -p "$ROOT/.build"
-PYTHONPATH="$ROOT/jobs:$ROOT" "$VENV/bin/lint-imports" --no-cache >"$ROOT/.build/lint-imports.log" 2>&1 || {
+PYTHONPATH="$PROJECT_PYTHONPATH" "$VENV/bin/lint-imports" --no-cache >"$ROOT/.build/lint-imports.log" 2>&1 || {
     sed -n '/Broken contracts/,$p' "$ROOT/.build/lint-imports.log" >&2
     die "an import breaks the architecture's contracts (pyproject.toml [tool.importlinter]); full report: .build/lint-imports.log"
 }

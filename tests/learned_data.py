@@ -1,9 +1,8 @@
 """Readings tables and models for the learned detector's tests: a `readings` table laid out as
-the job writes it (pyarrow, no Spark), and a model trained on one by scripts/train.py."""
+the job writes it (pyarrow, no Spark), and a model trained on one by iotstream.train."""
 
 from __future__ import annotations
 
-import importlib.util
 import random
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -11,11 +10,8 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from conftest import ROOT, SCRIPTS
-
-_spec = importlib.util.spec_from_file_location("train", SCRIPTS / "train.py")
-train = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(train)
+from conftest import ROOT
+from iotstream import train
 
 START = datetime(2026, 1, 1, tzinfo=UTC)
 

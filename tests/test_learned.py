@@ -13,12 +13,11 @@ import numpy as np
 import pytest
 from sklearn.ensemble import IsolationForest
 
+from conftest import configured
 from iotstream.learned import artifact, forest
 from iotstream.learned.features import NAMES, FeatureSpec, sensor_features
 from iotstream.models import ModelWatch
-from conftest import configured
 from learned_data import noisy_readings, train, trained_model, write_readings
-
 
 LEARNED = configured().detectors["learned"]  # conf/job.toml's [detectors.learned]
 SPEC = FeatureSpec.of(LEARNED)

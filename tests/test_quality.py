@@ -1,19 +1,14 @@
-"""scripts/quality.py: precision and recall per detector, the goals and the after-shift bar,
+"""tools/evaluation/quality.py: precision and recall per detector, the goals and the after-shift bar,
 on small hand-made cases."""
 
 from __future__ import annotations
 
-import importlib.util
 from datetime import datetime
 
 import pytest
 
-from conftest import SCRIPTS
 from times import after
-
-spec = importlib.util.spec_from_file_location("quality", SCRIPTS / "quality.py")
-quality = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(quality)
+from tools.evaluation import quality
 
 
 def label(guid: str, second: int, kind: str, temperature: float = 60.0) -> dict[str, str]:

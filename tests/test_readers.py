@@ -6,7 +6,6 @@ stream (compaction.Compactor). The same on the real job, killed at those points:
 
 from __future__ import annotations
 
-import importlib.util
 import time
 from collections import Counter
 from datetime import UTC, date, datetime
@@ -15,7 +14,6 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from conftest import SCRIPTS
 from dashboard.data import Tables
 from iotstream.compaction import PAUSE_ENV, Compactor, describe
 from iotstream.io import tables
@@ -25,16 +23,8 @@ from iotstream.io.tables import ParquetSink
 from iotstream.schema import TABLES
 from iotstream.views import read_table, register_views
 from learned_data import train
+from tools.evaluation import quality, realdata
 
-
-def _script(name: str):
-    spec = importlib.util.spec_from_file_location(name, SCRIPTS / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-quality, realdata = _script("quality"), _script("realdata")
 DAY = "date=2026-01-01"
 TABLES_READ = ("batch_totals", "state_stats", "readings")
 

@@ -1,10 +1,9 @@
-"""scripts/realdata.py: NAB series as the simulator's JSON lines, and the score of the job's
+"""tools/evaluation/realdata.py: NAB series as the simulator's JSON lines, and the score of the job's
 findings against NAB's labelled windows, on a tiny fake NAB folder and hand-made tables (no
 Spark, no network)."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from datetime import UTC, datetime
 from pathlib import Path
@@ -13,11 +12,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from conftest import SCRIPTS
-
-spec = importlib.util.spec_from_file_location("realdata", SCRIPTS / "realdata.py")
-realdata = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(realdata)
+from tools.evaluation import realdata
 
 MACHINE, AMBIENT = "machine_temperature_system_failure", "ambient_temperature_system_failure"
 

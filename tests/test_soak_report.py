@@ -1,19 +1,12 @@
-"""The long run's report (scripts/bench_soak.py): its slices and bars from hand-made samples, the
+"""The long run's report (tools/bench/soak.py): its slices and bars from hand-made samples, the
 values computed here."""
 
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
-import sys
 
-from conftest import SCRIPTS
-
-sys.path.insert(0, str(SCRIPTS))  # bench_soak.py imports its sibling bench_sources.py
-spec = importlib.util.spec_from_file_location("bench_soak", SCRIPTS / "bench_soak.py")
-bench_soak = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(bench_soak)
+from tools.bench import soak as bench_soak
 
 T0 = 1_800_000_000.0
 

@@ -36,8 +36,9 @@ FROM (SELECT *, CASE WHEN ok AND {_PLAUSIBLE} THEN temperature END AS t
 GROUP BY state, window_start, late, kafka_partition
 """
 # The side pass: the rows that carry a finding (the step's `findings`, every per-sensor rule's;
-# `found_<rule>`, each window rule's: the reading's z, when it is a finding), the late and quarantined records and
-# duplicates whose tables the driver writes (unless Spark does), and new sensors:
+# `found_<rule>`, each window rule's: the reading's z, when it is a finding), the late and
+# quarantined records and duplicates whose tables the driver writes (unless Spark does), and
+# new sensors:
 # `wanted_by_driver` marks them all; and, with :readings, every accepted reading (for the
 # readings table). A window rule <r> judges an on-time, possible reading by its z against its
 # window: :limits_<r> holds the windows' (mean, stddev) per 'state|window start in µs', as JSON;

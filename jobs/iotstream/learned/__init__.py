@@ -1,4 +1,6 @@
 """The learned detector's model, without Spark: the features it scores (features.py, the
 reference the engine's LearnedRule.java must equal), the Isolation Forest as plain data and its
-score (forest.py), and the artifact that carries both with its metadata (artifact.py).
-scripts/train.py makes artifacts; the job loads the newest one (detectors/learned.py)."""
+score (forest.py), and the artifact that carries both with its metadata (artifact.py); and the
+training's steps (training.py, numpy and scikit-learn: never imported by the job).
+iotstream/train.py (./scripts/train.sh) makes artifacts; the job loads the newest one
+(detectors/learned.py)."""

@@ -1,6 +1,6 @@
 """The learned detector's artifact: one JSON file that holds the model (the forest as data, its
 threshold) and everything needed to trust it (the features and how they are made, what it was
-trained on, the libraries, the training figures). Written by scripts/train.py into a model
+trained on, the libraries, the training figures). Written by iotstream/train.py into a model
 folder as learned-<UTC time of training>.json, so the newest sorts last; never changed after
 (a new model is a new file, written to a temporary name and renamed into place).
 

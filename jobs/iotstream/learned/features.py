@@ -1,7 +1,7 @@
 """The learned detector's features, per sensor, from its readings in event-time order: the
 reference definition, in plain Python. engine/…/LearnedRule.java computes the same numbers in
-the stream (tests/test_learned_stream.py holds them equal); scripts/train.py computes them over
-the `readings` table.
+the stream (tests/test_learned_stream.py holds them equal); the training (training.py) computes
+them over the `readings` table.
 
 A sensor's state: how many readings it has seen, exponentially weighted means and variances of
 its values over a fast and a slow span (in readings), and its last value. A reading is scored

@@ -1,5 +1,6 @@
-"""The benchmark's measuring side (scripts/bench.sh runs it). Throughput, latency and memory
-come from outside the measured program (only the per-phase profile is the job's own timing):
+"""The benchmark's measuring side (scripts/bench.sh runs it: python -m tools.bench). Throughput,
+latency and memory come from outside the measured program (only the per-phase profile is the
+job's own timing):
 
 - a query's batches from its checkpoint: `offsets/N` holds when batch N started (Spark's
   batchTimestampMs) and the Kafka offsets it ends at, `commits/N` is written once the batch's
@@ -7,11 +8,11 @@ come from outside the measured program (only the per-phase profile is the job's 
 - Kafka's end offsets, record timestamps and the broker's figures from Kafka itself;
 - memory from /proc (peak resident size of the spark-submit process tree).
 
-    bench.py monitor --bootstrap B --topic T --pid P --out FILE [--checkpoint DIR ...]
-    bench.py report --work DIR [--json FILE]      (reads what bench.sh left in DIR)
+    python -m tools.bench monitor --bootstrap B --topic T --pid P --out FILE [--checkpoint DIR ...]
+    python -m tools.bench report --work DIR [--json FILE]   (reads what bench.sh left in DIR)
 
-Its parts: bench_sources.py (checkpoints, /proc, Kafka; the monitor), bench_figures.py (the
-figures of a work folder), bench_report.py (the targets' verdicts, the markdown).
+Its parts: sources.py (checkpoints, /proc, Kafka; the monitor), figures.py (the figures of a
+work folder), report.py (the targets' verdicts, the markdown).
 """
 
 from __future__ import annotations
@@ -21,9 +22,9 @@ import json
 import sys
 from pathlib import Path
 
-from bench_figures import figures
-from bench_report import markdown, verdicts
-from bench_sources import monitor
+from tools.bench.figures import figures
+from tools.bench.report import markdown, verdicts
+from tools.bench.sources import monitor
 
 
 def report(args: argparse.Namespace) -> int:
@@ -38,7 +39,7 @@ def report(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m tools.bench", description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
     m = sub.add_parser("monitor")
     m.add_argument("--bootstrap", required=True)

@@ -1,7 +1,7 @@
-"""The profiling harness's input (scripts/harness.py, harness_floor.py): the job's Kafka columns
+"""The profiling harness's input (tools.harness: __main__.py, floor.py): the job's Kafka columns
 (value, partition, offset, timestamp) from the seeded simulator, stored as one Parquet file per
 micro-batch, and the stream that reads them back one file per trigger. No broker is needed and
-every run sees the same batches. Imports neither harness.py nor harness_floor.py."""
+every run sees the same batches. Imports neither __main__.py nor floor.py."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]  # the checkout (this is tools/harness/inputs.py)
 KAFKA_SCHEMA = "value binary, partition int, offset bigint, timestamp timestamp"
 
 

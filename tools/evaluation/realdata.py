@@ -1,6 +1,6 @@
 """Real-data check of the job's detectors on labelled public series: the Numenta Anomaly Benchmark
-(NAB, https://github.com/numenta/NAB, MIT licence). Run by scripts/realdata.sh; needs only pyarrow
-(no Spark).
+(NAB, https://github.com/numenta/NAB, MIT licence). Run by scripts/realdata.sh
+(python -m tools.evaluation.realdata); needs only pyarrow (no Spark).
 
   convert --nab DIR --set train|check OUT.jsonl
       Each series of the set becomes one sensor (guid: the file's name without .csv, state FL,
@@ -42,8 +42,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.compute as pc
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "jobs"))
-from iotstream.io.reading import read_committed  # noqa: E402 (no Spark: pyarrow is enough)
+from iotstream.io.reading import read_committed  # no Spark: pyarrow is enough
 
 TRAIN = (
     "realTraffic/speed_6005", "realTraffic/speed_7578", "realTraffic/speed_t4013",
@@ -342,7 +341,8 @@ def _nab_commit(nab: Path) -> str | None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m tools.evaluation.realdata",
+                                     description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
     c = commands.add_parser("convert", help="a set's series as the simulator's JSON lines")
     s = commands.add_parser("score", help="the job's findings against NAB's labelled windows")

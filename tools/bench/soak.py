@@ -1,4 +1,5 @@
-"""The long run's measuring side (scripts/bench_soak.sh runs it): figures from outside the job.
+"""The long run's measuring side (scripts/bench_soak.sh runs it: python -m tools.bench.soak):
+figures from outside the job.
 
 - batches from the checkpoint, watched as they come (Spark keeps only its last 100 batches'
   files, so the monitor records each batch while it is there): `offsets/N` holds when batch N
@@ -9,8 +10,9 @@
 - the checkpoint's size and file count, the output's file count (what a reader lists);
 - Kafka's end offsets, to say whether everything was consumed.
 
-    bench_soak.py monitor --bootstrap B --topic T --pid P --checkpoint DIR --output DIR --out F
-    bench_soak.py report --samples F [--slice-minutes 5] [--json FILE]
+    python -m tools.bench.soak monitor --bootstrap B --topic T --pid P --checkpoint DIR
+                                       --output DIR --out F
+    python -m tools.bench.soak report --samples F [--slice-minutes 5] [--json FILE]
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench_sources import _json_lines, _kb, _offsets, _status, process_tree
+from tools.bench.sources import _json_lines, _kb, _offsets, _status, process_tree
 
 # The bars of the long run (issue 27): no batch over 3× the median after the first 10; memory
 # and checkpoint size at the end within 15% of their value at 10 minutes.
@@ -205,7 +207,8 @@ def markdown(r: dict[str, Any]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m tools.bench.soak",
+                                     description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
     m = sub.add_parser("monitor")
     for name in ("--bootstrap", "--topic", "--checkpoint", "--output", "--out"):

@@ -1,4 +1,4 @@
-"""Where the benchmark's figures come from (scripts/bench.py's parts): a query's committed batches
+"""Where the benchmark's figures come from (tools.bench's parts): a query's committed batches
 from its checkpoint, the memory of a process tree from /proc, and Kafka's end offsets and record
 timestamps. `monitor` samples them while a run lasts."""
 

@@ -1,11 +1,11 @@
-"""The benchmark's report (scripts/bench.py's parts): the figures of bench_figures.py judged
+"""The benchmark's report (tools.bench's parts): the figures of figures.py judged
 against the engine issue's targets, and the whole as markdown."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from bench_figures import DEMO_SETTLE
+from tools.bench.figures import DEMO_SETTLE
 
 TARGETS = {  # the engine issue's bars for a 2-core machine
     "job_over_bare": 0.5,

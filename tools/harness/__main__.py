@@ -2,15 +2,15 @@
 micro-batches of a realistic size, with the time of every batch, of each of its phases (the job's
 own batch header) and of each Spark job it ran.
 
-The input (harness_input.py) is the job's Kafka columns (value, partition, offset, timestamp)
+The input (inputs.py) is the job's Kafka columns (value, partition, offset, timestamp)
 stored as one Parquet file per micro-batch and read by Spark's file source (one file per trigger,
 availableNow), so no broker is needed and every run sees the same batches. Alerts are off unless
 --bootstrap names a broker. Everything else (parse, windows, detectors, state, every Parquet
 table) is the job's.
 
-    .venv/bin/python scripts/harness.py [--batches 8] [--records 30000] [--sensors 1000] [--json F]
+    ./scripts/harness.sh [--batches 8] [--records 30000] [--sensors 1000] [--json F]
         [--shuffle-partitions N] [--conf KEY=VALUE ...] [--floor] [--bootstrap BROKER]
-        [--model-dir DIR]
+        [--model-dir DIR]                                  (python -m tools.harness)
 
 Prints one line per batch and a summary (median of the batches after --warmup).
 """
@@ -30,20 +30,19 @@ from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "jobs"))
+from tools.harness import floor as floor_queries
+from tools.harness.inputs import prepare_input, read_batches
+
+ROOT = Path(__file__).resolve().parents[2]  # the checkout (this is tools/harness/__main__.py)
 os.environ["TZ"] = "UTC"
 time.tzset()
 os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
-
-import harness_floor  # noqa: E402
-from harness_input import prepare_input, read_batches  # noqa: E402
 
 HEADER = re.compile(r"^== Batch (\d+) .*?· ([\d.]+) s \((.*)\) =*$", re.M)
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(prog="./scripts/harness.sh", description=__doc__.split("\n\n")[0])
     p.add_argument("--batches", type=int, default=8, help="micro-batches to run (default 8)")
     p.add_argument("--records", type=int, default=30_000, help="records per batch (default 30000)")
     p.add_argument("--sensors", type=int, default=1_000, help="distinct sensors (default 1000)")
@@ -61,7 +60,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--model-dir", type=Path,
                    help="the learned detector scores with the newest model here (default: off)")
     p.add_argument("--floor", action="store_true",
-                   help="first time the reference queries under the job (harness_floor.py)")
+                   help="first time the reference queries under the job (tools/harness/floor.py)")
     return p.parse_args(argv)
 
 
@@ -138,7 +137,7 @@ def run(args: argparse.Namespace, work: Path) -> dict:
     spark = builder.getOrCreate()
     floor = {}
     if args.floor:
-        floor = harness_floor.run(spark, config, data, work, args.warmup)
+        floor = floor_queries.run(spark, config, data, work, args.warmup)
     records = read_batches(spark, data)
     console = io.StringIO()
     alerts = AlertPublisher(config) if config.alerts_topic else None

@@ -1,4 +1,4 @@
-"""The floor under a batch of the job (`scripts/harness.py --floor`): the same prepared batches
+"""The floor under a batch of the job (`./scripts/harness.sh --floor`): the same prepared batches
 read by ever fuller queries, in one session, each a streaming query of its own (available-now,
 one batch per file), so each step's cost shows against the one before:
 
@@ -11,7 +11,7 @@ one batch per file), so each step's cost shows against the one before:
   aggregate  ... and one aggregation collected (the least a job with figures does)
   step       the job's streaming plan (parse → the per-sensor step) into foreachBatch: cached,
              counted, and one aggregation (the figures query) collected
-The job itself is harness.py's normal run.
+The job itself is the harness's normal run (__main__.py).
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import statistics
 from pathlib import Path
 from typing import Any
 
-from harness_input import read_batches
+from tools.harness.inputs import read_batches
 
 
 def run(spark: Any, config: Any, data: Path, work: Path, warmup: int) -> dict[str, float]:

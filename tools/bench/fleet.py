@@ -1,5 +1,5 @@
-"""The benchmark's fleet step (scripts/bench.sh runs it): does a batch cost follow the batch or the
-fleet? For a fleet of N sensors, one topic holds, in order:
+"""The benchmark's fleet step (scripts/bench.sh runs it: python -m tools.bench.fleet): does a
+batch cost follow the batch or the fleet? For a fleet of N sensors, one topic holds, in order:
 
 - warm: `warm` readings (default N), the N sensors in turn, so that each is seen at least once
   (the job's state then knows the whole fleet). bench.sh warms every fleet with the same count,
@@ -11,10 +11,10 @@ fleet? For a fleet of N sensors, one topic holds, in order:
 Event time: the warm readings take 10 s, the timed and wide ones follow within 70 s, so no
 sensor of the fleet is reported silent (120 s) or forgotten (TTL) while batches are timed.
 
-    bench_fleet.py data --sensors N --out DIR [--warm W --active 1000 --per-batch 30000
-                        --batches 10 --wide 4]
-    bench_fleet.py mark --bootstrap B --topic T --out FILE      (the topic's end offsets, as JSON)
-    bench_fleet.py summary --work DIR --name NAME --out FILE
+    python -m tools.bench.fleet data --sensors N --out DIR [--warm W --active 1000
+                                   --per-batch 30000 --batches 10 --wide 4]
+    python -m tools.bench.fleet mark --bootstrap B --topic T --out FILE  (end offsets, as JSON)
+    python -m tools.bench.fleet summary --work DIR --name NAME --out FILE
 """
 
 from __future__ import annotations
@@ -29,10 +29,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "scripts"))
-from bench_figures import pct  # noqa: E402
-from bench_sources import batches  # noqa: E402
+from tools.bench.figures import pct
+from tools.bench.sources import batches
+
+ROOT = Path(__file__).resolve().parents[2]  # the checkout (this is tools/bench/fleet.py)
 
 # A day ago, on the hour, as a live fleet's.
 START = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(days=1)
@@ -143,7 +143,7 @@ def summary(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(prog="python -m tools.bench.fleet", description=__doc__.split("\n\n")[0])
     sub = p.add_subparsers(dest="command", required=True)
     d = sub.add_parser("data")
     d.add_argument("--sensors", type=int, required=True)

@@ -1,6 +1,6 @@
-"""The benchmark's figures (scripts/bench.py's parts), computed from what bench.sh left in its work
+"""The benchmark's figures (tools.bench's parts), computed from what bench.sh left in its work
 folder: drain rates, the sustained rate steps, the job's per-phase profile, Kafka's own consumer,
-start-up times, the demo rate and the fleet step. Nothing here judges them: see bench_report.py."""
+start-up times, the demo rate and the fleet step. Nothing here judges them: see report.py."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench_sources import batches, record_latencies
+from tools.bench.sources import batches, record_latencies
 
 DEMO_SETTLE = 3  # the demo-rate bar leaves out the first batches (JVM warm-up)
 FALLING_BEHIND = re.compile(r"^(\d\d/\d\d/\d\d \d\d:\d\d:\d\d) WARN .*falling behind", re.M)
@@ -231,7 +231,7 @@ def detection_latency(out: Path) -> dict[str, Any] | None:
 
 
 def fleet(work: Path) -> dict[str, Any] | None:
-    """The fleet step (bench_fleet.py summary), small and large fleets side by side."""
+    """The fleet step (fleet.py summary), small and large fleets side by side."""
     files = [work / "fleet-small.json", work / "fleet-large.json"]
     if not all(f.exists() for f in files):
         return None

@@ -1,15 +1,17 @@
 """Trains the learned detector's model from the job's own `readings` table and writes it as an
 artifact (jobs/iotstream/learned/artifact.py) into the model folder, where the running job picks
-it up before its next batch. Run by scripts/train.sh. Local folders are read and written with
-pyarrow alone; any other URI the job's Hadoop configuration reads (hdfs://, s3a:// ...) through a
-local Spark session's Hadoop FileSystem, configured as spark-submit configures the job
-(spark-defaults.conf in SPARK_CONF_DIR, HADOOP_CONF_DIR).
+it up before its next batch. Run by scripts/train.sh (python -m iotstream.train). Local folders
+are read and written with pyarrow alone; any other URI the job's Hadoop configuration reads
+(hdfs://, s3a:// ...) through a local Spark session's Hadoop FileSystem, configured as
+spark-submit configures the job (spark-defaults.conf in SPARK_CONF_DIR, HADOOP_CONF_DIR).
 
 The features are learned/features.py's, per sensor in event-time order, over the readings that
 reached the detectors (not late, possible temperatures); the model is scikit-learn's Isolation
 Forest; the threshold is set by a budget of findings: the lowest threshold above which the
 training readings give at most `--findings-per-sensor-day` findings per sensor-day (a sensor's
-run of readings above it is one finding, as the stream reports them).
+run of readings above it is one finding, as the stream reports them). Those steps, without Spark
+and without the job's config, are learned/training.py's; here: the command line, the config, the
+reading of the table and the writing of the artifact.
 """
 
 from __future__ import annotations
@@ -28,22 +30,24 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "jobs"))
-from iotstream.config import ConfigError, load_config, local_path  # noqa: E402 (no Spark)
-from iotstream.io.reading import read_committed  # noqa: E402
-from iotstream.learned import artifact, forest  # noqa: E402
-from iotstream.learned.features import NAMES, FeatureSpec, SensorFeatures  # noqa: E402
+from iotstream.config import ConfigError, load_config, local_path
+from iotstream.io.reading import read_committed
+from iotstream.learned import artifact
+from iotstream.learned.features import FeatureSpec
+from iotstream.learned.training import (
+    MIN_READINGS,
+    TrainError,
+    budget_threshold,
+    features_of,
+    fit,
+    run_findings,
+    sensor_days,
+)
 
-# Fewer scored readings than this cannot grow a forest of max_samples-sized trees worth having.
-MIN_READINGS = 256
+ROOT = Path(__file__).resolve().parents[2]  # the checkout (this is jobs/iotstream/train.py)
 # Findings per sensor-day the threshold allows on the training readings: a fifth of the alert
 # budget of all detectors together (0.1 false findings per sensor-day, docs/detection.md).
 BUDGET = 0.02
-
-
-class TrainError(Exception):
-    """Wrong input, said in one line."""
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -105,81 +109,8 @@ def read_readings(output_dir: str, since: datetime | None, low: float, high: flo
     return table.filter(keep).sort_by([(c, "ascending") for c in order])
 
 
-class Progress:
-    """A progress bar on stderr (one line, redrawn) for the steps of a long training."""
-
-    def __init__(self, label: str, total: int) -> None:
-        self.label, self.total, self.shown = label, max(total, 1), -1
-        self.drawn = sys.stderr.isatty()  # else (a log file) only 0% and 100%
-
-    def update(self, done: int) -> None:
-        percent = 100 * done // self.total
-        if percent != self.shown and (self.drawn or percent in (0, 100)):
-            self.shown = percent
-            bar = "#" * (percent // 4)
-            sys.stderr.write(f"\rtrain: {self.label} [{bar:<25}] {percent:3d}%")
-            if done >= self.total or not self.drawn:
-                sys.stderr.write("\n")
-            sys.stderr.flush()
-
-
-def features_of(table: pa.Table, spec: FeatureSpec) -> tuple[np.ndarray, list[int]]:
-    """Every scored reading's features, and where each sensor's start in them."""
-    guids = table["guid"].to_pylist()
-    values = table["temperature"].to_pylist()
-    rows: list[tuple[float, ...]] = []
-    starts: list[int] = []
-    progress = Progress("features", len(values))
-    state = None
-    for i, (guid, value) in enumerate(zip(guids, values, strict=True)):
-        if i == 0 or guid != guids[i - 1]:
-            state = SensorFeatures(spec)
-            starts.append(len(rows))
-        found = state.take(value)
-        if found is not None:
-            rows.append(found)
-        if i % 10000 == 0:
-            progress.update(i)
-    progress.update(len(values))
-    return np.array(rows, dtype=np.float64).reshape(-1, len(NAMES)), starts
-
-
-def sensor_days(table: pa.Table) -> float:
-    """The training readings' sensor-days: each sensor's span of event time, added up."""
-    spans = table.group_by("guid").aggregate([("event_time", "min"), ("event_time", "max")])
-    seconds = pc.subtract(spans["event_time_max"], spans["event_time_min"]).cast(pa.int64())
-    return float(pc.sum(seconds).as_py() or 0) / 1e6 / 86_400
-
-
-def budget_threshold(scores: np.ndarray, starts: list[int], allowed: float) -> float:
-    """The lowest threshold above which the scores give at most `allowed` findings (run_findings)
-    at that threshold and at every higher one. A reading starts a finding at threshold t when
-    its score is above t and the one before it (of its sensor) is not: t in [before, score)."""
-    before = np.empty_like(scores)
-    before[1:] = scores[:-1]
-    before[[s for s in starts if s < len(scores)]] = -np.inf  # a sensor with no scored row: none
-    rising = before < scores  # only a reading above the one before it can start a finding
-    points = np.unique(scores)  # findings change only at a score
-    counts = (np.searchsorted(np.sort(before[rising]), points, side="right")
-              - np.searchsorted(np.sort(scores[rising]), points, side="right"))
-    over = np.nonzero(counts > allowed)[0]  # counts[k]: findings for t in [points[k], points[k+1])
-    return float(points[over[-1] + 1] if len(over) else points[0])
-
-
-def run_findings(scores: np.ndarray, starts: list[int], threshold: float) -> int:
-    """Findings as the stream reports them: a sensor's run of readings above the threshold once."""
-    above = scores > threshold
-    first = above.copy()
-    first[1:] &= ~above[:-1]
-    starts = [s for s in starts if s < len(scores)]  # a sensor with no scored row starts none
-    first[starts] = above[starts]
-    return int(first.sum())
-
-
 def train(args: argparse.Namespace) -> tuple[str, dict]:
     """Trains a model as `args` say; returns where its artifact was written, and the artifact."""
-    from sklearn.ensemble import IsolationForest  # only training needs scikit-learn
-
     config = load_config(Path(args.config))
     measured = None
     if args.figures is not None:
@@ -190,7 +121,11 @@ def train(args: argparse.Namespace) -> tuple[str, dict]:
     since = datetime.fromisoformat(args.since.replace("Z", "+00:00")) if args.since else None
     if since is not None and since.tzinfo is None:
         since = since.replace(tzinfo=UTC)
-    spec = config.detectors["learned"].spec()  # the job's: the stream computes these
+    try:  # the job's: the stream computes these (LearnedRule.java checks them when it starts)
+        spec = FeatureSpec.of(config.detectors["learned"])
+    except KeyError as e:
+        raise TrainError(f"{args.config} has no [detectors.learned] {e.args[0]} (conf/job.toml "
+                         "writes every setting out)") from None
     remote = local_path(args.output_dir) is None or local_path(args.model_dir) is None
     spark = hadoop_session() if remote else None
     table = read_readings(args.output_dir, since, config.bands.physical_min,
@@ -203,15 +138,7 @@ def train(args: argparse.Namespace) -> tuple[str, dict]:
                          "its features up): let the job run longer, or pass another --since")
     started = time.monotonic()
     print(f"train: fitting {args.trees} trees on {len(X):,} readings", file=sys.stderr)
-    model = IsolationForest(n_estimators=args.trees, max_samples=min(args.max_samples, len(X)),
-                            random_state=args.seed).fit(X)
-    data = forest.export(model, len(NAMES))
-    scores = -model.score_samples(X)  # vectorised; the same numbers as the artifact's own walk:
-    every = max(1, len(X) // 1000)
-    walked = np.array([forest.score(data, row) for row in X[::every]])
-    if not np.allclose(walked, scores[::every], rtol=0, atol=1e-9):
-        raise TrainError("the exported forest does not score as scikit-learn's does (a library "
-                         f"version this script does not know: scikit-learn {version('scikit-learn')})")
+    data, scores, max_samples = fit(X, args.trees, args.max_samples, args.seed)
     days = sensor_days(table)
     threshold = budget_threshold(scores, starts, args.findings_per_sensor_day * days)
     times = table["event_time"]
@@ -221,8 +148,7 @@ def train(args: argparse.Namespace) -> tuple[str, dict]:
         "features": artifact.features_table(spec),
         "threshold": threshold,
         "budget": {"findings_per_sensor_day": args.findings_per_sensor_day, "sensor_days": days},
-        "parameters": {"trees": args.trees, "max_samples": int(model.max_samples_),
-                       "seed": args.seed},
+        "parameters": {"trees": args.trees, "max_samples": max_samples, "seed": args.seed},
         "training": {"output_dir": _shown(args.output_dir), "since": args.since,
                      "first_event_time": pc.min(times).as_py().isoformat(),
                      "last_event_time": pc.max(times).as_py().isoformat(),

@@ -1,7 +1,8 @@
 """The compaction's harness: one merge of a table's batch files, timed the ways the sink can do it,
 side by side on copies of the same files.
 
-    .venv/bin/python scripts/harness_compaction.py --batch-file F [--batches 100] [--rounds 2]
+    ./scripts/harness.sh compaction --batch-file F [--batches 100] [--rounds 2]
+                                               (python -m tools.harness.compaction)
 
 `--batch-file` is one batch file of the job's output (e.g. `readings/date=…/part-b…-000.parquet`
 of a run at 2,000 events/s); it is copied as `--batches` batch files of a table folder, then
@@ -21,11 +22,8 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "jobs"))
-
-from iotstream.io import tables  # noqa: E402
-from iotstream.io.layout import batch_file_prefix  # noqa: E402
+from iotstream.io import tables
+from iotstream.io.layout import batch_file_prefix
 
 
 def prepare(source: Path, work: Path, table: str, batches: int) -> Path:
@@ -38,7 +36,8 @@ def prepare(source: Path, work: Path, table: str, batches: int) -> Path:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(prog="./scripts/harness.sh compaction",
+                                description=__doc__.split("\n\n")[0])
     p.add_argument("--batch-file", type=Path, required=True)
     p.add_argument("--table", default="readings")
     p.add_argument("--batches", type=int, default=100)
