@@ -60,16 +60,13 @@ def resolve(spark: SparkSession, config: JobConfig) -> JobConfig:
 def _engine_call(spark: SparkSession, config: JobConfig, call: Callable[[Any, str], Any]) -> Any:
     """`call(engine, settings as JSON)`; the engine's IllegalArgumentException (a setting it
     refuses) as a ConfigError naming the config."""
-    from py4j.protocol import Py4JJavaError
+    from pyspark.errors import IllegalArgumentException
 
     try:
         return call(engine(spark), json.dumps(settings(config)))
-    except Py4JJavaError as e:
-        java = e.java_exception
-        if java.getClass().getName() != "java.lang.IllegalArgumentException":
-            raise
+    except IllegalArgumentException as e:  # pyspark's, for the JVM's
         where = f" (config: {config.source})" if config.source else ""
-        raise ConfigError(f"{java.getMessage()}{where}") from None
+        raise ConfigError(f"{str(e).strip().splitlines()[0]}{where}") from None
 
 
 def register_clock(spark: SparkSession) -> None:
