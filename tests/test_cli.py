@@ -189,7 +189,7 @@ def test_the_job_runs_away_from_the_checkout_on_the_zip_s_defaults(broker, tmp_p
                            "out", "--check"], cwd=tmp_path, env=env, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith(f"ok: topic iotmsgs at {broker.bootstrap}"), done.stdout
-    assert "detectors band, zscore, stuck, silent" in done.stdout
+    assert "detectors band, zscore, stuck, level_shift, silent," in done.stdout  # conf/job.toml's order
     shown = subprocess.run([sys.executable, "iot_aggregator.py", "--help"], cwd=tmp_path, env=env,
                            capture_output=True, text=True).stdout
     assert f"{zip_path}/iotstream/conf/job.toml" in "".join(shown.split())  # help text wraps

@@ -82,7 +82,8 @@ def apply_step(records: DataFrame, config: JobConfig) -> DataFrame:
 
 
 def require_columns(stepped: DataFrame, wanted: tuple[str, ...]) -> None:
-    """Fails with OLD_JAR when the step's output lacks any of `wanted` (a jar older than the job)."""
+    """Fails with OLD_JAR when the step's output lacks any of the `wanted` columns (a jar older
+    than the job)."""
     missing = [c for c in wanted if c not in stepped.columns]
     if missing:
         raise ConfigError(OLD_JAR.format(columns=", ".join(missing)))
