@@ -16,6 +16,7 @@ public final class RuleRegistry {
         SilentRule::new,
         ZScoreRule::new,
         RateOfChangeRule::new,
+        FlatlineRule::new,
         LearnedRule::new,
     };
 

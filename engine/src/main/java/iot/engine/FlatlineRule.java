@@ -1,0 +1,121 @@
+package iot.engine;
+
+import java.io.DataInputStream;
+import java.io.DataOutputStream;
+import java.io.IOException;
+
+/**
+ * flatline: a sensor whose spread collapses far below its own, while its values still change: the
+ * standard deviation of its last {@code readings} readings falls below {@code ratio} of its usual
+ * one, and no two readings in a row among them are equal (a run of one value is stuck's, and a
+ * sensor whose coarse readings repeat is not judged by its spread). A frozen or disconnected probe
+ * that still sends smooth, noise-free values. The usual spread is learned from the sensor's own
+ * windows while it is not flat (a moving average over about {@code warmup} readings), and judged
+ * by once it has {@code warmup} readings. Reported once per episode, at the reading that makes the
+ * window flat, with how many times smaller the spread is as the score; the episode ends when the
+ * spread is back above half its usual.
+ */
+final class FlatlineRule implements Rule<FlatlineRule.State> {
+    private static final long serialVersionUID = 1L;
+    private final boolean enabled;
+    private final int readings, warmup;
+    private final double ratio, alpha;
+
+    /** A sensor's slice: its last readings (a ring) and whether each repeated the one before,
+     * how many it has had, its usual spread, whether it is flat now. */
+    static final class State {
+        double[] values = new double[0];
+        boolean[] repeats = new boolean[0];
+        int size, next;
+        long seen;
+        double usual;
+        boolean flat;
+    }
+
+    FlatlineRule(Settings settings) {
+        Settings s = settings.detector("flatline");
+        enabled = s.flag("enabled", true);
+        readings = s.count("readings", 30, 5);
+        ratio = s.number("ratio", 0.05, r -> r > 0 && r < 1, "between 0 and 1");
+        warmup = s.count("warmup", 300, readings);
+        alpha = 2.0 / (warmup + 1);
+    }
+
+    @Override public String name() { return "flatline"; }
+    @Override public State fresh() { return new State(); }
+    @Override public int version() { return 1; }
+
+    /** Where the window's {@code i}-th reading is, oldest first. */
+    private static int at(State s, int i) {
+        return Math.floorMod(s.next - s.size + i, s.values.length);
+    }
+
+    /** The window's standard deviation (summed oldest first: the same after a restore), or NaN
+     * while it is not full or has a repeat in it. */
+    double spread(State s) {
+        if (s.size < readings) return Double.NaN;
+        double mean = 0, squares = 0;
+        for (int i = 0; i < s.size; i++) {
+            if (s.repeats[at(s, i)]) return Double.NaN;
+            mean += s.values[at(s, i)];
+        }
+        mean /= s.size;
+        for (int i = 0; i < s.size; i++) squares += (s.values[at(s, i)] - mean) * (s.values[at(s, i)] - mean);
+        return Math.sqrt(squares / s.size);
+    }
+
+    @Override
+    public void observe(State s, Reading r, Findings out) {
+        if (!r.plausible()) return;
+        if (s.values.length != readings) {
+            s.values = new double[readings];
+            s.repeats = new boolean[readings];
+            s.size = s.next = 0;
+        }
+        s.values[s.next] = r.value();
+        s.repeats[s.next] = r.repeat();
+        s.next = (s.next + 1) % readings;
+        s.size = Math.min(readings, s.size + 1);
+        s.seen++;
+        double spread = spread(s);
+        if (Double.isNaN(spread)) return;
+        if (s.seen >= warmup && s.usual > 0 && spread < ratio * s.usual) {
+            if (enabled && !s.flat) out.find(name(), "flat", s.usual / spread);
+            s.flat = true;
+            return; // a flat window is not the sensor's usual
+        }
+        if (s.flat && spread < s.usual / 2) return; // not back yet
+        s.flat = false;
+        s.usual = s.usual == 0 ? spread : s.usual + alpha * (spread - s.usual);
+    }
+
+    @Override
+    public void write(State s, DataOutputStream out) throws IOException {
+        out.writeInt(s.size);
+        for (int i = 0; i < s.size; i++) { // oldest first
+            out.writeDouble(s.values[at(s, i)]);
+            out.writeBoolean(s.repeats[at(s, i)]);
+        }
+        out.writeLong(s.seen);
+        out.writeDouble(s.usual);
+        out.writeBoolean(s.flat);
+    }
+
+    @Override
+    public State read(DataInputStream in, int version) throws IOException {
+        State s = new State();
+        int size = in.readInt();
+        s.values = new double[Math.max(readings, size)];
+        s.repeats = new boolean[s.values.length];
+        for (int i = 0; i < size; i++) {
+            s.values[i] = in.readDouble();
+            s.repeats[i] = in.readBoolean();
+        }
+        s.size = size;
+        s.next = size % s.values.length;
+        s.seen = in.readLong();
+        s.usual = in.readDouble();
+        s.flat = in.readBoolean();
+        return s;
+    }
+}
