@@ -152,6 +152,9 @@ def test_a_config_without_the_new_sections_takes_the_defaults(tmp_path):
     ("length_seconds = 60", "length_seconds = 0", "windows length_seconds must be >= 1"),
     ("min_readings = 20", "min_reading = 20", "has no setting 'min_reading'"),
     ("sensor_ttl_seconds = 3600", "sensor_ttl_seconds = 3600\nstuk = 3", "not stuk = 3"),
+    # A per-sensor rule's table goes to the engine as JSON: numbers, text, true/false only.
+    ("repeats = 10", "repeats = 1979-05-27", r"\[detectors.stuck\] repeats must be a number, "),
+    ("repeats = 10", "repeats = nan", r"\[detectors.stuck\] repeats must be a number, "),
 ])
 def test_bad_detector_settings_are_refused(tmp_path, old, new, message):
     with pytest.raises(ConfigError, match=message):

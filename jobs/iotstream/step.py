@@ -1,6 +1,7 @@
 """The per-sensor step's one door into the JVM: its settings (one JSON object, by name, as
-contract.py's step_contract.json declares them), the step applied to a DataFrame, the clock
-handed to a batch's tasks, and the check that the step gives the columns the detectors read.
+contract.py's step_contract.json declares them; the rules' resolved and checked by the engine,
+`resolve`), the step applied to a DataFrame, the clock handed to a batch's tasks, and the check
+that the step gives the contract's columns (a jar older than the job does not).
 
 The step is a Java transform of a Dataset; pyspark has no public API to apply one, so
 `apply_step` and `engine` are the one place that reaches under pyspark for the engine
@@ -53,7 +54,12 @@ def resolve(spark: SparkSession, config: JobConfig) -> JobConfig:
     """The config with the per-sensor rules' settings as the engine's rules declare them
     (every rule's table, defaults included): the engine checks them, once; ConfigError naming
     the conf/job.toml key if one is wrong."""
-    resolved = _engine_call(spark, config, lambda e, s: e.RuleRegistry.resolve(s))
+    from py4j.protocol import Py4JError
+
+    try:
+        resolved = _engine_call(spark, config, lambda e, s: e.RuleRegistry.resolve(s))
+    except Py4JError:  # a jar from before the rules declared their settings: no resolve
+        raise ConfigError(OLD_JAR.format(columns="findings")) from None
     return config.with_overrides(detectors=config.detectors.resolved(json.loads(resolved)))
 
 

@@ -60,9 +60,9 @@ TABLE_COLUMNS: dict[str, tuple[Column, ...]] = {
         *_BATCH, Column("guid", "string"), Column("state", "string"),
         Column("event_time", "timestamp"), Column("temperature", "double"),
         Column("band_low", "double"), Column("band_high", "double"), Column("reason", "string"),
-        # Which detector flagged the reading (band, three_sigma, zscore, stuck, silent,
-        # level_shift, rate_of_change), and by how much, in the detector's own unit (see
-        # docs/detection.md).
+        # Which detector flagged the reading (three_sigma, or a rule of the engine: band,
+        # zscore, stuck, silent, level_shift, rate_of_change, flatline, learned, ...), and by
+        # how much, in the detector's own unit (see docs/detection.md).
         Column("detector", "string"), Column("score", "double"),
     ),
     "quarantine": (

@@ -1,12 +1,14 @@
 """The [detectors] section: `sensor_ttl_seconds` and each detector's table. A window rule's table
 is read into its settings dataclass and checked here (base.py); every other table is a
-per-sensor rule's, handed to the engine as conf/job.toml has it: the rule declares, defaults and
+per-sensor rule's, handed to the engine as the config has it: the rule declares, defaults and
 checks its settings there (iot.engine.Settings), and the job takes them back, defaults included,
-when it starts (step.resolve)."""
+once its JVM is up (step.resolve). Until then `Detectors` knows the rules the config names:
+`enabled()` and `only()` are about those (conf/job.toml names every rule, with every setting)."""
 
 from __future__ import annotations
 
 import dataclasses
+import math
 import typing
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -102,6 +104,11 @@ def read_detectors(section: dict[str, Any], path: Path) -> Detectors:
         if name in WINDOW_RULES:
             by_name[name] = _read_table(WINDOW_RULES[name].settings, name, table, path)
         else:  # a per-sensor rule's: the engine checks it (and that there is such a rule)
+            for key, value in table.items():  # only what the engine can be handed
+                if not (isinstance(value, bool | int | str)
+                        or (isinstance(value, float) and math.isfinite(value))):
+                    raise ConfigError(f"{path}: [detectors.{name}] {key} must be a number, text "
+                                      f"or true/false, not {value!r}")
             by_name[name] = MappingProxyType(dict(table))
     return Detectors(MappingProxyType(by_name), ttl)
 

@@ -51,7 +51,7 @@ final class FlatlineRule implements Rule<FlatlineRule.State> {
     }
 
     /** The window's standard deviation (summed oldest first: the same after a restore), or NaN
-     * while it is not full or has a repeat in it. */
+     * while it is not full or has a repeat in it (a reading equal to the one before it). */
     double spread(State s) {
         if (s.size < readings) return Double.NaN;
         double mean = 0, squares = 0;
@@ -72,13 +72,14 @@ final class FlatlineRule implements Rule<FlatlineRule.State> {
             s.repeats = new boolean[readings];
             s.size = s.next = 0;
         }
+        // A repeat of its own last possible reading (Reading.repeat also counts impossible ones).
+        s.repeats[s.next] = s.size > 0 && r.value() == s.values[at(s, s.size - 1)];
         s.values[s.next] = r.value();
-        s.repeats[s.next] = r.repeat();
         s.next = (s.next + 1) % readings;
         s.size = Math.min(readings, s.size + 1);
         s.seen++;
         double spread = spread(s);
-        if (Double.isNaN(spread)) return;
+        if (Double.isNaN(spread) || spread == 0) return; // not judged, nor learned from
         if (s.seen >= warmup && s.usual > 0 && spread < ratio * s.usual) {
             if (enabled && !s.flat) out.find(name(), "flat", s.usual / spread);
             s.flat = true;

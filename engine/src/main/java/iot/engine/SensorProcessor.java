@@ -36,9 +36,9 @@ import scala.jdk.javaapi.CollectionConverters;
  * rules' clock the batch before left is held in the sensor's state and released to the rules,
  * oldest first, once the clock reaches it, in this batch or a later one; so every rule sees a
  * sensor's readings in event-time order whatever the Kafka partitions, the slicing of a backlog
- * or the producer's keys. What the
- * rules find of a reading comes out as a row of kind judged (only when they find something); rows
- * of their own (a silence, a level shift) come out too.
+ * or the producer's keys. What the rules find is data in the {@code findings} column: of a reading
+ * on its own row (judged alone as it arrives: Rule.aside), or of a released reading or another
+ * reading of the sensor (a silence after its last, a level shift's first) on a row of kind judged.
  *
  * <p>One event-time timer per sensor: while it holds readings, the next batch whose watermark
  * moves (they may be due then); otherwise its rules' earliest deadline, then TTL.
@@ -112,13 +112,14 @@ final class SensorProcessor extends StatefulProcessor<String, Row, Row> {
     }
 
     /** The rows of one sensor's call: a row per input row, the rows of judged readings with a
-     * finding, and the rules' rows of their own. */
+     * finding, and the rows of findings of other readings (a silence, a level shift's start). */
     private final class Out implements Findings.Judgements {
         final List<Object[]> rows = new ArrayList<>(); // made into Rows when the call ends
         final String key;
         final Timestamp now; // the batch's time
         Object[] current; // the row set() writes to: an input row's, or a judged reading's
-        // The reading being judged, whose row is made when a rule first sets a column of it.
+        // The reading being judged, whose row is made when a rule first finds something of it
+        // (or sets a column of it).
         String judgingState, judgingReason;
         long judgingWhen;
         double judgingValue;

@@ -66,6 +66,11 @@ class FlatlineRuleTest {
         double[] coarse = new double[60]; // 0.1 °F steps: it repeats itself
         for (int i = 0; i < 60; i++) coarse[i] = 70.0 + 0.1 * (i % 3 == 0 ? 1 : 0);
         assertEquals(List.of(), flat(f.feed(460, 1, coarse)));
+        // One value between impossible ones: a repeat of its last possible reading, never a
+        // spread of 0 judged (its score would be infinite).
+        double[] between = new double[60];
+        for (int i = 0; i < 60; i++) between[i] = i % 2 == 0 ? 70.0 : 999.0;
+        assertEquals(List.of(), flat(f.feed(520, 1, between)));
     }
 
     @Test
