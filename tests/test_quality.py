@@ -141,3 +141,20 @@ def test_a_drift_counts_once_and_is_found_by_any_of_its_readings():
     found = [flag("band", "d", 3), flag("band", "e", 6)]
     result = quality.evaluate(labels, found, None, 120.0, 10, 30)
     assert result["kinds"]["drift"] == {"labelled": 4, "caught": 2}
+
+
+def test_a_detector_added_since_is_reported_with_its_precision_and_false_findings():
+    labels = [label("a", 1, "spike"), label("b", 2, "stuck", 50.0)]
+    found = [flag("flatline", "a", 1), flag("flatline", "x", 9), flag("a_rule_not_named", "a", 1)]
+    names = (*quality.DETECTORS, "flatline", "quiet_rule")  # the config's tables
+    d = quality.evaluate(labels, found, None, 120.0, 10, 30, names)["detectors"]
+    # Meant for no fault kind: its precision (1 of 2 on a labelled fault), no recall.
+    assert {k: d["flatline"][k] for k in ("flagged", "true", "precision", "labelled", "recall")} == {
+        "flagged": 2, "true": 1, "precision": 0.5, "labelled": 0, "recall": None}
+    assert d["quiet_rule"]["flagged"] == 0 and d["a_rule_not_named"]["flagged"] == 1
+    clean = quality.false_per_sensor_day(found, [{"guid": "a", "event_time": datetime(2026, 1, 1)},
+                                                 {"guid": "a", "event_time": datetime(2026, 1, 2)}],
+                                         names)
+    assert (clean["findings"]["flatline"], clean["findings"]["quiet_rule"],
+            clean["findings"]["a_rule_not_named"], clean["all"]) == (2, 0, 1, 3)
+    assert clean["per_sensor_day"]["flatline"] == 2.0  # one sensor-day

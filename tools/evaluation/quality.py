@@ -77,9 +77,10 @@ def _key(guid: str, moment: datetime) -> Key:
 
 
 def evaluate(labels: list[dict[str, str]], found: list[dict], watermark: datetime | None,
-             silent_seconds: float, stuck_repeats: int, zscore_history: int) -> dict:
+             silent_seconds: float, stuck_repeats: int, zscore_history: int,
+             names: tuple[str, ...] = DETECTORS) -> dict:
     """Per-detector and per-kind figures, goals and the after-shift bar (see the module's
-    docstring)."""
+    docstring); for the detectors `names` (and any other that found something)."""
     readings: dict[Key, str] = {}
     silences: set[Key] = set()
     for lab in labels:
@@ -108,7 +109,7 @@ def evaluate(labels: list[dict[str, str]], found: list[dict], watermark: datetim
     faults["silent"] = [{s} for s in observable]
     faults["shift"] = [{k} for k, v in readings.items() if v == "shift"]
 
-    flags: dict[str, set[Key]] = {d: set() for d in _named(found)}
+    flags: dict[str, set[Key]] = {d: set() for d in _named(found, names)}
     for row in found:
         flags[row["detector"]].add(_key(row["guid"], row["event_time"]))
 
@@ -152,9 +153,9 @@ def evaluate(labels: list[dict[str, str]], found: list[dict], watermark: datetim
             "after_shift": after_shift(readings, flags["zscore"], zscore_history)}
 
 
-def _named(found: list[dict]) -> list[str]:
-    """The detectors to report: those of TARGETS, then any other that found something."""
-    return [*DETECTORS, *sorted({a["detector"] for a in found} - set(DETECTORS))]
+def _named(found: list[dict], names: tuple[str, ...]) -> list[str]:
+    """The detectors to report: `names`, then any other that found something."""
+    return [*names, *sorted({a["detector"] for a in found} - set(names))]
 
 
 def _drifts(labels: list[dict[str, str]]) -> list[set[Key]]:
@@ -210,11 +211,12 @@ def sensor_days(readings: list[dict]) -> float:
     return sum((last - first).total_seconds() for first, last in spans.values()) / 86_400
 
 
-def false_per_sensor_day(found: list[dict], readings: list[dict]) -> dict:
+def false_per_sensor_day(found: list[dict], readings: list[dict],
+                         names: tuple[str, ...] = DETECTORS) -> dict:
     """A fleet with no fault: every finding is false. Per detector, and over all of them
     together: findings, and findings per sensor-day."""
     days = sensor_days(readings)
-    counts = {name: sum(a["detector"] == name for a in found) for name in _named(found)}
+    counts = {name: sum(a["detector"] == name for a in found) for name in _named(found, names)}
     per_day = {name: n / days if days else None for name, n in counts.items()}
     return {"sensors": len({r["guid"] for r in readings}), "readings": len(readings),
             "sensor_days": days, "findings": counts, "per_sensor_day": per_day,
@@ -298,14 +300,17 @@ def main(argv: list[str] | None = None) -> int:
     if not totals:
         print(f"quality: no batch_totals under {args.output_dir}: did the job run?", file=sys.stderr)
         return 1
+    # Every detector of TARGETS, then every other the config has a table for (a rule added
+    # since: its precision and false findings, measured for no fault kind).
+    names = (*DETECTORS, *(n for n, t in tables.items() if isinstance(t, dict) and n not in TARGETS))
     result = evaluate(read_labels(args.labels), read_table(args.output_dir, "anomalies"),
-                      max(marks) if marks else None, silent_seconds, repeats, history)
+                      max(marks) if marks else None, silent_seconds, repeats, history, names)
     result["events"] = sum(t["accepted"] for t in totals)
     result["measured_at"] = datetime.now(UTC).isoformat(timespec="seconds")
     print(markdown(result))
     if args.clean_output_dir is not None:
         result["clean"] = false_per_sensor_day(read_table(args.clean_output_dir, "anomalies"),
-                                               read_table(args.clean_output_dir, "readings"))
+                                               read_table(args.clean_output_dir, "readings"), names)
         print()
         print(clean_markdown(result["clean"], BUDGET))
     if args.json:
