@@ -28,7 +28,7 @@ final class Feed implements Findings.Judgements {
     private final List<Found> judged = new ArrayList<>(); // of the reading being judged
     private final List<Found> rows = new ArrayList<>(); // of other readings, not yet in found
     private final List<Found> found = new ArrayList<>();
-    private String judgingState, judgingReason; // the reading being judged (state null: none)
+    private String judgingState; // the reading being judged (null: none)
     private long judgingWhen;
     private double judgingValue;
 
@@ -180,7 +180,6 @@ final class Feed implements Findings.Judgements {
         judgingState = state;
         judgingWhen = when;
         judgingValue = value;
-        judgingReason = reason;
     }
 
     @Override
