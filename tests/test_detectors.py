@@ -1,7 +1,7 @@
 """Per-sensor detectors (zscore, stuck, silent) through the job's streaming query over several
 micro-batches, restarts and TTL eviction included. Each rule reading by reading, and the stored
 state's formats, are the engine's JUnit tests (engine/src/test: ZScoreRuleTest, OtherRulesTest,
-SensorCodecTest), run by `mvn package` in scripts/setup.sh."""
+SensorStateTest), run by `mvn package` in scripts/setup.sh."""
 
 from __future__ import annotations
 

@@ -1,8 +1,11 @@
-"""State written by the engine before rules had state sections of their own (b8869d4, format 2)
-loads in today's engine: a checkpoint the old job left after reading part 1 of a topic (fixture:
-tests/data/state-b8869d4) is resumed by today's job through spark-submit, on the real broker fed
-by the real console producer, and the sensors' state goes on where it was: zscore judges a spike
-by the history read before, stuck counts the repeats read before, and no sensor of before is new.
+"""State written by the engine before rules had state sections of their own (b8869d4, format 2:
+one byte array per sensor) loads in today's engine, which keeps typed state per rule: a
+checkpoint the old job left after reading part 1 of a topic (fixture: tests/data/state-b8869d4)
+is resumed by today's job through spark-submit, on the real broker fed by the real console
+producer, and the sensors' state goes on where it was: zscore judges a spike by the history read
+before, stuck counts the repeats read before, and no sensor of before is new. Each sensor was
+converted once: its bytes are gone, and Spark's state reader shows its typed state variables
+(the sensor's core, and one per rule).
 """
 
 from __future__ import annotations
@@ -39,7 +42,13 @@ def _readings(part: str) -> list[dict]:
     return [json.loads(line) for line in (FIXTURE / part).read_text().splitlines()]
 
 
-def test_state_of_the_engine_before_loads_and_goes_on(broker, tmp_path):
+def _state(spark, checkpoint: Path, variable: str) -> dict:
+    """A state variable of the step (operator 0) as Spark's state reader shows it, by guid."""
+    rows = spark.read.format("statestore").option("stateVarName", variable).load(str(checkpoint))
+    return {r["key"]["value"]: r["value"] for r in rows.collect()}
+
+
+def test_state_of_the_engine_before_loads_and_goes_on(broker, spark, tmp_path):
     broker.create_topic(TOPIC)
     broker.produce_file(TOPIC, FIXTURE / "part1.jsonl")
     broker.produce_file(TOPIC, FIXTURE / "part2.jsonl")
@@ -75,3 +84,13 @@ def test_state_of_the_engine_before_loads_and_goes_on(broker, tmp_path):
         repeats[-1]["eventTime"].rstrip("Z"))
     assert {key for key in found if key[1] not in ("three_sigma",)} == {("s0", "zscore"),
                                                                         ("s1", "stuck")}
+    # Converted: no sensor keeps the bytes of before; each has its core and its rules' state.
+    checkpoint = output / "_checkpoint"
+    _ = spark.streams.active  # Spark's state reader needs the coordinator a streaming session starts
+    assert _state(spark, checkpoint, "sensor") == {}
+    core = _state(spark, checkpoint, "core")
+    assert sorted(core) == sorted({s["guid"] for s in sensors})
+    assert core["s1"]["lastValue"] == 61.0 and core["s1"]["state"] == repeats[-1]["state"]
+    zscore = _state(spark, checkpoint, "zscore")["s0"]
+    assert zscore["history"] == history and zscore["run"] == [72.0] and zscore["runReported"]
+    assert _state(spark, checkpoint, "stuck")["s1"]["repeats"] == 10

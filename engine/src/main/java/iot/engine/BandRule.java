@@ -1,10 +1,9 @@
 package iot.engine;
 
-import java.io.DataInputStream;
-import java.io.DataOutputStream;
-import java.io.IOException;
 import java.util.HashMap;
 import java.util.Map;
+import org.apache.spark.sql.Encoder;
+import org.apache.spark.sql.Encoders;
 
 /**
  * band: the band rule itself is the parse's (its reason column: outside the state's band, or any
@@ -13,14 +12,19 @@ import java.util.Map;
  * another reason. A reading kept out of the rules (late) is judged alone. The score is how far
  * outside its state's band the reading is, in °F (its absolute value for a state with no band).
  */
-final class BandRule implements Rule<BandRule.State> {
+public final class BandRule implements Rule<BandRule.State> {
     private static final long serialVersionUID = 1L;
     static final int BACK = 10;
 
     /** A sensor's slice: the reason of its run out of band (null: none), readings in band since. */
-    static final class State {
+    public static final class State {
         String reason;
         int inBand;
+
+        public String getReason() { return reason; }
+        public void setReason(String v) { reason = v; }
+        public int getInBand() { return inBand; }
+        public void setInBand(int v) { inBand = v; }
     }
 
     private final boolean enabled;
@@ -34,7 +38,7 @@ final class BandRule implements Rule<BandRule.State> {
 
     @Override public String name() { return "band"; }
     @Override public State fresh() { return new State(); }
-    @Override public int version() { return 1; }
+    @Override public Encoder<State> encoder() { return Encoders.bean(State.class); }
 
     /** How far outside its state's band the value is (°F). */
     double score(String state, double value) {
@@ -57,20 +61,5 @@ final class BandRule implements Rule<BandRule.State> {
         if (enabled && !reason.equals(s.reason)) out.find(name(), reason, score(r.state(), r.value()));
         s.reason = reason;
         s.inBand = 0;
-    }
-
-    @Override
-    public void write(State s, DataOutputStream out) throws IOException {
-        out.writeBoolean(s.reason != null);
-        if (s.reason != null) out.writeUTF(s.reason);
-        out.writeInt(s.inBand);
-    }
-
-    @Override
-    public State read(DataInputStream in, int version) throws IOException {
-        State s = new State();
-        s.reason = in.readBoolean() ? in.readUTF() : null;
-        s.inBand = in.readInt();
-        return s;
     }
 }

@@ -1,8 +1,7 @@
 package iot.engine;
 
-import java.io.DataInputStream;
-import java.io.DataOutputStream;
-import java.io.IOException;
+import org.apache.spark.sql.Encoder;
+import org.apache.spark.sql.Encoders;
 
 /**
  * flatline: a sensor whose spread collapses far below its own, while its values still change: the
@@ -15,21 +14,37 @@ import java.io.IOException;
  * window flat, with how many times smaller the spread is as the score; the episode ends when the
  * spread is back above half its usual.
  */
-final class FlatlineRule implements Rule<FlatlineRule.State> {
+public final class FlatlineRule implements Rule<FlatlineRule.State> {
     private static final long serialVersionUID = 1L;
     private final boolean enabled;
-    private final int readings, warmup;
+    final int readings; // (LegacySensorState reads it too)
+    private final int warmup;
     private final double ratio, alpha;
 
     /** A sensor's slice: its last readings (a ring) and whether each repeated the one before,
      * how many it has had, its usual spread, whether it is flat now. */
-    static final class State {
+    public static final class State {
         double[] values = new double[0];
         boolean[] repeats = new boolean[0];
         int size, next;
         long seen;
         double usual;
         boolean flat;
+
+        public double[] getValues() { return values; }
+        public void setValues(double[] v) { values = v; }
+        public boolean[] getRepeats() { return repeats; }
+        public void setRepeats(boolean[] v) { repeats = v; }
+        public int getSize() { return size; }
+        public void setSize(int v) { size = v; }
+        public int getNext() { return next; }
+        public void setNext(int v) { next = v; }
+        public long getSeen() { return seen; }
+        public void setSeen(long v) { seen = v; }
+        public double getUsual() { return usual; }
+        public void setUsual(double v) { usual = v; }
+        public boolean isFlat() { return flat; }
+        public void setFlat(boolean v) { flat = v; }
     }
 
     FlatlineRule(Settings settings) {
@@ -43,10 +58,10 @@ final class FlatlineRule implements Rule<FlatlineRule.State> {
 
     @Override public String name() { return "flatline"; }
     @Override public State fresh() { return new State(); }
-    @Override public int version() { return 1; }
+    @Override public Encoder<State> encoder() { return Encoders.bean(State.class); }
 
     /** Where the window's {@code i}-th reading is, oldest first. */
-    private static int at(State s, int i) {
+    static int at(State s, int i) {
         return Math.floorMod(s.next - s.size + i, s.values.length);
     }
 
@@ -88,35 +103,5 @@ final class FlatlineRule implements Rule<FlatlineRule.State> {
         if (s.flat && spread < s.usual / 2) return; // not back yet
         s.flat = false;
         s.usual = s.usual == 0 ? spread : s.usual + alpha * (spread - s.usual);
-    }
-
-    @Override
-    public void write(State s, DataOutputStream out) throws IOException {
-        out.writeInt(s.size);
-        for (int i = 0; i < s.size; i++) { // oldest first
-            out.writeDouble(s.values[at(s, i)]);
-            out.writeBoolean(s.repeats[at(s, i)]);
-        }
-        out.writeLong(s.seen);
-        out.writeDouble(s.usual);
-        out.writeBoolean(s.flat);
-    }
-
-    @Override
-    public State read(DataInputStream in, int version) throws IOException {
-        State s = new State();
-        int size = in.readInt();
-        s.values = new double[Math.max(readings, size)];
-        s.repeats = new boolean[s.values.length];
-        for (int i = 0; i < size; i++) {
-            s.values[i] = in.readDouble();
-            s.repeats[i] = in.readBoolean();
-        }
-        s.size = size;
-        s.next = size % s.values.length;
-        s.seen = in.readLong();
-        s.usual = in.readDouble();
-        s.flat = in.readBoolean();
-        return s;
     }
 }

@@ -1,8 +1,7 @@
 package iot.engine;
 
-import java.io.DataInputStream;
-import java.io.DataOutputStream;
-import java.io.IOException;
+import org.apache.spark.sql.Encoder;
+import org.apache.spark.sql.Encoders;
 
 /**
  * learned: a reading whose features score above the model's threshold (a run of such readings
@@ -12,7 +11,7 @@ import java.io.IOException;
  * and its last value. The state is kept with or without a model, so a model that arrives later
  * scores warm sensors. The model is the one the driver chose for the batch ({@link LearnedModel}).
  */
-final class LearnedRule implements Rule<LearnedRule.State> {
+public final class LearnedRule implements Rule<LearnedRule.State> {
     private static final long serialVersionUID = 1L;
 
     private final boolean enabled;
@@ -20,10 +19,25 @@ final class LearnedRule implements Rule<LearnedRule.State> {
     private final double fast, slow, minSigma;
     final String spec; // the features' settings, as an artifact must state them
 
-    static final class State {
+    public static final class State {
         long n;
         double mean, var, slowMean, slowVar, last;
         boolean run; // the last scored reading was above the threshold
+
+        public long getN() { return n; }
+        public void setN(long v) { n = v; }
+        public double getMean() { return mean; }
+        public void setMean(double v) { mean = v; }
+        public double getVar() { return var; }
+        public void setVar(double v) { var = v; }
+        public double getSlowMean() { return slowMean; }
+        public void setSlowMean(double v) { slowMean = v; }
+        public double getSlowVar() { return slowVar; }
+        public void setSlowVar(double v) { slowVar = v; }
+        public double getLast() { return last; }
+        public void setLast(double v) { last = v; }
+        public boolean isRun() { return run; }
+        public void setRun(boolean v) { run = v; }
     }
 
     LearnedRule(Settings settings) {
@@ -41,7 +55,7 @@ final class LearnedRule implements Rule<LearnedRule.State> {
 
     @Override public String name() { return "learned"; }
     @Override public State fresh() { return new State(); }
-    @Override public int version() { return 1; }
+    @Override public Encoder<State> encoder() { return Encoders.bean(State.class); }
 
     /** The reading's features, before it joins the state (null while the sensor warms up). */
     double[] features(State s, double value) {
@@ -82,29 +96,5 @@ final class LearnedRule implements Rule<LearnedRule.State> {
             s.run = above;
         }
         learn(s, r.value());
-    }
-
-    @Override
-    public void write(State s, DataOutputStream out) throws IOException {
-        out.writeLong(s.n);
-        out.writeDouble(s.mean);
-        out.writeDouble(s.var);
-        out.writeDouble(s.slowMean);
-        out.writeDouble(s.slowVar);
-        out.writeDouble(s.last);
-        out.writeBoolean(s.run);
-    }
-
-    @Override
-    public State read(DataInputStream in, int version) throws IOException {
-        State s = new State();
-        s.n = in.readLong();
-        s.mean = in.readDouble();
-        s.var = in.readDouble();
-        s.slowMean = in.readDouble();
-        s.slowVar = in.readDouble();
-        s.last = in.readDouble();
-        s.run = in.readBoolean();
-        return s;
     }
 }

@@ -1,8 +1,7 @@
 package iot.engine;
 
-import java.io.DataInputStream;
-import java.io.DataOutputStream;
-import java.io.IOException;
+import org.apache.spark.sql.Encoder;
+import org.apache.spark.sql.Encoders;
 
 /**
  * rate_of_change: a reading whose temperature changed faster than {@code max_f_per_minute} since
@@ -16,7 +15,7 @@ import java.io.IOException;
  * from both: another jump, judged from the jump's reading. Impossible values are the band
  * rule's: skipped.
  */
-final class RateOfChangeRule implements Rule<RateOfChangeRule.State> {
+public final class RateOfChangeRule implements Rule<RateOfChangeRule.State> {
     private static final long serialVersionUID = 1L;
     static final int BEFORE_READINGS = 100;
     private final boolean enabled;
@@ -26,13 +25,26 @@ final class RateOfChangeRule implements Rule<RateOfChangeRule.State> {
     /** A sensor's slice: the reading jumps are judged from, the last reading if it jumped
      * (time NONE: it did not), and the level before its last move (NaN: none) for how many more
      * readings. */
-    static final class State {
+    public static final class State {
         long time = Sensor.NONE;
         double value;
         long jumpTime = Sensor.NONE;
         double jumpValue;
         double before = Double.NaN;
         int beforeLeft;
+
+        public long getTime() { return time; }
+        public void setTime(long v) { time = v; }
+        public double getValue() { return value; }
+        public void setValue(double v) { value = v; }
+        public long getJumpTime() { return jumpTime; }
+        public void setJumpTime(long v) { jumpTime = v; }
+        public double getJumpValue() { return jumpValue; }
+        public void setJumpValue(double v) { jumpValue = v; }
+        public double getBefore() { return before; }
+        public void setBefore(double v) { before = v; }
+        public int getBeforeLeft() { return beforeLeft; }
+        public void setBeforeLeft(int v) { beforeLeft = v; }
     }
 
     RateOfChangeRule(Settings settings) {
@@ -44,7 +56,7 @@ final class RateOfChangeRule implements Rule<RateOfChangeRule.State> {
 
     @Override public String name() { return "rate_of_change"; }
     @Override public State fresh() { return new State(); }
-    @Override public int version() { return 1; }
+    @Override public Encoder<State> encoder() { return Encoders.bean(State.class); }
 
     /** °F per minute from ({@code fromTime}, {@code from}) to ({@code when}, {@code value}). */
     private double rate(long fromTime, double from, long when, double value) {
@@ -91,27 +103,5 @@ final class RateOfChangeRule implements Rule<RateOfChangeRule.State> {
         s.time = r.when();
         s.value = r.value();
         s.jumpTime = Sensor.NONE;
-    }
-
-    @Override
-    public void write(State s, DataOutputStream out) throws IOException {
-        out.writeLong(s.time);
-        out.writeDouble(s.value);
-        out.writeLong(s.jumpTime);
-        out.writeDouble(s.jumpValue);
-        out.writeDouble(s.before);
-        out.writeInt(s.beforeLeft);
-    }
-
-    @Override
-    public State read(DataInputStream in, int version) throws IOException {
-        State s = new State();
-        s.time = in.readLong();
-        s.value = in.readDouble();
-        s.jumpTime = in.readLong();
-        s.jumpValue = in.readDouble();
-        s.before = in.readDouble();
-        s.beforeLeft = in.readInt();
-        return s;
     }
 }

@@ -1,19 +1,17 @@
 package iot.engine;
 
-import java.io.DataInputStream;
-import java.io.DataOutputStream;
-import java.io.IOException;
 import java.io.Serializable;
 import java.util.List;
+import org.apache.spark.sql.Encoder;
 
 /**
  * A per-sensor detector rule of the step. It owns its settings (declared, defaulted and checked
  * where it reads them from its [detectors.*] table when it is made: {@link Settings}), its slice
- * of each sensor's state (of type {@code S}, kept by the step under the rule's name and written
- * by the rule alone, in a format the rule versions), and what it finds ({@link Findings}: data
- * the job's tables take as they come). Adding a rule never changes another rule's state: a
- * sensor saved before a rule existed gets {@link #fresh} state for it. Registered in
- * {@link RuleRegistry}.
+ * of each sensor's state (of type {@code S}: Spark keeps it as a state variable of the rule's
+ * own, named after the rule and stored with the rule's {@link #encoder}, so its fields are
+ * columns Spark's state reader shows), and what it finds ({@link Findings}: data the job's tables
+ * take as they come). Adding a rule never changes another rule's state: a sensor saved before a
+ * rule existed gets {@link #fresh} state for it. Registered in {@link RuleRegistry}.
  */
 public interface Rule<S> extends Serializable {
     /** Its name: the name its state is kept under (and, as a rule, its findings' detector). */
@@ -27,13 +25,16 @@ public interface Rule<S> extends Serializable {
     /** The state of a sensor it has seen nothing of (or forgotten: TTL). */
     S fresh();
 
-    /** Its state's format: written with the state; {@link #read} takes every one from 1 to this
-     * (SensorCodec refuses any other before it asks). */
-    int version();
+    /** The name of its state variable: its name, unless its state's fields changed in a way
+     * Spark's schema check refuses (a new name then starts every sensor's state fresh). */
+    default String stateName() {
+        return name();
+    }
 
-    void write(S state, DataOutputStream out) throws IOException;
-
-    S read(DataInputStream in, int version) throws IOException;
+    /** How Spark stores its state: a bean encoder of {@code S} (its properties are the stored
+     * fields; RuleStateTest checks that each of them survives a round trip). A change of its
+     * fields is a change of the stored schema, which Spark checks when a query restarts. */
+    Encoder<S> encoder();
 
     /**
      * Takes one reading of the sensor (no duplicate, not late), in event-time order, once the

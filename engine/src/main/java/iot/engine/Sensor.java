@@ -8,7 +8,9 @@ import java.util.List;
  * it has a model at all, the windows it was counted in, the readings accepted in windows still
  * open, the readings held for the rules, its timer), and each rule's own slice, in the order of
  * the step's rules. A sensor the job has forgotten (TTL) keeps its entry with no model, so that it
- * is never counted as a new sensor twice. Stored by {@link SensorCodec}.
+ * is never counted as a new sensor twice. Spark stores the common state as a bean (the state
+ * variable {@code core}: its properties below) and each rule's slice in a state variable of the
+ * rule's own (SensorProcessor).
  *
  * <p>Readings reach the rules in event-time order, whatever order Kafka delivered them in: a
  * reading is held ({@link #hold}) until the rules' clock reaches it, then released to every rule
@@ -34,12 +36,45 @@ public final class Sensor {
     String[] heldStates = new String[0];
     String[] heldReasons = new String[0];
     int heldSize;
-    final Object[] slices;
+    Object[] slices; // each rule's, in the order of the step's rules
+
+    /** A sensor whose slices the step sets once its core is read back from the store. */
+    public Sensor() {
+        slices = new Object[0];
+    }
 
     Sensor(List<Rule<?>> rules) {
         slices = new Object[rules.size()];
         for (int i = 0; i < slices.length; i++) slices[i] = rules.get(i).fresh();
     }
+
+    // The stored properties (arrays as long as they are used).
+    public boolean isHasModel() { return hasModel; }
+    public void setHasModel(boolean v) { hasModel = v; }
+    public double getLastValue() { return lastValue; }
+    public void setLastValue(double v) { lastValue = v; }
+    public long getLastTime() { return lastTime; }
+    public void setLastTime(long v) { lastTime = v; }
+    public String getState() { return state; }
+    public void setState(String v) { state = v; }
+    public long[] getWindows() { return windows; }
+    public void setWindows(long[] v) { windows = v; }
+    public long getTimer() { return timer; }
+    public void setTimer(long v) { timer = v; }
+    public long[] getSeenTimes() { return Arrays.copyOf(seenTimes, seenSize); }
+    public void setSeenTimes(long[] v) { seenTimes = v; seenSize = v.length; }
+    public double[] getSeenValues() { return Arrays.copyOf(seenValues, seenSize); }
+    public void setSeenValues(double[] v) { seenValues = v; }
+    public long getSeenMax() { return seenMax; }
+    public void setSeenMax(long v) { seenMax = v; }
+    public long[] getHeldTimes() { return Arrays.copyOf(heldTimes, heldSize); }
+    public void setHeldTimes(long[] v) { heldTimes = v; heldSize = v.length; }
+    public double[] getHeldValues() { return Arrays.copyOf(heldValues, heldSize); }
+    public void setHeldValues(double[] v) { heldValues = v; }
+    public String[] getHeldStates() { return Arrays.copyOf(heldStates, heldSize); }
+    public void setHeldStates(String[] v) { heldStates = v; }
+    public String[] getHeldReasons() { return Arrays.copyOf(heldReasons, heldSize); }
+    public void setHeldReasons(String[] v) { heldReasons = v; }
 
     public long lastTime() {
         return lastTime;

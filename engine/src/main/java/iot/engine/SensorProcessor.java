@@ -8,16 +8,13 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import org.apache.spark.sql.Encoders;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.RowFactory;
 import org.apache.spark.sql.streaming.ExpiredTimerInfo;
 import org.apache.spark.sql.streaming.OutputMode;
 import org.apache.spark.sql.streaming.StatefulProcessor;
-import org.apache.spark.sql.streaming.TTLConfig;
 import org.apache.spark.sql.streaming.TimeMode;
 import org.apache.spark.sql.streaming.TimerValues;
-import org.apache.spark.sql.streaming.ValueState;
 import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.StructType;
 import scala.jdk.javaapi.CollectionConverters;
@@ -54,7 +51,7 @@ final class SensorProcessor extends StatefulProcessor<String, Row, Row> {
     private final int kindAt, lateAt, toRulesAt, firstAt, firstInStateAt, firstInWindowAt, newSensorAt;
     private final int duplicateKindAt, keptAt, findingsAt;
     private final Object[] unset; // each output column's value in a row nobody set it in
-    private transient ValueState<byte[]> store;
+    private transient SensorStore store;
 
     SensorProcessor(StructType input, Settings settings, List<Rule<?>> rules) {
         this.rules = rules;
@@ -98,7 +95,7 @@ final class SensorProcessor extends StatefulProcessor<String, Row, Row> {
 
     @Override
     public void init(OutputMode outputMode, TimeMode timeMode) {
-        store = getHandle().getValueState("sensor", Encoders.BINARY(), TTLConfig.NONE());
+        store = new SensorStore(getHandle(), rules);
     }
 
     static long micros(Timestamp t) {
@@ -239,8 +236,9 @@ final class SensorProcessor extends StatefulProcessor<String, Row, Row> {
         long judgedBefore = SensorStep.judgedBeforeMicros(); // the batch before's rules' clock
         long judgedUntil = SensorStep.judgedUntilMicros(); // this batch's
         boolean clocked = now != Sensor.NONE;
-        boolean known = store.exists();
-        Sensor m = known ? SensorCodec.fromBytes(store.get(), rules) : new Sensor(rules);
+        Sensor m = store.load();
+        boolean known = m != null;
+        if (!known) m = new Sensor(rules);
         if (clocked) m.closeWindows(windowMicros, restateMicros, now);
         // What the clock before allowed (a timer not yet fired): judged before this batch's.
         if (judgedBefore != Sensor.NONE) m.release(rules, judgedBefore, ttlMicros, out);
@@ -296,7 +294,7 @@ final class SensorProcessor extends StatefulProcessor<String, Row, Row> {
         out.current = null;
         if (judgedUntil != Sensor.NONE) m.release(rules, judgedUntil, ttlMicros, out);
         setTimer(m, judgedUntil, timers);
-        store.update(SensorCodec.toBytes(m, rules));
+        store.save(m);
         return out.result();
     }
 
@@ -325,15 +323,15 @@ final class SensorProcessor extends StatefulProcessor<String, Row, Row> {
     public scala.collection.Iterator<Row> handleExpiredTimer(
             String key, TimerValues timers, ExpiredTimerInfo expired) {
         Out out = new Out(key, timers);
-        if (!store.exists()) return out.result();
-        Sensor m = SensorCodec.fromBytes(store.get(), rules);
+        Sensor m = store.load();
+        if (m == null) return out.result();
         m.timer = Sensor.NONE; // it fired: Spark has dropped it
         long now = SensorStep.clockMicros();
         long judgedUntil = SensorStep.judgedUntilMicros();
         if (now != Sensor.NONE) m.closeWindows(windowMicros, restateMicros, now);
         if (judgedUntil != Sensor.NONE) m.release(rules, judgedUntil, ttlMicros, out);
         setTimer(m, judgedUntil, timers);
-        store.update(SensorCodec.toBytes(m, rules));
+        store.save(m);
         return out.result();
     }
 }

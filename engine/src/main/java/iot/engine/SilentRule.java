@@ -1,9 +1,8 @@
 package iot.engine;
 
-import java.io.DataInputStream;
-import java.io.DataOutputStream;
-import java.io.IOException;
 import java.util.Arrays;
+import org.apache.spark.sql.Encoder;
+import org.apache.spark.sql.Encoders;
 
 /**
  * silent: a sensor that reported before and then sent nothing for longer than its own cadence
@@ -15,7 +14,7 @@ import java.util.Arrays;
  * clock has passed that much time after it: when the sensor comes back, or when its timer fires.
  * Its score is the silence it was judged by, in seconds.
  */
-final class SilentRule implements Rule<SilentRule.State> {
+public final class SilentRule implements Rule<SilentRule.State> {
     private static final long serialVersionUID = 1L;
     static final int INTERVALS = 16;
     static final double QUANTILE = 0.9;
@@ -26,10 +25,17 @@ final class SilentRule implements Rule<SilentRule.State> {
 
     /** A sensor's slice: whether its present silence is reported, and its last intervals (µs,
      * the oldest overwritten first). */
-    static final class State {
+    public static final class State {
         boolean reported;
         long[] intervals = new long[0];
         int next;
+
+        public boolean isReported() { return reported; }
+        public void setReported(boolean v) { reported = v; }
+        public long[] getIntervals() { return intervals; }
+        public void setIntervals(long[] v) { intervals = v; }
+        public int getNext() { return next; }
+        public void setNext(int v) { next = v; }
     }
 
     SilentRule(Settings settings) {
@@ -45,7 +51,7 @@ final class SilentRule implements Rule<SilentRule.State> {
 
     @Override public String name() { return "silent"; }
     @Override public State fresh() { return new State(); }
-    @Override public int version() { return 2; }
+    @Override public Encoder<State> encoder() { return Encoders.bean(State.class); }
 
     /** How long the sensor may send nothing (µs): missed_readings of its long interval (the
      * QUANTILE of its last intervals, the nearest rank), at least after_seconds, below the TTL;
@@ -91,25 +97,5 @@ final class SilentRule implements Rule<SilentRule.State> {
             report(s, sensor.state(), sensor.lastTime(), sensor.lastValue(), out);
             s.reported = true;
         }
-    }
-
-    @Override
-    public void write(State s, DataOutputStream out) throws IOException {
-        out.writeBoolean(s.reported);
-        out.writeInt(s.intervals.length);
-        for (long i : s.intervals) out.writeLong(i);
-        out.writeInt(s.next);
-    }
-
-    @Override
-    public State read(DataInputStream in, int version) throws IOException {
-        State s = new State();
-        s.reported = in.readBoolean();
-        if (version >= 2) {
-            s.intervals = new long[in.readInt()];
-            for (int i = 0; i < s.intervals.length; i++) s.intervals[i] = in.readLong();
-            s.next = in.readInt();
-        }
-        return s;
     }
 }

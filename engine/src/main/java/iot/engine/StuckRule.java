@@ -1,8 +1,7 @@
 package iot.engine;
 
-import java.io.DataInputStream;
-import java.io.DataOutputStream;
-import java.io.IOException;
+import org.apache.spark.sql.Encoder;
+import org.apache.spark.sql.Encoders;
 
 /**
  * stuck: a run of identical values longer than the sensor's own readings make likely, reported
@@ -14,22 +13,35 @@ import java.io.IOException;
  * Wilson bound at 95%; runs it reported are left out of it). A sensor with no history yet is
  * taken to repeat at the rate CAP, which bounds how long a run must be.
  */
-final class StuckRule implements Rule<StuckRule.State> {
+public final class StuckRule implements Rule<StuckRule.State> {
     private static final long serialVersionUID = 1L;
     static final int TRANSITIONS = 200;
     static final double Z = 1.645;
     static final double CAP = 0.95;
-    private final boolean enabled;
-    private final int repeats;
+    final boolean enabled; // (LegacySensorState reads them too)
+    final int repeats;
     private final double logChance;
 
     /** A sensor's slice: how many readings in a row had its latest value, whether that run was
      * reported, and its last transitions (1: the value repeated) as bits, the oldest overwritten. */
-    static final class State {
+    public static final class State {
         int repeats;
         boolean reported;
         long[] bits = new long[(TRANSITIONS + 63) / 64];
         int size, next, ones;
+
+        public int getRepeats() { return repeats; }
+        public void setRepeats(int v) { repeats = v; }
+        public boolean isReported() { return reported; }
+        public void setReported(boolean v) { reported = v; }
+        public long[] getBits() { return bits; }
+        public void setBits(long[] v) { bits = v; }
+        public int getSize() { return size; }
+        public void setSize(int v) { size = v; }
+        public int getNext() { return next; }
+        public void setNext(int v) { next = v; }
+        public int getOnes() { return ones; }
+        public void setOnes(int v) { ones = v; }
     }
 
     StuckRule(Settings settings) {
@@ -41,7 +53,7 @@ final class StuckRule implements Rule<StuckRule.State> {
 
     @Override public String name() { return "stuck"; }
     @Override public State fresh() { return new State(); }
-    @Override public int version() { return 2; }
+    @Override public Encoder<State> encoder() { return Encoders.bean(State.class); }
 
     /** The rate at which the sensor repeats its value, bounded above (the Wilson score bound). */
     static double repeatRate(State s) {
@@ -88,30 +100,5 @@ final class StuckRule implements Rule<StuckRule.State> {
             out.find(name(), "stuck", s.repeats);
             s.reported = true;
         }
-    }
-
-    @Override
-    public void write(State s, DataOutputStream out) throws IOException {
-        out.writeInt(s.repeats);
-        out.writeBoolean(s.reported);
-        for (long w : s.bits) out.writeLong(w);
-        out.writeInt(s.size);
-        out.writeInt(s.next);
-        out.writeInt(s.ones);
-    }
-
-    @Override
-    public State read(DataInputStream in, int version) throws IOException {
-        State s = new State();
-        s.repeats = in.readInt();
-        s.reported = enabled && s.repeats >= repeats; // version 1 reported a run at `repeats`
-        if (version >= 2) {
-            s.reported = in.readBoolean();
-            for (int i = 0; i < s.bits.length; i++) s.bits[i] = in.readLong();
-            s.size = in.readInt();
-            s.next = in.readInt();
-            s.ones = in.readInt();
-        }
-        return s;
     }
 }

@@ -1,10 +1,9 @@
 package iot.engine;
 
-import java.io.DataInputStream;
-import java.io.DataOutputStream;
-import java.io.IOException;
 import java.util.Arrays;
 import java.util.List;
+import org.apache.spark.sql.Encoder;
+import org.apache.spark.sql.Encoders;
 
 /**
  * zscore and level_shift, which share one history of the sensor's normal readings (a level shift
@@ -17,7 +16,7 @@ import java.util.List;
  * the size, keeping its spread; the history before is kept for {@code 2 * history} readings: a
  * return to it within them was an excursion, and the old history comes back.
  */
-final class ZScoreRule implements Rule<ZScoreRule.State> {
+public final class ZScoreRule implements Rule<ZScoreRule.State> {
     private static final long serialVersionUID = 1L;
     static final double RUN_SHARE = 0.5;
     // On arrival, the band of the history judged so far: its mean, and the mean less and plus
@@ -31,7 +30,7 @@ final class ZScoreRule implements Rule<ZScoreRule.State> {
     private final double threshold, minSigma;
 
     /** A sensor's slice: its history, the current run, the history before the last shift. */
-    static final class State {
+    public static final class State {
         double[] history = new double[0]; // the last normal readings, oldest first
         int historySize;
         // The current run: side (+1 above, -1 below, 0 none), its readings (when and what) and
@@ -50,6 +49,21 @@ final class ZScoreRule implements Rule<ZScoreRule.State> {
         double[] history() {
             return Arrays.copyOf(history, historySize);
         }
+
+        public double[] getHistory() { return history(); }
+        public void setHistory(double[] v) { history = v; historySize = v.length; }
+        public int getRunSide() { return runSide; }
+        public void setRunSide(int v) { runSide = v; }
+        public double[] getRun() { return Arrays.copyOf(run, runSize); }
+        public void setRun(double[] v) { run = v; runSize = v.length; }
+        public long[] getRunTimes() { return Arrays.copyOf(runTimes, runSize); }
+        public void setRunTimes(long[] v) { runTimes = v; }
+        public boolean isRunReported() { return runReported; }
+        public void setRunReported(boolean v) { runReported = v; }
+        public double[] getBefore() { return before; }
+        public void setBefore(double[] v) { before = v; }
+        public int getProbation() { return probation; }
+        public void setProbation(int v) { probation = v; }
     }
 
     ZScoreRule(Settings settings) {
@@ -67,7 +81,7 @@ final class ZScoreRule implements Rule<ZScoreRule.State> {
     @Override public String name() { return "zscore"; }
     @Override public List<Column> columns() { return COLUMNS; }
     @Override public State fresh() { return new State(); }
-    @Override public int version() { return 1; }
+    @Override public Encoder<State> encoder() { return Encoders.bean(State.class); }
 
     /** A reading held for the rules: the band of the history judged so far (its mean and
      * max(sd, min_sigma)), once there is one to score by. */
@@ -187,42 +201,5 @@ final class ZScoreRule implements Rule<ZScoreRule.State> {
         s.run = new double[0];
         s.runTimes = new long[0];
         s.runReported = false;
-    }
-
-    @Override
-    public void write(State s, DataOutputStream out) throws IOException {
-        out.writeInt(s.historySize);
-        for (int i = 0; i < s.historySize; i++) out.writeDouble(s.history[i]);
-        out.writeByte(s.runSide);
-        out.writeBoolean(s.runReported);
-        out.writeInt(s.runSize);
-        for (int i = 0; i < s.runSize; i++) {
-            out.writeDouble(s.run[i]);
-            out.writeLong(s.runTimes[i]);
-        }
-        out.writeInt(s.before.length);
-        for (double v : s.before) out.writeDouble(v);
-        out.writeInt(s.probation);
-    }
-
-    @Override
-    public State read(DataInputStream in, int version) throws IOException {
-        State s = new State();
-        s.historySize = in.readInt();
-        s.history = new double[s.historySize];
-        for (int i = 0; i < s.historySize; i++) s.history[i] = in.readDouble();
-        s.runSide = in.readByte();
-        s.runReported = in.readBoolean();
-        s.runSize = in.readInt();
-        s.run = new double[s.runSize];
-        s.runTimes = new long[s.runSize];
-        for (int i = 0; i < s.runSize; i++) {
-            s.run[i] = in.readDouble();
-            s.runTimes[i] = in.readLong();
-        }
-        s.before = new double[in.readInt()];
-        for (int i = 0; i < s.before.length; i++) s.before[i] = in.readDouble();
-        s.probation = in.readInt();
-        return s;
     }
 }

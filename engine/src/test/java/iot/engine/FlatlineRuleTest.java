@@ -91,9 +91,8 @@ class FlatlineRuleTest {
     void itsStateComesBackAsSavedAndItsSettingsAreChecked() {
         Feed f = Feed.standard();
         f.feed(0, 1, noisy(400, 1.0, 7));
-        byte[] saved = SensorCodec.toBytes(f.sensor, f.rules);
         Feed again = Feed.standard();
-        again.sensor = SensorCodec.fromBytes(saved, again.rules);
+        again.sensor = StoredSensor.roundTrip(f.sensor, again.rules);
         double[] frozen = new double[60];
         for (int i = 0; i < 60; i++) frozen[i] = 70.0 + 0.001 * i;
         assertEquals(flat(f.feed(400, 1, frozen)), flat(again.feed(400, 1, frozen)));

@@ -88,12 +88,12 @@ class RateOfChangeRuleTest {
     void itsStateComesBackAsSavedAndASensorSavedBeforeItStartsFresh() {
         Feed f = Feed.standard("rate_of_change.enabled=true");
         jumps(f, 0, 2, 60.0, 95.0); // a jump, judged by the next reading
-        f.sensor = SensorCodec.fromBytes(SensorCodec.toBytes(f.sensor, f.rules), f.rules);
+        f.sensor = StoredSensor.roundTrip(f.sensor, f.rules);
         assertEquals(List.of(), jumps(f, 4, 2, 60.3)); // a spike: the saved state said so
         List<Rule<?>> before = f.rules.stream().filter(r -> !r.name().equals("rate_of_change")).toList();
-        Sensor saved = SensorCodec.fromBytes(SensorCodec.toBytes(f.sensor, f.rules), before);
-        Sensor loaded = SensorCodec.fromBytes(SensorCodec.toBytes(saved, before), f.rules);
-        RateOfChangeRule.State fresh = loaded.slice(SensorCodec.indexOf(f.rules, "rate_of_change"));
+        Sensor saved = new StoredSensor(f.sensor, f.rules).load(before);
+        Sensor loaded = new StoredSensor(saved, before).load(f.rules);
+        RateOfChangeRule.State fresh = loaded.slice(LegacySensorState.indexOf(f.rules, "rate_of_change"));
         assertEquals(Sensor.NONE, fresh.time);
     }
 }

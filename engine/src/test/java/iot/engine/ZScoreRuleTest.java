@@ -66,9 +66,9 @@ class ZScoreRuleTest {
         for (int i = 0; i < 30; i++) values[i] = 60.0 + (i % 7) * 0.3;
         f.feed(0, 1, values);
         assertEquals(30, f.history().length);
-        byte[] saved = SensorCodec.toBytes(f.sensor, f.rules);
+        StoredSensor saved = new StoredSensor(f.sensor, f.rules);
         Feed shorter = Feed.standard("zscore.history=20");
-        shorter.sensor = SensorCodec.fromBytes(saved, shorter.rules);
+        shorter.sensor = saved.load(shorter.rules);
         assertEquals(List.of(), shorter.feed(100, 1, 61.1));
         assertEquals(20, shorter.history().length);
         assertEquals(61.1, shorter.history()[19]);

@@ -1,0 +1,59 @@
+package iot.engine;
+
+import java.util.ArrayList;
+import java.util.List;
+import org.apache.spark.sql.Encoder;
+import org.apache.spark.sql.Encoders;
+import org.apache.spark.sql.streaming.StatefulProcessorHandle;
+import org.apache.spark.sql.streaming.TTLConfig;
+import org.apache.spark.sql.streaming.ValueState;
+
+/**
+ * A sensor's state in Spark's state store, as typed state variables of the step's processor:
+ * {@code core}, what every rule relies on (Sensor's properties, a bean), and one variable per
+ * rule, named after it (Rule.stateName), with the rule's encoder. Spark's state reader shows each as columns
+ * (docs/tables.md). The one byte array the engine kept before ({@code sensor}) is read once,
+ * when a sensor of such a checkpoint comes back, and cleared ({@link LegacySensorState}).
+ */
+final class SensorStore {
+    private final List<Rule<?>> rules;
+    private final ValueState<Sensor> core;
+    private final List<ValueState<Object>> slices;
+    private final ValueState<byte[]> legacy;
+
+    SensorStore(StatefulProcessorHandle handle, List<Rule<?>> rules) {
+        this.rules = rules;
+        core = handle.getValueState("core", Encoders.bean(Sensor.class), TTLConfig.NONE());
+        slices = new ArrayList<>(rules.size());
+        for (Rule<?> rule : rules) slices.add(handle.getValueState(rule.stateName(), encoder(rule), TTLConfig.NONE()));
+        legacy = handle.getValueState("sensor", Encoders.BINARY(), TTLConfig.NONE());
+    }
+
+    @SuppressWarnings("unchecked")
+    private static Encoder<Object> encoder(Rule<?> rule) {
+        return (Encoder<Object>) rule.encoder();
+    }
+
+    /** The sensor as the store has it, or null: never seen. A sensor kept as bytes before is
+     * converted, and its bytes cleared (its new state is saved at the end of the same call). */
+    Sensor load() {
+        if (core.exists()) {
+            Sensor m = core.get();
+            m.slices = new Object[rules.size()];
+            for (int i = 0; i < m.slices.length; i++) {
+                ValueState<Object> slice = slices.get(i);
+                m.slices[i] = slice.exists() ? slice.get() : rules.get(i).fresh(); // a rule added since
+            }
+            return m;
+        }
+        if (!legacy.exists()) return null;
+        Sensor m = LegacySensorState.read(legacy.get(), rules);
+        legacy.clear();
+        return m;
+    }
+
+    void save(Sensor m) {
+        core.update(m);
+        for (int i = 0; i < m.slices.length; i++) slices.get(i).update(m.slices[i]);
+    }
+}
