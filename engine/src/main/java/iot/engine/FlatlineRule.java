@@ -31,14 +31,19 @@ public final class FlatlineRule implements Rule<FlatlineRule.State> {
         double usual;
         boolean flat;
 
-        public double[] getValues() { return values; }
-        public void setValues(double[] v) { values = v; }
-        public boolean[] getRepeats() { return repeats; }
+        // Stored: the window oldest first (a ring of `readings` again once it takes a reading).
+        public double[] getValues() {
+            double[] v = new double[size];
+            for (int i = 0; i < size; i++) v[i] = values[at(this, i)];
+            return v;
+        }
+        public void setValues(double[] v) { values = v; size = v.length; next = 0; }
+        public boolean[] getRepeats() {
+            boolean[] v = new boolean[size];
+            for (int i = 0; i < size; i++) v[i] = repeats[at(this, i)];
+            return v;
+        }
         public void setRepeats(boolean[] v) { repeats = v; }
-        public int getSize() { return size; }
-        public void setSize(int v) { size = v; }
-        public int getNext() { return next; }
-        public void setNext(int v) { next = v; }
         public long getSeen() { return seen; }
         public void setSeen(long v) { seen = v; }
         public double getUsual() { return usual; }
@@ -82,10 +87,16 @@ public final class FlatlineRule implements Rule<FlatlineRule.State> {
     @Override
     public void observe(State s, Reading r, Findings out) {
         if (!r.plausible()) return;
-        if (s.values.length != readings) {
+        if (s.values.length != readings) { // stored (its window only), or `readings` changed
+            double[] window = s.getValues();
+            boolean[] repeated = s.getRepeats();
+            int keep = Math.min(window.length, readings);
             s.values = new double[readings];
             s.repeats = new boolean[readings];
-            s.size = s.next = 0;
+            System.arraycopy(window, window.length - keep, s.values, 0, keep);
+            System.arraycopy(repeated, window.length - keep, s.repeats, 0, keep);
+            s.size = keep;
+            s.next = keep % readings;
         }
         // A repeat of its own last possible reading (Reading.repeat also counts impossible ones).
         s.repeats[s.next] = s.size > 0 && r.value() == s.values[at(s, s.size - 1)];

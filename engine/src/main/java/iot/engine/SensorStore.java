@@ -37,19 +37,19 @@ final class SensorStore {
     /** The sensor as the store has it, or null: never seen. A sensor kept as bytes before is
      * converted, and its bytes cleared (its new state is saved at the end of the same call). */
     Sensor load() {
-        if (core.exists()) {
-            Sensor m = core.get();
+        Sensor m = core.get(); // null: none (get, not exists and get: one read of the store)
+        if (m != null) {
             m.slices = new Object[rules.size()];
             for (int i = 0; i < m.slices.length; i++) {
-                ValueState<Object> slice = slices.get(i);
-                m.slices[i] = slice.exists() ? slice.get() : rules.get(i).fresh(); // a rule added since
+                Object slice = slices.get(i).get();
+                m.slices[i] = slice != null ? slice : rules.get(i).fresh(); // a rule added since
             }
             return m;
         }
-        if (!legacy.exists()) return null;
-        Sensor m = LegacySensorState.read(legacy.get(), rules);
+        byte[] bytes = legacy.get();
+        if (bytes == null) return null;
         legacy.clear();
-        return m;
+        return LegacySensorState.read(bytes, rules);
     }
 
     void save(Sensor m) {
