@@ -130,20 +130,23 @@ print(*[s.getsockname()[1] for s in socks])')
 # Builds the job's library as a zip for --py-files (rebuilt every time, so never stale; its
 # step_contract.json too), with
 # conf/job.toml and conf/states.csv inside as iotstream/conf/ (the defaults of a driver that runs
-# away from this checkout); prints its path.
+# away from this checkout); prints its path. Written beside and renamed into place, so that runs
+# started at once from one checkout never read a zip another is still writing.
 build_job_zip() {
     local zip="$ROOT/.build/iotstream.zip"
     mkdir -p "$(dirname "$zip")"
     "$VENV/bin/python" - "$ROOT" "$zip" <<'PY'
-import sys, zipfile
+import os, sys, zipfile
 from pathlib import Path
 root, out = Path(sys.argv[1]), Path(sys.argv[2])
-with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
+part = out.with_name(f"{out.name}.{os.getpid()}.part")
+with zipfile.ZipFile(part, "w", zipfile.ZIP_DEFLATED) as z:
     package = root / "jobs" / "iotstream"
     for f in sorted([*package.rglob("*.py"), *package.rglob("*.json")]):  # json: the step's contract
         z.write(f, f.relative_to(root / "jobs"))
     for name in ("job.toml", "states.csv"):
         z.write(root / "conf" / name, f"iotstream/conf/{name}")
+os.replace(part, out)
 PY
     echo "$zip"
 }

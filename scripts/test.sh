@@ -15,6 +15,7 @@ usage: ./scripts/test.sh [PYTEST ARGS...]
 
 Runs every test (unit, simulator, end-to-end on a real broker and spark-submit); sets up first.
 Examples: ./scripts/test.sh -x    ./scripts/test.sh -m "not e2e"    ./scripts/test.sh -k console
+Runs in two processes (pytest-xdist, a test file each at a time); -n 0 runs in one.
 USAGE
     exit 0 ;;
 esac
@@ -36,4 +37,8 @@ PYTHONPATH="$PROJECT_PYTHONPATH" "$VENV/bin/lint-imports" --no-cache >"$ROOT/.bu
     sed -n '/Broken contracts/,$p' "$ROOT/.build/lint-imports.log" >&2
     die "an import breaks the architecture's contracts (pyproject.toml [tool.importlinter]); full report: .build/lint-imports.log"
 }
-exec "$VENV/bin/python" -m pytest "$@"
+# Two pytest processes (pytest-xdist), each given whole test files (a module's job runs are
+# shared by its tests): much of a test's time is waiting (JVM start-up, a batch's commit, the
+# broker), so two use the cores better (docs/development.md has the figures). Each process
+# starts its own broker and SparkSession. "-n 0" (after the other arguments) runs in one.
+exec "$VENV/bin/python" -m pytest -n 2 --dist loadfile "$@"

@@ -25,6 +25,7 @@ import signal
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -147,8 +148,10 @@ def runs(broker, tmp_path_factory):
     model = trained_model(d, models, seed=3, budget=100.0)
     job = [broker.bootstrap, TOPIC, "--available-now", "--max-offsets-per-trigger", PER_BATCH,
            "--model-dir", str(models)]
-    local = run_script("submit.sh", "--conf", "spark.ui.enabled=false", "--", *job,
-                       "--output-dir", str(d / "local"))
+    # The same job in local mode, beside the cluster's start and run (what it writes is compared).
+    pool = ThreadPoolExecutor(1)
+    local_run = pool.submit(run_script, "submit.sh", "--conf", "spark.ui.enabled=false", "--", *job,
+                            "--output-dir", str(d / "local"))
 
     # The cluster run's config: conf/job.toml with executor settings, states.csv beside it.
     conf = d / "conf"
@@ -175,6 +178,8 @@ def runs(broker, tmp_path_factory):
              "--shuffle-partitions", "3"], env, home, d / "cluster-run")
     finally:
         run_script("cluster-stop.sh", env=env, check=False)
+        pool.shutdown()
+    local = local_run.result()
     return {"dir": d, "records": records, "usable": usable, "resent": resent, "ends": ends, "local": local,
             "cluster": cluster, "killed": killed, "home": home, "model": model,
             "seen_by_worker": seen}

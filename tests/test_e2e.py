@@ -12,7 +12,7 @@ import json
 import random
 import subprocess
 import sys
-import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -89,6 +89,7 @@ class E2E:
     data1: Path
     models: Path  # the learned detector's model folder
     training: Run  # train.sh between the runs
+    invalid_kafka_option: subprocess.CompletedProcess  # a run with security.protocol NOT_A_PROTOCOL
 
     def table(self, name: str) -> list[dict]:
         return table_rows(self.out, name, aware=True)
@@ -129,6 +130,12 @@ def e2e(broker, tmp_path_factory) -> E2E:
     job = [broker.bootstrap, TOPIC, "--output-dir", str(out), "--available-now",
            "--model-dir", str(models)]
     runs, labels = [], []
+    # Beside run 1: a run with an invalid Kafka option, which only Kafka's own client checks (its
+    # failing shows that the option went all the way through).
+    pool = ThreadPoolExecutor(1)
+    invalid = pool.submit(run_script, "submit.sh", *SPARK_OPTS, broker.bootstrap, TOPIC,
+                          "--output-dir", str(d / "invalid"), "--available-now", check=False,
+                          env={"IOT_KAFKA_SECURITY_PROTOCOL": "NOT_A_PROTOCOL"})
 
     # Run 1: one 10,000-event file, drained in one micro-batch (and the batch without records
     # that judges the last readings).
@@ -136,6 +143,8 @@ def e2e(broker, tmp_path_factory) -> E2E:
     broker.produce_file(TOPIC, d / "data1.txt")
     done = run_script("submit.sh", *SPARK_OPTS, *job)
     runs.append(Run(done.stdout, done.stderr))
+    invalid_run = invalid.result()
+    pool.shutdown()
 
     # The learned detector's model, trained on run 1's readings: run 2 scores with it.
     # Run 1 spans 100 s of 300 sensors (0.35 sensor-days): a budget of 50 findings per
@@ -158,7 +167,7 @@ def e2e(broker, tmp_path_factory) -> E2E:
             labels += list(csv.DictReader(f))
     return E2E(out, runs, labels, read_topic(broker.bootstrap),
                checkpoint_batches(out / "_checkpoint"), d / "data1.txt", models,
-               Run(trained.stdout, trained.stderr))
+               Run(trained.stdout, trained.stderr), invalid_run)
 
 
 def expected_batches(e: E2E) -> dict[int, list[reference.Reading]]:
@@ -421,12 +430,8 @@ def test_kafka_options_reach_the_job_and_secrets_are_never_printed(e2e):
         assert SECRET not in run.stdout + run.stderr
 
 
-def test_kafka_options_are_passed_to_the_kafka_client(e2e, broker, tmp_path):
-    # An invalid value that only Kafka's own client checks: the job failing on it shows that the
-    # option went all the way through.
-    done = run_script("submit.sh", *SPARK_OPTS, broker.bootstrap, TOPIC, "--output-dir",
-                      str(tmp_path / "o"), "--available-now", check=False,
-                      env={"IOT_KAFKA_SECURITY_PROTOCOL": "NOT_A_PROTOCOL"})
+def test_kafka_options_are_passed_to_the_kafka_client(e2e):
+    done = e2e.invalid_kafka_option
     text = done.stdout + done.stderr
     assert done.returncode != 0, text
     assert "NOT_A_PROTOCOL" in text and "Traceback" not in text
@@ -435,17 +440,8 @@ def test_kafka_options_are_passed_to_the_kafka_client(e2e, broker, tmp_path):
 def test_lost_offsets_stop_the_job_with_a_clear_message(e2e, broker, tmp_path):
     # Runs last: it breaks the topic under the checkpoint on purpose. The topic is deleted and
     # made again, so offsets the checkpoint has already passed are gone.
-    run_script("kafka-topics.sh", "--bootstrap-server", broker.bootstrap, "--delete", "--topic",
-               TOPIC, env=broker.env)
-    deadline = time.monotonic() + 60
-    while True:  # deletion is asynchronous
-        done = run_script("kafka-topics.sh", "--bootstrap-server", broker.bootstrap, "--create",
-                          "--topic", TOPIC, "--partitions", str(PARTITIONS), env=broker.env,
-                          check=False)
-        if done.returncode == 0 or time.monotonic() > deadline:
-            break
-        time.sleep(2)
-    assert done.returncode == 0, done.stderr
+    broker.delete_topic(TOPIC)
+    broker.create_topic(TOPIC, PARTITIONS)  # once the deletion is done (it is asynchronous)
     (tmp_path / "few.txt").write_text("\n".join(BAD_LINES) + "\n")
     broker.produce_file(TOPIC, tmp_path / "few.txt")
     done = run_script("submit.sh", *SPARK_OPTS, broker.bootstrap, TOPIC, "--output-dir",

@@ -2,12 +2,11 @@
 the real console producer and spark-submit: the rules see each sensor's readings in event-time
 order, released by the rules' clock, and the end of a bounded run closes every window.
 
-- One recorded stream with faults, fed unkeyed (the console producer spreads a sensor's readings
-  over 3 partitions), read whole and in slices of 300 records, and keyed into one partition:
-  the same anomalies and the same windows, every window of the file written and equal to plain
-  Python's.
-- A backlog of 30,000 recent readings from 300 sensors, read 3,000 per trigger: `silent` finds
-  exactly the real gaps (plain Python over the readings' event times).
+One recorded stream with faults, fed unkeyed (the console producer spreads a sensor's readings
+over 3 partitions), read whole and in slices of 300 records, and keyed into one partition: the
+same anomalies and the same windows, every window of the file written and equal to plain
+Python's, and `silent` finds exactly the real gaps (plain Python over the readings' event times),
+however the backlog was sliced. (A backlog whose partitions run minutes apart: test_replay.)
 """
 
 from __future__ import annotations
@@ -16,13 +15,13 @@ import json
 import subprocess
 import sys
 from collections import Counter, defaultdict
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 
 import pytest
 
 import reference
-from conftest import ROOT, run_script
+from conftest import ROOT, run_scripts
 from tables import table_rows
 from test_e2e import read_topic
 from test_replay import WINDOW, end_clock, readings_of, window_start, written_figures
@@ -38,9 +37,10 @@ def simulate(path: Path, *args: str) -> None:
                        check=True)
 
 
-def drain(broker, topic: str, out: Path, *options: str) -> str:
-    return run_script("submit.sh", *SPARK_OPTS, broker.bootstrap, topic, "--output-dir", str(out),
-                      "--available-now", *options).stdout
+def drain(broker, topic: str, out: Path, *options: str) -> tuple[str, ...]:
+    """A spark-submit run reading the topic to its end (run_scripts' arguments)."""
+    return ("submit.sh", *SPARK_OPTS, broker.bootstrap, topic, "--output-dir", str(out),
+            "--available-now", *options)
 
 
 def window_figures(readings: list[reference.Reading]) -> dict:
@@ -77,10 +77,10 @@ def deliveries(broker, tmp_path_factory):
     broker.create_topic("ordering-keyed", 1)
     broker.produce_file("ordering-keyed", d / "keyed.txt", "--property", "parse.key=true",
                         "--property", "key.separator=\t")
-    runs = {"whole": drain(broker, "ordering-unkeyed", d / "whole"),
-            "sliced": drain(broker, "ordering-unkeyed", d / "sliced",
-                            "--max-offsets-per-trigger", "300"),
-            "keyed": drain(broker, "ordering-keyed", d / "keyed")}
+    done = run_scripts(drain(broker, "ordering-unkeyed", d / "whole"),
+                       drain(broker, "ordering-unkeyed", d / "sliced", "--max-offsets-per-trigger", "300"),
+                       drain(broker, "ordering-keyed", d / "keyed"))
+    runs = dict(zip(("whole", "sliced", "keyed"), (run.stdout for run in done), strict=True))
     records = read_topic(broker.bootstrap, "ordering-unkeyed")
     return {"dir": d, "runs": runs, "records": records}
 
@@ -104,44 +104,21 @@ def test_one_stream_gives_the_same_findings_and_windows_whatever_the_delivery(de
     assert {"band", "zscore", "silent", "stuck", "level_shift", "rate_of_change"} <= set(detectors)
     assert findings(d / "sliced") == whole
     assert findings(d / "keyed") == whole
+    # silent: exactly the real gaps, each once (a sensor's readings on several partitions, read
+    # in slices, raise no silence of their own).
+    readings = readings_of(records)
+    latest = max(datetime.fromisoformat(r.event_time.replace("Z", "+00:00")) for r in readings)
+    gaps = reference.silences(readings, latest)
+    silent = [(guid, t.strftime("%Y-%m-%dT%H:%M:%S.%fZ")) for guid, detector, _, t, _ in whole.elements()
+              if detector == "silent"]
+    assert len(gaps) >= 5 and sorted(silent) == sorted(gaps)
     # The same windows, every one written once (revision 0), and each equal to plain Python's
     # over every reading of the file: the end of the input closed them all.
     windows = written_figures(d / "whole")
     assert written_figures(d / "sliced") == windows == written_figures(d / "keyed")
-    readings = readings_of(records)
     assert windows == window_figures(readings)
     clock = end_clock(records)
     assert all(start + WINDOW <= clock for _, start in windows)
     for name in ("whole", "sliced", "keyed"):
         assert {w["revision"] for w in table_rows(d / name, "window_stats")} == {0}
         assert deliveries["runs"][name].count("End of input: every partition read to its end") == 1
-
-
-@pytest.fixture(scope="module")
-def backlog(broker, tmp_path_factory):
-    """30,000 readings of 300 sensors from the last hour (some sensors go silent for 3-10
-    minutes), fed unkeyed into 3 partitions, read 3,000 per trigger."""
-    d = tmp_path_factory.mktemp("backlog")
-    start = (datetime.now(UTC) - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
-    simulate(d / "data.txt", "30000", "--seed", "17", "--sensors", "300", "--silent-rate",
-             "0.0005", "--start-time", start)
-    broker.create_topic("ordering-backlog", 3)
-    broker.produce_file("ordering-backlog", d / "data.txt")
-    out = d / "out"
-    drain(broker, "ordering-backlog", out, "--max-offsets-per-trigger", "3000")
-    return {"out": out, "records": read_topic(broker.bootstrap, "ordering-backlog")}
-
-
-def test_a_backlog_read_in_slices_is_silent_only_where_the_readings_have_a_gap(backlog):
-    readings = readings_of(backlog["records"])
-    latest = max(datetime.fromisoformat(r.event_time.replace("Z", "+00:00")) for r in readings)
-    gaps = reference.silences(readings, latest)
-    assert len(gaps) > 5
-    silent = [(a["guid"], a["event_time"]) for a in table_rows(backlog["out"], "anomalies", aware=True)
-              if a["detector"] == "silent"]
-    assert len(silent) == len(set(silent))  # each once
-    found = {(g, t.strftime("%Y-%m-%dT%H:%M:%S.%fZ")) for g, t in silent}
-    assert found == gaps
-    totals = table_rows(backlog["out"], "batch_totals")
-    assert len(totals) >= 10 and sum(t["late"] for t in totals) == 0
-    assert sum(t["accepted"] for t in totals) == 30_000

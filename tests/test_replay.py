@@ -20,7 +20,7 @@ import pytest
 from kafka.partitioner.default import murmur2
 
 import reference
-from conftest import ROOT, configured, run_script
+from conftest import ROOT, configured, run_script, run_scripts
 from tables import table_rows
 from test_crash import start_job, stop_job, wait_for_blocks
 from test_e2e import read_topic
@@ -236,10 +236,10 @@ def backlog(broker, tmp_path_factory):
     broker.produce_file(topic, d / "data.txt", "--property", "parse.key=true",
                         "--property", "key.separator=\t")
     sliced, whole = d / "sliced", d / "whole"
-    runs = [run_script("submit.sh", *SPARK_OPTS, broker.bootstrap, topic, "--output-dir",
-                       str(sliced), "--available-now", "--max-offsets-per-trigger", "300"),
-            run_script("submit.sh", *SPARK_OPTS, broker.bootstrap, topic, "--output-dir",
-                       str(whole), "--available-now")]
+    runs = run_scripts(("submit.sh", *SPARK_OPTS, broker.bootstrap, topic, "--output-dir",
+                        str(sliced), "--available-now", "--max-offsets-per-trigger", "300"),
+                       ("submit.sh", *SPARK_OPTS, broker.bootstrap, topic, "--output-dir",
+                        str(whole), "--available-now"))
     return {"sliced": sliced, "whole": whole, "records": read_topic(broker.bootstrap, topic),
             "runs": runs}
 

@@ -11,7 +11,7 @@ import time
 import pytest
 from kafka import KafkaConsumer, TopicPartition
 
-from conftest import ROOT, run_script
+from conftest import ROOT
 
 pytestmark = pytest.mark.broker
 SIMULATOR = [sys.executable, str(ROOT / "iotsimulator.py")]
@@ -92,8 +92,7 @@ def test_ctrl_c_flushes_and_reports_what_reached_kafka(broker):
 
 def test_records_the_broker_refuses_are_reported_as_failures(broker):
     topic = "sim-too-small"
-    run_script("kafka-topics.sh", "--bootstrap-server", broker.bootstrap, "--create", "--topic",
-               topic, "--config", "max.message.bytes=64", env=broker.env)
+    broker.create_topic(topic, configs={"max.message.bytes": "64"})
     done = subprocess.run([*SIMULATOR, "--bootstrap-server", broker.bootstrap, "--topic", topic,
                            "--rate", "0", "--count", "5"], capture_output=True, text=True,
                           timeout=300)
