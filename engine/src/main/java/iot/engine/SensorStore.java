@@ -11,22 +11,37 @@ import org.apache.spark.sql.streaming.ValueState;
 /**
  * A sensor's state in Spark's state store, as typed state variables of the step's processor:
  * {@code core}, what every rule relies on (Sensor's properties, a bean), and one variable per
- * rule, named after it (Rule.stateName), with the rule's encoder. Spark's state reader shows each as columns
- * (docs/tables.md). The one byte array the engine kept before ({@code sensor}) is read once,
+ * rule, named after it (Rule.stateName), with the rule's encoder. Spark's state reader shows
+ * each as columns (docs/tables.md). A rule taken out of the registry leaves its variable in the
+ * store, unread; a rule that comes back under that name finds it. The one byte array the engine kept before ({@code sensor}) is read once,
  * when a sensor of such a checkpoint comes back, and cleared ({@link LegacySensorState}).
  */
 final class SensorStore {
+    /** Where the variables are: the processor's handle (Spark's state store), or a test's. */
+    interface Variables {
+        <T> ValueState<T> variable(String name, Encoder<T> encoder);
+    }
+
     private final List<Rule<?>> rules;
     private final ValueState<Sensor> core;
     private final List<ValueState<Object>> slices;
     private final ValueState<byte[]> legacy;
 
     SensorStore(StatefulProcessorHandle handle, List<Rule<?>> rules) {
+        this(new Variables() {
+            @Override
+            public <T> ValueState<T> variable(String name, Encoder<T> encoder) {
+                return handle.getValueState(name, encoder, TTLConfig.NONE());
+            }
+        }, rules);
+    }
+
+    SensorStore(Variables variables, List<Rule<?>> rules) {
         this.rules = rules;
-        core = handle.getValueState("core", Encoders.bean(Sensor.class), TTLConfig.NONE());
+        core = variables.variable("core", Encoders.bean(Sensor.class));
         slices = new ArrayList<>(rules.size());
-        for (Rule<?> rule : rules) slices.add(handle.getValueState(rule.stateName(), encoder(rule), TTLConfig.NONE()));
-        legacy = handle.getValueState("sensor", Encoders.BINARY(), TTLConfig.NONE());
+        for (Rule<?> rule : rules) slices.add(variables.variable(rule.stateName(), encoder(rule)));
+        legacy = variables.variable("sensor", Encoders.BINARY());
     }
 
     @SuppressWarnings("unchecked")
@@ -52,8 +67,13 @@ final class SensorStore {
         return LegacySensorState.read(bytes, rules);
     }
 
+    /** Saves the sensor. A sensor with no model (forgotten: TTL) has only fresh slices, which
+     * are not kept: a slice missing is read as fresh. */
     void save(Sensor m) {
         core.update(m);
-        for (int i = 0; i < m.slices.length; i++) slices.get(i).update(m.slices[i]);
+        for (int i = 0; i < m.slices.length; i++) {
+            if (m.hasModel) slices.get(i).update(m.slices[i]);
+            else slices.get(i).clear();
+        }
     }
 }

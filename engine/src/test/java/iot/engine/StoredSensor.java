@@ -4,35 +4,40 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import org.apache.spark.sql.Encoder;
-import org.apache.spark.sql.Encoders;
 import org.apache.spark.sql.catalyst.InternalRow;
 import org.apache.spark.sql.catalyst.encoders.ExpressionEncoder;
+import org.apache.spark.sql.streaming.ValueState;
 
-/** A sensor as SensorStore has Spark keep it: its core and each rule's slice as the rows their
- * encoders make (what the state store writes), keyed by state variable name. */
-final class StoredSensor {
+/** Spark's state store as SensorStore sees it, in memory: each variable's value as the row its
+ * encoder makes (what the state store writes), by variable name. */
+final class StoredSensor implements SensorStore.Variables {
     final Map<String, InternalRow> rows = new HashMap<>();
+
+    StoredSensor() {}
 
     /** Stores {@code m} as a step with {@code rules} does. */
     StoredSensor(Sensor m, List<Rule<?>> rules) {
-        rows.put("core", serialize(Encoders.bean(Sensor.class), m));
-        for (int i = 0; i < rules.size(); i++) rows.put(rules.get(i).stateName(), serialize(rules.get(i).encoder(), m.slices[i]));
+        new SensorStore(this, rules).save(m);
     }
 
-    /** Loads it as a step with {@code rules} does (a rule with no stored slice starts fresh). */
+    /** Loads the sensor as a step with {@code rules} does (SensorStore.load). */
     Sensor load(List<Rule<?>> rules) {
-        Sensor m = deserialize(Encoders.bean(Sensor.class), rows.get("core"));
-        m.slices = new Object[rules.size()];
-        for (int i = 0; i < rules.size(); i++) {
-            InternalRow row = rows.get(rules.get(i).stateName());
-            m.slices[i] = row == null ? rules.get(i).fresh() : deserialize(rules.get(i).encoder(), row);
-        }
-        return m;
+        return new SensorStore(this, rules).load();
     }
 
     /** A sensor through the store and back, as the next batch sees it. */
     static Sensor roundTrip(Sensor m, List<Rule<?>> rules) {
         return new StoredSensor(m, rules).load(rules);
+    }
+
+    @Override
+    public <T> ValueState<T> variable(String name, Encoder<T> encoder) {
+        return new ValueState<>() {
+            @Override public boolean exists() { return rows.containsKey(name); }
+            @Override public T get() { return exists() ? deserialize(encoder, rows.get(name)) : null; }
+            @Override public void update(T value) { rows.put(name, serialize(encoder, value)); }
+            @Override public void clear() { rows.remove(name); }
+        };
     }
 
     @SuppressWarnings("unchecked")
