@@ -5,6 +5,7 @@ be counted exactly once in the Parquet tables, and while the job is down after e
 reader the project ships sees each complete batch exactly once (tests/readers.py). One run shows
 all of it: a job start costs tens of seconds here.
 """
+# Over 300 lines: one run shows every kill and the outage, and its checks share that run.
 
 from __future__ import annotations
 

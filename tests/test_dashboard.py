@@ -2,6 +2,7 @@
 (Debian's headless Chromium, driven through chromedriver) over an output folder that the job's
 real streaming plan wrote. The page's figures are checked against values computed here in plain
 Python from the simulator's readings."""
+# Over 300 lines: the page's tests share one output folder the job wrote and one browser.
 
 from __future__ import annotations
 

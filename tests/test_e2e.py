@@ -4,6 +4,7 @@ submit.sh (spark-submit, --available-now) → Parquet → query.sh, checked agai
 Two job runs share one checkpoint: the second one is a restart that must continue where the
 first stopped (batch ids, running totals) and process only the new records.
 """
+# Over 300 lines: every test here reads the one pair of job runs its fixture makes (a job start is dear).
 
 from __future__ import annotations
 

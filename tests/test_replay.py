@@ -3,6 +3,7 @@ producer and spark-submit with default settings, late readings restating their w
 read in slices whose partitions run minutes apart, re-sends on another partition, and a partition
 that goes idle in a live run. Every figure is checked against plain Python over the same lines.
 """
+# Over 300 lines: its tests share two fixtures' job runs and the plain-Python figures they check.
 
 from __future__ import annotations
 

@@ -18,6 +18,7 @@ What counts (docs/detection.md, "Detection quality"):
   readings labelled with another fault (spike, impossible, drift, stuck), must number at most
   [detectors.zscore] history per shift. Not measured (so not met) without shift labels.
 """
+# Over 300 lines: the targets, the goals and the report are one evaluation, read together.
 
 from __future__ import annotations
 

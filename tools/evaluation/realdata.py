@@ -27,6 +27,7 @@ findings there are false, counted per sensor-day of those stretches (each series
 readings less its windows), against the alert budget (BUDGET false findings per sensor-day, all
 detectors together).
 """
+# Over 300 lines: one command's three steps (convert, score, normal) share NAB's layout and the scoring.
 
 from __future__ import annotations
 

@@ -39,6 +39,9 @@ import scala.jdk.javaapi.CollectionConverters;
  *
  * <p>One event-time timer per sensor: while it holds readings, the next batch whose watermark
  * moves (they may be due then); otherwise its rules' earliest deadline, then TTL.
+ *
+ * <p>(Over 300 lines: Spark calls this one class, and the rows it makes are its own; the state is
+ * SensorStore's and Sensor's, the judging the rules'.)
  */
 final class SensorProcessor extends StatefulProcessor<String, Row, Row> {
     private static final long serialVersionUID = 1L;
