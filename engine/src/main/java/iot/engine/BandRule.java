@@ -2,8 +2,6 @@ package iot.engine;
 
 import java.util.HashMap;
 import java.util.Map;
-import org.apache.spark.sql.Encoder;
-import org.apache.spark.sql.Encoders;
 
 /**
  * band: the band rule itself is the parse's (its reason column: outside the state's band, or any
@@ -38,7 +36,6 @@ public final class BandRule implements Rule<BandRule.State> {
 
     @Override public String name() { return "band"; }
     @Override public State fresh() { return new State(); }
-    @Override public Encoder<State> encoder() { return Encoders.bean(State.class); }
 
     /** How far outside its state's band the value is (°F). */
     double score(String state, double value) {

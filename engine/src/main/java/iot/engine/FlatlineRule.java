@@ -1,8 +1,5 @@
 package iot.engine;
 
-import org.apache.spark.sql.Encoder;
-import org.apache.spark.sql.Encoders;
-
 /**
  * flatline: a sensor whose spread collapses far below its own, while its values still change: the
  * standard deviation of its last {@code readings} readings falls below {@code ratio} of its usual
@@ -17,8 +14,7 @@ import org.apache.spark.sql.Encoders;
 public final class FlatlineRule implements Rule<FlatlineRule.State> {
     private static final long serialVersionUID = 1L;
     private final boolean enabled;
-    final int readings; // (LegacySensorState reads it too)
-    private final int warmup;
+    private final int readings, warmup;
     private final double ratio, alpha;
 
     /** A sensor's slice: its last readings (a ring) and whether each repeated the one before,
@@ -63,7 +59,6 @@ public final class FlatlineRule implements Rule<FlatlineRule.State> {
 
     @Override public String name() { return "flatline"; }
     @Override public State fresh() { return new State(); }
-    @Override public Encoder<State> encoder() { return Encoders.bean(State.class); }
 
     /** Where the window's {@code i}-th reading is, oldest first. */
     static int at(State s, int i) {

@@ -1,8 +1,5 @@
 package iot.engine;
 
-import org.apache.spark.sql.Encoder;
-import org.apache.spark.sql.Encoders;
-
 /**
  * learned: a reading whose features score above the model's threshold (a run of such readings
  * is reported once, at its first). The features are jobs/iotstream/learned/features.py's, which
@@ -55,7 +52,6 @@ public final class LearnedRule implements Rule<LearnedRule.State> {
 
     @Override public String name() { return "learned"; }
     @Override public State fresh() { return new State(); }
-    @Override public Encoder<State> encoder() { return Encoders.bean(State.class); }
 
     /** The reading's features, before it joins the state (null while the sensor warms up). */
     double[] features(State s, double value) {

@@ -69,7 +69,7 @@ final class LegacySensorFormat {
 
     /** The named rule's slice of {@code m}, or a throwaway one if the step has no such rule. */
     private static <S> S slice(Sensor m, List<Rule<?>> rules, String name, Class<S> type) {
-        int index = LegacySensorState.indexOf(rules, name);
+        int index = RuleRegistry.indexOf(rules, name);
         try {
             return index >= 0 ? type.cast(m.slices[index]) : type.getDeclaredConstructor().newInstance();
         } catch (ReflectiveOperationException e) {

@@ -60,7 +60,7 @@ final class LegacySensorState {
                 int version = in.readByte();
                 byte[] section = new byte[in.readInt()];
                 in.readFully(section);
-                int index = indexOf(rules, name);
+                int index = RuleRegistry.indexOf(rules, name);
                 if (index >= 0) {
                     DataInputStream slice = new DataInputStream(new ByteArrayInputStream(section));
                     m.slices[index] = section(rules.get(index), slice, version);
@@ -70,11 +70,6 @@ final class LegacySensorState {
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
-    }
-
-    static int indexOf(List<Rule<?>> rules, String name) {
-        for (int i = 0; i < rules.size(); i++) if (rules.get(i).name().equals(name)) return i;
-        return -1;
     }
 
     /** A rule's section, in the format {@code version} the rule wrote it in. */
@@ -91,7 +86,7 @@ final class LegacySensorState {
         if (rule instanceof SilentRule) return silent(in, version);
         if (rule instanceof ZScoreRule) return zscore(in);
         if (rule instanceof RateOfChangeRule) return rateOfChange(in);
-        if (rule instanceof FlatlineRule r) return flatline(r, in);
+        if (rule instanceof FlatlineRule) return flatline(in);
         if (rule instanceof LearnedRule) return learned(in);
         return rule.fresh(); // no rule of that name wrote sections
     }
@@ -159,18 +154,17 @@ final class LegacySensorState {
         return s;
     }
 
-    /** Written oldest first: read into a ring that starts at 0. */
-    private static FlatlineRule.State flatline(FlatlineRule rule, DataInputStream in) throws IOException {
+    /** Written oldest first, as the bean stores it (the ring is rebuilt at the next reading). */
+    private static FlatlineRule.State flatline(DataInputStream in) throws IOException {
         FlatlineRule.State s = new FlatlineRule.State();
-        int size = in.readInt();
-        s.values = new double[Math.max(rule.readings, size)];
-        s.repeats = new boolean[s.values.length];
-        for (int i = 0; i < size; i++) {
-            s.values[i] = in.readDouble();
-            s.repeats[i] = in.readBoolean();
+        double[] values = new double[in.readInt()];
+        boolean[] repeats = new boolean[values.length];
+        for (int i = 0; i < values.length; i++) {
+            values[i] = in.readDouble();
+            repeats[i] = in.readBoolean();
         }
-        s.size = size;
-        s.next = size % s.values.length;
+        s.setValues(values);
+        s.setRepeats(repeats);
         s.seen = in.readLong();
         s.usual = in.readDouble();
         s.flat = in.readBoolean();

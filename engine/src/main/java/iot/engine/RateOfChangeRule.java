@@ -1,8 +1,5 @@
 package iot.engine;
 
-import org.apache.spark.sql.Encoder;
-import org.apache.spark.sql.Encoders;
-
 /**
  * rate_of_change: a reading whose temperature changed faster than {@code max_f_per_minute} since
  * the sensor's reading before it (by event time), the change measured over at least
@@ -56,7 +53,6 @@ public final class RateOfChangeRule implements Rule<RateOfChangeRule.State> {
 
     @Override public String name() { return "rate_of_change"; }
     @Override public State fresh() { return new State(); }
-    @Override public Encoder<State> encoder() { return Encoders.bean(State.class); }
 
     /** °F per minute from ({@code fromTime}, {@code from}) to ({@code when}, {@code value}). */
     private double rate(long fromTime, double from, long when, double value) {

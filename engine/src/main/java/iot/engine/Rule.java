@@ -3,6 +3,7 @@ package iot.engine;
 import java.io.Serializable;
 import java.util.List;
 import org.apache.spark.sql.Encoder;
+import org.apache.spark.sql.Encoders;
 
 /**
  * A per-sensor detector rule of the step. It owns its settings (declared, defaulted and checked
@@ -31,10 +32,14 @@ public interface Rule<S> extends Serializable {
         return name();
     }
 
-    /** How Spark stores its state: a bean encoder of {@code S} (its properties are the stored
-     * fields; RuleStateTest checks that each of them survives a round trip). A change of its
-     * fields is a change of the stored schema, which Spark checks when a query restarts. */
-    Encoder<S> encoder();
+    /** How Spark stores its state: a bean encoder of {@link #fresh}'s class (its properties,
+     * a getter and a setter each, are the stored fields; SensorStateTest checks every field of
+     * every rule's state is one). A change of its fields is a change of the stored schema, which
+     * Spark checks when a query restarts. */
+    @SuppressWarnings("unchecked")
+    default Encoder<S> encoder() {
+        return Encoders.bean((Class<S>) fresh().getClass());
+    }
 
     /**
      * Takes one reading of the sensor (no duplicate, not late), in event-time order, once the

@@ -32,6 +32,12 @@ public final class RuleRegistry {
         return List.copyOf(out);
     }
 
+    /** Where the rule named {@code name} is among {@code rules}, or -1. */
+    static int indexOf(List<Rule<?>> rules, String name) {
+        for (int i = 0; i < rules.size(); i++) if (rules.get(i).name().equals(name)) return i;
+        return -1;
+    }
+
     /** The rules' settings as they run with them (JSON: each detector's table, defaults
      * included), after the checks of {@link #rules}: the job's one look at them (step.py). */
     public static String resolve(String settingsJson) {

@@ -10,7 +10,7 @@ import java.util.List;
  * the step's rules. A sensor the job has forgotten (TTL) keeps its entry with no model, so that it
  * is never counted as a new sensor twice. Spark stores the common state as a bean (the state
  * variable {@code core}: its properties below) and each rule's slice in a state variable of the
- * rule's own (SensorProcessor).
+ * rule's own (SensorStore).
  *
  * <p>Readings reach the rules in event-time order, whatever order Kafka delivered them in: a
  * reading is held ({@link #hold}) until the rules' clock reaches it, then released to every rule

@@ -1,8 +1,6 @@
 package iot.engine;
 
 import java.util.Arrays;
-import org.apache.spark.sql.Encoder;
-import org.apache.spark.sql.Encoders;
 
 /**
  * silent: a sensor that reported before and then sent nothing for longer than its own cadence
@@ -51,7 +49,6 @@ public final class SilentRule implements Rule<SilentRule.State> {
 
     @Override public String name() { return "silent"; }
     @Override public State fresh() { return new State(); }
-    @Override public Encoder<State> encoder() { return Encoders.bean(State.class); }
 
     /** How long the sensor may send nothing (µs): missed_readings of its long interval (the
      * QUANTILE of its last intervals, the nearest rank), at least after_seconds, below the TTL;

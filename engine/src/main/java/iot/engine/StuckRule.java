@@ -1,8 +1,5 @@
 package iot.engine;
 
-import org.apache.spark.sql.Encoder;
-import org.apache.spark.sql.Encoders;
-
 /**
  * stuck: a run of identical values longer than the sensor's own readings make likely, reported
  * once per run (its length). How often a sensor repeats its value depends on its resolution and
@@ -53,7 +50,6 @@ public final class StuckRule implements Rule<StuckRule.State> {
 
     @Override public String name() { return "stuck"; }
     @Override public State fresh() { return new State(); }
-    @Override public Encoder<State> encoder() { return Encoders.bean(State.class); }
 
     /** The rate at which the sensor repeats its value, bounded above (the Wilson score bound). */
     static double repeatRate(State s) {

@@ -2,8 +2,6 @@ package iot.engine;
 
 import java.util.Arrays;
 import java.util.List;
-import org.apache.spark.sql.Encoder;
-import org.apache.spark.sql.Encoders;
 
 /**
  * zscore and level_shift, which share one history of the sensor's normal readings (a level shift
@@ -81,7 +79,6 @@ public final class ZScoreRule implements Rule<ZScoreRule.State> {
     @Override public String name() { return "zscore"; }
     @Override public List<Column> columns() { return COLUMNS; }
     @Override public State fresh() { return new State(); }
-    @Override public Encoder<State> encoder() { return Encoders.bean(State.class); }
 
     /** A reading held for the rules: the band of the history judged so far (its mean and
      * max(sd, min_sigma)), once there is one to score by. */

@@ -162,7 +162,7 @@ final class Feed implements Findings.Judgements {
     }
 
     <S> S slice(String rule) {
-        return sensor.slice(LegacySensorState.indexOf(rules, rule));
+        return sensor.slice(RuleRegistry.indexOf(rules, rule));
     }
 
     ZScoreRule.State zscore() {

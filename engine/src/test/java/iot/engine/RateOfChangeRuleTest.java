@@ -93,7 +93,7 @@ class RateOfChangeRuleTest {
         List<Rule<?>> before = f.rules.stream().filter(r -> !r.name().equals("rate_of_change")).toList();
         Sensor saved = new StoredSensor(f.sensor, f.rules).load(before);
         Sensor loaded = new StoredSensor(saved, before).load(f.rules);
-        RateOfChangeRule.State fresh = loaded.slice(LegacySensorState.indexOf(f.rules, "rate_of_change"));
+        RateOfChangeRule.State fresh = loaded.slice(RuleRegistry.indexOf(f.rules, "rate_of_change"));
         assertEquals(Sensor.NONE, fresh.time);
     }
 }

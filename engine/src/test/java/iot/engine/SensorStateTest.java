@@ -148,10 +148,10 @@ class SensorStateTest {
         fewer.removeIf(r -> r.name().equals("stuck"));
         Sensor before = LegacySensorState.read(saved, fewer); // stuck's section is dropped
         Sensor back = new StoredSensor(before, fewer).load(f.rules); // stuck added since: fresh
-        assertEquals(0, back.<StuckRule.State>slice(LegacySensorState.indexOf(f.rules, "stuck")).repeats);
+        assertEquals(0, back.<StuckRule.State>slice(RuleRegistry.indexOf(f.rules, "stuck")).repeats);
         Sensor all = LegacySensorState.read(saved, f.rules);
-        assertEquals(properties(all.slices[LegacySensorState.indexOf(f.rules, "zscore")]),
-                     properties(back.slices[LegacySensorState.indexOf(f.rules, "zscore")]));
+        assertEquals(properties(all.slices[RuleRegistry.indexOf(f.rules, "zscore")]),
+                     properties(back.slices[RuleRegistry.indexOf(f.rules, "zscore")]));
     }
 
     @Test
