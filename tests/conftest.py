@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -66,12 +67,21 @@ def run_script(name: str, *args: str, env: dict[str, str] | None = None, check: 
     return done
 
 
+_BESIDE = ThreadPoolExecutor(4, thread_name_prefix="script")
+
+
+def run_script_beside(name: str, *args: str, **options) -> Future[subprocess.CompletedProcess]:
+    """run_script in the background: the future's result() is the finished process (or
+    run_script's error). Independent spark-submit runs overlap their JVM start-up, which mostly
+    uses one core."""
+    return _BESIDE.submit(run_script, name, *args, **options)
+
+
 def run_scripts(*calls: tuple[str, ...]) -> list[subprocess.CompletedProcess]:
     """Runs several scripts at once, each call as run_script's arguments (name first), and
-    returns them finished, in order. Independent spark-submit runs overlap their JVM start-up,
-    which mostly uses one core."""
-    with ThreadPoolExecutor(len(calls)) as pool:
-        return list(pool.map(lambda call: run_script(*call), calls))
+    returns them finished, in order."""
+    started = [run_script_beside(*call) for call in calls]
+    return [run.result() for run in started]
 
 
 @pytest.fixture(scope="session")
@@ -128,11 +138,10 @@ class Broker:
                      timeout: float = 60) -> None:
         """Creates a topic with kafka-python's admin client (kafka-topics.sh would start a JVM
         for each; test_cli runs that wrapper). A topic being deleted is waited for."""
-        from kafka.admin import KafkaAdminClient, NewTopic
+        from kafka.admin import NewTopic
         from kafka.errors import TopicAlreadyExistsError
 
-        admin = KafkaAdminClient(bootstrap_servers=self.bootstrap)
-        try:
+        with self._admin() as admin:
             deadline = time.monotonic() + timeout
             while True:
                 try:
@@ -142,17 +151,15 @@ class Broker:
                     if time.monotonic() > deadline:
                         raise
                     time.sleep(1)
-        finally:
-            admin.close()
 
     def delete_topic(self, topic: str) -> None:
+        with self._admin() as admin:
+            admin.delete_topics([topic])
+
+    def _admin(self) -> contextlib.closing:
         from kafka.admin import KafkaAdminClient
 
-        admin = KafkaAdminClient(bootstrap_servers=self.bootstrap)
-        try:
-            admin.delete_topics([topic])
-        finally:
-            admin.close()
+        return contextlib.closing(KafkaAdminClient(bootstrap_servers=self.bootstrap))
 
     def produce_file(self, topic: str, path: Path, *options: str) -> None:
         """Feeds a file of lines through Kafka's real console producer (more of its options,

@@ -25,7 +25,6 @@ import signal
 import subprocess
 import sys
 import time
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -34,7 +33,7 @@ from kafka import KafkaConsumer, TopicPartition
 from kafka.partitioner.default import murmur2
 
 import reference
-from conftest import ROOT, SCRIPTS, free_port, run_script
+from conftest import ROOT, SCRIPTS, free_port, run_script, run_script_beside
 from iotstream.schema import TABLES
 from learned_data import trained_model
 from tables import table_rows
@@ -149,9 +148,8 @@ def runs(broker, tmp_path_factory):
     job = [broker.bootstrap, TOPIC, "--available-now", "--max-offsets-per-trigger", PER_BATCH,
            "--model-dir", str(models)]
     # The same job in local mode, beside the cluster's start and run (what it writes is compared).
-    pool = ThreadPoolExecutor(1)
-    local_run = pool.submit(run_script, "submit.sh", "--conf", "spark.ui.enabled=false", "--", *job,
-                            "--output-dir", str(d / "local"))
+    local_run = run_script_beside("submit.sh", "--conf", "spark.ui.enabled=false", "--", *job,
+                                  "--output-dir", str(d / "local"))
 
     # The cluster run's config: conf/job.toml with executor settings, states.csv beside it.
     conf = d / "conf"
@@ -178,7 +176,6 @@ def runs(broker, tmp_path_factory):
              "--shuffle-partitions", "3"], env, home, d / "cluster-run")
     finally:
         run_script("cluster-stop.sh", env=env, check=False)
-        pool.shutdown()
     local = local_run.result()
     return {"dir": d, "records": records, "usable": usable, "resent": resent, "ends": ends, "local": local,
             "cluster": cluster, "killed": killed, "home": home, "model": model,

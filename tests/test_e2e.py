@@ -13,7 +13,6 @@ import json
 import random
 import subprocess
 import sys
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -22,7 +21,7 @@ import pytest
 from kafka import KafkaConsumer, TopicPartition
 
 import reference
-from conftest import ROOT, configured, run_script
+from conftest import ROOT, configured, run_script, run_script_beside
 from tables import table_rows
 from times import iso, parse_iso
 
@@ -133,10 +132,9 @@ def e2e(broker, tmp_path_factory) -> E2E:
     runs, labels = [], []
     # Beside run 1: a run with an invalid Kafka option, which only Kafka's own client checks (its
     # failing shows that the option went all the way through).
-    pool = ThreadPoolExecutor(1)
-    invalid = pool.submit(run_script, "submit.sh", *SPARK_OPTS, broker.bootstrap, TOPIC,
-                          "--output-dir", str(d / "invalid"), "--available-now", check=False,
-                          env={"IOT_KAFKA_SECURITY_PROTOCOL": "NOT_A_PROTOCOL"})
+    invalid = run_script_beside("submit.sh", *SPARK_OPTS, broker.bootstrap, TOPIC,
+                                "--output-dir", str(d / "invalid"), "--available-now", check=False,
+                                env={"IOT_KAFKA_SECURITY_PROTOCOL": "NOT_A_PROTOCOL"})
 
     # Run 1: one 10,000-event file, drained in one micro-batch (and the batch without records
     # that judges the last readings).
@@ -145,7 +143,6 @@ def e2e(broker, tmp_path_factory) -> E2E:
     done = run_script("submit.sh", *SPARK_OPTS, *job)
     runs.append(Run(done.stdout, done.stderr))
     invalid_run = invalid.result()
-    pool.shutdown()
 
     # The learned detector's model, trained on run 1's readings: run 2 scores with it.
     # Run 1 spans 100 s of 300 sensors (0.35 sensor-days): a budget of 50 findings per
